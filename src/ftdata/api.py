@@ -1,0 +1,146 @@
+"""What the CLI calls: check records, validate files. Everything here is plain Python, no printing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any, Iterator
+
+from ftdata.canonical import Record
+from ftdata.formats import FORMATS, Format, detect, get_format, match
+from ftdata.io import UnreadableFile, read_records
+from ftdata.media import check_media
+from ftdata.problems import Problem, problem
+from ftdata.rules import check_record as check_rules
+
+SAMPLE = 200  # records read ahead to detect a file's format
+
+
+@dataclass(slots=True)
+class Checked:
+    """One input record after checking: the raw value, its canonical form (None if unusable), its problems."""
+
+    index: int
+    line: int | None
+    raw: Any
+    record: Record | None
+    problems: list[Problem]
+
+    @property
+    def valid(self) -> bool:
+        return self.record is not None and not any(p.severity == "error" for p in self.problems)
+
+
+@dataclass
+class FileReport:
+    """Counts and problems for one file; `error` is set when the file could not be read at all."""
+
+    path: str
+    format: str | None = None
+    detected: bool = False
+    votes: dict[str, int] = field(default_factory=dict)
+    records: int = 0
+    valid: int = 0
+    invalid: int = 0
+    warnings: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def codes(self) -> Counter[str]:
+        return Counter(p.code for p in self.problems)
+
+    def add(self, item: Checked) -> None:
+        self.records += 1
+        if item.valid:
+            self.valid += 1
+        else:
+            self.invalid += 1
+        self.warnings += sum(p.severity == "warning" for p in item.problems)
+        self.problems += item.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"path": self.path, "format": self.format, "records": self.records, "valid": self.valid,
+               "invalid": self.invalid,
+               "errors": [p.to_dict() for p in self.problems if p.severity == "error"],
+               "warnings": [p.to_dict() for p in self.problems if p.severity == "warning"]}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def check_raw(raw: Any, fmt: Format, media_dir: Path | None = None) -> tuple[Record | None, list[Problem]]:
+    """Check one decoded record against `fmt`: schema, conversion, conversation rules and media."""
+    if not isinstance(raw, dict):
+        kind = "null" if raw is None else type(raw).__name__
+        return None, [problem("", "not_an_object", f"a record must be a JSON object, got {kind}")]
+    keys = frozenset(raw)
+    if not fmt.detect(keys):
+        other = match(keys)
+        if other is not None and other is not fmt:
+            return None, [problem("", "mixed_format",
+                                  f"this record looks like {other.name} (keys: {', '.join(sorted(keys))}) but the file "
+                                  f"is {fmt.name}; split the file by format or pass --format")]
+    converted = fmt.to_canonical(raw)
+    problems = converted.problems
+    if converted.record is not None:
+        problems = problems + check_rules(converted.record, converted.origins, fmt.policy)
+        if media_dir is not None:
+            problems += check_media(converted.record, media_dir)
+    return converted.record, problems
+
+
+def open_checked(
+    path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None
+) -> tuple[Format, dict[str, int], Iterator[Checked]]:
+    """Detect (or take) the file's format and return it with a lazy stream of checked records.
+
+    Raises UnreadableFile when the file cannot be read or its format cannot be told.
+    """
+    path = Path(path)
+    items = read_records(path)
+    head = list(islice(items, SAMPLE))
+    votes: dict[str, int] = {}
+    if fmt is not None:
+        try:
+            chosen = get_format(fmt)
+        except KeyError as err:
+            raise UnreadableFile(str(err.args[0])) from None
+    else:
+        found, counts = detect(frozenset(i.value) for i in head if isinstance(i.value, dict))
+        votes = dict(counts)
+        if found is None:
+            if not head:
+                raise UnreadableFile(f"{path}: no records (the file is empty)")
+            raise UnreadableFile(f"{path}: cannot tell the format from the keys of its records; pass --format "
+                                 f"({', '.join(FORMATS)})")
+        chosen = found
+    base = Path(media_dir) if media_dir is not None else path.resolve().parent
+
+    def stream() -> Iterator[Checked]:
+        for item in chain(head, items):
+            if isinstance(item.value, Problem):
+                record, problems = None, [item.value]
+            else:
+                record, problems = check_raw(item.value, chosen, base)
+            yield Checked(item.index, item.line, item.value, record,
+                          [p.at(item.index, item.line) for p in problems])
+
+    return chosen, votes, stream()
+
+
+def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None) -> FileReport:
+    """Validate every record of one file; an unreadable file gives a report with `error` set."""
+    report = FileReport(str(path))
+    try:
+        chosen, votes, stream = open_checked(path, fmt, media_dir)
+        report.format, report.detected, report.votes = chosen.name, fmt is None, votes
+        for item in stream:
+            report.add(item)
+    except UnreadableFile as err:
+        report.error = str(err)
+    except (UnicodeDecodeError, OSError) as err:
+        report.error = f"{path}: cannot read: {err}"
+    return report

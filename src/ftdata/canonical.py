@@ -1,0 +1,91 @@
+"""The canonical record: the one shape every source format becomes and the trainer consumes.
+
+A record's kind follows from the keys it has (trl's key-set idea):
+
+    {"messages"}                             -> sft         (trl: conversational language modeling)
+    {"messages", "chosen", "rejected"}       -> preference  (trl: prompt / chosen / rejected)
+    {"messages", "completion", "label"}      -> kto         (trl: unpaired preference)
+    {"text"}                                 -> text        (trl: language modeling, standard)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Role = Literal["system", "user", "assistant", "tool"]
+Kind = Literal["sft", "preference", "kto", "text"]
+MEDIA_KINDS = ("images", "videos", "audios")
+PLACEHOLDERS = {"images": "<image>", "videos": "<video>", "audios": "<audio>"}
+
+
+class Closed(BaseModel):
+    """Strict and closed: no `1` -> `"1"` coercion, unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ToolCall(Closed):
+    """A function call made by the assistant; `arguments` is the decoded JSON object."""
+
+    name: str = Field(min_length=1)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = None
+
+
+class Message(Closed):
+    """One turn. `weight` 0 masks the message from the loss; `reasoning` holds inner thoughts."""
+
+    role: Role
+    content: str = ""
+    tool_calls: list[ToolCall] | None = None
+    reasoning: str | None = None
+    weight: Literal[0, 1] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+class Record(Closed):
+    """A canonical record; see the module docstring for how its kind is derived."""
+
+    messages: list[Message] | None = None
+    chosen: list[Message] | None = None
+    rejected: list[Message] | None = None
+    completion: list[Message] | None = None
+    label: bool | None = None
+    text: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    images: list[str] | None = None
+    videos: list[str] | None = None
+    audios: list[str] | None = None
+    id: str | int | None = None
+    meta: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Record":
+        has = {k for k in ("messages", "chosen", "rejected", "completion", "label", "text") if getattr(self, k) is not None}
+        if has not in ({"messages"}, {"messages", "chosen", "rejected"}, {"messages", "completion", "label"}, {"text"}):
+            raise ValueError(
+                "invalid_value: a record has either messages, messages+chosen+rejected, "
+                f"messages+completion+label, or text; got {sorted(has) or 'none of them'}"
+            )
+        return self
+
+    @property
+    def kind(self) -> Kind:
+        if self.text is not None:
+            return "text"
+        if self.chosen is not None:
+            return "preference"
+        if self.completion is not None:
+            return "kto"
+        return "sft"
+
+    def message_lists(self) -> list[tuple[str, list[Message]]]:
+        """The message lists this record holds, by field name, in order."""
+        return [(k, v) for k in ("messages", "chosen", "rejected", "completion") if (v := getattr(self, k)) is not None]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON-ready dict without unset optional fields."""
+        return self.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,144 @@
+"""What every source format provides, and the helpers they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ftdata.canonical import Message, Record, ToolCall
+from ftdata.problems import Problem, from_validation_error, problem
+from ftdata.rules import STRICT, Origins, Policy
+
+
+@dataclass(slots=True)
+class Converted:
+    """The result of reading one source record: a canonical record (None when unusable) and its problems."""
+
+    record: Record | None
+    origins: Origins = field(default_factory=Origins)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Format:
+    """A source format: how to recognise it, read it into canonical form, and an example record."""
+
+    name: str
+    summary: str
+    detect: Callable[[frozenset[str]], bool]  # does a record with these keys look like this format?
+    to_canonical: Callable[[dict[str, Any]], Converted]
+    example: dict[str, Any]
+    policy: Policy = STRICT
+    from_canonical: Callable[[Record], dict[str, Any]] | None = None
+
+
+class Row(BaseModel):
+    """Source row: strict types; unknown top-level fields are kept (they go to `meta`, nothing is dropped)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    def extras(self) -> dict[str, Any] | None:
+        return dict(self.model_extra) if self.model_extra else None
+
+
+class ClosedPart(BaseModel):
+    """A nested object of a closed shape (a message): unknown keys are errors, usually typos."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_row(model: type[M], raw: dict[str, Any], prefix: str = "") -> tuple[M | None, list[Problem]]:
+    """Validate `raw` with a pydantic model; on failure return its errors as Problems."""
+    try:
+        return model.model_validate(raw), []
+    except ValidationError as err:
+        return None, from_validation_error(err, raw, prefix, known=_known_fields(model))
+
+
+def _known_fields(model: type[BaseModel]) -> list[str]:
+    """Field names for "did you mean": of the nested model the extra key sits in, when we can tell."""
+    names = _field_names(model)
+    for f in model.model_fields.values():
+        for sub in _submodels(f.annotation):
+            names |= _field_names(sub)
+    return sorted(names)
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    return {f.alias or name for name, f in model.model_fields.items()}
+
+
+def _submodels(annotation: Any) -> list[type[BaseModel]]:
+    out: list[type[BaseModel]] = []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    for arg in getattr(annotation, "__args__", ()) or ():
+        out += _submodels(arg)
+    return out
+
+
+def build_record(fields: dict[str, Any], origins: Origins, problems: list[Problem], path: str = "") -> Converted:
+    """Construct the canonical Record unless conversion already found errors (then rules would only add noise)."""
+    if any(p.severity == "error" for p in problems):
+        return Converted(None, origins, problems)
+    try:
+        return Converted(Record(**{k: v for k, v in fields.items() if v is not None}), origins, problems)
+    except ValidationError as err:
+        return Converted(None, origins, problems + from_validation_error(err, fields, path))
+
+
+def parse_tool_call(value: Any, path: str) -> tuple[ToolCall | None, list[Problem]]:
+    """A `{name, arguments}` object (or its JSON string) -> ToolCall; arguments encoded twice are decoded."""
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None, [problem(path, "tool_call_invalid", "function call is not valid JSON; write {\"name\": ..., \"arguments\": {...}}")]
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str) or not value["name"]:
+        return None, [problem(path, "tool_call_invalid", "function call needs a non-empty string 'name'")]
+    args = value.get("arguments", {})
+    found: list[Problem] = []
+    for _ in range(2):  # published files sometimes encode arguments twice
+        if not isinstance(args, str):
+            break
+        try:
+            args = orjson.loads(args) if args.strip() else {}
+        except orjson.JSONDecodeError:
+            return None, [problem(path, "tool_call_invalid", "'arguments' is a string that is not valid JSON")]
+        if isinstance(args, str):
+            found.append(problem(path, "double_encoded", "'arguments' is JSON encoded twice; decode it once", "warning"))
+    if not isinstance(args, dict):
+        return None, [problem(path, "tool_call_invalid", "'arguments' must be a JSON object")]
+    call_id = value.get("id")
+    return ToolCall(name=value["name"], arguments=args, id=call_id if isinstance(call_id, str) else None), found
+
+
+def parse_tools(value: Any, path: str) -> tuple[list[dict[str, Any]] | None, list[Problem]]:
+    """`tools` as a list of function schemas, or a JSON string holding one (LLaMA-Factory's shape)."""
+    if value is None or value == "":
+        return None, []
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None, [problem(path, "invalid_value", "'tools' is a string that is not valid JSON")]
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        return None, [problem(path, "wrong_type", "'tools' must be a list of function schemas (JSON objects)")]
+    return value, []
+
+
+def text_message(role: str, content: str, **extra: Any) -> Message:
+    """Build a Message without re-validating strings we already validated."""
+    return Message.model_construct(role=role, content=content, **{k: v for k, v in extra.items() if v is not None})
+
+
+def has(keys: frozenset[str], *names: str) -> bool:
+    return all(n in keys for n in names)

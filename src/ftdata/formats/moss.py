@@ -1,0 +1,201 @@
+"""MOSS-003 SFT: `{conversation_id, meta_instruction, num_turns, category?, chat: {turn_N: {...}}}`.
+
+Each turn has five fields, each wrapped in its markers (`<|Human|>: ...<eoh>`). `None` between the markers means
+absent. Mapping: meta_instruction -> system; Human -> user; Inner Thoughts -> assistant `reasoning`;
+Commands -> assistant `tool_calls` (`Search("q")` -> {"name": "Search", "arguments": {"input": "q"}});
+Tool Responses -> a tool message; MOSS -> the assistant answer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+from pydantic import Field
+
+from ftdata.canonical import Message, ToolCall
+from ftdata.formats.base import ClosedPart, Converted, Format, Row, build_record, parse_row, text_message
+from ftdata.problems import Problem, problem
+from ftdata.rules import Origin, Origins
+
+MARKERS = {  # field -> (opening marker, closing marker)
+    "Human": ("<|Human|>:", "<eoh>"),
+    "Inner Thoughts": ("<|Inner Thoughts|>:", "<eot>"),
+    "Commands": ("<|Commands|>:", "<eoc>"),
+    "Tool Responses": ("<|Results|>:", "<eor>"),
+    "MOSS": ("<|MOSS|>:", "<eom>"),
+}
+_ODD_NONE = re.compile(r"^Non(e)?\b")
+_CALL_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\(")
+
+
+class Turn(ClosedPart):
+    human: str = Field(alias="Human")
+    inner_thoughts: str = Field(alias="Inner Thoughts")
+    commands: str = Field(alias="Commands")
+    tool_responses: str = Field(alias="Tool Responses")
+    moss: str = Field(alias="MOSS")
+
+
+class MossRow(Row):
+    conversation_id: int | str
+    meta_instruction: str
+    num_turns: int
+    chat: dict[str, Turn]
+
+
+def unwrap(value: str, field: str, path: str) -> tuple[str | None, list[Problem]]:
+    """'<|Human|>: Hi<eoh>\\n' -> 'Hi'; 'None' -> None (absent); a broken marker -> marker_mismatch."""
+    opening, closing = MARKERS[field]
+    body = value.rstrip()
+    if not body.startswith(opening) or not body.endswith(closing):
+        found = body[:24] + ("..." if len(body) > 24 else "")
+        return None, [problem(path, "marker_mismatch",
+                              f"'{field}' must look like '{opening} ...{closing}', found {found!r}")]
+    inner = body[len(opening):-len(closing)].strip()
+    if inner == "None":
+        return None, []
+    if _ODD_NONE.match(inner):
+        return None, [problem(path, "odd_placeholder", f"{inner[:60]!r} read as absent (the published data means None)",
+                              "warning")]
+    return inner, []
+
+
+def parse_commands(text: str, path: str) -> tuple[list[ToolCall], list[Problem]]:
+    """'Search("a"), Calculate("1+1")' -> two ToolCalls; a single string literal argument is decoded.
+
+    Numbering or `# comments` around the calls (seen in the published data) is a warning, not an error.
+    """
+    calls: list[ToolCall] = []
+    leftover: list[str] = []
+    pos = 0
+    while (m := _CALL_NAME.search(text, pos)) is not None:
+        end = _closing_paren(text, m.end())
+        if end < 0:
+            break
+        leftover.append(text[pos:m.start()])
+        calls.append(ToolCall(name=m.group(1), arguments={"input": _decode_arg(text[m.end():end].strip())}))
+        pos = end + 1
+    leftover.append(text[pos:])
+    if not calls:
+        return [], [problem(path, "tool_call_invalid",
+                            f"cannot read a command in {text[:40]!r}; expected Name(arguments), e.g. Search(\"query\")")]
+    extra = " ".join(t.strip(" ,\n") for t in leftover).strip()
+    if extra:
+        return calls, [problem(path, "odd_commands", f"text around the {len(calls)} command(s) ignored: {extra[:60]!r}",
+                               "warning")]
+    return calls, []
+
+
+def _closing_paren(text: str, start: int) -> int:
+    depth, quoted, i = 1, False, start
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _decode_arg(args: str) -> str:
+    if len(args) >= 2 and args[0] == args[-1] == '"':
+        try:
+            value = orjson.loads(args)
+            if isinstance(value, str):
+                return value
+        except orjson.JSONDecodeError:
+            pass
+    return args
+
+
+def convert_turn(turn: Turn, path: str, origins: Origins) -> tuple[list[Message], list[Problem], str | None]:
+    """One MOSS turn -> user, [assistant(tool_calls), tool,] assistant; plus Tool Responses that had no Commands."""
+    problems: list[Problem] = []
+    parts: dict[str, str | None] = {}
+    for field, attr in (("Human", "human"), ("Inner Thoughts", "inner_thoughts"), ("Commands", "commands"),
+                        ("Tool Responses", "tool_responses"), ("MOSS", "moss")):
+        parts[field], found = unwrap(getattr(turn, attr), field, f"{path}.{field}")
+        problems += found
+    for field in ("Human", "MOSS"):
+        if parts[field] is None and not any(p.path == f"{path}.{field}" for p in problems):
+            problems.append(problem(f"{path}.{field}", "empty_content", f"'{field}' is None; every turn needs it"))
+    calls: list[ToolCall] = []
+    if parts["Commands"]:
+        calls, found = parse_commands(parts["Commands"], f"{path}.Commands")
+        problems += found
+    if any(p.severity == "error" for p in problems):
+        return [], problems, None
+    messages = [text_message("user", parts["Human"] or "")]
+    origins.add("messages", Origin(f"{path}.Human", f"{path}.Human", "Human"))
+    thoughts = parts["Inner Thoughts"]
+    results = parts["Tool Responses"]
+    if calls:
+        if results is None:
+            problems.append(problem(f"{path}.Tool Responses", "odd_placeholder",
+                                    "commands were issued but Tool Responses is None; kept as the tool result 'None'",
+                                    "warning"))
+        messages += [text_message("assistant", "", tool_calls=calls, reasoning=thoughts),
+                     text_message("tool", results if results is not None else "None")]
+        origins.add("messages", Origin(f"{path}.Commands", f"{path}.Commands", "Commands"))
+        origins.add("messages", Origin(f"{path}.Tool Responses", f"{path}.Tool Responses", "Tool Responses"))
+        thoughts = None
+    orphan = None
+    if results is not None and not calls:
+        orphan = results
+        problems.append(problem(f"{path}.Tool Responses", "odd_placeholder",
+                                "Tool Responses without Commands; kept in meta.orphan_tool_responses", "warning"))
+    messages.append(text_message("assistant", parts["MOSS"] or "", reasoning=thoughts))
+    origins.add("messages", Origin(f"{path}.MOSS", f"{path}.MOSS", "MOSS"))
+    return messages, problems, orphan
+
+
+def to_canonical(raw: dict[str, Any]) -> Converted:
+    """A MOSS conversation -> system + user/assistant(/tool) messages; warnings for odd `None` variants."""
+    row, problems = parse_row(MossRow, raw)
+    if row is None:
+        return Converted(None, problems=problems)
+    expected = [f"turn_{i}" for i in range(1, row.num_turns + 1)]
+    if list(row.chat) != expected:
+        problems.append(problem("num_turns", "turn_count_mismatch",
+                                f"num_turns is {row.num_turns} but chat has {', '.join(row.chat) or 'no turns'}; "
+                                f"expected {', '.join(expected) or 'none'}"))
+    origins = Origins()
+    messages = [text_message("system", row.meta_instruction)]
+    origins.add("messages", Origin("meta_instruction", "meta_instruction", "meta_instruction"))
+    orphan_results: dict[str, str] = {}
+    for key, turn in row.chat.items():
+        found_messages, found, orphan = convert_turn(turn, f"chat.{key}", origins)
+        messages += found_messages
+        problems += found
+        if orphan is not None:
+            orphan_results[key] = orphan
+    meta = row.extras() or {}
+    if orphan_results:
+        meta["orphan_tool_responses"] = orphan_results
+    return build_record(dict(messages=messages, id=row.conversation_id, meta=meta or None), origins, problems)
+
+
+FORMAT = Format(
+    name="moss",
+    summary="MOSS-003 SFT: conversation_id, meta_instruction, num_turns, chat.turn_N with marked fields",
+    detect=lambda k: "chat" in k and "meta_instruction" in k,
+    to_canonical=to_canonical,
+    example={
+        "conversation_id": 1, "meta_instruction": "You are MOSS.", "num_turns": 1,
+        "chat": {"turn_1": {"Human": "<|Human|>: Hi<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: None<eot>\n",
+                            "Commands": "<|Commands|>: None<eoc>\n", "Tool Responses": "<|Results|>: None<eor>\n",
+                            "MOSS": "<|MOSS|>: Hello!<eom>\n"}},
+    },
+)

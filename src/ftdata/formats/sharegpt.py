@@ -1,0 +1,122 @@
+"""sharegpt: `conversations: [{from, value}]` in LLaMA-Factory's shape, and the original ShareGPT/FastChat dumps.
+
+Roles: human / gpt / observation / function_call / system (FastChat dumps also write user / assistant).
+LLaMA-Factory's order: after an optional system message, human|observation at even positions and
+gpt|function_call at odd ones. A `function_call` value is a JSON `{name, arguments}` (or a list of them).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import orjson
+from pydantic import Field
+
+from ftdata.canonical import Message
+from ftdata.formats.base import (
+    ClosedPart, Converted, Format, Row, build_record, parse_row, parse_tool_call, parse_tools, text_message,
+)
+from ftdata.problems import Problem, problem
+from ftdata.rules import Origin, Origins, Policy
+
+ROLES = {
+    "human": "user", "user": "user",
+    "gpt": "assistant", "assistant": "assistant",
+    "observation": "tool", "tool": "tool",
+    "function_call": "assistant",
+    "system": "system",
+}
+
+
+class ShareGPTMessage(ClosedPart):
+    from_: str = Field(alias="from")
+    value: str
+
+
+class ShareGPTRow(Row):
+    conversations: list[ShareGPTMessage]
+    system: str | None = None
+    tools: str | list[dict[str, Any]] | None = None
+    chosen: ShareGPTMessage | None = None
+    rejected: ShareGPTMessage | None = None
+    kto_tag: bool | None = None
+    id: str | int | None = None
+    images: list[str] | None = None
+    videos: list[str] | None = None
+    audios: list[str] | None = None
+
+
+def convert_message(m: ShareGPTMessage, path: str) -> tuple[Message | None, list[Problem]]:
+    """One {from, value} -> canonical Message; unknown roles and broken function calls become problems."""
+    role = ROLES.get(m.from_)
+    if role is None:
+        near = difflib.get_close_matches(m.from_.strip().lower(), list(ROLES), n=1, cutoff=0.5)
+        tip = f"; did you mean '{near[0]}'?" if near else ""
+        return None, [problem(f"{path}.from", "unknown_role",
+                              f"unknown role '{m.from_}'{tip} (known: {', '.join(ROLES)})")]
+    if m.from_ != "function_call":
+        return text_message(role, m.value), []
+    try:
+        decoded: Any = orjson.loads(m.value)
+    except orjson.JSONDecodeError:
+        decoded = m.value  # parse_tool_call reports it
+    calls, problems = [], []
+    for item in decoded if isinstance(decoded, list) else [decoded]:
+        call, found = parse_tool_call(item, f"{path}.value")
+        problems += found
+        if call:
+            calls.append(call)
+    if problems:
+        return None, problems
+    return text_message("assistant", "", tool_calls=calls), []
+
+
+def to_canonical(raw: dict[str, Any]) -> Converted:
+    """{"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]} -> messages."""
+    row, problems = parse_row(ShareGPTRow, raw)
+    if row is None:
+        return Converted(None, problems=problems)
+    origins = Origins(list_paths={"messages": "conversations"})
+    messages: list[Message] = []
+    if row.system is not None:
+        messages.append(text_message("system", row.system))
+        origins.add("messages", Origin("system", "system", "system"))
+    for i, m in enumerate(row.conversations):
+        msg, found = convert_message(m, f"conversations[{i}]")
+        problems += found
+        if msg is not None:
+            messages.append(msg)
+            origins.add("messages", Origin(f"conversations[{i}].from", f"conversations[{i}].value", m.from_))
+    if any(p.code == "unknown_role" or p.code == "tool_call_invalid" for p in problems):
+        return Converted(None, origins, problems)  # positions no longer line up; order checks would mislead
+    tools, found = parse_tools(row.tools, "tools")
+    problems += found
+    fields: dict[str, Any] = dict(messages=messages, tools=tools, id=row.id, images=row.images, videos=row.videos,
+                                  audios=row.audios, meta=row.extras())
+    if row.chosen is not None or row.rejected is not None:
+        for name in ("chosen", "rejected"):
+            value: ShareGPTMessage | None = getattr(row, name)
+            if value is None:
+                problems.append(problem(name, "missing_field", f"a preference row needs both chosen and rejected; add '{name}'"))
+                continue
+            msg, found = convert_message(value, name)
+            problems += found
+            fields[name] = [msg] if msg else []
+            origins.add(name, Origin(f"{name}.from", f"{name}.value", value.from_))
+    elif row.kto_tag is not None and messages and messages[-1].role == "assistant":
+        # KTO: the last assistant message is the completion being labelled.
+        fields.update(messages=messages[:-1], completion=[messages[-1]], label=row.kto_tag)
+        origins.by_list["completion"] = origins.by_list["messages"][-1:]
+        origins.by_list["messages"] = origins.by_list["messages"][:-1]
+    return build_record(fields, origins, problems)
+
+
+FORMAT = Format(
+    name="sharegpt",
+    summary="conversations: [{from, value}] (+ system, tools, chosen/rejected, kto_tag, images)",
+    detect=lambda k: "conversations" in k,
+    to_canonical=to_canonical,
+    example={"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello! How can I help?"}]},
+    policy=Policy(user_side="'human' or 'observation'", assistant_side="'gpt' or 'function_call'"),
+)

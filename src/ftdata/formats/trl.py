@@ -1,0 +1,103 @@
+"""trl's dataset types: prompt/completion, prompt/chosen/rejected (explicit or implicit prompt), and
+prompt/completion/label (KTO). Each text field is a string ("standard") or a message list ("conversational").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ftdata.canonical import Message
+from ftdata.formats.base import Converted, Format, Row, build_record, parse_row, text_message
+from ftdata.formats.openai import OAMessage, convert_messages
+from ftdata.problems import Problem, problem
+from ftdata.rules import Origin, Origins
+
+Text = str | list[OAMessage]
+
+
+class TrlRow(Row):
+    prompt: Text | None = None
+    completion: Text | None = None
+    chosen: Text | None = None
+    rejected: Text | None = None
+    label: bool | None = None
+    tools: list[dict[str, Any]] | None = None
+    images: list[str] | None = None
+
+
+def _side(value: Text, name: str, role: str, origins: Origins, images: list[str]) -> tuple[list[Message], list[Problem]]:
+    """A standard string becomes one message of `role`; a conversational list is converted as OpenAI messages."""
+    if isinstance(value, str):
+        origins.add(name, Origin(name, name, role))
+        return [text_message(role, value)], []
+    return convert_messages(value, name, name, origins, images)
+
+
+def split_prompt(
+    prompt: list[Message], chosen: list[Message], rejected: list[Message], origins: Origins
+) -> tuple[list[Message], list[Message], list[Message], list[Problem]]:
+    """Implicit prompts: when chosen/rejected repeat the conversation before the answer, move that prefix
+    into the prompt (as trl's `extract_prompt` does) and check it agrees with an explicit prompt."""
+    n = 0
+    while n < min(len(chosen), len(rejected)) - 1 and chosen[n] == rejected[n]:
+        n += 1
+    if n == 0:
+        return prompt, chosen, rejected, []
+    prefix = chosen[:n]
+    problems = []
+    if prompt and prefix != prompt:
+        problems.append(problem("chosen[0]", "invalid_value",
+                                "chosen/rejected start with a conversation that differs from 'prompt'"))
+    for name in ("chosen", "rejected"):
+        origins.by_list[name] = origins.by_list.get(name, [])[n:]
+    if not prompt:
+        origins.by_list["messages"] = [Origin(f"chosen[{i}].role", f"chosen[{i}].content", m.role) for i, m in enumerate(prefix)]
+    return prefix, chosen[n:], rejected[n:], problems
+
+
+def to_canonical(raw: dict[str, Any]) -> Converted:
+    """{"prompt": "2+2?", "chosen": "4", "rejected": "5"} -> messages [user], chosen [assistant], rejected [assistant]."""
+    row, problems = parse_row(TrlRow, raw)
+    if row is None:
+        return Converted(None, problems=problems)
+    origins = Origins(list_paths={"messages": "prompt"})
+    images = list(row.images or [])
+    prompt: list[Message] = []
+    if row.prompt is not None:
+        prompt, found = _side(row.prompt, "prompt", "user", origins, images)
+        problems += found
+        origins.by_list["messages"] = origins.by_list.pop("prompt")
+    fields: dict[str, Any] = dict(tools=row.tools, meta=row.extras())
+    if row.chosen is not None or row.rejected is not None:
+        if row.chosen is None or row.rejected is None:
+            problems.append(problem("chosen" if row.chosen is None else "rejected", "missing_field",
+                                    "a preference row needs both 'chosen' and 'rejected'"))
+            return Converted(None, origins, problems)
+        chosen, found = _side(row.chosen, "chosen", "assistant", origins, images)
+        rejected, more = _side(row.rejected, "rejected", "assistant", origins, images)
+        prompt, chosen, rejected, split = split_prompt(prompt, chosen, rejected, origins)
+        problems += found + more + split
+        fields.update(messages=prompt, chosen=chosen, rejected=rejected)
+    elif row.completion is not None:
+        completion, found = _side(row.completion, "completion", "assistant", origins, images)
+        problems += found
+        if row.label is not None:
+            fields.update(messages=prompt, completion=completion, label=row.label)
+        else:  # prompt-completion SFT: one conversation
+            for origin in origins.by_list.pop("completion"):
+                origins.add("messages", origin)
+            fields.update(messages=prompt + completion)
+    else:
+        problems.append(problem("completion", "missing_field", "a trl row needs 'completion' or 'chosen'/'rejected'"))
+    fields["images"] = images or None
+    return build_record(fields, origins, problems)
+
+
+FORMAT = Format(
+    name="trl",
+    summary="prompt/completion, prompt/chosen/rejected, prompt/completion/label (strings or message lists)",
+    detect=lambda k: ("prompt" in k and "prompt_id" not in k and bool(k & {"completion", "chosen", "rejected"}))
+    or ("chosen" in k and "rejected" in k and not (k & {"instruction", "conversations", "messages", "prompt_id"})),
+    to_canonical=to_canonical,
+    example={"prompt": "What colour is the sky?", "chosen": "Blue.", "rejected": "Green."},
+)

@@ -1,0 +1,168 @@
+"""Problems are values: every issue found in a record is a `Problem`, never an exception or a log line."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Iterable, Literal
+
+from pydantic import ValidationError
+
+Severity = Literal["error", "warning"]
+
+# Stable codes, documented once here; tests and the README refer to them.
+CODES: dict[str, str] = {
+    "invalid_json": "the line or file is not valid JSON",
+    "not_an_object": "a record must be a JSON object",
+    "missing_field": "a required field is absent",
+    "unknown_field": "a field the format does not know (often a typo)",
+    "wrong_type": "a field has the wrong JSON type",
+    "invalid_value": "a field has a value outside what the format allows",
+    "unknown_role": "a message role the format does not know",
+    "role_order": "messages are not in the order the format requires",
+    "empty_content": "a message has empty or whitespace-only content",
+    "empty_conversation": "a conversation has no messages",
+    "missing_assistant": "a conversation has no assistant turn to train on",
+    "tool_call_invalid": "a tool call is not a JSON object with a name and JSON-object arguments",
+    "marker_mismatch": "a MOSS field is not wrapped in its markers",
+    "turn_count_mismatch": "MOSS num_turns disagrees with the turns present",
+    "odd_placeholder": "a MOSS field holds an unusual 'None' variant (usable, but check the source)",
+    "odd_commands": "MOSS Commands hold text besides the calls (numbering, comments); the calls were read",
+    "double_encoded": "tool call arguments were JSON-encoded twice; decoded",
+    "placeholder_mismatch": "the number of <image>/<video>/<audio> placeholders differs from the media items",
+    "media_missing": "a media file does not exist",
+    "mixed_format": "the record has the shape of another format than the file's",
+}
+
+
+@dataclass(slots=True)
+class Problem:
+    """One located problem: `index` is the 0-based record index, `line` the 1-based JSONL line (None where none)."""
+
+    index: int | None
+    line: int | None
+    path: str
+    code: str
+    message: str
+    severity: Severity = "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def at(self, index: int | None, line: int | None) -> "Problem":
+        """A copy located at a record; converters build problems without knowing where the record sits."""
+        return replace(self, index=index, line=line)
+
+
+def problem(path: str, code: str, message: str, severity: Severity = "error") -> Problem:
+    """A problem not yet located in a file (index/line are filled in by the reader)."""
+    return Problem(None, None, path, code, message, severity)
+
+
+def join_path(prefix: str, *parts: str | int) -> str:
+    """join_path("conversations", 3, "from") -> "conversations[3].from"."""
+    out = prefix
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif out:
+            out += f".{part}"
+        else:
+            out = str(part)
+    return out
+
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "int": "an integer",
+    "bool": "true or false",
+    "list": "a list",
+    "dict": "a JSON object",
+    "float": "a number",
+    "model": "a JSON object",
+    "tuple": "a list",
+}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def from_validation_error(
+    err: ValidationError, raw: Any, prefix: str = "", known: Iterable[str] = ()
+) -> list[Problem]:
+    """Translate pydantic's errors into Problems with JSON paths into `raw`.
+
+    Union branches are pruned: when one branch got deeper into the value (the input is a list, so the
+    `list[...]` branch's errors are the useful ones), the other branches' "wrong type" errors are dropped.
+    """
+    known = list(known)
+    found: list[Problem] = []
+    for e in err.errors(include_url=False):
+        loc = _json_loc(raw, e["loc"])
+        path = join_path(prefix, *loc)
+        found.append(_translate(e, path, loc[-1] if loc else "", known))
+    return _prune_union_noise(found)
+
+
+def _json_loc(raw: Any, loc: tuple[Any, ...]) -> list[str | int]:
+    """Keep the parts of pydantic's loc that are real keys / indexes of `raw` (drop union and tag labels)."""
+    out: list[str | int] = []
+    value = raw
+    for i, part in enumerate(loc):
+        if isinstance(value, dict) and isinstance(part, str) and (part in value or i == len(loc) - 1):
+            out.append(part)
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int):
+            out.append(part)
+            value = value[part] if 0 <= part < len(value) else None
+    return out
+
+
+def _translate(e: Any, path: str, field: str | int, known: list[str]) -> Problem:
+    kind = e["type"]
+    if kind == "missing":
+        return problem(path, "missing_field", f"required field '{field}' is missing; add it")
+    if kind == "extra_forbidden":
+        hint = difflib.get_close_matches(str(field), known, n=1)
+        tip = f"; did you mean '{hint[0]}'?" if hint else "; remove it"
+        return problem(path, "unknown_field", f"unknown field '{field}'{tip}")
+    if kind.endswith("_type") or kind in ("model_attributes_type", "model_type", "is_instance_of"):
+        want = _TYPE_NAMES.get(kind.removesuffix("_type").removeprefix("model_attributes"), "a JSON object")
+        return problem(path, "wrong_type", f"expected {want}, got {_json_type(e.get('input'))}")
+    if kind == "literal_error":
+        expected = e.get("ctx", {}).get("expected", "")
+        return problem(path, "invalid_value", f"got {e.get('input')!r}, expected {expected}")
+    if kind == "union_tag_invalid":
+        return problem(path, "invalid_value", f"unknown type {e.get('ctx', {}).get('tag')!r}; "
+                                              f"expected {e.get('ctx', {}).get('expected_tags')}")
+    if kind in ("too_short", "too_long"):
+        return problem(path, "invalid_value", f"{e['msg'].lower()}; e.g. history is a list of [question, answer] pairs"
+                       if "history" in path else e["msg"])
+    msg = str(e.get("ctx", {}).get("error", e["msg"]))
+    code, _, text = msg.partition(":")
+    if kind == "value_error" and code in CODES and text:
+        return problem(path, code, text.strip())
+    return problem(path, "invalid_value", msg)
+
+
+def _prune_union_noise(found: list[Problem]) -> list[Problem]:
+    deeper = {p.path for p in found}
+    kept: list[Problem] = []
+    merged: dict[str, Problem] = {}
+    for p in found:
+        if p.code == "wrong_type":
+            if any(d.startswith(p.path + ".") or d.startswith(p.path + "[") for d in deeper if d != p.path):
+                continue  # another branch of the union matched the value's shape further down
+            if p.path in merged:  # two branches, same place: "expected a string or a list"
+                first = merged[p.path]
+                want = p.message.removeprefix("expected ").split(", got ")[0]
+                first.message = first.message.replace(", got ", f" or {want}, got ", 1)
+                continue
+            merged[p.path] = p
+        kept.append(p)
+    return kept

@@ -1,0 +1,67 @@
+"""The only module that prints: rich text reports and JSON reports."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ftdata.api import FileReport
+from ftdata.problems import CODES, Problem
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def where(path: str, p: Problem) -> str:
+    """'data.jsonl:12 conversations[3].from' (JSONL) or 'data.json[11] ...' (no line numbers)."""
+    loc = f"{path}:{p.line}" if p.line is not None else f"{path}[{p.index}]"
+    return f"{loc} {p.path}".rstrip() if p.path else loc
+
+
+def validation_text(reports: list[FileReport], max_errors: int) -> None:
+    """Per file: format, counts, a table of codes and the first `max_errors` problems."""
+    for r in reports:
+        if r.error:
+            err.print(f"[red]Error:[/red] {escape(r.error)}", soft_wrap=True)
+            continue
+        how = "detected" if r.detected else "given"
+        status = "[green]ok[/green]" if r.invalid == 0 else "[red]invalid records[/red]"
+        out.print(f"[bold]{escape(r.path)}[/bold]  format: {r.format} ({how})  records: {r.records}  valid: {r.valid}  "
+                  f"invalid: {r.invalid}  warnings: {r.warnings}  {status}", soft_wrap=True)
+        mixed = {k: v for k, v in r.votes.items() if k != r.format}
+        if mixed:
+            out.print(f"  [yellow]note:[/yellow] sampled records also looked like: "
+                      + ", ".join(f"{k} ({v})" for k, v in mixed.items()), soft_wrap=True)
+        if r.problems:
+            table = Table("code", "severity", "count", "meaning", box=None, pad_edge=False)
+            sev = {p.code: p.severity for p in r.problems}
+            for code, n in r.codes.most_common():
+                table.add_row(code, sev[code], str(n), CODES.get(code, ""))
+            out.print(table)
+            for p in r.problems[:max_errors]:
+                colour = "red" if p.severity == "error" else "yellow"
+                out.print(f"  [{colour}]{escape(where(r.path, p))}[/{colour}]: {escape(p.message)} [dim]\\[{p.code}][/dim]",
+                          soft_wrap=True)
+            if len(r.problems) > max_errors:
+                out.print(f"  ... {len(r.problems) - max_errors} more (raise --max-errors or use --json for all)")
+    if len(reports) > 1:
+        ok = [r for r in reports if not r.error]
+        out.print(f"[bold]total[/bold]  files: {len(reports)}  records: {sum(r.records for r in ok)}  "
+                  f"valid: {sum(r.valid for r in ok)}  invalid: {sum(r.invalid for r in ok)}")
+
+
+def validation_json(reports: list[FileReport]) -> None:
+    """Exactly one JSON object on stdout: totals and every problem of every file."""
+    payload: dict[str, Any] = {
+        "records": sum(r.records for r in reports),
+        "valid": sum(r.valid for r in reports),
+        "invalid": sum(r.invalid for r in reports),
+        "files": [r.to_dict() for r in reports],
+    }
+    sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()

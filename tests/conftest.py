@@ -1,0 +1,20 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+FIXTURES = ROOT / "fixtures" / "data"
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared() -> Path:
+    """The shared real-data folder beside the checkout; tests using it skip in a user's clone."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared/data is absent (only in the project workspace)")
+    return SHARED
