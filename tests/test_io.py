@@ -1,0 +1,72 @@
+"""Readers: odd but common file shapes are read; broken ones give located problems or a clear file error."""
+
+from pathlib import Path
+
+import pytest
+
+from ftdata import validate_file
+from ftdata.io import UnreadableFile, read_records
+
+ROW = b'{"instruction": "q", "output": "a"}'
+
+
+def codes(report) -> list[tuple[int | None, str]]:
+    return [(p.line, p.code) for p in report.problems]
+
+
+def test_bom_crlf_and_blank_lines_keep_true_line_numbers(tmp_path: Path) -> None:
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(b"\xef\xbb\xbf" + ROW + b"\r\n\r\n   \n" + b'{"instruction": "q"}\r\n')
+    report = validate_file(f)
+    assert (report.records, report.valid) == (2, 1)
+    assert codes(report) == [(4, "missing_field")]
+
+
+def test_truncated_last_line_and_invalid_utf8_do_not_hide_other_lines(tmp_path: Path) -> None:
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(ROW + b"\n" + b'{"instruction": "\xff\xfe", "output": "a"}\n' + ROW + b"\n" + b'{"instruction": "q", "out')
+    report = validate_file(f)
+    assert (report.records, report.valid, report.invalid) == (4, 2, 2)
+    assert codes(report) == [(2, "invalid_json"), (4, "invalid_json")]
+
+
+def test_utf16_and_empty_files_are_unreadable(tmp_path: Path) -> None:
+    f = tmp_path / "a.jsonl"
+    f.write_bytes('{"text": "x"}\n'.encode("utf-16"))
+    with pytest.raises(UnreadableFile, match="UTF-16"):
+        read_records(f)
+    empty = tmp_path / "e.jsonl"
+    empty.write_bytes(b"")
+    assert validate_file(empty).error.endswith("no records (the file is empty)")
+
+
+def test_json_lines_saved_as_json_and_single_object(tmp_path: Path) -> None:
+    f = tmp_path / "a.json"
+    f.write_bytes(ROW + b"\n" + ROW + b"\n")
+    assert validate_file(f).valid == 2
+    f.write_bytes(ROW)
+    assert validate_file(f).valid == 1
+
+
+def test_txt_is_one_text_record_per_line(tmp_path: Path) -> None:
+    f = tmp_path / "a.txt"
+    f.write_text("first\n\nsecond\n")
+    report = validate_file(f)
+    assert (report.format, report.records) == ("text", 2)
+
+
+def test_unsupported_suffix_and_directory(tmp_path: Path) -> None:
+    (tmp_path / "x.xml").write_text("<a/>")
+    assert "unsupported file type '.xml'" in validate_file(tmp_path / "x.xml").error
+    assert "is a directory" in validate_file(tmp_path).error
+
+
+def test_markup_in_data_is_printed_literally(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ftdata.cli import app
+
+    f = tmp_path / "a.jsonl"
+    f.write_text('{"conversations": [{"from": "[bold]x[/bold]", "value": "q"}, {"from": "gpt", "value": "a"}]}\n')
+    result = CliRunner().invoke(app, ["validate", str(f)])
+    assert "unknown role '[bold]x[/bold]'" in result.output
