@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ftdata.canonical import Record
-from ftdata.formats import FORMATS, Format, detect, get_format, match
+from ftdata.formats import FORMATS, Converted, Format, detect, get_format, match
 from ftdata.io import UnreadableFile, read_records
 from ftdata.media import check_media
 from ftdata.problems import Problem, problem
+from ftdata.rules import Origins
 from ftdata.rules import check_record as check_rules
 
 SAMPLE = 200  # records read ahead to detect a file's format
@@ -27,6 +28,8 @@ class Checked:
     raw: Any
     record: Record | None
     problems: list[Problem]
+    origins: Origins | None = None
+    raw_text: str | None = None  # source text of a line that is not JSON
 
     @property
     def valid(self) -> bool:
@@ -47,6 +50,7 @@ class FileReport:
     warnings: int = 0
     problems: list[Problem] = field(default_factory=list)
     error: str | None = None
+    skipped: str | None = None  # a descriptor entry that names no local file (hub datasets)
 
     @property
     def codes(self) -> Counter[str]:
@@ -68,28 +72,35 @@ class FileReport:
                "warnings": [p.to_dict() for p in self.problems if p.severity == "warning"]}
         if self.error:
             out["error"] = self.error
+        if self.skipped:
+            out["skipped"] = self.skipped
         return out
 
 
 def check_raw(raw: Any, fmt: Format, media_dir: Path | None = None) -> tuple[Record | None, list[Problem]]:
     """Check one decoded record against `fmt`: schema, conversion, conversation rules and media."""
+    converted = convert_raw(raw, fmt, media_dir)
+    return converted.record, converted.problems
+
+
+def convert_raw(raw: Any, fmt: Format, media_dir: Path | None = None) -> Converted:
+    """`check_raw`, keeping the origins map (where each canonical message came from) for writers."""
     if not isinstance(raw, dict):
         kind = "null" if raw is None else type(raw).__name__
-        return None, [problem("", "not_an_object", f"a record must be a JSON object, got {kind}")]
+        return Converted(None, problems=[problem("", "not_an_object", f"a record must be a JSON object, got {kind}")])
     keys = frozenset(raw)
     if not fmt.detect(keys):
         other = match(keys)
         if other is not None and other is not fmt:
-            return None, [problem("", "mixed_format",
-                                  f"this record looks like {other.name} (keys: {', '.join(sorted(keys))}) but the file "
-                                  f"is {fmt.name}; split the file by format or pass --format")]
+            return Converted(None, problems=[problem(
+                "", "mixed_format", f"this record looks like {other.name} (keys: {', '.join(sorted(keys))}) but the "
+                f"file is {fmt.name}; split the file by format or pass --format")])
     converted = fmt.to_canonical(raw)
-    problems = converted.problems
     if converted.record is not None:
-        problems = problems + check_rules(converted.record, converted.origins, fmt.policy)
+        converted.problems = converted.problems + check_rules(converted.record, converted.origins, fmt.policy)
         if media_dir is not None:
-            problems += check_media(converted.record, media_dir)
-    return converted.record, problems
+            converted.problems += check_media(converted.record, media_dir)
+    return converted
 
 
 def open_checked(
@@ -121,12 +132,10 @@ def open_checked(
 
     def stream() -> Iterator[Checked]:
         for item in chain(head, items):
-            if isinstance(item.value, Problem):
-                record, problems = None, [item.value]
-            else:
-                record, problems = check_raw(item.value, chosen, base)
-            yield Checked(item.index, item.line, item.value, record,
-                          [p.at(item.index, item.line) for p in problems])
+            converted = (Converted(None, problems=[item.value]) if isinstance(item.value, Problem)
+                         else convert_raw(item.value, chosen, base))
+            yield Checked(item.index, item.line, item.value, converted.record,
+                          [p.at(item.index, item.line) for p in converted.problems], converted.origins, item.text)
 
     return chosen, votes, stream()
 

@@ -9,6 +9,9 @@ import orjson
 import typer
 
 from ftdata import __version__, api, render
+from ftdata.convert import TARGETS, UsageError, convert_files
+from ftdata.dataset_info import is_descriptor, validate_descriptor
+from ftdata.io import UnreadableFile
 from ftdata.formats import FORMATS
 
 app = typer.Typer(
@@ -46,7 +49,8 @@ def validate(
 
     Example: ftdata validate moss.jsonl --max-errors 5
     """
-    reports = [api.validate_file(f, format, media_dir) for f in files]
+    reports = [r for f in files for r in (
+        validate_descriptor(f, media_dir) if is_descriptor(f) else [api.validate_file(f, format, media_dir)])]
     if json:
         render.validation_json(reports)
     else:
@@ -54,6 +58,41 @@ def validate(
     if any(r.error for r in reports):
         raise typer.Exit(2)
     raise typer.Exit(1 if any(r.invalid for r in reports) else 0)
+
+
+@app.command()
+def convert(
+    files: Annotated[list[Path], typer.Argument(help="Input data files (any format ftdata reads).")],
+    to: Annotated[str, typer.Option("--to", "-t", help="Target: " + ", ".join(TARGETS))],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output (.jsonl or .json); default <input stem>.<target>.jsonl beside the input.")] = None,
+    source: Annotated[Optional[str], typer.Option("--from", help="Input format (default: detected per file).")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="dataset_info.json entry name (default: output stem).")] = None,
+    reasoning: Annotated[str, typer.Option("--reasoning", help="Reasoning where the target has no field: think (<think>..</think> prefix), drop, reject.")] = "think",
+    media_dir: Annotated[Optional[Path], typer.Option("--media-dir", help="Base folder of media paths.")] = None,
+    no_dataset_info: Annotated[bool, typer.Option("--no-dataset-info", help="Do not add an entry to dataset_info.json.")] = False,
+) -> None:
+    """Convert records to another format; invalid or unrepresentable ones go to OUT.rejects.jsonl.
+
+    Exit code 0: all written; 1: some rejected (outputs still written); 2: usage error or unreadable input.
+
+    Example: ftdata convert moss.jsonl --to sharegpt
+    """
+    if reasoning not in ("think", "drop", "reject"):
+        _fail(f"--reasoning must be think, drop or reject, not '{reasoning}'")
+    try:
+        report = convert_files(files, to, output, source, media_dir, reasoning, name,  # type: ignore[arg-type]
+                               dataset_info=not no_dataset_info)
+    except (UsageError, UnreadableFile) as err:
+        _fail(str(err))
+    except OSError as err:
+        _fail(f"{err.filename or ''}: {err.strerror}")
+    render.conversion(report)
+    raise typer.Exit(1 if report.rejected else 0)
+
+
+def _fail(message: str) -> None:
+    render.err.print(f"Error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(2)
 
 
 @app.command()

@@ -7,9 +7,12 @@ A file that cannot be read at all raises `UnreadableFile` with a one-line reason
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 import orjson
 
@@ -28,6 +31,7 @@ class Item:
     index: int
     line: int | None
     value: Any  # the decoded record (any JSON value) or a Problem
+    text: str | None = None  # the undecodable source text, kept so that a rejects file loses nothing
 
 
 def read_records(path: str | Path) -> Iterator[Item]:
@@ -60,7 +64,9 @@ def _read_jsonl(path: Path) -> Iterator[Item]:
                 raw = raw[3:]  # a UTF-8 BOM is harmless: accept it
             if not raw.strip():
                 continue
-            yield Item(index, line_no, _loads(raw))
+            value = _loads(raw)
+            text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n") if isinstance(value, Problem) else None
+            yield Item(index, line_no, value, text)
             index += 1
 
 
@@ -97,7 +103,8 @@ def _read_text(path: Path) -> Iterator[Item]:
             try:
                 text = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as err:
-                yield Item(index, line_no, Problem(None, None, "", "invalid_json", f"line is not valid UTF-8: {err}"))
+                yield Item(index, line_no, Problem(None, None, "", "invalid_json", f"line is not valid UTF-8: {err}"),
+                           raw.decode("utf-8", "backslashreplace").rstrip("\r\n"))
                 index += 1
                 continue
             if text.strip():
@@ -134,3 +141,40 @@ def _read_parquet(path: Path) -> Iterator[Item]:
             # Columns are shared by all rows; null means the field is absent from this one.
             yield Item(index, None, {k: v for k, v in row.items() if v is not None})
             index += 1
+
+
+@contextmanager
+def atomic_write(path: Path) -> Iterator[BinaryIO]:
+    """Write to a temp file beside `path` and rename it into place only on success: no half-written output."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class JsonWriter:
+    """Rows out as JSON Lines, or as one JSON array (streamed) when the path ends in .json."""
+
+    def __init__(self, f: BinaryIO, array: bool) -> None:
+        self.f, self.array, self.count = f, array, 0
+        if array:
+            f.write(b"[\n")
+
+    def write(self, row: Any) -> None:
+        if self.array and self.count:
+            self.f.write(b",\n")
+        self.f.write(orjson.dumps(row))
+        if not self.array:
+            self.f.write(b"\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self.array:
+            self.f.write(b"\n]\n" if self.count else b"]\n")

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ftdata.api import FileReport
+from ftdata.convert import ConvertReport
 from ftdata.problems import CODES, Problem
 
 out = Console(highlight=False)
@@ -28,6 +29,9 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
     for r in reports:
         if r.error:
             err.print(f"[red]Error:[/red] {escape(r.error)}", soft_wrap=True)
+            continue
+        if r.skipped:
+            out.print(f"[dim]{escape(r.path)}  skipped: {escape(r.skipped)}[/dim]", soft_wrap=True)
             continue
         how = "detected" if r.detected else "given"
         status = "[green]ok[/green]" if r.invalid == 0 else "[red]invalid records[/red]"
@@ -50,18 +54,36 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
             if len(r.problems) > max_errors:
                 out.print(f"  ... {len(r.problems) - max_errors} more (raise --max-errors or use --json for all)")
     if len(reports) > 1:
-        ok = [r for r in reports if not r.error]
+        ok = [r for r in reports if not r.error and r.format != "dataset_info"]
         out.print(f"[bold]total[/bold]  files: {len(reports)}  records: {sum(r.records for r in ok)}  "
                   f"valid: {sum(r.valid for r in ok)}  invalid: {sum(r.invalid for r in ok)}")
 
 
 def validation_json(reports: list[FileReport]) -> None:
     """Exactly one JSON object on stdout: totals and every problem of every file."""
+    data = [r for r in reports if r.format != "dataset_info"]  # a descriptor's entries are not data records
     payload: dict[str, Any] = {
-        "records": sum(r.records for r in reports),
-        "valid": sum(r.valid for r in reports),
+        "records": sum(r.records for r in data),
+        "valid": sum(r.valid for r in data),
         "invalid": sum(r.invalid for r in reports),
         "files": [r.to_dict() for r in reports],
     }
     sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
     sys.stdout.flush()
+
+
+def conversion(r: ConvertReport) -> None:
+    """Summary of a conversion: in = written + rejected, where each went, warnings by code."""
+    for path, fmt in r.formats.items():
+        out.print(f"read {escape(path)} as {fmt}", soft_wrap=True)
+    out.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}", soft_wrap=True)
+    out.print(f"wrote {escape(r.output)} ({r.target})", soft_wrap=True)
+    if r.rejected:
+        codes = ", ".join(f"{c} ({n})" for c, n in r.reject_codes.most_common())
+        out.print(f"[red]rejected {r.rejected} to {escape(r.rejects)}[/red]: {codes}", soft_wrap=True)
+    for code, n in r.warnings.most_common():
+        out.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
+    if r.dataset_info:
+        out.print(f"dataset_info: {escape(r.dataset_info_note or '')} in {escape(r.dataset_info)}", soft_wrap=True)
+    elif r.dataset_info_note:
+        out.print(f"dataset_info: {escape(r.dataset_info_note)}", soft_wrap=True)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from ftdata.formats.base import Converted, Format, Row, build_record, parse_row, text_message
+from ftdata.formats.write import Writing, media, with_meta
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origin, Origins
 
@@ -71,11 +72,54 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
 def _problem(path: str, message: str, code: str = "invalid_value") -> Problem:
     return problem(path, code, message)
 
+def from_canonical(w: Writing) -> dict[str, Any]:
+    """Canonical -> alpaca: the last user turn is `instruction`, earlier pairs `history`; no tools, one answer."""
+    rec = w.record
+    if rec.kind == "text":
+        w.refuse("text", "pretraining text has no alpaca form; convert it --to text")
+        return {}
+    if rec.tools:
+        w.refuse("tools", "alpaca has no tools; convert to sharegpt or openai")
+    w.default_weights_only("alpaca")
+    w.no_names("alpaca")
+    for name, msgs in rec.message_lists():
+        for i, m in enumerate(msgs):
+            if m.tool_calls or m.role == "tool":
+                w.refuse(w.where(name, i), "alpaca has no tool calls or tool results; convert to sharegpt or openai")
+    msgs = list(rec.messages or [])
+    out: dict[str, Any] = {}
+    if msgs and msgs[0].role == "system":
+        out["system"] = msgs.pop(0).content
+    offset = len(rec.messages or []) - len(msgs)
+    if rec.kind == "sft":
+        if len(msgs) < 2:
+            w.refuse(w.origins.list_path("messages"), "alpaca needs a user turn and an answer")
+            return out
+        *pairs, last_user, last_answer = msgs
+    else:
+        *pairs, last_user = msgs
+    history = [[pairs[i].content, w.text_with_reasoning(pairs[i + 1], w.where("messages", offset + i + 1), "alpaca")]
+               for i in range(0, len(pairs) - 1, 2)]
+    out["instruction"] = last_user.content
+    if history:
+        out["history"] = history
+    if rec.kind == "sft":
+        out["output"] = w.text_with_reasoning(last_answer, w.where("messages", len(rec.messages) - 1), "alpaca")
+    for name, answer in rec.message_lists()[1:]:
+        if len(answer) != 1:
+            w.refuse(w.origins.list_path(name), f"alpaca holds a single {name} answer, got {len(answer)}")
+            continue
+        out["output" if rec.kind == "kto" else name] = w.text_with_reasoning(answer[0], w.where(name, 0), "alpaca")
+    if rec.kind == "kto":
+        out["kto_tag"] = rec.label
+    return with_meta(media(out, rec), rec, w)
+
 
 FORMAT = Format(
     name="alpaca",
     summary="instruction/input/output (+ system, history, chosen/rejected, kto_tag, images)",
     detect=lambda k: "instruction" in k,
     to_canonical=to_canonical,
+    from_canonical=from_canonical,
     example={"instruction": "Translate to French.", "input": "Good morning", "output": "Bonjour"},
 )

@@ -32,7 +32,7 @@ class Format:
     to_canonical: Callable[[dict[str, Any]], Converted]
     example: dict[str, Any]
     policy: Policy = STRICT
-    from_canonical: Callable[[Record], dict[str, Any]] | None = None
+    from_canonical: Callable[[Any], dict[str, Any]] | None = None  # (Writing) -> row; see formats/write.py
 
 
 class Row(BaseModel):

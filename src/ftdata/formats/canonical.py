@@ -22,5 +22,5 @@ FORMAT = Format(
     to_canonical=to_canonical,
     example={"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
              "meta": {"source": "example"}},
-    from_canonical=Record.to_json,
+    from_canonical=lambda w: w.record.to_json(),
 )

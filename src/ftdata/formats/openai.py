@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
+import orjson
 from pydantic import Field
 
 from ftdata.canonical import Message
 from ftdata.formats.base import (
     ClosedPart, Converted, Format, Row, build_record, has, parse_row, parse_tool_call, parse_tools, text_message,
 )
+from ftdata.formats.write import Writing, media, with_meta
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origin, Origins, Policy
 
@@ -57,6 +59,7 @@ class OAMessage(ClosedPart):
     tool_call_id: str | None = None
     name: str | None = None
     weight: Literal[0, 1] | None = None
+    reasoning_content: str | None = None  # trl / HF chat templates (Qwen3, DeepSeek-R1)
 
 
 class OpenAIRow(Row):
@@ -106,7 +109,7 @@ def convert_messages(
             problems.append(problem(f"{where}.tool_calls", "invalid_value", f"only assistant messages may carry tool_calls, not {m.role}"))
         content = _content_text(m.content, images)
         out.append(text_message(role, content, tool_calls=calls or None, weight=m.weight,
-                                tool_call_id=m.tool_call_id, name=m.name))
+                                tool_call_id=m.tool_call_id, name=m.name, reasoning=m.reasoning_content))
         origins.add(list_name, Origin(f"{where}.role", f"{where}.content", m.role))
     return out, problems
 
@@ -168,6 +171,50 @@ def _meta(row: OpenAIRow) -> dict[str, Any] | None:
         meta["parallel_tool_calls"] = row.parallel_tool_calls
     return meta or None
 
+def _out_messages(w: Writing, list_name: str, msgs: list[Message]) -> list[dict[str, Any]]:
+    out = []
+    for i, m in enumerate(msgs):
+        where = w.where(list_name, i)
+        item: dict[str, Any] = {"role": m.role, "content": w.text_with_reasoning(m, where, "openai")}
+        if m.tool_calls:
+            item["tool_calls"] = [{**({"id": c.id} if c.id else {}), "type": "function",
+                                   "function": {"name": c.name, "arguments": orjson.dumps(c.arguments).decode()}}
+                                  for c in m.tool_calls]
+        for key in ("tool_call_id", "name", "weight"):
+            if getattr(m, key) is not None:
+                item[key] = getattr(m, key)
+        if m.weight is not None and m.role != "assistant" and m.weight != 0:
+            w.refuse(where, f"openai puts weights on assistant messages only, not on {m.role}")
+        out.append(item)
+    return out
+
+
+def from_canonical(w: Writing) -> dict[str, Any]:
+    """Canonical -> OpenAI chat rows; preference records -> input / preferred_output / non_preferred_output."""
+    rec = w.record
+    if rec.kind == "text":
+        w.refuse("text", "pretraining text has no openai form; convert it --to text")
+        return {}
+    messages = _out_messages(w, "messages", rec.messages or [])
+    if rec.kind == "preference":
+        if any(getattr(rec, k) for k in ("images", "videos", "audios")):
+            w.refuse("images", "the openai preference shape here carries no media lists")
+        inputs: dict[str, Any] = {"messages": messages}
+        if rec.tools is not None:
+            inputs["tools"] = rec.tools
+        out = {"input": inputs, "preferred_output": _out_messages(w, "chosen", rec.chosen or []),
+               "non_preferred_output": _out_messages(w, "rejected", rec.rejected or [])}
+        return with_meta(out, rec, w)
+    out = {"messages": messages}
+    if rec.kind == "kto":
+        if len(rec.completion or []) != 1:
+            w.refuse(w.origins.list_path("completion"), "openai KTO rows hold one completion message")
+        messages += _out_messages(w, "completion", rec.completion or [])
+        out["label"] = rec.label
+    if rec.tools is not None:
+        out["tools"] = rec.tools
+    return with_meta(media(out, rec), rec, w)
+
 
 FORMAT = Format(
     name="openai",
@@ -175,6 +222,7 @@ FORMAT = Format(
     detect=lambda k: ("messages" in k and not (k & {"chosen", "rejected", "completion", "meta", "prompt"}))
     or has(k, "input", "preferred_output"),
     to_canonical=to_canonical,
+    from_canonical=from_canonical,
     example={"messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "2+2?"},
                           {"role": "assistant", "content": "4"}]},
     policy=Policy(parallel_tools=True),

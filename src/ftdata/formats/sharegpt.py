@@ -18,6 +18,7 @@ from ftdata.formats.base import (
     ClosedPart, Converted, Format, Row, build_record, parse_row, parse_tool_call, parse_tools, text_message,
 )
 from ftdata.problems import Problem, problem
+from ftdata.formats.write import Writing, call_json, media, with_meta
 from ftdata.rules import Origin, Origins, Policy
 
 ROLES = {
@@ -57,10 +58,11 @@ def convert_message(m: ShareGPTMessage, path: str) -> tuple[Message | None, list
                               f"unknown role '{m.from_}'{tip} (known: {', '.join(ROLES)})")]
     if m.from_ != "function_call":
         return text_message(role, m.value), []
+    reasoning, value = split_think(m.value)
     try:
-        decoded: Any = orjson.loads(m.value)
+        decoded: Any = orjson.loads(value)
     except orjson.JSONDecodeError:
-        decoded = m.value  # parse_tool_call reports it
+        decoded = value  # parse_tool_call reports it
     calls, problems = [], []
     for item in decoded if isinstance(decoded, list) else [decoded]:
         call, found = parse_tool_call(item, f"{path}.value")
@@ -69,7 +71,15 @@ def convert_message(m: ShareGPTMessage, path: str) -> tuple[Message | None, list
             calls.append(call)
     if problems:
         return None, problems
-    return text_message("assistant", "", tool_calls=calls), []
+    return text_message("assistant", "", tool_calls=calls, reasoning=reasoning), []
+
+
+def split_think(value: str) -> tuple[str | None, str]:
+    """'<think>plan</think>{...}' -> ('plan', '{...}'): the reasoning prefix LLaMA-Factory allows on function calls."""
+    if value.startswith("<think>") and "</think>" in value:
+        thought, _, rest = value[len("<think>"):].partition("</think>")
+        return thought, rest
+    return None, value
 
 
 def to_canonical(raw: dict[str, Any]) -> Converted:
@@ -112,11 +122,58 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     return build_record(fields, origins, problems)
 
 
+
+def _out_message(w: Writing, list_name: str, i: int, m: Message) -> dict[str, str]:
+    where = w.where(list_name, i)
+    if m.role == "assistant" and m.tool_calls:
+        if m.content:
+            w.refuse(where, "sharegpt cannot hold text beside tool calls in one message")
+        think = w.text_with_reasoning(m.model_copy(update={"content": ""}), where, "sharegpt")
+        return {"from": "function_call", "value": think + call_json(m.tool_calls)}
+    role = {"user": "human", "assistant": "gpt", "tool": "observation", "system": "system"}[m.role]
+    return {"from": role, "value": w.text_with_reasoning(m, where, "sharegpt")}
+
+
+def from_canonical(w: Writing) -> dict[str, Any]:
+    """Canonical -> LLaMA-Factory sharegpt; tool calls become function_call / observation turns."""
+    rec = w.record
+    if rec.kind == "text":
+        w.refuse("text", "pretraining text has no sharegpt form; convert it --to text")
+        return {}
+    w.default_weights_only("sharegpt")
+    w.no_names("sharegpt")
+    out: dict[str, Any] = {}
+    msgs = rec.messages or []
+    start = 1 if msgs and msgs[0].role == "system" else 0
+    if start:
+        out["system"] = msgs[0].content
+    out["conversations"] = [_out_message(w, "messages", i, m) for i, m in enumerate(msgs) if i >= start]
+    for name, answer in rec.message_lists()[1:]:
+        if len(answer) != 1:
+            w.refuse(w.origins.list_path(name), f"sharegpt holds a single {name} message, got {len(answer)}")
+            continue
+        if rec.kind == "kto":
+            out["conversations"].append(_out_message(w, name, 0, answer[0]))
+        else:
+            out[name] = _out_message(w, name, 0, answer[0])
+    for list_name, answer in rec.message_lists():
+        for i in range(1, len(answer)):
+            if answer[i].role == answer[i - 1].role == "tool":
+                w.refuse(w.where(list_name, i), "several tool results in a row (parallel calls): sharegpt has one "
+                                                "observation per function_call")
+    if rec.kind == "kto":
+        out["kto_tag"] = rec.label
+    if rec.tools is not None:
+        out["tools"] = orjson.dumps(rec.tools).decode()
+    return with_meta(media(out, rec), rec, w)
+
+
 FORMAT = Format(
     name="sharegpt",
     summary="conversations: [{from, value}] (+ system, tools, chosen/rejected, kto_tag, images)",
     detect=lambda k: "conversations" in k,
     to_canonical=to_canonical,
+    from_canonical=from_canonical,
     example={"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello! How can I help?"}]},
     policy=Policy(user_side="'human' or 'observation'", assistant_side="'gpt' or 'function_call'"),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ftdata.formats.base import Converted, Format, Row, build_record, parse_row
+from ftdata.formats.write import Writing, with_meta
 from ftdata.rules import Origins
 
 
@@ -19,11 +20,19 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
         return Converted(None, problems=problems)
     return build_record(dict(text=row.text, meta=row.extras()), Origins(), problems)
 
+def from_canonical(w: Writing) -> dict[str, Any]:
+    """Canonical text record -> {"text": ...}; conversations have no plain-text form here."""
+    if w.record.kind != "text":
+        w.refuse("messages", "only pretraining text records convert to text; use --to sharegpt/openai/trl")
+        return {}
+    return with_meta({"text": w.record.text}, w.record, w)
+
 
 FORMAT = Format(
     name="text",
     summary="pretraining text: {text}",
     detect=lambda k: "text" in k and not (k & {"messages", "conversations", "prompt"}),
     to_canonical=to_canonical,
+    from_canonical=from_canonical,
     example={"text": "The quick brown fox jumps over the lazy dog."},
 )

@@ -1,0 +1,117 @@
+"""`convert_files`: any format in, any format out; every input record is written or rejected, never lost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftdata.api import Checked, open_checked
+from ftdata.dataset_info import update_dataset_info
+from ftdata.formats import FORMATS, Format
+from ftdata.formats.write import ReasoningPolicy, Writing
+from ftdata.io import JsonWriter, UnreadableFile, atomic_write
+from ftdata.problems import Problem
+from ftdata.rules import Origins
+
+TARGETS = [name for name, f in FORMATS.items() if f.from_canonical is not None]
+
+
+class UsageError(Exception):
+    """Bad arguments (unknown target, output equal to input, ...): exit code 2."""
+
+
+@dataclass
+class ConvertReport:
+    """What a conversion did; `records == written + rejected` always holds."""
+
+    inputs: list[str]
+    output: str
+    rejects: str
+    target: str
+    formats: dict[str, str] = field(default_factory=dict)  # input -> detected format
+    records: int = 0
+    written: int = 0
+    rejected: int = 0
+    reject_codes: Counter[str] = field(default_factory=Counter)
+    warnings: Counter[str] = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+    keys: set[str] = field(default_factory=set)  # top-level fields of the written rows
+    dataset_info: str | None = None
+    dataset_info_note: str | None = None
+
+
+def default_output(first: Path, target: str) -> Path:
+    """moss.jsonl --to sharegpt -> moss.sharegpt.jsonl beside the input."""
+    return first.with_name(f"{first.stem}.{target}.jsonl")
+
+
+def convert_files(
+    inputs: list[Path], target: str, output: Path | None = None, source: str | None = None,
+    media_dir: Path | None = None, reasoning: ReasoningPolicy = "think", name: str | None = None,
+    dataset_info: bool = True,
+) -> ConvertReport:
+    """Convert every record of `inputs` to `target`, writing OUT and OUT.rejects.jsonl atomically."""
+    if target not in TARGETS:
+        raise UsageError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
+    if not inputs:
+        raise UsageError("no input files")
+    out = output or default_output(inputs[0], target)
+    if any(out.resolve() == p.resolve() for p in inputs):
+        raise UsageError(f"output {out} is also an input; choose another -o")
+    rejects = out.with_name(out.name + ".rejects.jsonl")
+    report = ConvertReport([str(p) for p in inputs], str(out), str(rejects), target)
+    fmt = FORMATS[target]
+    with ExitStack() as stack:
+        writer = JsonWriter(stack.enter_context(atomic_write(out)), array=out.suffix == ".json")
+        reject_writer = JsonWriter(stack.enter_context(atomic_write(rejects)), array=False)
+        for path in inputs:
+            found, _, stream = open_checked(path, source, media_dir)
+            report.formats[str(path)] = found.name
+            for item in stream:
+                report.records += 1
+                row, problems = _write_one(item, fmt, reasoning)
+                for p in problems:
+                    if p.severity == "warning":
+                        report.warnings[p.code] += 1
+                if row is None:
+                    report.rejected += 1
+                    report.reject_codes.update({p.code for p in problems if p.severity == "error"})
+                    reject_writer.write(_reject(item, problems, path if len(inputs) > 1 else None))
+                else:
+                    report.written += 1
+                    report.kinds[item.record.kind] += 1  # type: ignore[union-attr]
+                    report.keys.update(row)
+                    writer.write(row)
+        writer.close()
+    if report.rejected == 0:
+        rejects.unlink(missing_ok=True)  # only a run with rejects leaves a rejects file
+    if dataset_info and report.written:
+        report.dataset_info, report.dataset_info_note = update_dataset_info(out, target, report.kinds, report.keys, name)
+    return report
+
+
+def _write_one(item: Checked, fmt: Format, reasoning: ReasoningPolicy) -> tuple[dict[str, Any] | None, list[Problem]]:
+    if not item.valid or item.record is None:
+        return None, item.problems
+    w = Writing(item.record, item.origins or Origins(), reasoning)
+    row = fmt.from_canonical(w)  # type: ignore[misc]
+    problems = item.problems + [p.at(item.index, item.line) for p in w.problems]
+    return (row if w.ok() else None), problems
+
+
+def _reject(item: Checked, problems: list[Problem], path: Path | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"index": item.index, "line": item.line,
+                           "errors": [p.to_dict() for p in problems if p.severity == "error"]}
+    if item.raw_text is not None:
+        out["record_text"] = item.raw_text  # the line was not JSON: its text, byte for byte where UTF-8
+    else:
+        out["record"] = item.raw
+    if path is not None:
+        out = {"file": str(path), **out}
+    return out
+
+
+__all__ = ["ConvertReport", "TARGETS", "UnreadableFile", "UsageError", "convert_files", "default_output"]

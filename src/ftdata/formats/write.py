@@ -1,0 +1,91 @@
+"""Shared pieces of the writers (canonical -> a format): options, and how unrepresentable parts are reported.
+
+A writer never flattens or drops a feature its target lacks: it returns an `unrepresentable` problem (the row
+goes to the rejects file), or, where the user chose a policy (`--reasoning`), a warning that counts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from ftdata.canonical import Message, Record, ToolCall
+from ftdata.problems import Problem, problem
+from ftdata.rules import Origins
+
+ReasoningPolicy = Literal["think", "drop", "reject"]
+
+
+@dataclass
+class Writing:
+    """One record being written: its origins (for source paths in problems), the policy, and what was found."""
+
+    record: Record
+    origins: Origins = field(default_factory=Origins)
+    reasoning: ReasoningPolicy = "think"
+    problems: list[Problem] = field(default_factory=list)
+
+    def where(self, list_name: str, index: int) -> str:
+        return self.origins.get(list_name, index).content_path
+
+    def refuse(self, path: str, why: str) -> None:
+        self.problems.append(problem(path, "unrepresentable", why))
+
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    def text_with_reasoning(self, m: Message, path: str, target: str) -> str:
+        """Content, with reasoning as LLaMA-Factory's `<think>...</think>` prefix (or dropped/refused by policy)."""
+        if m.reasoning is None:
+            return m.content
+        if self.reasoning == "drop":
+            self.problems.append(problem(path, "reasoning_dropped", "reasoning dropped (--reasoning drop)", "warning"))
+            return m.content
+        if self.reasoning == "reject":
+            self.refuse(path, f"{target} has no reasoning field; pass --reasoning think to embed it as <think>...</think>")
+            return m.content
+        self.problems.append(problem(path, "reasoning_embedded", "reasoning written as <think>...</think> before the content",
+                                     "warning"))
+        return f"<think>{m.reasoning}</think>{m.content}"
+
+    def default_weights_only(self, target: str) -> None:
+        """Targets without per-message weights train assistant turns and mask the rest; refuse anything else."""
+        for name, msgs in self.record.message_lists():
+            for i, m in enumerate(msgs):
+                default = 1 if m.role == "assistant" else 0
+                if m.weight is not None and m.weight != default:
+                    self.refuse(self.where(name, i), f"{target} cannot express weight {m.weight} on a {m.role} message")
+
+    def no_names(self, target: str) -> None:
+        for name, msgs in self.record.message_lists():
+            for i, m in enumerate(msgs):
+                if m.name is not None:
+                    self.refuse(self.where(name, i), f"{target} has no per-message 'name' (got {m.name!r})")
+
+
+def call_json(calls: list[ToolCall]) -> str:
+    """Tool calls as LLaMA-Factory's function_call value: one `{name, arguments}` object, or a list of them."""
+    items: list[dict[str, Any]] = [{"name": c.name, "arguments": c.arguments} for c in calls]
+    return orjson.dumps(items[0] if len(items) == 1 else items).decode()
+
+
+def with_meta(out: dict[str, Any], record: Record, w: Writing) -> dict[str, Any]:
+    """Spread `meta` (and `id`) back as top-level fields: readers put unknown fields there, so this round-trips."""
+    extra = dict(record.meta or {})
+    if record.id is not None:
+        extra = {"id": record.id, **extra}
+    for key, value in extra.items():
+        if key in out:
+            w.refuse(f"meta.{key}", f"meta field '{key}' collides with the target's own '{key}' field")
+        else:
+            out[key] = value
+    return out
+
+
+def media(out: dict[str, Any], record: Record) -> dict[str, Any]:
+    for kind in ("images", "videos", "audios"):
+        if getattr(record, kind):
+            out[kind] = list(getattr(record, kind))
+    return out
