@@ -88,12 +88,11 @@ def convert_raw(raw: Any, fmt: Format, media_dir: Path | None = None) -> Convert
     if not isinstance(raw, dict):
         kind = "null" if raw is None else type(raw).__name__
         return Converted(None, problems=[problem("", "not_an_object", f"a record must be a JSON object, got {kind}")])
-    keys = frozenset(raw)
-    if not fmt.detect(keys):
-        other = match(keys)
+    if not fmt.fits(raw):
+        other = match(raw)
         if other is not None and other is not fmt:
             return Converted(None, problems=[problem(
-                "", "mixed_format", f"this record looks like {other.name} (keys: {', '.join(sorted(keys))}) but the "
+                "", "mixed_format", f"this record looks like {other.name} (keys: {', '.join(sorted(raw))}) but the "
                 f"file is {fmt.name}; split the file by format or pass --format")])
     converted = fmt.to_canonical(raw)
     if converted.record is not None:
@@ -120,7 +119,7 @@ def open_checked(
         except KeyError as err:
             raise UnreadableFile(str(err.args[0])) from None
     else:
-        found, counts = detect(frozenset(i.value) for i in head if isinstance(i.value, dict))
+        found, counts = detect(i.value for i in head if isinstance(i.value, dict))
         votes = dict(counts)
         if found is None:
             if not head:

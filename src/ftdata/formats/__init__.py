@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from typing import Any, Iterable
 
 from ftdata.formats import alpaca, canonical, firefly, moss, openai, sharegpt, text, trl
 from ftdata.formats.base import Converted, Format
@@ -23,19 +23,19 @@ def get_format(name: str) -> Format:
         raise KeyError(f"unknown format '{name}'; known: {', '.join(FORMATS)}") from None
 
 
-def match(keys: frozenset[str]) -> Format | None:
-    """The first format (by priority) whose key-set signature fits a record with these keys."""
+def match(raw: dict[str, Any]) -> Format | None:
+    """The first format (by priority) whose shape fits this record."""
     for f in FORMATS.values():
-        if f.detect(keys):
+        if f.fits(raw):
             return f
     return None
 
 
-def detect(key_sets: Iterable[frozenset[str]]) -> tuple[Format | None, Counter[str]]:
+def detect(records: Iterable[dict[str, Any]]) -> tuple[Format | None, Counter[str]]:
     """The format most sampled records fit, and how many fit each (to report mixed files)."""
     votes: Counter[str] = Counter()
-    for keys in key_sets:
-        found = match(keys)
+    for raw in records:
+        found = match(raw)
         votes[found.name if found else "unknown"] += 1
     known = [(n, c) for n, c in votes.most_common() if n != "unknown"]
     return (FORMATS[known[0][0]] if known else None), votes

@@ -112,7 +112,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         out["output" if rec.kind == "kto" else name] = w.text_with_reasoning(answer[0], w.where(name, 0), "alpaca")
     if rec.kind == "kto":
         out["kto_tag"] = rec.label
-    return with_meta(media(out, rec), rec, w)
+    return with_meta(media(out, rec), rec)
 
 
 FORMAT = Format(

@@ -32,6 +32,11 @@ class Format:
     to_canonical: Callable[[dict[str, Any]], Converted]
     example: dict[str, Any]
     policy: Policy = STRICT
+    sniff: Callable[[dict[str, Any]], bool] | None = None  # a look at values where keys alone are ambiguous
+
+    def fits(self, raw: dict[str, Any]) -> bool:
+        """Does this record have this format's shape?"""
+        return self.detect(frozenset(raw)) and (self.sniff is None or self.sniff(raw))
     from_canonical: Callable[[Any], dict[str, Any]] | None = None  # (Writing) -> row; see formats/write.py
 
 
@@ -41,7 +46,16 @@ class Row(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
     def extras(self) -> dict[str, Any] | None:
-        return dict(self.model_extra) if self.model_extra else None
+        """Unknown fields for `meta`; a nested `meta` object (as our writers emit it) is unwrapped."""
+        if not self.model_extra:
+            return None
+        extra = dict(self.model_extra)
+        inner = extra.pop("meta", None)
+        if isinstance(inner, dict):
+            return {**inner, **extra}
+        if inner is not None:
+            extra["meta"] = inner
+        return extra
 
 
 class ClosedPart(BaseModel):

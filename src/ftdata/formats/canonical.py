@@ -15,12 +15,25 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     return Converted(record, Origins(), problems)
 
 
+def _canonical_messages(messages: Any) -> bool:
+    """Canonical-only message features: tool calls as {name, arguments}, `reasoning`."""
+    if not isinstance(messages, list):
+        return False
+    for m in messages:
+        if isinstance(m, dict) and ("reasoning" in m or any(
+                isinstance(c, dict) and "name" in c for c in m.get("tool_calls") or [])):
+            return True
+    return False
+
+
 FORMAT = Format(
     name="canonical",
     summary="ftdata's canonical record: messages (+ chosen/rejected | completion/label), tools, media, meta",
-    detect=lambda k: "messages" in k and bool(k & {"chosen", "rejected", "completion", "meta"}),
+    detect=lambda k: "messages" in k and not (k & {"input", "preferred_output", "conversations", "prompt"}),
+    sniff=lambda raw: "completion" in raw or "chosen" in raw or _canonical_messages(raw.get("messages")),
     to_canonical=to_canonical,
-    example={"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
+    example={"messages": [{"role": "user", "content": "2+2?"},
+                          {"role": "assistant", "content": "4", "reasoning": "Add the numbers."}],
              "meta": {"source": "example"}},
     from_canonical=lambda w: w.record.to_json(),
 )

@@ -204,7 +204,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
             inputs["tools"] = rec.tools
         out = {"input": inputs, "preferred_output": _out_messages(w, "chosen", rec.chosen or []),
                "non_preferred_output": _out_messages(w, "rejected", rec.rejected or [])}
-        return with_meta(out, rec, w)
+        return with_meta(out, rec)
     out = {"messages": messages}
     if rec.kind == "kto":
         if len(rec.completion or []) != 1:
@@ -213,13 +213,13 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         out["label"] = rec.label
     if rec.tools is not None:
         out["tools"] = rec.tools
-    return with_meta(media(out, rec), rec, w)
+    return with_meta(media(out, rec), rec)
 
 
 FORMAT = Format(
     name="openai",
     summary="messages: [{role, content, tool_calls?, weight?}] (+ tools); input/preferred_output/non_preferred_output",
-    detect=lambda k: ("messages" in k and not (k & {"chosen", "rejected", "completion", "meta", "prompt"}))
+    detect=lambda k: ("messages" in k and not (k & {"chosen", "rejected", "completion", "prompt"}))
     or has(k, "input", "preferred_output"),
     to_canonical=to_canonical,
     from_canonical=from_canonical,

@@ -165,7 +165,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         out["kto_tag"] = rec.label
     if rec.tools is not None:
         out["tools"] = orjson.dumps(rec.tools).decode()
-    return with_meta(media(out, rec), rec, w)
+    return with_meta(media(out, rec), rec)
 
 
 FORMAT = Format(

@@ -25,7 +25,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     if w.record.kind != "text":
         w.refuse("messages", "only pretraining text records convert to text; use --to sharegpt/openai/trl")
         return {}
-    return with_meta({"text": w.record.text}, w.record, w)
+    return with_meta({"text": w.record.text}, w.record)
 
 
 FORMAT = Format(

@@ -130,7 +130,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         out["tools"] = rec.tools
     if rec.images:
         out["images"] = list(rec.images)
-    return with_meta(out, rec, w)
+    return with_meta(out, rec)
 
 
 FORMAT = Format(

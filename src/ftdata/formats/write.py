@@ -71,16 +71,16 @@ def call_json(calls: list[ToolCall]) -> str:
     return orjson.dumps(items[0] if len(items) == 1 else items).decode()
 
 
-def with_meta(out: dict[str, Any], record: Record, w: Writing) -> dict[str, Any]:
-    """Spread `meta` (and `id`) back as top-level fields: readers put unknown fields there, so this round-trips."""
-    extra = dict(record.meta or {})
+def with_meta(out: dict[str, Any], record: Record) -> dict[str, Any]:
+    """Add `id` and a nested `meta` object; readers unwrap `meta` again, so source fields round-trip.
+
+    Nested rather than spread: a source field such as Firefly's `prompt_id` must not make the row look like
+    another format.
+    """
     if record.id is not None:
-        extra = {"id": record.id, **extra}
-    for key, value in extra.items():
-        if key in out:
-            w.refuse(f"meta.{key}", f"meta field '{key}' collides with the target's own '{key}' field")
-        else:
-            out[key] = value
+        out["id"] = record.id
+    if record.meta:
+        out["meta"] = record.meta
     return out
 
 

@@ -1,0 +1,147 @@
+"""`ftdata convert`: counts, rejects, atomic output, unrepresentable records, real samples field by field."""
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from conftest import FIXTURES
+from ftdata.cli import app
+from ftdata.convert import convert_files
+
+runner = CliRunner()
+MIXED = [
+    '{"conversations": [{"from": "human", "value": "q1"}, {"from": "gpt", "value": "a1"}]}',
+    '{"conversations": [{"from": "human", "value": "q2"}, {"from": "human", "value": "again"}]}',
+    'not json at all \\u00ff',
+    '[1, 2]',
+    '{"conversations": [{"from": "human", "value": "q3"}, {"from": "function_call", "value": "{\\"name\\": \\"f\\", \\"arguments\\": {}}"}, {"from": "observation", "value": "r"}, {"from": "gpt", "value": "a3"}]}',
+    '{"conversations": [{"from": "human", "value": "q4"}, {"from": "gpt", "value": "a4"}], "source": "kept"}',
+]
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Path:
+    f = tmp_path / "mixed.jsonl"
+    f.write_text("\n".join(MIXED) + "\n")
+    return f
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def test_counts_hold_and_rejects_keep_the_original_records(mixed: Path) -> None:
+    report = convert_files([mixed], "alpaca")
+    out = mixed.with_name("mixed.alpaca.jsonl")
+    assert report.output == str(out)
+    assert (report.records, report.written, report.rejected) == (6, 2, 4)
+    written = read_jsonl(out)
+    assert written == [{"instruction": "q1", "output": "a1"}, {"instruction": "q4", "output": "a4", "meta": {"source": "kept"}}]
+    rejects = read_jsonl(Path(report.rejects))
+    assert [(r["line"], [e["code"] for e in r["errors"]]) for r in rejects] == [
+        (2, ["role_order", "missing_assistant"]), (3, ["invalid_json"]), (4, ["not_an_object"]), (5, ["unrepresentable"] * 2)]
+    assert rejects[0]["record"] == json.loads(MIXED[1])
+    assert rejects[1]["record_text"] == MIXED[2]
+    assert rejects[2]["record"] == [1, 2]
+    assert rejects[3]["errors"][0]["path"] == "conversations[1].value"
+
+
+def test_cli_exit_codes_and_summary(mixed: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["convert", str(mixed), "--to", "sharegpt", "-o", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 1
+    assert "records: 6  written: 3  rejected: 3" in result.output
+    good = tmp_path / "good.jsonl"
+    good.write_text(MIXED[0] + "\n")
+    result = runner.invoke(app, ["convert", str(good), "--to", "openai"])
+    assert result.exit_code == 0 and f"wrote {tmp_path / 'good.openai.jsonl'} (openai)" in result.output
+    assert not (tmp_path / "good.openai.jsonl.rejects.jsonl").exists()
+    result = runner.invoke(app, ["convert", str(good), "--to", "sharegpt", "-o", str(good)])
+    assert result.exit_code == 2 and "is also an input" in result.output
+    result = runner.invoke(app, ["convert", str(good), "--to", "yaml"])
+    assert result.exit_code == 2 and "unknown target 'yaml'" in result.output
+    result = runner.invoke(app, ["convert", str(tmp_path / "missing.jsonl"), "--to", "alpaca"])
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_json_array_output_and_dataset_info_entry(tmp_path: Path) -> None:
+    src = FIXTURES / "llamafactory" / "dpo_en_demo.json"
+    out = tmp_path / "prefs.json"
+    report = convert_files([src], "sharegpt", out, name="prefs")
+    data = json.loads(out.read_text())
+    assert len(data) == report.written == 8 and data[0]["chosen"]["from"] == "gpt"
+    info = json.loads((tmp_path / "dataset_info.json").read_text())
+    columns = {"messages": "conversations", "chosen": "chosen", "rejected": "rejected"}
+    if any("system" in row for row in data):
+        columns["system"] = "system"
+    assert info["prefs"] == {"file_name": "prefs.json", "formatting": "sharegpt", "ranking": True, "columns": columns}
+
+
+def test_failed_run_leaves_no_output_and_no_temp_files(mixed: Path, monkeypatch) -> None:
+    from ftdata import convert as mod
+
+    calls = {"n": 0}
+    real = mod._write_one
+
+    def boom(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mod, "_write_one", boom)
+    with pytest.raises(KeyboardInterrupt):
+        convert_files([mixed], "sharegpt")
+    assert sorted(p.name for p in mixed.parent.iterdir()) == ["mixed.jsonl"]
+
+
+@pytest.mark.parametrize("target,code", [("alpaca", "unrepresentable"), ("text", "unrepresentable")])
+def test_unrepresentable_records_are_rejected_with_a_reason(tmp_path: Path, target: str, code: str) -> None:
+    src = FIXTURES / "llamafactory" / "glaive_toolcall_en_demo.json"
+    report = convert_files([src], target, tmp_path / f"o.{target}.jsonl")
+    assert report.rejected == report.records - report.written > 0
+    rejects = read_jsonl(Path(report.rejects))
+    assert all(code in {e["code"] for e in r["errors"]} for r in rejects)
+    assert all(e["message"] for r in rejects for e in r["errors"])
+
+
+def test_reasoning_policies(tmp_path: Path) -> None:
+    src = FIXTURES / "moss" / "moss_sample.jsonl"
+    think = convert_files([src], "sharegpt", tmp_path / "t.jsonl")
+    first = read_jsonl(tmp_path / "t.jsonl")[0]["conversations"][1]["value"]
+    assert first.startswith("<think>这是一个基本的几何问题") and "</think>" in first
+    assert think.warnings["reasoning_embedded"] > 0 and think.rejected == 0
+    drop = convert_files([src], "sharegpt", tmp_path / "d.jsonl", reasoning="drop")
+    assert "<think>" not in (tmp_path / "d.jsonl").read_text() and drop.warnings["reasoning_dropped"] > 0
+    reject = convert_files([src], "sharegpt", tmp_path / "r.jsonl", reasoning="reject")
+    assert reject.written + reject.rejected == reject.records and reject.rejected > 0
+
+
+def test_moss_to_sharegpt_field_by_field(tmp_path: Path) -> None:
+    src = FIXTURES / "moss" / "moss_sample.jsonl"
+    convert_files([src], "sharegpt", tmp_path / "m.jsonl", reasoning="drop")
+    rows = read_jsonl(tmp_path / "m.jsonl")
+    source = read_jsonl(src)
+    assert rows[0]["system"] == source[0]["meta_instruction"]
+    assert rows[0]["id"] == source[0]["conversation_id"]
+    call_row = next(r for r in rows if any(m["from"] == "function_call" for m in r["conversations"]))
+    roles = [m["from"] for m in call_row["conversations"]]
+    i = roles.index("function_call")
+    assert roles[i - 1: i + 3] == ["human", "function_call", "observation", "gpt"]
+    call = json.loads(call_row["conversations"][i]["value"])
+    assert set(call) == {"name", "arguments"} and call["name"] in {"Search", "Calculate"}
+
+
+def test_every_written_record_validates(tmp_path: Path) -> None:
+    from ftdata import validate_file
+
+    for src in [FIXTURES / "moss" / "moss_sample.jsonl", FIXTURES / "firefly" / "dpo.jsonl",
+                FIXTURES / "llamafactory" / "kto_en_demo.json", FIXTURES / "llamafactory" / "mllm_demo.json"]:
+        for target in ("sharegpt", "openai", "trl", "canonical", "alpaca"):
+            out = tmp_path / f"{src.stem}.{target}.jsonl"
+            report = convert_files([src], target, out, media_dir=src.parent)
+            if report.written:
+                check = validate_file(out, media_dir=src.parent)
+                assert (check.invalid, check.records) == (0, report.written), (src.name, target, check.problems[:3])
