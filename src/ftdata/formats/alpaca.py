@@ -27,6 +27,7 @@ class AlpacaRow(Row):
     images: list[str] | None = None
     videos: list[str] | None = None
     audios: list[str] | None = None
+    id: str | int | None = None
 
 
 def to_canonical(raw: dict[str, Any]) -> Converted:
@@ -46,7 +47,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     prompt = row.instruction + ("\n" + row.input if row.input else "")
     messages.append(text_message("user", prompt))
     origins.add("messages", Origin("instruction", "instruction"))
-    fields: dict[str, Any] = dict(messages=messages, images=row.images, videos=row.videos, audios=row.audios,
+    fields: dict[str, Any] = dict(messages=messages, id=row.id, images=row.images, videos=row.videos, audios=row.audios,
                                   meta=row.extras())
     if row.chosen is not None or row.rejected is not None:
         if row.output is not None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ftdata.canonical import Record
 from ftdata.formats.base import Converted, Format, parse_row
-from ftdata.rules import Origins
+from ftdata.rules import Origins, Policy
 
 
 def to_canonical(raw: dict[str, Any]) -> Converted:
@@ -36,4 +36,5 @@ FORMAT = Format(
                           {"role": "assistant", "content": "4", "reasoning": "Add the numbers."}],
              "meta": {"source": "example"}},
     from_canonical=lambda w: w.record.to_json(),
+    policy=Policy(parallel_tools=True),
 )

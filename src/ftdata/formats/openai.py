@@ -83,6 +83,7 @@ class OpenAIPreferenceRow(Row):
     input: PreferenceInput
     preferred_output: list[OAMessage]
     non_preferred_output: list[OAMessage]
+    id: str | int | None = None
 
 
 def convert_messages(
@@ -160,7 +161,7 @@ def _preference(raw: dict[str, Any]) -> Converted:
     meta = row.extras() or {}
     if row.input.parallel_tool_calls is not None:
         meta["parallel_tool_calls"] = row.input.parallel_tool_calls
-    fields = dict(messages=messages, chosen=chosen, rejected=rejected, tools=row.input.tools,
+    fields = dict(messages=messages, chosen=chosen, rejected=rejected, tools=row.input.tools, id=row.id,
                   images=images or None, meta=meta or None)
     return build_record(fields, origins, problems + found + more + rest)
 

@@ -11,6 +11,7 @@ from ftdata.rules import Origins
 
 class TextRow(Row):
     text: str
+    id: str | int | None = None
 
 
 def to_canonical(raw: dict[str, Any]) -> Converted:
@@ -18,7 +19,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     row, problems = parse_row(TextRow, raw)
     if row is None:
         return Converted(None, problems=problems)
-    return build_record(dict(text=row.text, meta=row.extras()), Origins(), problems)
+    return build_record(dict(text=row.text, id=row.id, meta=row.extras()), Origins(), problems)
 
 def from_canonical(w: Writing) -> dict[str, Any]:
     """Canonical text record -> {"text": ...}; conversations have no plain-text form here."""

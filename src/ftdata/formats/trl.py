@@ -24,6 +24,7 @@ class TrlRow(Row):
     label: bool | None = None
     tools: list[dict[str, Any]] | None = None
     images: list[str] | None = None
+    id: str | int | None = None
 
 
 def _side(value: Text, name: str, role: str, origins: Origins, images: list[str]) -> tuple[list[Message], list[Problem]]:
@@ -68,7 +69,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
         prompt, found = _side(row.prompt, "prompt", "user", origins, images)
         problems += found
         origins.by_list["messages"] = origins.by_list.pop("prompt")
-    fields: dict[str, Any] = dict(tools=row.tools, meta=row.extras())
+    fields: dict[str, Any] = dict(tools=row.tools, id=row.id, meta=row.extras())
     if row.chosen is not None or row.rejected is not None:
         if row.chosen is None or row.rejected is None:
             problems.append(problem("chosen" if row.chosen is None else "rejected", "missing_field",
