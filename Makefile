@@ -31,6 +31,10 @@ demo: $(STAMP)
 	$(BIN)/ftdata validate fixtures/data/firefly/sft.jsonl fixtures/data/firefly/dpo.jsonl fixtures/data/firefly/pretrain.jsonl
 	$(BIN)/ftdata validate fixtures/data/llamafactory/*.json fixtures/data/llamafactory/*.jsonl --max-errors 5; \
 	  rc=$$?; test $$rc -le 1 || exit $$rc; echo "(exit $$rc: the upstream zh tool-call sample has 2 broken rows)"
+	mkdir -p out/demo
+	$(BIN)/ftdata convert fixtures/data/moss/moss_sample.jsonl --to sharegpt -o out/demo/moss.sharegpt.jsonl --name moss
+	$(BIN)/ftdata convert fixtures/data/firefly/sft.jsonl --to sharegpt -o out/demo/firefly.sharegpt.jsonl --name firefly
+	$(BIN)/ftdata validate out/demo/dataset_info.json
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

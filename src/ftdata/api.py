@@ -42,7 +42,7 @@ class FileReport:
 
     path: str
     format: str | None = None
-    detected: bool = False
+    how: str = "given"  # how the format was chosen: detected, given (--format), descriptor
     votes: dict[str, int] = field(default_factory=dict)
     records: int = 0
     valid: int = 0
@@ -144,7 +144,8 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
     report = FileReport(str(path))
     try:
         chosen, votes, stream = open_checked(path, fmt, media_dir)
-        report.format, report.detected, report.votes = chosen.name, fmt is None, votes
+        report.format, report.votes = chosen.name, votes
+        report.how = "detected" if fmt is None else "given"
         for item in stream:
             report.add(item)
     except UnreadableFile as err:

@@ -232,7 +232,7 @@ def is_descriptor(path: Path) -> bool:
 
 def validate_descriptor(path: Path, media_dir: Path | None = None) -> list[FileReport]:
     """Reports for the descriptor itself and for every local entry; hub entries are listed as not loadable."""
-    head = FileReport(str(path), format="dataset_info")
+    head = FileReport(str(path), format="dataset_info", how="descriptor")
     try:
         entries, problems = read_descriptor(path)
     except UnreadableFile as err:
@@ -243,7 +243,7 @@ def validate_descriptor(path: Path, media_dir: Path | None = None) -> list[FileR
     head.valid = head.records - head.invalid
     reports = [head]
     for name, entry in entries.items():
-        report = FileReport(f"{path}#{name}")
+        report = FileReport(f"{path}#{name}", how="descriptor")
         if not entry.local:
             report.format, report.skipped = entry.formatting, entry_files_note(entry)
             reports.append(report)

@@ -33,9 +33,8 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
         if r.skipped:
             out.print(f"[dim]{escape(r.path)}  skipped: {escape(r.skipped)}[/dim]", soft_wrap=True)
             continue
-        how = "detected" if r.detected else "given"
         status = "[green]ok[/green]" if r.invalid == 0 else "[red]invalid records[/red]"
-        out.print(f"[bold]{escape(r.path)}[/bold]  format: {r.format} ({how})  records: {r.records}  valid: {r.valid}  "
+        out.print(f"[bold]{escape(r.path)}[/bold]  format: {r.format} ({r.how})  records: {r.records}  valid: {r.valid}  "
                   f"invalid: {r.invalid}  warnings: {r.warnings}  {status}", soft_wrap=True)
         mixed = {k: v for k, v in r.votes.items() if k != r.format}
         if mixed:
