@@ -1,0 +1,166 @@
+"""Datasets for a run: descriptor entries (or data files) -> validated canonical records -> trl's columns.
+
+Nothing is dropped silently: invalid rows stop the run (or, with --skip-bad-rows, are counted); samples over
+max length are truncated or dropped and counted; a sample left without trained tokens is dropped and counted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftdata.api import FileReport, open_checked
+from ftdata.canonical import Record
+from ftdata.dataset_info import is_descriptor, open_entry, read_descriptor
+from ftdata.io import UnreadableFile
+from fttrain.spec import RunSpec, Stage
+from fttrain.template import encode_conversation, hf_messages
+
+KINDS: dict[Stage, tuple[str, ...]] = {"sft": ("sft", "text"), "dpo": ("preference",), "kto": ("kto",)}
+
+
+class DataError(Exception):
+    """The data cannot be trained on as given; `reports` holds the validation reports to show."""
+
+    def __init__(self, message: str, reports: list[FileReport] | None = None) -> None:
+        super().__init__(message)
+        self.reports = reports or []
+
+
+@dataclass
+class Source:
+    """One named dataset of the run with its valid records and its counts."""
+
+    name: str
+    records: list[Record]
+    report: FileReport
+
+
+@dataclass
+class Counts:
+    """What happened to samples on the way to the trainer (shown in the pre-flight summary)."""
+
+    samples: int = 0
+    over_length: int = 0
+    truncated: int = 0
+    dropped_over_length: int = 0
+    dropped_no_target: int = 0
+    max_token_id: int = -1
+    lengths: list[int] = field(default_factory=list)
+
+
+def load_sources(source: Path, spec: RunSpec, stage: Stage) -> list[Source]:
+    """The run's datasets: named entries, the only entry, all local entries of the stage's kind, or a data file."""
+    if not is_descriptor(source):
+        fmt, _, stream = open_checked(source)
+        return [_collect(source.stem, FileReport(str(source), format=fmt.name, how="detected"), stream, spec, stage)]
+    entries, problems = read_descriptor(source)
+    if problems:
+        raise DataError(f"{source}: the descriptor has errors", [FileReport(str(source), format="dataset_info",
+                                                                        invalid=len(problems), problems=problems)])
+    local = {n: e for n, e in entries.items() if e.local}
+    names = [n.strip() for n in spec.dataset.split(",")] if spec.dataset else list(local)
+    unknown = [n for n in names if n not in entries]
+    if unknown:
+        raise DataError(f"no entry {', '.join(unknown)} in {source}; it has: {', '.join(entries)}")
+    sources = []
+    for name in names:
+        if not entries[name].local:
+            raise DataError(f"entry '{name}' names no local file (hub datasets are not loadable offline)")
+        _, stream = open_entry(source, entries[name])
+        sources.append(_collect(name, FileReport(f"{source}#{name}", format=entries[name].formatting, how="descriptor"),
+                                stream, spec, stage, strict_kind=bool(spec.dataset) or len(names) == 1))
+    sources = [s for s in sources if s.records]
+    if not sources:
+        raise DataError(f"no entry of {source} holds {stage} data ({' or '.join(KINDS[stage])} records)")
+    return sources
+
+
+def _collect(name: str, report: FileReport, stream: Any, spec: RunSpec, stage: Stage, strict_kind: bool = True) -> Source:
+    records: list[Record] = []
+    wrong_kind = Counter()
+    for item in stream:
+        report.add(item)
+        if item.valid and item.record is not None:
+            if item.record.kind in KINDS[stage]:
+                records.append(item.record)
+            else:
+                wrong_kind[item.record.kind] += 1
+    if report.invalid and not spec.skip_bad_rows:
+        raise DataError(f"{report.invalid} invalid row(s) in {name}; fix them, or pass --skip-bad-rows to train on "
+                        f"the {report.valid} valid ones", [report])
+    if wrong_kind and strict_kind:
+        kinds = ", ".join(f"{n} {k}" for k, n in wrong_kind.items())
+        if records:
+            raise DataError(f"{name} mixes record kinds ({kinds} beside {len(records)} {stage} rows); split it")
+        raise DataError(f"{name} holds {kinds} records, not {stage} data ({' or '.join(KINDS[stage])})")
+    return Source(name, records, report)
+
+
+def sft_rows(tokenizer: Any, records: list[Record], spec: RunSpec, counts: Counts) -> list[dict[str, list[int]]]:
+    """Tokenized SFT samples with our own labels (every trained turn, EOS included)."""
+    rows = []
+    for rec in records:
+        counts.samples += 1
+        if rec.kind == "text":
+            ids = tokenizer(rec.text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+            input_ids, labels = ids, list(ids)
+        else:
+            enc = encode_conversation(tokenizer, rec.messages or [], rec.tools, spec.train_on)
+            input_ids, labels = enc.input_ids, enc.labels
+        counts.lengths.append(len(input_ids))
+        counts.max_token_id = max(counts.max_token_id, max(input_ids, default=-1))
+        if len(input_ids) > spec.max_length:
+            counts.over_length += 1
+            if spec.overlong == "drop":
+                counts.dropped_over_length += 1
+                continue
+            counts.truncated += 1
+            input_ids, labels = input_ids[: spec.max_length], labels[: spec.max_length]
+        if all(label == -100 for label in labels):
+            counts.dropped_no_target += 1
+            continue
+        rows.append({"input_ids": input_ids, "labels": labels})
+    return rows
+
+
+def preference_rows(tokenizer: Any, records: list[Record], spec: RunSpec, counts: Counts) -> list[dict[str, Any]]:
+    """DPO (prompt/chosen/rejected) or KTO (prompt/completion/label) rows, conversational, as trl takes them."""
+    rows = []
+    for rec in records:
+        counts.samples += 1
+        prompt = hf_messages(rec.messages or [])
+        answers = {"chosen": rec.chosen, "rejected": rec.rejected} if rec.kind == "preference" else {"completion": rec.completion}
+        row: dict[str, Any] = {"prompt": prompt, **{k: hf_messages(v or []) for k, v in answers.items()}}
+        if rec.kind == "kto":
+            row["label"] = rec.label
+        longest = max(len(tokenizer.apply_chat_template(prompt + row[k], tokenize=True)) for k in answers)
+        counts.lengths.append(longest)
+        if longest > spec.max_length:
+            counts.over_length += 1
+            if spec.overlong == "drop":
+                counts.dropped_over_length += 1
+                continue
+            counts.truncated += 1  # trl truncates to max_length; we count it
+        rows.append(row)
+    return rows
+
+
+def split_eval(rows: list[dict[str, Any]], val_size: float, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Hold out `val_size` (a fraction < 1, or a count) of the rows, shuffled with `seed`."""
+    if val_size <= 0:
+        return rows, []
+    import random
+
+    n = int(val_size) if val_size >= 1 else max(1, round(len(rows) * val_size))
+    if n >= len(rows):
+        raise DataError(f"--val-size {val_size} leaves no training samples out of {len(rows)}")
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    held = set(order[:n])
+    return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]
+
+
+__all__ = ["Counts", "DataError", "Source", "UnreadableFile", "load_sources", "preference_rows", "sft_rows", "split_eval"]

@@ -1,0 +1,115 @@
+"""Model and tokenizer: loading (never running remote code unless asked), quantization, peft, freezing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fttrain.spec import RunSpec
+from fttrain.template import CHATML_TEMPLATE
+
+
+def bundled_model() -> Path:
+    """The tiny Qwen2 shipped in the package (works from a wheel install too)."""
+    return Path(str(resources.files("fttrain") / "assets" / "tiny-qwen2"))
+
+
+@dataclass
+class Loaded:
+    model: Any
+    tokenizer: Any
+    peft_config: Any | None
+    notes: list[str] = field(default_factory=list)
+
+
+class ModelError(Exception):
+    """The model or tokenizer cannot be used as asked (missing, no template, vocabulary mismatch)."""
+
+
+def load_tokenizer(path: Path, spec: RunSpec) -> Any:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=spec.trust_remote_code)
+    if spec.chat_template == "chatml":
+        tok.chat_template = CHATML_TEMPLATE
+    elif spec.chat_template:
+        tok.chat_template = Path(spec.chat_template).read_text(encoding="utf-8")
+    if not tok.chat_template:
+        raise ModelError(f"{path} has no chat template; pass --chat-template chatml (or a .jinja file)")
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def use_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def bf16_default(spec: RunSpec) -> bool:
+    import torch
+
+    return spec.bf16 if spec.bf16 is not None else bool(use_cuda() and torch.cuda.is_bf16_supported())
+
+
+def load_model(path: Path, tokenizer: Any, spec: RunSpec, max_token_id: int) -> Loaded:
+    """Base model per --method, with embeddings grown for added tokens, and the peft config for LoRA."""
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    notes: list[str] = []
+    kwargs: dict[str, Any] = {"trust_remote_code": spec.trust_remote_code}
+    if spec.method == "qlora":
+        compute = torch.bfloat16 if bf16_default(spec) else torch.float32
+        kwargs["quantization_config"] = (
+            BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                               bnb_4bit_compute_dtype=compute)
+            if spec.quantization_bit == 4 else BitsAndBytesConfig(load_in_8bit=True))
+        notes.append(f"quantized to {spec.quantization_bit} bit" + (" (nf4, double quant)" if spec.quantization_bit == 4 else ""))
+    model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    rows = model.get_input_embeddings().weight.shape[0]
+    needed = max(len(tokenizer), max_token_id + 1)
+    resized = False
+    if needed > rows:
+        if not spec.resize_embeddings:
+            raise ModelError(f"token ids go up to {needed - 1} but the model has {rows} embeddings (added tokens?); "
+                             "drop --no-resize-embeddings to grow them, or use the model's own tokenizer")
+        model.resize_token_embeddings(needed)
+        resized = True
+        notes.append(f"embeddings grown from {rows} to {needed} rows for added tokens (trained)")
+    peft_config = None
+    if spec.method in ("lora", "qlora"):
+        from peft import LoraConfig, prepare_model_for_kbit_training
+
+        if spec.method == "qlora":
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec.gradient_checkpointing)
+        targets: Any = spec.lora_target if spec.lora_target == "all-linear" else [t.strip() for t in spec.lora_target.split(",")]
+        peft_config = LoraConfig(r=spec.lora_rank, lora_alpha=spec.lora_alpha, lora_dropout=spec.lora_dropout,
+                                 target_modules=targets, use_rslora=spec.use_rslora, use_dora=spec.use_dora,
+                                 task_type="CAUSAL_LM",
+                                 modules_to_save=["embed_tokens", "lm_head"] if resized else None)
+    elif spec.method == "freeze":
+        notes.append(freeze_all_but_last(model, spec.freeze_trainable_layers))
+    return Loaded(model, tokenizer, peft_config, notes)
+
+
+def freeze_all_but_last(model: Any, n: int) -> str:
+    """Train only the last `n` decoder layers (LLaMA-Factory's freeze tuning)."""
+    layers = model.get_decoder().layers
+    if not 0 < n <= len(layers):
+        raise ModelError(f"--freeze-trainable-layers must be between 1 and {len(layers)}, got {n}")
+    for p in model.parameters():
+        p.requires_grad = False
+    for layer in layers[-n:]:
+        for p in layer.parameters():
+            p.requires_grad = True
+    return f"training the last {n} of {len(layers)} layers"
+
+
+def trainable(model: Any) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    total = sum(p.numel() for p in model.parameters())
+    return sum(p.numel() for p in model.parameters() if p.requires_grad), total

@@ -1,0 +1,104 @@
+"""A training run: data -> pre-flight -> model -> trl trainer -> train -> save (-> samples)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from fttrain.data import Counts, Source, load_sources, preference_rows, sft_rows, split_eval
+from fttrain.model import ModelError, bundled_model, load_model, load_tokenizer, trainable
+from fttrain.spec import RunSpec, Stage
+from fttrain.trainers import build_trainer, resume_path, save
+
+
+@dataclass
+class Preflight:
+    """What the run is about to do; printed before training starts."""
+
+    stage: Stage
+    model: str
+    bundled: bool
+    method: str
+    sources: list[Source]
+    counts: Counts
+    train_samples: int
+    eval_samples: int
+    trainable: int = 0
+    total: int = 0
+    effective_batch: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    saved: list[Path]
+    steps: int
+    losses: list[float]
+    samples: list[tuple[str, str]]
+
+
+def combine(per_source: list[list[dict[str, Any]]], spec: RunSpec) -> list[dict[str, Any]]:
+    """Concatenate, or interleave with --mix-probs (datasets' interleave_datasets, seeded)."""
+    if spec.mix == "concat" or len(per_source) == 1:
+        return [row for rows in per_source for row in rows]
+    from datasets import Dataset, interleave_datasets
+
+    probs = [float(p) for p in spec.mix_probs.split(",")] if spec.mix_probs else None
+    if probs is not None and len(probs) != len(per_source):
+        raise ValueError(f"--mix-probs has {len(probs)} values for {len(per_source)} datasets")
+    mixed = interleave_datasets([Dataset.from_list(rows) for rows in per_source], probabilities=probs, seed=spec.seed,
+                                stopping_strategy="all_exhausted")
+    return list(mixed)
+
+
+def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight], None]) -> Result:
+    """Run one training job; `show` prints the pre-flight summary before the first step."""
+    from datasets import Dataset
+
+    model_path = Path(spec.model) if spec.model else bundled_model()
+    if not (model_path / "config.json").is_file():
+        raise ModelError(f"{model_path}: not a model folder (no config.json); pass --model PATH")
+    tokenizer = load_tokenizer(model_path, spec)
+    sources = load_sources(source, spec, stage)
+    counts = Counts()
+    build = sft_rows if stage == "sft" else preference_rows
+    rows = combine([build(tokenizer, s.records, spec, counts) for s in sources], spec)
+    if not rows:
+        raise ValueError("no samples left to train on (see the counts above)")
+    train_rows, eval_rows = split_eval(rows, spec.val_size, spec.seed)
+    loaded = load_model(model_path, tokenizer, spec, counts.max_token_id)
+    trainer = build_trainer(stage, loaded, spec, Dataset.from_list(train_rows),
+                            Dataset.from_list(eval_rows) if eval_rows else None)
+    n_train, n_total = trainable(trainer.model)
+    world = max(1, trainer.args.world_size)
+    show(Preflight(stage, str(model_path), spec.model is None, spec.method, sources, counts, len(train_rows),
+                   len(eval_rows), n_train, n_total,
+                   spec.per_device_train_batch_size * spec.gradient_accumulation_steps * world, loaded.notes))
+    trainer.train(resume_from_checkpoint=resume_path(spec, stage))
+    saved = save(trainer, loaded, spec, stage)
+    losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
+    samples = generate_samples(trainer.model, tokenizer, sources, spec.generate) if spec.generate else []
+    return Result(saved, trainer.state.global_step, losses, samples)
+
+
+def generate_samples(model: Any, tokenizer: Any, sources: list[Source], n: int) -> list[tuple[str, str]]:
+    """Greedy generations for the first `n` training prompts (their last user turn), to eyeball the result."""
+    import torch
+
+    from fttrain.template import hf_messages
+
+    out = []
+    prompts = [r for s in sources for r in s.records if r.messages][:n]
+    model.eval()
+    for rec in prompts:
+        msgs = rec.messages or []
+        # up to the first user turn: short prompts, and the answer was trained on
+        cut = next(i for i, m in enumerate(msgs) if m.role == "user") + 1 if rec.kind == "sft" else len(msgs)
+        ids = tokenizer.apply_chat_template(hf_messages(msgs[:cut]), add_generation_prompt=True, return_tensors="pt",
+                                            return_dict=True)
+        ids = {k: v.to(model.device) for k, v in ids.items()}
+        with torch.no_grad():
+            gen = model.generate(**ids, max_new_tokens=32, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        out.append((msgs[cut - 1].content, tokenizer.decode(gen[0][ids["input_ids"].shape[1]:], skip_special_tokens=True)))
+    return out

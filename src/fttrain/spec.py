@@ -1,0 +1,80 @@
+"""Run options: each documented once, here. The CLI flags are generated from these fields; YAML configs use the
+same names; `trl:` in a YAML passes any other trl / transformers config field through untouched."""
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Stage = Literal["sft", "dpo", "kto"]
+
+
+class RunSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(None, description="Base model: a local HF model folder (default: the bundled tiny model).")
+    dataset: str | None = Field(None, description="Entry names in the dataset_info.json, comma-separated (default: all local entries of this stage's kind).")
+    method: Literal["lora", "qlora", "full", "freeze"] = Field("lora", description="lora, qlora (4/8-bit base + LoRA), full, or freeze (train the last N layers).")
+    output_dir: str | None = Field(None, description="Where checkpoints and the final model/adapter go (default: output/<stage>).")
+    max_length: int = Field(1024, description="Cutoff length in tokens; longer samples follow --overlong.")
+    overlong: Literal["truncate", "drop"] = Field("truncate", description="Samples over --max-length: truncate or drop them (always counted).")
+    train_on: Literal["assistant", "all", "last"] = Field("assistant", description="SFT loss on every assistant turn, on all tokens, or on the last assistant turn; message weights override.")
+    val_size: float = Field(0.0, description="Fraction (0-1) or count (>=1) of samples held out for evaluation.")
+    packing: bool = Field(False, description="Pack SFT samples into --max-length sequences.")
+    mix: Literal["concat", "interleave"] = Field("concat", description="How several datasets are combined.")
+    mix_probs: str | None = Field(None, description="Interleave probabilities, comma-separated, one per dataset.")
+    lora_rank: int = Field(8, description="LoRA rank r.")
+    lora_alpha: int = Field(16, description="LoRA alpha.")
+    lora_dropout: float = Field(0.05, description="LoRA dropout.")
+    lora_target: str = Field("all-linear", description="LoRA target modules, comma-separated, or all-linear.")
+    use_rslora: bool = Field(False, description="Rank-stabilised LoRA scaling.")
+    use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
+    freeze_trainable_layers: int = Field(2, description="With --method freeze: how many last layers train.")
+    quantization_bit: Literal[4, 8] = Field(4, description="With --method qlora: 4 (nf4, double quant) or 8 bit.")
+    learning_rate: float = Field(1e-4, description="Peak learning rate.")
+    lr_scheduler_type: Literal["cosine", "constant_with_warmup", "linear", "constant"] = Field("cosine", description="Learning-rate schedule.")
+    warmup: float = Field(0.03, description="Warm-up: a fraction of the steps (< 1) or a number of steps (>= 1).")
+    optim: str = Field("adamw_torch", description="Optimizer name as transformers knows it (e.g. paged_adamw_32bit).")
+    num_train_epochs: float = Field(1.0, description="Epochs (ignored when --max-steps > 0).")
+    max_steps: int = Field(-1, description="Total optimizer steps; -1 to use epochs.")
+    per_device_train_batch_size: int = Field(2, description="Batch size per device.")
+    gradient_accumulation_steps: int = Field(1, description="Steps to accumulate before an optimizer step.")
+    gradient_checkpointing: bool = Field(False, description="Trade compute for memory.")
+    bf16: bool | None = Field(None, description="bf16 mixed precision (default: on where the GPU supports it).")
+    fp16: bool = Field(False, description="fp16 mixed precision.")
+    seed: int = Field(42, description="Random seed.")
+    save_steps: int = Field(500, description="Checkpoint every N steps.")
+    logging_steps: int = Field(10, description="Log every N steps.")
+    resume_from_checkpoint: str | None = Field(None, description="A checkpoint folder, or 'last' for the newest in --output-dir.")
+    merge: bool = Field(False, description="Also save the base model with the LoRA adapter merged in (output_dir/merged).")
+    report_to: Literal["none", "tensorboard", "wandb"] = Field("none", description="Experiment tracker.")
+    beta: float = Field(0.1, description="DPO/KTO beta.")
+    loss_type: str = Field("sigmoid", description="DPO loss type (sigmoid, ipo, hinge, ...); KTO: kto or apo_zero_unpaired.")
+    desirable_weight: float = Field(1.0, description="KTO weight of desirable (label true) samples.")
+    undesirable_weight: float = Field(1.0, description="KTO weight of undesirable (label false) samples.")
+    trust_remote_code: bool = Field(False, description="Allow the model folder's own Python code to run.")
+    skip_bad_rows: bool = Field(False, description="Train on the valid rows when some are invalid (they are counted); default: stop.")
+    resize_embeddings: bool = Field(True, description="Grow the embeddings when the tokenizer has more tokens than the model (and train them).")
+    chat_template: str | None = Field(None, description="'chatml' or a .jinja file, replacing the tokenizer's template.")
+    generate: int = Field(0, description="After training, sample this many generations from training prompts.")
+    trl: dict[str, Any] = Field(default_factory=dict, description="YAML only: other trl/transformers config fields, passed through.")
+
+    def out_dir(self, stage: Stage) -> Path:
+        return Path(self.output_dir or f"output/{stage}")
+
+
+CLI_FIELDS = [name for name in RunSpec.model_fields if name != "trl"]
+
+
+def load_spec(overrides: dict[str, Any], config: Path | None) -> RunSpec:
+    """YAML config (if any) updated by the flags that were given on the command line."""
+    values: dict[str, Any] = {}
+    if config is not None:
+        import yaml
+
+        loaded = yaml.safe_load(config.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config}: a run config is a mapping of option names to values")
+        values.update({k.replace("-", "_"): v for k, v in loaded.items()})
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return RunSpec.model_validate(values)

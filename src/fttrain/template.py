@@ -1,0 +1,104 @@
+"""Chat templates and loss masks computed from incremental renders.
+
+Most real chat templates have no `{% generation %}` markers, so trl's `assistant_only_loss` cannot mask them.
+We render the conversation once per message boundary instead: a message's tokens are the characters between
+`render(messages[:i])` and `render(messages[:i+1])`, which works for any template that only appends as the
+conversation grows (ChatML, Llama-3, Qwen2.5, Mistral, ...). A template that rewrites earlier turns (e.g. one that
+drops reasoning from history) is detected and refused with a clear message rather than mis-masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+TrainOn = Literal["assistant", "all", "last"]
+
+# ChatML with tool calls, tool results and reasoning; prefix-stable by construction.
+NL = "{{ '\\n' }}"  # HF renders with trim_blocks: newlines after tags must be expressions
+CHATML_TEMPLATE = (
+    "{% if tools %}<|im_start|>system" + NL
+    + "{% if messages and messages[0].role == 'system' %}{{ messages[0].content }}" + NL + NL + "{% endif %}# Tools"
+    + "{% for tool in tools %}" + NL + "{{ tool | tojson }}{% endfor %}<|im_end|>" + NL
+    + "{% elif messages and messages[0].role == 'system' %}<|im_start|>system" + NL
+    + "{{ messages[0].content }}<|im_end|>" + NL + "{% endif %}"
+    + "{% for message in messages %}{% if not (loop.first and message.role == 'system') %}"
+    + "<|im_start|>{{ message.role }}" + NL
+    + "{% if message.reasoning_content %}<think>" + NL + "{{ message.reasoning_content }}" + NL + "</think>" + NL
+    + "{% endif %}{{ message.content }}"
+    + "{% for call in message.tool_calls or [] %}" + NL + "<tool_call>" + NL
+    + "{{ {'name': call.function.name, 'arguments': call.function.arguments} | tojson }}" + NL + "</tool_call>"
+    + "{% endfor %}<|im_end|>" + NL + "{% endif %}{% endfor %}"
+    + "{% if add_generation_prompt %}<|im_start|>assistant" + NL + "{% endif %}"
+)
+
+
+class TemplateError(ValueError):
+    """The chat template cannot be used for masking (not prefix-stable, or missing)."""
+
+
+def hf_messages(messages: list[Any]) -> list[dict[str, Any]]:
+    """Canonical Messages -> the dicts HF chat templates take (tool call arguments as objects)."""
+    out = []
+    for m in messages:
+        item: dict[str, Any] = {"role": m.role, "content": m.content}
+        if m.tool_calls:
+            item["tool_calls"] = [{"type": "function", "function": {"name": c.name, "arguments": c.arguments},
+                                   **({"id": c.id} if c.id else {})} for c in m.tool_calls]
+        if m.reasoning is not None:
+            item["reasoning_content"] = m.reasoning
+        if m.tool_call_id is not None:
+            item["tool_call_id"] = m.tool_call_id
+        out.append(item)
+    return out
+
+
+@dataclass
+class Encoded:
+    input_ids: list[int]
+    labels: list[int]
+
+
+def encode_conversation(tokenizer: Any, messages: list[Any], tools: list[dict[str, Any]] | None,
+                        train_on: TrainOn = "assistant") -> Encoded:
+    """Tokenize a canonical conversation; labels are -100 except on trained messages (their EOS included).
+
+    A message is trained when its `weight` is 1, or, without a weight, by `train_on`: every assistant message
+    (`assistant`), every message (`all`), or only the last assistant message (`last`).
+    """
+    msgs = hf_messages(messages)
+    text = render(tokenizer, msgs, tools)
+    spans: list[tuple[int, int]] = []
+    previous = ""
+    last_assistant = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1)
+    for i, m in enumerate(messages):
+        upto = render(tokenizer, msgs[: i + 1], tools)
+        # The prompt part of a turn ("<|im_start|>assistant\n") belongs to the prompt, not to the answer.
+        start_text = render(tokenizer, msgs[:i], tools, generation_prompt=True) if m.role == "assistant" else previous
+        if not upto.startswith(previous) or not text.startswith(upto) or not upto.startswith(start_text):
+            raise TemplateError("the chat template rewrites earlier turns as the conversation grows, so loss masks "
+                                "cannot be derived from it; pass --chat-template chatml or a prefix-stable template")
+        if _trained(m, i, last_assistant, train_on):
+            spans.append((len(start_text), len(upto)))
+        previous = upto
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    labels = [tok if any(s <= a and b <= e and a < b for s, e in spans) else -100
+              for tok, (a, b) in zip(enc["input_ids"], enc["offset_mapping"])]
+    return Encoded(list(enc["input_ids"]), labels)
+
+
+def _trained(m: Any, index: int, last_assistant: int, train_on: TrainOn) -> bool:
+    if m.weight is not None:
+        return m.weight == 1
+    if train_on == "all":
+        return True
+    if train_on == "last":
+        return index == last_assistant
+    return m.role == "assistant"
+
+
+def render(tokenizer: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+           generation_prompt: bool = False) -> str:
+    if not messages:
+        return ""
+    return tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=generation_prompt)

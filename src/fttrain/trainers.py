@@ -1,0 +1,81 @@
+"""The one place our options map onto trl's configs and trainers (SFT, DPO, KTO)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fttrain.model import Loaded, bf16_default, use_cuda
+from fttrain.spec import RunSpec, Stage
+
+
+def config_kwargs(spec: RunSpec, stage: Stage, has_eval: bool) -> dict[str, Any]:
+    """TrainingArguments fields shared by every stage; `spec.trl` (YAML) passes anything else through."""
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(spec.out_dir(stage)),
+        learning_rate=spec.learning_rate,
+        lr_scheduler_type=spec.lr_scheduler_type,
+        warmup_steps=spec.warmup if spec.warmup < 1 else int(spec.warmup),
+        optim=spec.optim,
+        num_train_epochs=spec.num_train_epochs,
+        max_steps=spec.max_steps,
+        per_device_train_batch_size=spec.per_device_train_batch_size,
+        per_device_eval_batch_size=spec.per_device_train_batch_size,
+        gradient_accumulation_steps=spec.gradient_accumulation_steps,
+        bf16=bf16_default(spec),
+        fp16=spec.fp16,
+        seed=spec.seed,
+        save_steps=spec.save_steps,
+        logging_steps=spec.logging_steps,
+        report_to=spec.report_to,
+        use_cpu=not use_cuda(),
+        max_length=spec.max_length,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=spec.save_steps if has_eval else None,
+    )
+    if spec.gradient_checkpointing:  # only when asked: transformers 5 warns about the name whenever it is set
+        kwargs["gradient_checkpointing"] = True
+    if stage == "sft":
+        kwargs["packing"] = spec.packing
+    elif stage == "dpo":
+        kwargs.update(beta=spec.beta, loss_type=[spec.loss_type])
+    else:
+        kwargs.update(beta=spec.beta, desirable_weight=spec.desirable_weight, undesirable_weight=spec.undesirable_weight,
+                      loss_type=spec.loss_type if spec.loss_type != "sigmoid" else "kto")
+    kwargs.update(spec.trl)
+    return kwargs
+
+
+def build_trainer(stage: Stage, loaded: Loaded, spec: RunSpec, train: Any, evaluation: Any | None) -> Any:
+    """SFTTrainer / DPOTrainer / KTOTrainer over our datasets."""
+    import trl
+
+    config_cls, trainer_cls = {"sft": (trl.SFTConfig, trl.SFTTrainer), "dpo": (trl.DPOConfig, trl.DPOTrainer),
+                               "kto": (trl.KTOConfig, trl.KTOTrainer)}[stage]
+    config = config_cls(**config_kwargs(spec, stage, evaluation is not None))
+    return trainer_cls(model=loaded.model, args=config, train_dataset=train, eval_dataset=evaluation,
+                       processing_class=loaded.tokenizer, peft_config=loaded.peft_config)
+
+
+def resume_path(spec: RunSpec, stage: Stage) -> str | None:
+    """--resume-from-checkpoint last -> the newest checkpoint in the output dir (None when there is none)."""
+    if spec.resume_from_checkpoint != "last":
+        return spec.resume_from_checkpoint
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out = spec.out_dir(stage)
+    return get_last_checkpoint(str(out)) if out.is_dir() else None
+
+
+def save(trainer: Any, loaded: Loaded, spec: RunSpec, stage: Stage) -> list[Path]:
+    """Save the model or adapter (+ tokenizer); with --merge also the merged full model."""
+    out = spec.out_dir(stage)
+    trainer.save_model(str(out))
+    loaded.tokenizer.save_pretrained(str(out))
+    saved = [out]
+    if spec.merge and loaded.peft_config is not None:
+        merged = trainer.model.merge_and_unload()
+        merged.save_pretrained(str(out / "merged"))
+        loaded.tokenizer.save_pretrained(str(out / "merged"))
+        saved.append(out / "merged")
+    return saved
