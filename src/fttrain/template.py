@@ -79,7 +79,8 @@ def encode_conversation(tokenizer: Any, messages: list[Any], tools: list[dict[st
             raise TemplateError("the chat template rewrites earlier turns as the conversation grows, so loss masks "
                                 "cannot be derived from it; pass --chat-template chatml or a prefix-stable template")
         if _trained(m, i, last_assistant, train_on):
-            spans.append((len(start_text), len(upto)))
+            # train_on=all covers the turn headers too; otherwise an answer starts after its generation prompt
+            spans.append((len(previous) if train_on == "all" else len(start_text), len(upto)))
         previous = upto
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     labels = [tok if any(s <= a and b <= e and a < b for s, e in spans) else -100

@@ -1,0 +1,68 @@
+"""Training data: selection by stage, bad rows, over-length and fully masked samples are counted, never silent."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fttrain.data import Counts, DataError, load_sources, preference_rows, sft_rows, split_eval
+from fttrain.spec import RunSpec
+
+
+def test_stage_picks_entries_of_its_kind(info: Path) -> None:
+    assert [s.name for s in load_sources(info, RunSpec(), "sft")] == ["tiny_sft"]
+    assert [s.name for s in load_sources(info, RunSpec(), "dpo")] == ["dpo"]
+    kto = load_sources(info, RunSpec(), "kto")
+    assert [s.name for s in kto] == ["kto"] and len(kto[0].records) == 8
+
+
+def test_named_entry_of_the_wrong_kind_is_an_error(info: Path) -> None:
+    with pytest.raises(DataError, match="dpo holds 8 preference records, not sft data"):
+        load_sources(info, RunSpec(dataset="dpo"), "sft")
+    with pytest.raises(DataError, match="no entry nope"):
+        load_sources(info, RunSpec(dataset="nope"), "sft")
+
+
+def test_bad_rows_stop_the_run_unless_skipped(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"instruction": "q", "output": "a"}\n{"instruction": "q"}\n')
+    with pytest.raises(DataError, match="1 invalid row") as caught:
+        load_sources(data, RunSpec(), "sft")
+    assert caught.value.reports[0].problems[0].code == "missing_field"
+    (source,) = load_sources(data, RunSpec(skip_bad_rows=True), "sft")
+    assert (len(source.records), source.report.invalid) == (1, 1)
+
+
+def test_over_length_truncated_or_dropped_and_fully_masked_dropped(tmp_path: Path, tokenizer) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in [
+        {"instruction": "short", "output": "ok"},
+        {"instruction": "long " * 10, "output": "answer " * 40},
+        {"instruction": "prompt " * 80, "output": "masked away"},
+    ]) + "\n")
+    (source,) = load_sources(data, RunSpec(), "sft")
+    counts = Counts()
+    rows = sft_rows(tokenizer, source.records, RunSpec(max_length=64), counts)
+    assert (counts.samples, counts.over_length, counts.truncated, counts.dropped_no_target) == (3, 2, 2, 1)
+    assert len(rows) == 2 and all(len(r["input_ids"]) <= 64 for r in rows)
+    counts = Counts()
+    rows = sft_rows(tokenizer, source.records, RunSpec(max_length=64, overlong="drop"), counts)
+    assert (len(rows), counts.dropped_over_length) == (1, 2)
+
+
+def test_preference_rows_are_conversational_and_counted(info: Path, tokenizer) -> None:
+    (source,) = load_sources(info, RunSpec(), "dpo")
+    counts = Counts()
+    rows = preference_rows(tokenizer, source.records, RunSpec(max_length=4096), counts)
+    assert set(rows[0]) == {"prompt", "chosen", "rejected"}
+    assert rows[0]["prompt"][-1]["role"] == "user" and rows[0]["chosen"][0]["role"] == "assistant"
+    assert counts.samples == 8
+
+
+def test_split_eval_fraction_and_count() -> None:
+    rows = [{"i": i} for i in range(10)]
+    train, held = split_eval(rows, 0.2, seed=1)
+    assert (len(train), len(held)) == (8, 2) and sorted(r["i"] for r in train + held) == list(range(10))
+    assert len(split_eval(rows, 3, seed=1)[1]) == 3
+    with pytest.raises(DataError):
+        split_eval(rows, 10, seed=1)
