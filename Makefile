@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: install test test-fast demo clean
+.PHONY: install test test-fast demo wheel-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ demo: $(STAMP)
 	$(BIN)/ftdata convert fixtures/data/moss/moss_sample.jsonl --to sharegpt -o out/demo/moss.sharegpt.jsonl --name moss
 	$(BIN)/ftdata convert fixtures/data/firefly/sft.jsonl --to sharegpt -o out/demo/firefly.sharegpt.jsonl --name firefly
 	$(BIN)/ftdata validate out/demo/dataset_info.json
+	$(BIN)/fttrain sft out/demo/dataset_info.json --dataset moss,firefly --max-steps 12 --max-length 1024 \
+	  --learning-rate 1e-3 --logging-steps 3 --generate 1 --output-dir out/demo/sft
+
+wheel-check: $(STAMP)
+	bash scripts/wheel_check.sh
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -20,7 +20,8 @@ from fttrain.spec import CLI_FIELDS, RunSpec, Stage, load_spec
 
 app = typer.Typer(help="Fine-tune LLMs on ftdata datasets with trl + peft (SFT, DPO, KTO).", no_args_is_help=True,
                   rich_markup_mode=None)
-out = Console(highlight=False)
+# Under torchrun / accelerate every rank runs this CLI: only rank 0 prints.
+out = Console(highlight=False, quiet=os.environ.get("RANK", "0") != "0")
 err = Console(stderr=True, highlight=False)
 TRAIN_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes")
 INSTALL = "pip install torch==2.13.0 && pip install 'ftdata[train]'"

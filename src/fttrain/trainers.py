@@ -71,8 +71,10 @@ def save(trainer: Any, loaded: Loaded, spec: RunSpec, stage: Stage) -> list[Path
     """Save the model or adapter (+ tokenizer); with --merge also the merged full model."""
     out = spec.out_dir(stage)
     trainer.save_model(str(out))
-    loaded.tokenizer.save_pretrained(str(out))
     saved = [out]
+    if not trainer.is_world_process_zero():
+        return saved
+    loaded.tokenizer.save_pretrained(str(out))
     if spec.merge and loaded.peft_config is not None:
         merged = trainer.model.merge_and_unload()
         merged.save_pretrained(str(out / "merged"))

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Build the wheel, install it into a fresh venv (CPU torch first) and train with the bundled tiny model
+# from a folder outside the repo: proves the model ships as package data and works without a checkout.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+python="${PYTHON:-python3}"
+"$repo/.venv/bin/python" -m pip wheel -q --no-deps -w "$work/dist" "$repo"
+"$python" -m venv "$work/venv"
+"$work/venv/bin/python" -m pip install -q torch==2.13.0
+wheel="$(ls "$work"/dist/ftdata-*.whl)"
+"$work/venv/bin/python" -m pip install -q "${wheel}[train]"
+mkdir "$work/run"
+cp "$repo/fixtures/data/llamafactory/identity.json" "$work/run/identity.json"
+echo '{"identity": {"file_name": "identity.json"}}' > "$work/run/dataset_info.json"
+cd "$work/run"
+HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 "$work/venv/bin/fttrain" sft dataset_info.json --max-steps 2 --max-length 128 | tee log.txt
+grep -q "using the bundled tiny test model" log.txt
+test -f output/sft/adapter_model.safetensors
+echo "wheel check: ok"

@@ -1,0 +1,42 @@
+"""`fttrain` CLI: help for every command (generated from RunSpec), clear errors without the training extra."""
+
+import importlib.util
+
+from typer.testing import CliRunner
+
+from fttrain.cli import app
+from fttrain.spec import CLI_FIELDS
+
+runner = CliRunner()
+
+
+def test_every_command_has_help_and_every_option_is_a_flag() -> None:
+    for stage in ("sft", "dpo", "kto"):
+        result = runner.invoke(app, [stage, "--help"])
+        assert result.exit_code == 0 and f"Example: fttrain {stage}" in result.output
+        for name in CLI_FIELDS:
+            assert "--" + name.replace("_", "-") in result.output, name
+    assert runner.invoke(app, ["env", "--help"]).exit_code == 0
+
+
+def test_missing_training_extra_says_what_to_install(monkeypatch, tmp_path) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "trl" else real(name, *a))
+    result = runner.invoke(app, ["sft", str(tmp_path / "dataset_info.json")])
+    assert result.exit_code == 2
+    assert "training needs trl; install the training extra: pip install torch==2.13.0 && pip install 'ftdata[train]'" in result.output
+
+
+def test_bad_option_values_exit_2(tmp_path) -> None:
+    result = runner.invoke(app, ["sft", str(tmp_path / "x.json"), "--method", "magic"])
+    assert result.exit_code == 2 and "bad options" in result.output and "method" in result.output
+
+
+def test_yaml_config_and_flags_override_it(tmp_path) -> None:
+    from fttrain.spec import load_spec
+
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("method: qlora\nlora-rank: 64\nlora_alpha: 16\noptim: paged_adamw_32bit\ntrl:\n  neftune_noise_alpha: 5\n")
+    spec = load_spec({"lora_rank": 8, "method": None}, cfg)
+    assert (spec.method, spec.lora_rank, spec.lora_alpha, spec.optim) == ("qlora", 8, 16, "paged_adamw_32bit")
+    assert spec.trl == {"neftune_noise_alpha": 5}

@@ -1,0 +1,130 @@
+"""End-to-end CPU training on the bundled tiny model (marked slow; `make test` runs them)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fttrain.run import train
+from fttrain.spec import RunSpec
+
+pytestmark = pytest.mark.slow
+FAST = dict(max_length=128, logging_steps=1, save_steps=1000, report_to="none")
+
+
+def run(stage, source, tmp_path, **options):
+    spec = RunSpec(output_dir=str(tmp_path / "out"), **{**FAST, **options})
+    return train(stage, source, spec, show=lambda preflight: None)
+
+
+def test_sft_lora_overfits_a_handful_of_samples(info: Path, tmp_path: Path) -> None:
+    result = run("sft", info, tmp_path, max_steps=40, learning_rate=5e-3, per_device_train_batch_size=8,
+                 lora_rank=16, lora_alpha=32, warmup=0)
+    assert result.steps == 40
+    first, last = sum(result.losses[:3]) / 3, sum(result.losses[-3:]) / 3
+    assert last < 0.6 * first, result.losses
+    assert (tmp_path / "out" / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("method", ["qlora", "full", "freeze"])
+def test_sft_methods_train(info: Path, tmp_path: Path, method: str) -> None:
+    result = run("sft", info, tmp_path, method=method, max_steps=3, freeze_trainable_layers=1)
+    assert result.steps == 3 and all(loss == loss for loss in result.losses)  # no NaN
+    saved = tmp_path / "out"
+    assert (saved / ("adapter_config.json" if method == "qlora" else "config.json")).is_file()
+
+
+def test_dpo_and_kto_train(info: Path, tmp_path: Path) -> None:
+    dpo = run("dpo", info, tmp_path / "dpo", max_steps=2, max_length=256)
+    kto = run("kto", info, tmp_path / "kto", max_steps=2, max_length=256, per_device_train_batch_size=4)
+    assert dpo.steps == 2 and kto.steps == 2
+
+
+def test_interrupted_run_resumes_to_the_same_final_step(info: Path, tmp_path: Path, monkeypatch) -> None:
+    from transformers import TrainerCallback
+
+    import fttrain.run as run_module
+
+    class Stop(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 3:
+                raise KeyboardInterrupt
+
+    real = run_module.build_trainer
+
+    def with_stop(*args, **kwargs):
+        trainer = real(*args, **kwargs)
+        trainer.add_callback(Stop())
+        return trainer
+
+    monkeypatch.setattr(run_module, "build_trainer", with_stop)
+    with pytest.raises(KeyboardInterrupt):
+        run("sft", info, tmp_path, max_steps=6, save_steps=2)
+    assert (tmp_path / "out" / "checkpoint-2").is_dir()
+    monkeypatch.setattr(run_module, "build_trainer", real)
+    result = run("sft", info, tmp_path, max_steps=6, save_steps=2, resume_from_checkpoint="last")
+    assert result.steps == 6
+
+
+def test_merge_reload_and_generate(info: Path, tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    result = run("sft", info, tmp_path, max_steps=2, merge=True, generate=1)
+    merged = tmp_path / "out" / "merged"
+    assert merged in result.saved and result.samples
+    model = AutoModelForCausalLM.from_pretrained(merged)
+    tok = AutoTokenizer.from_pretrained(merged)
+    ids = tok.apply_chat_template([{"role": "user", "content": "Say hi."}], add_generation_prompt=True,
+                                  return_tensors="pt", return_dict=True)
+    with torch.no_grad():
+        out = model.generate(**ids, max_new_tokens=5, do_sample=False)
+    assert out.shape[1] > ids["input_ids"].shape[1]
+
+
+def test_cli_trains_with_the_bundled_model_from_any_folder(info: Path, tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("fttrain")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([str(exe), "sft", str(info), "--max-steps", "2", "--max-length", "64"],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "using the bundled tiny test model" in proc.stdout
+    assert "dataset tiny_sft: 8 records, 8 used" in proc.stdout
+    assert (tmp_path / "output" / "sft" / "adapter_model.safetensors").is_file()
+
+
+def test_cli_stops_on_bad_rows_with_the_validate_report(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fttrain.cli import app
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"instruction": "q", "output": "a"}\n{"instruction": "q"}\n')
+    result = CliRunner().invoke(app, ["sft", str(data), "--max-steps", "1", "--output-dir", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert f"{data}:2 output: required field 'output' is missing" in result.output
+    assert "pass --skip-bad-rows" in result.output
+
+
+def test_two_process_cpu_ddp_with_torchrun(info: Path, tmp_path: Path) -> None:
+    """DDP over gloo, two CPU processes: the path `accelerate launch` / torchrun take on GPUs."""
+    exe = Path(sys.executable).with_name("fttrain")
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([str(torchrun), "--nproc_per_node", "2", str(exe), "sft", str(info), "--max-steps", "3",
+                           "--max-length", "64", "--logging-steps", "1", "--output-dir", str(tmp_path / "out")],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("done: 3 steps") == 1  # rank 0 alone prints
+    assert "effective batch size: 4" in proc.stdout
+    assert (tmp_path / "out" / "adapter_model.safetensors").is_file()
+
+
+def test_yaml_config_qlora_recipe_parses(tmp_path: Path) -> None:
+    from fttrain.spec import load_spec
+
+    root = Path(__file__).resolve().parents[2]
+    spec = load_spec({}, root / "configs" / "qlora_moss.yaml")
+    assert (spec.method, spec.lora_rank, spec.optim) == ("qlora", 64, "paged_adamw_32bit")
