@@ -128,3 +128,21 @@ def test_yaml_config_qlora_recipe_parses(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     spec = load_spec({}, root / "configs" / "qlora_moss.yaml")
     assert (spec.method, spec.lora_rank, spec.optim) == ("qlora", 64, "paged_adamw_32bit")
+
+
+def test_packing_eval_split_and_interleaved_datasets(info: Path, tmp_path: Path) -> None:
+    import json
+
+    entries = json.loads(info.read_text())
+    (info.parent / "more.jsonl").write_text("".join(
+        json.dumps({"conversations": [{"from": "human", "value": f"n{i}"}, {"from": "gpt", "value": str(i)}]}) + "\n"
+        for i in range(4)))
+    entries["more"] = {"file_name": "more.jsonl", "formatting": "sharegpt"}
+    info.write_text(json.dumps(entries))
+    from fttrain.run import combine
+
+    mixed = combine([[{"a": 1}] * 2, [{"a": 2}] * 6], RunSpec(mix="interleave", mix_probs="0.5,0.5"))
+    assert {r["a"] for r in mixed} == {1, 2} and len(mixed) >= 8
+    result = run("sft", info, tmp_path, dataset="tiny_sft,more", mix="interleave", mix_probs="0.3,0.7",
+                 packing=True, val_size=0.25, max_steps=3, save_steps=2)
+    assert result.steps == 3
