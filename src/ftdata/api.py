@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ftdata.canonical import Record
+from ftdata.fast import FAST
 from ftdata.formats import FORMATS, Converted, Format, detect, get_format, match
 from ftdata.io import UnreadableFile, read_records
 from ftdata.media import check_media
@@ -30,9 +31,12 @@ class Checked:
     problems: list[Problem]
     origins: Origins | None = None
     raw_text: str | None = None  # source text of a line that is not JSON
+    accepted: bool = False  # passed the fast path: valid, though no canonical record was built
 
     @property
     def valid(self) -> bool:
+        if self.accepted:
+            return True
         return self.record is not None and not any(p.severity == "error" for p in self.problems)
 
 
@@ -103,9 +107,12 @@ def convert_raw(raw: Any, fmt: Format, media_dir: Path | None = None) -> Convert
 
 
 def open_checked(
-    path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None
+    path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None, records: bool = True
 ) -> tuple[Format, dict[str, int], Iterator[Checked]]:
     """Detect (or take) the file's format and return it with a lazy stream of checked records.
+
+    With `records=False` (validation only) plainly valid rows are accepted by the fast path without building
+    their canonical record (`Checked.accepted`); every other row takes the full path.
 
     Raises UnreadableFile when the file cannot be read or its format cannot be told.
     """
@@ -129,8 +136,13 @@ def open_checked(
         chosen = found
     base = Path(media_dir) if media_dir is not None else path.resolve().parent
 
+    fast = None if records else FAST.get(chosen.name)
+
     def stream() -> Iterator[Checked]:
         for item in chain(head, items):
+            if fast is not None and type(item.value) is dict and fast(item.value):
+                yield Checked(item.index, item.line, item.value, None, [], accepted=True)
+                continue
             converted = (Converted(None, problems=[item.value]) if isinstance(item.value, Problem)
                          else convert_raw(item.value, chosen, base))
             yield Checked(item.index, item.line, item.value, converted.record,
@@ -143,7 +155,7 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
     """Validate every record of one file; an unreadable file gives a report with `error` set."""
     report = FileReport(str(path))
     try:
-        chosen, votes, stream = open_checked(path, fmt, media_dir)
+        chosen, votes, stream = open_checked(path, fmt, media_dir, records=False)
         report.format, report.votes = chosen.name, votes
         report.how = "detected" if fmt is None else "given"
         for item in stream:

@@ -102,7 +102,7 @@ def build_record(fields: dict[str, Any], origins: Origins, problems: list[Proble
     if any(p.severity == "error" for p in problems):
         return Converted(None, origins, problems)
     try:
-        return Converted(Record(**{k: v for k, v in fields.items() if v is not None}), origins, problems)
+        return Converted(Record.model_validate({k: v for k, v in fields.items() if v is not None}), origins, problems)
     except ValidationError as err:
         return Converted(None, origins, problems + from_validation_error(err, fields, path))
 
@@ -149,9 +149,16 @@ def parse_tools(value: Any, path: str) -> tuple[list[dict[str, Any]] | None, lis
     return value, []
 
 
-def text_message(role: str, content: str, **extra: Any) -> Message:
-    """Build a Message without re-validating strings we already validated."""
-    return Message.model_construct(role=role, content=content, **{k: v for k, v in extra.items() if v is not None})
+Msg = dict[str, Any]  # a canonical message as a plain dict; pydantic validates a whole record at once (in Rust)
+
+
+def text_message(role: str, content: str, **extra: Any) -> Msg:
+    """{"role": role, "content": content, ...extra fields that are set}."""
+    msg = {"role": role, "content": content}
+    for key, value in extra.items():
+        if value is not None:
+            msg[key] = value
+    return msg
 
 
 def has(keys: frozenset[str], *names: str) -> bool:

@@ -15,7 +15,7 @@ import orjson
 from pydantic import Field
 
 from ftdata.canonical import Message, ToolCall
-from ftdata.formats.base import ClosedPart, Converted, Format, Row, build_record, parse_row, text_message
+from ftdata.formats.base import ClosedPart, Converted, Format, Msg, Row, build_record, parse_row, text_message
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origin, Origins
 
@@ -120,7 +120,7 @@ def _decode_arg(args: str) -> str:
     return args
 
 
-def convert_turn(turn: Turn, path: str, origins: Origins) -> tuple[list[Message], list[Problem], str | None]:
+def convert_turn(turn: Turn, path: str, origins: Origins) -> tuple[list[Msg], list[Problem], str | None]:
     """One MOSS turn -> user, [assistant(tool_calls), tool,] assistant; plus Tool Responses that had no Commands."""
     problems: list[Problem] = []
     parts: dict[str, str | None] = {}

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from ftdata.canonical import Message
 from ftdata.formats.base import (
-    ClosedPart, Converted, Format, Row, build_record, has, parse_row, parse_tool_call, parse_tools, text_message,
+    ClosedPart, Converted, Format, Msg, Row, build_record, has, parse_row, parse_tool_call, parse_tools, text_message,
 )
 from ftdata.formats.write import Writing, media, with_meta
 from ftdata.problems import Problem, problem
@@ -88,9 +88,9 @@ class OpenAIPreferenceRow(Row):
 
 def convert_messages(
     items: list[OAMessage], path: str, list_name: str, origins: Origins, images: list[str]
-) -> tuple[list[Message], list[Problem]]:
+) -> tuple[list[Msg], list[Problem]]:
     """OpenAI messages -> canonical Messages; image parts are appended to `images` in order."""
-    out: list[Message] = []
+    out: list[Msg] = []
     problems: list[Problem] = []
     for i, m in enumerate(items):
         where = f"{path}[{i}]"
@@ -141,7 +141,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     tools, more = parse_tools(row.tools, "tools")
     fields: dict[str, Any] = dict(messages=messages, tools=tools, id=row.id, images=images or None,
                                   videos=row.videos, audios=row.audios, meta=_meta(row))
-    if row.label is not None and messages and messages[-1].role == "assistant":
+    if row.label is not None and messages and messages[-1]["role"] == "assistant":
         fields.update(messages=messages[:-1], completion=messages[-1:], label=row.label)
         origins.by_list["completion"] = origins.by_list["messages"][-1:]
         origins.by_list["messages"] = origins.by_list["messages"][:-1]

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from ftdata.canonical import Message
 from ftdata.formats.base import (
-    ClosedPart, Converted, Format, Row, build_record, parse_row, parse_tool_call, parse_tools, text_message,
+    ClosedPart, Converted, Format, Msg, Row, build_record, parse_row, parse_tool_call, parse_tools, text_message,
 )
 from ftdata.problems import Problem, problem
 from ftdata.formats.write import Writing, call_json, media, with_meta
@@ -48,7 +48,7 @@ class ShareGPTRow(Row):
     audios: list[str] | None = None
 
 
-def convert_message(m: ShareGPTMessage, path: str) -> tuple[Message | None, list[Problem]]:
+def convert_message(m: ShareGPTMessage, path: str) -> tuple[Msg | None, list[Problem]]:
     """One {from, value} -> canonical Message; unknown roles and broken function calls become problems."""
     role = ROLES.get(m.from_)
     if role is None:
@@ -88,7 +88,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     if row is None:
         return Converted(None, problems=problems)
     origins = Origins(list_paths={"messages": "conversations"})
-    messages: list[Message] = []
+    messages: list[Msg] = []
     if row.system is not None:
         messages.append(text_message("system", row.system))
         origins.add("messages", Origin("system", "system", "system"))
@@ -114,7 +114,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
             problems += found
             fields[name] = [msg] if msg else []
             origins.add(name, Origin(f"{name}.from", f"{name}.value", value.from_))
-    elif row.kto_tag is not None and messages and messages[-1].role == "assistant":
+    elif row.kto_tag is not None and messages and messages[-1]["role"] == "assistant":
         # KTO: the last assistant message is the completion being labelled.
         fields.update(messages=messages[:-1], completion=[messages[-1]], label=row.kto_tag)
         origins.by_list["completion"] = origins.by_list["messages"][-1:]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ftdata.canonical import Message
-from ftdata.formats.base import Converted, Format, Row, build_record, parse_row, text_message
+from ftdata.formats.base import Converted, Format, Msg, Row, build_record, parse_row, text_message
 from ftdata.formats.openai import OAMessage, convert_messages
 from ftdata.formats.write import Writing, with_meta
 from ftdata.problems import Problem, problem
@@ -27,7 +27,7 @@ class TrlRow(Row):
     id: str | int | None = None
 
 
-def _side(value: Text, name: str, role: str, origins: Origins, images: list[str]) -> tuple[list[Message], list[Problem]]:
+def _side(value: Text, name: str, role: str, origins: Origins, images: list[str]) -> tuple[list[Msg], list[Problem]]:
     """A standard string becomes one message of `role`; a conversational list is converted as OpenAI messages."""
     if isinstance(value, str):
         origins.add(name, Origin(name, name, role))
@@ -36,8 +36,8 @@ def _side(value: Text, name: str, role: str, origins: Origins, images: list[str]
 
 
 def split_prompt(
-    prompt: list[Message], chosen: list[Message], rejected: list[Message], origins: Origins
-) -> tuple[list[Message], list[Message], list[Message], list[Problem]]:
+    prompt: list[Msg], chosen: list[Msg], rejected: list[Msg], origins: Origins
+) -> tuple[list[Msg], list[Msg], list[Msg], list[Problem]]:
     """Implicit prompts: when chosen/rejected repeat the conversation before the answer, move that prefix
     into the prompt (as trl's `extract_prompt` does) and check it agrees with an explicit prompt."""
     n = 0
@@ -53,7 +53,7 @@ def split_prompt(
     for name in ("chosen", "rejected"):
         origins.by_list[name] = origins.by_list.get(name, [])[n:]
     if not prompt:
-        origins.by_list["messages"] = [Origin(f"chosen[{i}].role", f"chosen[{i}].content", m.role) for i, m in enumerate(prefix)]
+        origins.by_list["messages"] = [Origin(f"chosen[{i}].role", f"chosen[{i}].content", m["role"]) for i, m in enumerate(prefix)]
     return prefix, chosen[n:], rejected[n:], problems
 
 
@@ -64,7 +64,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
         return Converted(None, problems=problems)
     origins = Origins(list_paths={"messages": "prompt"})
     images = list(row.images or [])
-    prompt: list[Message] = []
+    prompt: list[Msg] = []
     if row.prompt is not None:
         prompt, found = _side(row.prompt, "prompt", "user", origins, images)
         problems += found

@@ -1,0 +1,126 @@
+"""Seeded generator of realistic fine-tuning data for the benchmark.
+
+    python bench/generate.py FORMAT ROWS OUT.jsonl [--invalid 0.03] [--seed 0]
+
+FORMAT: sharegpt | alpaca | openai | moss. Conversations of 1-8 turns, mixed English / Chinese, 50-2,000
+characters a message; a few percent of rows carry a realistic defect (wrong role order, missing field, empty
+answer, broken JSON line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+
+import orjson
+
+EN = ("the model data training answer question because which should could would about system value result "
+      "language example token format people after before first second tool search weather number").split()
+ZH = list("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处府研")
+DEFECTS = ("role_order", "missing_field", "empty", "bad_json")
+
+
+def text(rng: random.Random) -> str:
+    n = int(rng.triangular(50, 2000, 300))
+    out: list[str] = []
+    size = 0
+    zh = rng.random() < 0.4
+    while size < n:
+        word = "".join(rng.choices(ZH, k=rng.randint(1, 4))) if zh else rng.choice(EN) + " "
+        out.append(word)
+        size += len(word)
+        if rng.random() < 0.03:
+            out.append("\n")
+    return "".join(out)[:n].strip() or "ok"
+
+
+def sharegpt(rng: random.Random, defect: str | None) -> dict:
+    conv = []
+    for _ in range(rng.randint(1, 8)):
+        conv += [{"from": "human", "value": text(rng)}, {"from": "gpt", "value": text(rng)}]
+    row: dict = {"conversations": conv}
+    if rng.random() < 0.3:
+        row["system"] = text(rng)[:200]
+    if defect == "role_order":
+        conv[1]["from"] = "human"
+    elif defect == "missing_field":
+        del conv[0]["value"]
+    elif defect == "empty":
+        conv[-1]["value"] = " "
+    return row
+
+
+def alpaca(rng: random.Random, defect: str | None) -> dict:
+    row: dict = {"instruction": text(rng), "input": text(rng) if rng.random() < 0.4 else "", "output": text(rng)}
+    if rng.random() < 0.3:
+        row["history"] = [[text(rng), text(rng)] for _ in range(rng.randint(1, 3))]
+    if defect == "missing_field":
+        del row["output"]
+    elif defect == "empty":
+        row["output"] = ""
+    elif defect == "role_order":
+        row["history"] = [[text(rng)]]
+    return row
+
+
+def openai(rng: random.Random, defect: str | None) -> dict:
+    msgs = [{"role": "system", "content": text(rng)[:200]}] if rng.random() < 0.3 else []
+    for _ in range(rng.randint(1, 8)):
+        msgs += [{"role": "user", "content": text(rng)}, {"role": "assistant", "content": text(rng)}]
+    if defect == "role_order":
+        msgs[-1]["role"] = "user"
+    elif defect == "missing_field":
+        del msgs[-1]["role"]
+    elif defect == "empty":
+        msgs[-1]["content"] = ""
+    return {"messages": msgs}
+
+
+def moss(rng: random.Random, defect: str | None) -> dict:
+    turns = {}
+    n = rng.randint(1, 8)
+    for i in range(1, n + 1):
+        tool = rng.random() < 0.2
+        command = f'Search("{rng.choice(EN)}")' if tool else "None"
+        turns[f"turn_{i}"] = {
+            "Human": f"<|Human|>: {text(rng)}<eoh>\n",
+            "Inner Thoughts": f"<|Inner Thoughts|>: {text(rng)[:300] if tool else 'None'}<eot>\n",
+            "Commands": f"<|Commands|>: {command}<eoc>\n",
+            "Tool Responses": f"<|Results|>: {text(rng)[:500] if tool else 'None'}<eor>\n",
+            "MOSS": f"<|MOSS|>: {text(rng)}<eom>\n",
+        }
+    row = {"conversation_id": rng.randint(1, 10**6), "meta_instruction": "You are an AI assistant whose name is MOSS.\n",
+           "num_turns": n, "chat": turns}
+    if defect == "role_order":
+        row["num_turns"] = n + 1
+    elif defect == "missing_field":
+        del turns["turn_1"]["MOSS"]
+    elif defect == "empty":
+        turns["turn_1"]["Human"] = turns["turn_1"]["Human"].replace("<eoh>", "")
+    return row
+
+
+MAKERS = {"sharegpt": sharegpt, "alpaca": alpaca, "openai": openai, "moss": moss}
+
+
+def generate(fmt: str, rows: int, out: str, invalid: float = 0.03, seed: int = 0) -> None:
+    rng = random.Random(seed)
+    make = MAKERS[fmt]
+    with open(out, "wb") as f:
+        for _ in range(rows):
+            defect = rng.choice(DEFECTS) if rng.random() < invalid else None
+            line = orjson.dumps(make(rng, defect))
+            if defect == "bad_json":
+                line = line[: len(line) // 2]
+            f.write(line + b"\n")
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("format", choices=sorted(MAKERS))
+    p.add_argument("rows", type=int)
+    p.add_argument("out")
+    p.add_argument("--invalid", type=float, default=0.03)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    generate(a.format, a.rows, a.out, a.invalid, a.seed)

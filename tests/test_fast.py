@@ -1,0 +1,107 @@
+"""The fast path's promise: when it accepts a record, the full path finds no problem at all."""
+
+import copy
+import json
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import DATA, FIXTURES
+from ftdata.api import convert_raw
+from ftdata.fast import FAST
+from ftdata.formats import FORMATS
+
+VALID = {
+    "sharegpt": {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}], "system": "s", "id": 1},
+    "openai": {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
+                            {"role": "assistant", "content": "a"}]},
+    "alpaca": {"instruction": "q", "input": "x", "output": "a", "system": "s", "history": [["q0", "a0"]]},
+    "firefly": {"conversation_id": 1, "category": "c", "system": "s", "conversation": [{"human": "q", "assistant": "a"}]},
+    "moss": FORMATS["moss"].example,
+}
+ODD = st.sampled_from(["", " ", "\n", "None", "None.", "<image>", "x<video>y", 0, 1, True, None, [], {}, [""], ["a"],
+                       "human", "gpt", "user", "assistant", "system", "observation", "Human", "<|Human|>: a<eoh>\n",
+                       "<|MOSS|>: None<eom>\n", "<|Commands|>: Search(\"x\")<eoc>\n", "turn_2"])
+
+
+def paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from paths(v, prefix + (i,))
+
+
+@st.composite
+def mutated(draw, fmt: str):
+    rec = copy.deepcopy(VALID[fmt])
+    for _ in range(draw(st.integers(1, 3))):
+        places = list(paths(rec))[1:]
+        if not places:
+            break
+        where = draw(st.sampled_from(places))
+        parent = rec
+        for part in where[:-1]:
+            parent = parent[part]
+        action = draw(st.sampled_from(["set", "delete", "rename", "add"]))
+        key = where[-1]
+        if action == "set":
+            parent[key] = copy.deepcopy(draw(ODD))
+        elif action == "delete":
+            del parent[key]
+        elif action == "rename" and isinstance(parent, dict):
+            parent[draw(st.sampled_from(["from", "value", "role", "content", "extra", "human", "Human"]))] = parent.pop(key)
+        elif isinstance(parent, list):
+            parent.insert(key, copy.deepcopy(parent[key]))
+        elif isinstance(parent, dict):
+            parent[draw(st.sampled_from(["weight", "images", "name", "tools"]))] = copy.deepcopy(draw(ODD))
+    return rec
+
+
+def _loads(line: str):
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None  # the golden invalid_json cases
+
+
+def promise_holds(fmt: str, raw: dict) -> None:
+    if FAST[fmt](raw):
+        converted = convert_raw(raw, FORMATS[fmt], Path("."))
+        assert converted.record is not None and converted.problems == [], (raw, converted.problems)
+
+
+def make(fmt: str):
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(mutated(fmt))
+    def test(raw: dict) -> None:
+        promise_holds(fmt, raw)
+
+    return test
+
+
+test_fast_sharegpt = make("sharegpt")
+test_fast_openai = make("openai")
+test_fast_alpaca = make("alpaca")
+test_fast_firefly = make("firefly")
+test_fast_moss = make("moss")
+
+
+def test_fast_path_accepts_the_plain_valid_shapes() -> None:
+    for fmt, raw in VALID.items():
+        assert FAST[fmt](raw), fmt
+        promise_holds(fmt, raw)
+
+
+def test_fast_path_agrees_on_every_golden_and_fixture_row() -> None:
+    files = list(DATA.glob("*/*/*.jsonl")) + list(FIXTURES.rglob("*.json*"))
+    for path in files:
+        text = path.read_text()
+        rows = json.loads(text) if path.suffix == ".json" else [_loads(line) for line in text.splitlines()]
+        for raw in rows if isinstance(rows, list) else [rows]:
+            for fmt in FAST:
+                if isinstance(raw, dict):
+                    promise_holds(fmt, raw)
