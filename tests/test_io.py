@@ -70,3 +70,27 @@ def test_markup_in_data_is_printed_literally(tmp_path: Path) -> None:
     f.write_text('{"conversations": [{"from": "[bold]x[/bold]", "value": "q"}, {"from": "gpt", "value": "a"}]}\n')
     result = CliRunner().invoke(app, ["validate", str(f)])
     assert "unknown role '[bold]x[/bold]'" in result.output
+
+
+def test_parallel_validation_matches_sequential_exactly(tmp_path: Path, monkeypatch) -> None:
+    import ftdata.api
+
+    rows = []
+    for i in range(400):
+        if i % 37 == 0:
+            rows.append(b'{"instruction": "q"')
+        elif i % 41 == 0:
+            rows.append(b"")
+        elif i % 43 == 0:
+            rows.append(b'{"instruction": "q", "output": " "}')
+        else:
+            rows.append(b'{"instruction": "q%d", "output": "a"}' % i)
+    f = tmp_path / "big.jsonl"
+    f.write_bytes(b"\xef\xbb\xbf" + b"\n".join(rows) + b"\n")
+    sequential = validate_file(f)
+    monkeypatch.setattr(ftdata.api, "PARALLEL_MIN_BYTES", 0)
+    for workers in (2, 3, 7):
+        parallel = validate_file(f, workers=workers)
+        assert (parallel.records, parallel.valid, parallel.invalid) == (sequential.records, sequential.valid, sequential.invalid)
+        assert parallel.problems == sequential.problems
+    assert [p.line for p in sequential.problems][:2] == [1, 38]

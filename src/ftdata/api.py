@@ -6,12 +6,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from ftdata.canonical import Record
 from ftdata.fast import FAST
 from ftdata.formats import FORMATS, Converted, Format, detect, get_format, match
-from ftdata.io import UnreadableFile, read_records
+from ftdata.io import JSONL_SUFFIXES, Item, UnreadableFile, read_records
 from ftdata.media import check_media
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origins
@@ -136,28 +136,43 @@ def open_checked(
         chosen = found
     base = Path(media_dir) if media_dir is not None else path.resolve().parent
 
-    fast = None if records else FAST.get(chosen.name)
-
-    def stream() -> Iterator[Checked]:
-        for item in chain(head, items):
-            if fast is not None and type(item.value) is dict and fast(item.value):
-                yield Checked(item.index, item.line, item.value, None, [], accepted=True)
-                continue
-            converted = (Converted(None, problems=[item.value]) if isinstance(item.value, Problem)
-                         else convert_raw(item.value, chosen, base))
-            yield Checked(item.index, item.line, item.value, converted.record,
-                          [p.at(item.index, item.line) for p in converted.problems], converted.origins, item.text)
-
-    return chosen, votes, stream()
+    return chosen, votes, check_items(chain(head, items), chosen, base, records)
 
 
-def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None) -> FileReport:
-    """Validate every record of one file; an unreadable file gives a report with `error` set."""
+def check_items(items: Iterable[Item], fmt: Format, base: Path, records: bool = True) -> Iterator[Checked]:
+    """Check decoded items against `fmt`; see `open_checked` for `records`."""
+    fast = None if records else FAST.get(fmt.name)
+    for item in items:
+        if fast is not None and type(item.value) is dict and fast(item.value):
+            yield Checked(item.index, item.line, item.value, None, [], accepted=True)
+            continue
+        converted = (Converted(None, problems=[item.value]) if isinstance(item.value, Problem)
+                     else convert_raw(item.value, fmt, base))
+        yield Checked(item.index, item.line, item.value, converted.record,
+                      [p.at(item.index, item.line) for p in converted.problems], converted.origins, item.text)
+
+
+PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than it saves
+
+
+def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None,
+                  workers: int = 1) -> FileReport:
+    """Validate every record of one file; an unreadable file gives a report with `error` set.
+
+    With `workers` > 1 a large JSON Lines file is split into byte ranges checked in parallel processes; problems
+    still carry exact global line numbers and indexes, in file order.
+    """
     report = FileReport(str(path))
     try:
         chosen, votes, stream = open_checked(path, fmt, media_dir, records=False)
         report.format, report.votes = chosen.name, votes
         report.how = "detected" if fmt is None else "given"
+        path = Path(path)
+        if workers > 1 and path.suffix.lower() in JSONL_SUFFIXES and path.stat().st_size >= PARALLEL_MIN_BYTES:
+            from ftdata.parallel import validate_ranges
+
+            validate_ranges(report, path, chosen, Path(media_dir) if media_dir else path.resolve().parent, workers)
+            return report
         for item in stream:
             report.add(item)
     except UnreadableFile as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -42,6 +43,7 @@ def validate(
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object with every problem.")] = False,
     max_errors: Annotated[int, typer.Option("--max-errors", min=0, help="Problems shown per file (text output).")] = 20,
     media_dir: Annotated[Optional[Path], typer.Option("--media-dir", help="Base folder of media paths (default: each file's folder).")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for large JSON Lines files (default: all cores).")] = os.cpu_count() or 1,
 ) -> None:
     """Check every record and report each problem with file, line and JSON path.
 
@@ -50,7 +52,7 @@ def validate(
     Example: ftdata validate moss.jsonl --max-errors 5
     """
     reports = [r for f in files for r in (
-        validate_descriptor(f, media_dir) if is_descriptor(f) else [api.validate_file(f, format, media_dir)])]
+        validate_descriptor(f, media_dir) if is_descriptor(f) else [api.validate_file(f, format, media_dir, workers)])]
     if json:
         render.validation_json(reports)
     else:

@@ -57,17 +57,47 @@ def _check_encoding(path: Path) -> None:
 
 
 def _read_jsonl(path: Path) -> Iterator[Item]:
+    return read_jsonl_range(path, 0, None)
+
+
+def read_jsonl_range(path: Path, start: int, end: int | None, counter: list[int] | None = None) -> Iterator[Item]:
+    """JSON Lines from byte `start` (a line start) up to `end`; lines and indexes count from this range's start.
+
+    `counter`, when given, receives the number of physical lines read (to offset later ranges).
+    """
     index = 0
+    line_no = 0
+    pos = start
     with path.open("rb") as f:
+        f.seek(start)
         for line_no, raw in enumerate(f, start=1):
-            if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            if end is not None and pos >= end:
+                line_no -= 1
+                break
+            pos += len(raw)
+            if start == 0 and line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]  # a UTF-8 BOM is harmless: accept it
-            if not raw.strip():
+            if raw.isspace() or not raw:
                 continue
             value = _loads(raw)
             text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n") if isinstance(value, Problem) else None
             yield Item(index, line_no, value, text)
             index += 1
+    if counter is not None:
+        counter.append(line_no)
+
+
+def line_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
+    """Split a file into `parts` byte ranges that each start at a line start."""
+    size = path.stat().st_size
+    cuts = [0]
+    with path.open("rb") as f:
+        for i in range(1, parts):
+            f.seek(max(size * i // parts, cuts[-1]))
+            f.readline()  # move to the next line start
+            cuts.append(min(f.tell(), size))
+    cuts.append(size)
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
 def _loads(raw: bytes) -> Any:
