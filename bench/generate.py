@@ -21,6 +21,12 @@ DEFECTS = ("role_order", "missing_field", "empty", "bad_json")
 
 
 def text(rng: random.Random) -> str:
+    if isinstance(rng, Pool):
+        return rng.choice(rng.texts)
+    return _make_text(rng)
+
+
+def _make_text(rng: random.Random) -> str:
     n = int(rng.triangular(50, 2000, 300))
     out: list[str] = []
     size = 0
@@ -103,12 +109,27 @@ def moss(rng: random.Random, defect: str | None) -> dict:
 MAKERS = {"sharegpt": sharegpt, "alpaca": alpaca, "openai": openai, "moss": moss}
 
 
-def generate(fmt: str, rows: int, out: str, invalid: float = 0.03, seed: int = 0) -> None:
-    rng = random.Random(seed)
+class Pool(random.Random):
+    """Texts drawn from a pre-made pool: the same distribution, generated fast enough for GB-sized files."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        maker = random.Random(seed)
+        self.texts = [_text(maker) for _ in range(4000)]
+
+
+def _text(rng: random.Random) -> str:
+    return _make_text(rng)
+
+
+def generate(fmt: str, rows: int, out: str, invalid: float = 0.03, seed: int = 0, broken_json: bool = True) -> None:
+    """`broken_json=False` keeps every line parseable (datasets.load_dataset stops at the first broken line)."""
+    rng = Pool(seed)
     make = MAKERS[fmt]
+    defects = DEFECTS if broken_json else DEFECTS[:-1]
     with open(out, "wb") as f:
         for _ in range(rows):
-            defect = rng.choice(DEFECTS) if rng.random() < invalid else None
+            defect = rng.choice(defects) if rng.random() < invalid else None
             line = orjson.dumps(make(rng, defect))
             if defect == "bad_json":
                 line = line[: len(line) // 2]

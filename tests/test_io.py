@@ -94,3 +94,32 @@ def test_parallel_validation_matches_sequential_exactly(tmp_path: Path, monkeypa
         assert (parallel.records, parallel.valid, parallel.invalid) == (sequential.records, sequential.valid, sequential.invalid)
         assert parallel.problems == sequential.problems
     assert [p.line for p in sequential.problems][:2] == [1, 38]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 1 << 20])
+def test_json_array_streaming_matches_a_full_parse(chunk: int) -> None:
+    import io
+    import json
+
+    from ftdata.jsonarray import iter_elements
+
+    data = [{"a": 'x\\"y]', "b": [1, {"c": "}{,"}], "d": "\\\\"}, "s,t", 3, None, [], {"k": "\\u00e9\\n"}]
+    raw = json.dumps(data, indent=1).encode()
+    assert [json.loads(e) for e in iter_elements(io.BytesIO(raw), chunk)] == data
+    assert list(iter_elements(io.BytesIO(b" [ ] "), chunk)) == []
+
+
+def test_broken_json_arrays_are_located_problems(tmp_path: Path) -> None:
+    f = tmp_path / "a.json"
+    f.write_text('[{"instruction": "q", "output": "a"}, {"instruction": "q", "output": "b"},]')
+    report = validate_file(f)
+    assert (report.records, report.valid) == (3, 2)
+    assert [(p.index, p.code) for p in report.problems] == [(2, "invalid_json")]
+    assert "trailing or doubled comma" in report.problems[0].message
+    f.write_text('[{"instruction": "q", "output": "a"}, {"instruction": "q", "out')
+    report = validate_file(f)
+    assert (report.valid, report.problems[-1].message) == (1, "the file ends inside the array (truncated?); the elements before were read")
+    f.write_text('[{"instruction": "q", "output": "a"}] garbage')
+    assert validate_file(f).problems[0].message.startswith("content after the closing")
+    f.write_text('{\n  "instruction": "q",\n  "output": "a"\n}\n')
+    assert validate_file(f).valid == 1

@@ -44,8 +44,13 @@ def sharegpt(raw: dict[str, Any]) -> bool:
     conv = raw.get("conversations")
     if type(conv) is not list or not conv or len(conv) % 2:
         return False
-    for i, m in enumerate(conv):
-        if type(m) is not dict or len(m) != 2 or m.get("from") not in SHAREGPT_ROLES[i % 2] or not _text(m.get("value")):
+    for i, m in enumerate(conv):  # the hot loop: checks inlined
+        if type(m) is not dict or len(m) != 2:
+            return False
+        v = m.get("value")
+        if type(v) is not str or not v or v.isspace() or m.get("from") not in SHAREGPT_ROLES[i & 1]:
+            return False
+        if "<" in v and not _no_tags(v):
             return False
     return True
 
@@ -64,8 +69,11 @@ def openai(raw: dict[str, Any]) -> bool:
     start = 1 if type(msgs[0]) is dict and msgs[0].get("role") in ("system", "developer") else 0
     if (len(msgs) - start) % 2 or len(msgs) == start:
         return False
-    for i, m in enumerate(msgs):
-        if type(m) is not dict or m.keys() != OPENAI_MESSAGE_KEYS or not _text(m["content"]):
+    for i, m in enumerate(msgs):  # the hot loop: checks inlined
+        if type(m) is not dict or m.keys() != OPENAI_MESSAGE_KEYS:
+            return False
+        v = m["content"]
+        if type(v) is not str or not v or v.isspace() or ("<" in v and not _no_tags(v)):
             return False
         if i >= start and m["role"] != ("user" if (i - start) % 2 == 0 else "assistant"):
             return False

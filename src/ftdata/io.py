@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, Iterator
 
 import orjson
 
+from ftdata.jsonarray import TRAILING, UNCLOSED, NotAnArray, iter_elements
 from ftdata.problems import Problem
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -107,22 +108,41 @@ def _loads(raw: bytes) -> Any:
         return Problem(None, None, "", "invalid_json", f"not valid JSON: {err}; fix or remove this line")
 
 
+ARRAY_PROBLEMS = {
+    b"": "empty element: a trailing or doubled comma; remove it",
+    TRAILING: "content after the closing ']' of the array; remove it",
+    UNCLOSED: "the file ends inside the array (truncated?); the elements before were read",
+}
+
+
 def _read_json(path: Path) -> Iterator[Item]:
-    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as err:
-        first = data.lstrip()[:1]
-        if first == b"{" and b"\n" in data.strip():
-            yield from _read_jsonl(path)  # JSON Lines saved as .json: common, and datasets reads it too
+    """A JSON array, streamed element by element; also JSON Lines saved as .json, or a single object."""
+    with path.open("rb") as f:
+        try:
+            for i, raw in enumerate(iter_elements(f)):
+                if raw in ARRAY_PROBLEMS:
+                    yield Item(i, None, Problem(None, None, "", "invalid_json", ARRAY_PROBLEMS[raw]))
+                else:
+                    value = _loads(raw)
+                    yield Item(i, None, value, raw.decode("utf-8", "backslashreplace") if isinstance(value, Problem) else None)
             return
+        except NotAnArray:
+            pass
+    with path.open("rb") as f:
+        first = f.readline().removeprefix(b"\xef\xbb\xbf")
+    try:
+        orjson.loads(first)
+        yield from _read_jsonl(path)  # JSON Lines saved as .json: common, and datasets reads it too
+        return
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        value = orjson.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+    except orjson.JSONDecodeError as err:
         raise UnreadableFile(f"{path}: not valid JSON ({err})") from None
-    if isinstance(value, dict):
-        value = [value]  # a single record
-    if not isinstance(value, list):
+    if not isinstance(value, dict):
         raise UnreadableFile(f"{path}: expected a JSON array of records, got {type(value).__name__}")
-    for i, rec in enumerate(value):
-        yield Item(i, None, rec)
+    yield Item(0, None, value)  # a single (pretty-printed) record
 
 
 def _read_text(path: Path) -> Iterator[Item]:

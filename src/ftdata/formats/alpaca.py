@@ -99,18 +99,18 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         *pairs, last_user, last_answer = msgs
     else:
         *pairs, last_user = msgs
-    history = [[pairs[i].content, w.text_with_reasoning(pairs[i + 1], w.where("messages", offset + i + 1), "alpaca")]
+    history = [[pairs[i].content, w.text_with_reasoning(pairs[i + 1], "messages", offset + i + 1, "alpaca")]
                for i in range(0, len(pairs) - 1, 2)]
     out["instruction"] = last_user.content
     if history:
         out["history"] = history
     if rec.kind == "sft":
-        out["output"] = w.text_with_reasoning(last_answer, w.where("messages", len(rec.messages) - 1), "alpaca")
+        out["output"] = w.text_with_reasoning(last_answer, "messages", len(rec.messages) - 1, "alpaca")
     for name, answer in rec.message_lists()[1:]:
         if len(answer) != 1:
             w.refuse(w.origins.list_path(name), f"alpaca holds a single {name} answer, got {len(answer)}")
             continue
-        out["output" if rec.kind == "kto" else name] = w.text_with_reasoning(answer[0], w.where(name, 0), "alpaca")
+        out["output" if rec.kind == "kto" else name] = w.text_with_reasoning(answer[0], name, 0, "alpaca")
     if rec.kind == "kto":
         out["kto_tag"] = rec.label
     return with_meta(media(out, rec), rec)

@@ -175,8 +175,7 @@ def _meta(row: OpenAIRow) -> dict[str, Any] | None:
 def _out_messages(w: Writing, list_name: str, msgs: list[Message]) -> list[dict[str, Any]]:
     out = []
     for i, m in enumerate(msgs):
-        where = w.where(list_name, i)
-        item: dict[str, Any] = {"role": m.role, "content": w.text_with_reasoning(m, where, "openai")}
+        item: dict[str, Any] = {"role": m.role, "content": w.text_with_reasoning(m, list_name, i, "openai")}
         if m.tool_calls:
             item["tool_calls"] = [{**({"id": c.id} if c.id else {}), "type": "function",
                                    "function": {"name": c.name, "arguments": orjson.dumps(c.arguments).decode()}}
@@ -185,7 +184,7 @@ def _out_messages(w: Writing, list_name: str, msgs: list[Message]) -> list[dict[
             if getattr(m, key) is not None:
                 item[key] = getattr(m, key)
         if m.weight is not None and m.role != "assistant" and m.weight != 0:
-            w.refuse(where, f"openai puts weights on assistant messages only, not on {m.role}")
+            w.refuse(w.where(list_name, i), f"openai puts weights on assistant messages only, not on {m.role}")
         out.append(item)
     return out
 

@@ -124,14 +124,13 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
 
 
 def _out_message(w: Writing, list_name: str, i: int, m: Message) -> dict[str, str]:
-    where = w.where(list_name, i)
     if m.role == "assistant" and m.tool_calls:
         if m.content:
-            w.refuse(where, "sharegpt cannot hold text beside tool calls in one message")
-        think = w.text_with_reasoning(m.model_copy(update={"content": ""}), where, "sharegpt")
+            w.refuse(w.where(list_name, i), "sharegpt cannot hold text beside tool calls in one message")
+        think = w.text_with_reasoning(m.model_copy(update={"content": ""}), list_name, i, "sharegpt")
         return {"from": "function_call", "value": think + call_json(m.tool_calls)}
     role = {"user": "human", "assistant": "gpt", "tool": "observation", "system": "system"}[m.role]
-    return {"from": role, "value": w.text_with_reasoning(m, where, "sharegpt")}
+    return {"from": role, "value": w.text_with_reasoning(m, list_name, i, "sharegpt")}
 
 
 def from_canonical(w: Writing) -> dict[str, Any]:

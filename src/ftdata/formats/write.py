@@ -36,10 +36,11 @@ class Writing:
     def ok(self) -> bool:
         return not any(p.severity == "error" for p in self.problems)
 
-    def text_with_reasoning(self, m: Message, path: str, target: str) -> str:
+    def text_with_reasoning(self, m: Message, list_name: str, index: int, target: str) -> str:
         """Content, with reasoning as LLaMA-Factory's `<think>...</think>` prefix (or dropped/refused by policy)."""
         if m.reasoning is None:
             return m.content
+        path = self.where(list_name, index)
         if self.reasoning == "drop":
             self.problems.append(problem(path, "reasoning_dropped", "reasoning dropped (--reasoning drop)", "warning"))
             return m.content

@@ -1,0 +1,141 @@
+"""One measurement in a fresh process: `python bench/one.py TOOL FILE` prints {"seconds", "rows", "rss_mb"}.
+
+Imports happen before the clock starts; RSS is this process's peak.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def floor(path: Path) -> int:
+    import orjson
+
+    n = 0
+    with path.open("rb") as f:
+        for line in f:
+            try:
+                orjson.loads(line)
+            except orjson.JSONDecodeError:
+                pass
+            n += 1
+    return n
+
+
+def ftdata_validate(path: Path, workers: int = 1) -> int:
+    from ftdata import validate_file
+
+    return validate_file(path, workers=workers).records
+
+
+def ftdata_convert(path: Path) -> int:
+    from ftdata.convert import convert_files
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return convert_files([path], "sharegpt", Path(tmp) / "out.jsonl", dataset_info=False).records
+
+
+def datasets_load(path: Path) -> int:
+    from datasets import load_dataset
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return len(load_dataset("json", data_files=str(path), cache_dir=tmp, split="train"))
+
+
+def pydantic_plain(path: Path) -> int:
+    """What a careful user writes: a strict pydantic model per row plus a role-order loop."""
+    import orjson
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+    class Strict(BaseModel):
+        model_config = ConfigDict(strict=True, extra="forbid")
+
+    class Turn(Strict):
+        role: str = Field(alias="from")
+        value: str
+
+    class ShareGPT(Strict):
+        conversations: list[Turn]
+        system: str | None = None
+
+    class Alpaca(Strict):
+        instruction: str
+        input: str = ""
+        output: str
+        system: str | None = None
+        history: list[list[str]] | None = None
+
+    bad = n = 0
+    with path.open("rb") as f:
+        for line in f:
+            n += 1
+            try:
+                row = orjson.loads(line)
+                if "conversations" in row:
+                    rec = ShareGPT.model_validate(row)
+                    if any(t.role != ("human" if i % 2 == 0 else "gpt") or not t.value.strip()
+                           for i, t in enumerate(rec.conversations)):
+                        bad += 1
+                else:
+                    a = Alpaca.model_validate(row)
+                    if not a.output.strip() or any(len(p) != 2 for p in a.history or []):
+                        bad += 1
+            except (orjson.JSONDecodeError, ValidationError):
+                bad += 1
+    return n
+
+
+def sft_preprocess(_: Path) -> dict:
+    """Tokens/s of SFT preprocessing on the tiny tokenizer: ours (masks on every assistant turn) vs trl's own
+    conversational path (one chat-template render + tokenize, no per-turn masks: the template has no markers)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from transformers import AutoTokenizer
+
+    from ftdata.formats import get_format
+    from fttrain.data import Counts, sft_rows
+    from fttrain.model import bundled_model
+    from fttrain.spec import RunSpec
+    from fttrain.template import hf_messages
+    from generate import Pool, sharegpt
+
+    tok = AutoTokenizer.from_pretrained(bundled_model())
+    rng = Pool(1)
+    records = [get_format("sharegpt").to_canonical(sharegpt(rng, None)).record for _ in range(200)]
+    results = {}
+    t = time.perf_counter()
+    counts = Counts()
+    rows = sft_rows(tok, records, RunSpec(max_length=10**9), counts)
+    secs = time.perf_counter() - t
+    results["fttrain (masks from incremental renders)"] = {
+        "rows_s": round(len(rows) / secs), "tokens_s": round(sum(len(r["input_ids"]) for r in rows) / secs)}
+    t = time.perf_counter()
+    ids = [tok.apply_chat_template(hf_messages(r.messages), tokenize=True, return_dict=True)["input_ids"] for r in records]
+    secs = time.perf_counter() - t
+    results["trl-style single render + tokenize (no turn masks)"] = {
+        "rows_s": round(len(ids) / secs), "tokens_s": round(sum(map(len, ids)) / secs)}
+    return results
+
+
+IMPORTS = {"floor": ["orjson"], "ftdata_validate": ["ftdata"], "ftdata_validate_w2": ["ftdata", "ftdata.parallel"],
+           "ftdata_convert": ["ftdata.convert"], "datasets_load": ["datasets"], "pydantic_plain": ["pydantic", "orjson"]}
+TOOLS = {"floor": floor, "ftdata_validate": ftdata_validate, "ftdata_validate_w2": lambda p: ftdata_validate(p, 2),
+         "ftdata_convert": ftdata_convert, "datasets_load": datasets_load, "pydantic_plain": pydantic_plain}
+
+if __name__ == "__main__":
+    tool, file = sys.argv[1], Path(sys.argv[2])
+    if tool == "sft_preprocess":
+        print(json.dumps(sft_preprocess(file)))
+        sys.exit(0)
+    # each tool's own imports happen before the clock (and only those: peak RSS stays the tool's own)
+    for module in IMPORTS[tool]:
+        __import__(module)
+    start = time.perf_counter()
+    rows = TOOLS[tool](file)
+    seconds = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "rows": rows, "rss_mb": rss}))

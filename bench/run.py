@@ -1,0 +1,127 @@
+"""`make bench`: ftdata against the floor and the tools people use, side by side, on the same files.
+
+Each measurement runs in a fresh process (imports excluded from the timing, peak RSS from that process);
+the median of --repeat runs is reported. Results: bench/results/results.json, results.md, throughput.png.
+
+    python bench/run.py [--rows 10000,50000] [--gb 1] [--formats sharegpt,alpaca] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TOOLS = ["floor", "ftdata_validate", "ftdata_validate_w2", "ftdata_convert", "datasets_load", "pydantic_plain"]
+LABELS = {
+    "floor": "floor: read lines + orjson.loads",
+    "ftdata_validate": "ftdata validate (1 process)",
+    "ftdata_validate_w2": "ftdata validate --workers 2",
+    "ftdata_convert": "ftdata convert --to sharegpt",
+    "datasets_load": 'datasets.load_dataset("json")',
+    "pydantic_plain": "plain strict pydantic + role order",
+}
+
+
+def measure(tool: str, path: Path) -> dict:
+    """Run one tool on one file in a fresh process; returns seconds, rows and peak RSS."""
+    proc = subprocess.run([sys.executable, str(HERE / "one.py"), tool, str(path)], capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1", "HF_DATASETS_OFFLINE": "1"})
+    if proc.returncode != 0:
+        raise RuntimeError(f"{tool} on {path.name} failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_file(path: Path, repeat: int) -> dict:
+    size_mb = path.stat().st_size / 1e6
+    row: dict = {"file": path.name, "mb": round(size_mb, 1), "tools": {}}
+    for tool in TOOLS:
+        runs = [measure(tool, path) for _ in range(repeat)]
+        secs = statistics.median(r["seconds"] for r in runs)
+        row["tools"][tool] = {"seconds": round(secs, 3), "rows": runs[0]["rows"], "mb_s": round(size_mb / secs, 1),
+                              "rows_s": round(runs[0]["rows"] / secs), "rss_mb": round(max(r["rss_mb"] for r in runs), 1)}
+        print(f"  {path.name} {tool:22} {secs:7.2f}s {size_mb / secs:7.1f} MB/s  rss {row['tools'][tool]['rss_mb']} MB",
+              flush=True)
+    floor = row["tools"]["floor"]["seconds"]
+    for tool in TOOLS:
+        row["tools"][tool]["x_floor"] = round(floor / row["tools"][tool]["seconds"], 2)
+    return row
+
+
+def markdown(rows: list[dict], trainer: dict | None) -> str:
+    out = ["| file | MB | tool | rows/s | MB/s | x floor | peak RSS MB |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        for tool in TOOLS:
+            t = row["tools"][tool]
+            out.append(f"| {row['file']} | {row['mb']} | {LABELS[tool]} | {t['rows_s']:,} | {t['mb_s']} | {t['x_floor']} | {t['rss_mb']} |")
+    if trainer:
+        out += ["", "| SFT preprocessing (tiny tokenizer) | conversations/s | tokens/s |", "|---|---|---|"]
+        for name, t in trainer.items():
+            out.append(f"| {name} | {t['rows_s']:,} | {t['tokens_s']:,} |")
+    return "\n".join(out) + "\n"
+
+
+def plot(rows: list[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for fmt in sorted({r["file"].split("_")[0] for r in rows}):
+        mine = sorted((r for r in rows if r["file"].startswith(fmt + "_")), key=lambda r: r["mb"])
+        for tool in TOOLS:
+            ax.plot([r["mb"] for r in mine], [r["tools"][tool]["mb_s"] for r in mine], marker="o",
+                    label=f"{fmt}: {LABELS[tool]}")
+    ax.set_xscale("log")
+    ax.set_xlabel("file size (MB)")
+    ax.set_ylabel("throughput (MB/s)")
+    ax.set_title("ftdata vs the floor and common tools (one core unless noted)")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--rows", default="10000,50000")
+    p.add_argument("--gb", type=float, default=0.0, help="also a file of about this many GB (sharegpt)")
+    p.add_argument("--formats", default="sharegpt,alpaca")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--out", default=str(HERE / "results"))
+    a = p.parse_args()
+    sys.path.insert(0, str(HERE))
+    from generate import generate
+
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ftdata-bench-") as tmp:
+        files = []
+        for fmt in a.formats.split(","):
+            for n in map(int, a.rows.split(",")):
+                files.append((fmt, n))
+        if a.gb:
+            files.append(("sharegpt", int(a.gb * 1e9 / 13000)))  # ~13 kB a generated sharegpt row
+        for fmt, n in files:
+            path = Path(tmp) / f"{fmt}_{n}.jsonl"
+            generate(fmt, n, str(path), broken_json=False)  # datasets stops at the first broken JSON line
+            rows.append(run_file(path, a.repeat))
+            path.unlink()
+    trainer = json.loads(subprocess.run([sys.executable, str(HERE / "one.py"), "sft_preprocess", "-"], capture_output=True,
+                                        text=True, check=True).stdout.strip().splitlines()[-1])
+    (out / "results.json").write_text(json.dumps({"files": rows, "sft_preprocess": trainer}, indent=2))
+    table = markdown(rows, trainer)
+    (out / "results.md").write_text(table)
+    plot(rows, out / "throughput.png")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
