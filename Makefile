@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: install test test-fast demo wheel-check clean
+.PHONY: install test test-fast demo bench wheel-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ demo: $(STAMP)
 	$(BIN)/ftdata validate out/demo/dataset_info.json
 	$(BIN)/fttrain sft out/demo/dataset_info.json --dataset moss,firefly --max-steps 12 --max-length 1024 \
 	  --learning-rate 1e-3 --logging-steps 3 --generate 1 --output-dir out/demo/sft
+
+# Side-by-side throughput / memory table (bench/results/); BENCH_ARGS="--gb 1" adds a ~1 GB file.
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q matplotlib
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 wheel-check: $(STAMP)
 	bash scripts/wheel_check.sh

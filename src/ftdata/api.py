@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ftdata.canonical import Record
 from ftdata.fast import FAST
@@ -155,8 +155,12 @@ def check_items(items: Iterable[Item], fmt: Format, base: Path, records: bool = 
 PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than it saves
 
 
+Tick = Callable[[int], None]  # progress callback: records done so far
+TICK_EVERY = 4096
+
+
 def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None,
-                  workers: int = 1) -> FileReport:
+                  workers: int = 1, progress: Tick | None = None) -> FileReport:
     """Validate every record of one file; an unreadable file gives a report with `error` set.
 
     With `workers` > 1 a large JSON Lines file is split into byte ranges checked in parallel processes; problems
@@ -175,6 +179,8 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
             return report
         for item in stream:
             report.add(item)
+            if progress is not None and report.records % TICK_EVERY == 0:
+                progress(report.records)
     except UnreadableFile as err:
         report.error = str(err)
     except (UnicodeDecodeError, OSError) as err:

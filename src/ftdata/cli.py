@@ -51,8 +51,13 @@ def validate(
 
     Example: ftdata validate moss.jsonl --max-errors 5
     """
-    reports = [r for f in files for r in (
-        validate_descriptor(f, media_dir) if is_descriptor(f) else [api.validate_file(f, format, media_dir, workers)])]
+    reports = []
+    for f in files:
+        if is_descriptor(f):
+            reports += validate_descriptor(f, media_dir)
+            continue
+        with render.LazyProgress(f"validating {f}") as progress:
+            reports.append(api.validate_file(f, format, media_dir, workers, progress))
     if json:
         render.validation_json(reports)
     else:
@@ -82,8 +87,9 @@ def convert(
     if reasoning not in ("think", "drop", "reject"):
         _fail(f"--reasoning must be think, drop or reject, not '{reasoning}'")
     try:
-        report = convert_files(files, to, output, source, media_dir, reasoning, name,  # type: ignore[arg-type]
-                               dataset_info=not no_dataset_info)
+        with render.LazyProgress(f"converting to {to}") as progress:
+            report = convert_files(files, to, output, source, media_dir, reasoning, name,  # type: ignore[arg-type]
+                                   dataset_info=not no_dataset_info, progress=progress)
     except (UsageError, UnreadableFile) as err:
         _fail(str(err))
     except OSError as err:

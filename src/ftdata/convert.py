@@ -6,7 +6,7 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ftdata.api import Checked, open_checked
 from ftdata.dataset_info import update_dataset_info
@@ -51,7 +51,7 @@ def default_output(first: Path, target: str) -> Path:
 def convert_files(
     inputs: list[Path], target: str, output: Path | None = None, source: str | None = None,
     media_dir: Path | None = None, reasoning: ReasoningPolicy = "think", name: str | None = None,
-    dataset_info: bool = True,
+    dataset_info: bool = True, progress: Callable[[int], None] | None = None,
 ) -> ConvertReport:
     """Convert every record of `inputs` to `target`, writing OUT and OUT.rejects.jsonl atomically."""
     if target not in TARGETS:
@@ -72,6 +72,8 @@ def convert_files(
             report.formats[str(path)] = found.name
             for item in stream:
                 report.records += 1
+                if progress is not None and report.records % 4096 == 0:
+                    progress(report.records)
                 row, problems = _write_one(item, fmt, reasoning)
                 for p in problems:
                     if p.severity == "warning":

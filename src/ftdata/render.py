@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import orjson
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ftdata.api import FileReport
@@ -86,3 +88,30 @@ def conversion(r: ConvertReport) -> None:
         out.print(f"dataset_info: {escape(r.dataset_info_note or '')} in {escape(r.dataset_info)}", soft_wrap=True)
     elif r.dataset_info_note:
         out.print(f"dataset_info: {escape(r.dataset_info_note)}", soft_wrap=True)
+
+
+class LazyProgress:
+    """A transient rich progress line on stderr that appears only once a job has run for `delay` seconds."""
+
+    def __init__(self, label: str, delay: float = 1.0) -> None:
+        self.label, self.delay = label, delay
+        self.started = time.monotonic()
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __call__(self, done: int) -> None:
+        if self.bar is None:
+            if time.monotonic() - self.started < self.delay:
+                return
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} records"),
+                                TimeElapsedColumn(), console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(escape(self.label), total=None)
+        self.bar.update(self.task, completed=done)
+
+    def __enter__(self) -> "LazyProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
