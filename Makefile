@@ -32,8 +32,8 @@ demo: $(STAMP)
 	$(BIN)/ftdata validate fixtures/data/llamafactory/*.json fixtures/data/llamafactory/*.jsonl --max-errors 5; \
 	  rc=$$?; test $$rc -le 1 || exit $$rc; echo "(exit $$rc: the upstream zh tool-call sample has 2 broken rows)"
 	mkdir -p out/demo
-	$(BIN)/ftdata convert fixtures/data/moss/moss_sample.jsonl --to sharegpt -o out/demo/moss.sharegpt.jsonl --name moss
-	$(BIN)/ftdata convert fixtures/data/firefly/sft.jsonl --to sharegpt -o out/demo/firefly.sharegpt.jsonl --name firefly
+	$(BIN)/ftdata convert fixtures/data/moss/moss_sample.jsonl --to sharegpt -o out/demo/moss.sharegpt.jsonl --name moss --force
+	$(BIN)/ftdata convert fixtures/data/firefly/sft.jsonl --to sharegpt -o out/demo/firefly.sharegpt.jsonl --name firefly --force
 	$(BIN)/ftdata validate out/demo/dataset_info.json
 	$(BIN)/fttrain sft out/demo/dataset_info.json --dataset moss,firefly --max-steps 12 --max-length 1024 \
 	  --learning-rate 1e-3 --logging-steps 3 --generate 1 --output-dir out/demo/sft

@@ -12,7 +12,7 @@ from ftdata.canonical import Record
 from ftdata.fast import FAST
 from ftdata.formats import FORMATS, Converted, Format, detect, get_format, match
 from ftdata.io import JSONL_SUFFIXES, Item, UnreadableFile, read_records
-from ftdata.media import check_media
+from ftdata.media import Media, check_media
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origins
 from ftdata.rules import check_record as check_rules
@@ -81,13 +81,13 @@ class FileReport:
         return out
 
 
-def check_raw(raw: Any, fmt: Format, media_dir: Path | None = None) -> tuple[Record | None, list[Problem]]:
+def check_raw(raw: Any, fmt: Format, media: Media | Path | None = None) -> tuple[Record | None, list[Problem]]:
     """Check one decoded record against `fmt`: schema, conversion, conversation rules and media."""
-    converted = convert_raw(raw, fmt, media_dir)
+    converted = convert_raw(raw, fmt, media)
     return converted.record, converted.problems
 
 
-def convert_raw(raw: Any, fmt: Format, media_dir: Path | None = None) -> Converted:
+def convert_raw(raw: Any, fmt: Format, media: Media | Path | None = None) -> Converted:
     """`check_raw`, keeping the origins map (where each canonical message came from) for writers."""
     if not isinstance(raw, dict):
         kind = "null" if raw is None else type(raw).__name__
@@ -101,13 +101,14 @@ def convert_raw(raw: Any, fmt: Format, media_dir: Path | None = None) -> Convert
     converted = fmt.to_canonical(raw)
     if converted.record is not None:
         converted.problems = converted.problems + check_rules(converted.record, converted.origins, fmt.policy)
-        if media_dir is not None:
-            converted.problems += check_media(converted.record, media_dir)
+        if media is not None:
+            converted.problems += check_media(converted.record, media if isinstance(media, Media) else Media(media))
     return converted
 
 
 def open_checked(
-    path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None, records: bool = True
+    path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None, records: bool = True,
+    allow_outside: bool = False,
 ) -> tuple[Format, dict[str, int], Iterator[Checked]]:
     """Detect (or take) the file's format and return it with a lazy stream of checked records.
 
@@ -134,12 +135,12 @@ def open_checked(
             raise UnreadableFile(f"{path}: cannot tell the format from the keys of its records; pass --format "
                                  f"({', '.join(FORMATS)})")
         chosen = found
-    base = Path(media_dir) if media_dir is not None else path.resolve().parent
+    base = Media(Path(media_dir) if media_dir is not None else path.resolve().parent, allow_outside)
 
     return chosen, votes, check_items(chain(head, items), chosen, base, records)
 
 
-def check_items(items: Iterable[Item], fmt: Format, base: Path, records: bool = True) -> Iterator[Checked]:
+def check_items(items: Iterable[Item], fmt: Format, base: Media, records: bool = True) -> Iterator[Checked]:
     """Check decoded items against `fmt`; see `open_checked` for `records`."""
     fast = None if records else FAST.get(fmt.name)
     for item in items:
@@ -160,7 +161,7 @@ TICK_EVERY = 4096
 
 
 def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None,
-                  workers: int = 1, progress: Tick | None = None) -> FileReport:
+                  workers: int = 1, progress: Tick | None = None, allow_outside: bool = False) -> FileReport:
     """Validate every record of one file; an unreadable file gives a report with `error` set.
 
     With `workers` > 1 a large JSON Lines file is split into byte ranges checked in parallel processes; problems
@@ -168,14 +169,15 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
     """
     report = FileReport(str(path))
     try:
-        chosen, votes, stream = open_checked(path, fmt, media_dir, records=False)
+        chosen, votes, stream = open_checked(path, fmt, media_dir, records=False, allow_outside=allow_outside)
         report.format, report.votes = chosen.name, votes
         report.how = "detected" if fmt is None else "given"
         path = Path(path)
         if workers > 1 and path.suffix.lower() in JSONL_SUFFIXES and path.stat().st_size >= PARALLEL_MIN_BYTES:
             from ftdata.parallel import validate_ranges
 
-            validate_ranges(report, path, chosen, Path(media_dir) if media_dir else path.resolve().parent, workers)
+            media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
+            validate_ranges(report, path, chosen, media, workers)
             return report
         for item in stream:
             report.add(item)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -44,6 +45,7 @@ def validate(
     max_errors: Annotated[int, typer.Option("--max-errors", min=0, help="Problems shown per file (text output).")] = 20,
     media_dir: Annotated[Optional[Path], typer.Option("--media-dir", help="Base folder of media paths (default: each file's folder).")] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for large JSON Lines files (default: all cores).")] = os.cpu_count() or 1,
+    allow_outside_media: Annotated[bool, typer.Option("--allow-outside-media", help="Accept media paths outside the media folder.")] = False,
 ) -> None:
     """Check every record and report each problem with file, line and JSON path.
 
@@ -54,10 +56,10 @@ def validate(
     reports = []
     for f in files:
         if is_descriptor(f):
-            reports += validate_descriptor(f, media_dir)
+            reports += validate_descriptor(f, media_dir, allow_outside_media)
             continue
         with render.LazyProgress(f"validating {f}") as progress:
-            reports.append(api.validate_file(f, format, media_dir, workers, progress))
+            reports.append(api.validate_file(f, format, media_dir, workers, progress, allow_outside_media))
     if json:
         render.validation_json(reports)
     else:
@@ -77,6 +79,8 @@ def convert(
     reasoning: Annotated[str, typer.Option("--reasoning", help="Reasoning where the target has no field: think (<think>..</think> prefix), drop, reject.")] = "think",
     media_dir: Annotated[Optional[Path], typer.Option("--media-dir", help="Base folder of media paths.")] = None,
     no_dataset_info: Annotated[bool, typer.Option("--no-dataset-info", help="Do not add an entry to dataset_info.json.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+    allow_outside_media: Annotated[bool, typer.Option("--allow-outside-media", help="Accept media paths outside the media folder.")] = False,
 ) -> None:
     """Convert records to another format; invalid or unrepresentable ones go to OUT.rejects.jsonl.
 
@@ -86,21 +90,76 @@ def convert(
     """
     if reasoning not in ("think", "drop", "reject"):
         _fail(f"--reasoning must be think, drop or reject, not '{reasoning}'")
+    signal.signal(signal.SIGTERM, _terminate)  # a kill cleans up like Ctrl-C: no partial OUT, no temp files
     try:
         with render.LazyProgress(f"converting to {to}") as progress:
             report = convert_files(files, to, output, source, media_dir, reasoning, name,  # type: ignore[arg-type]
-                                   dataset_info=not no_dataset_info, progress=progress)
+                                   dataset_info=not no_dataset_info, progress=progress, force=force,
+                                   allow_outside=allow_outside_media)
     except (UsageError, UnreadableFile) as err:
         _fail(str(err))
+    except KeyboardInterrupt:
+        _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
     except OSError as err:
-        _fail(f"{err.filename or ''}: {err.strerror}")
+        where = f"{err.filename}: " if err.filename else ""
+        _fail(f"{where}{err.strerror or err}; nothing was written and the inputs are untouched")
     render.conversion(report)
     raise typer.Exit(1 if report.rejected else 0)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
     render.err.print(f"Error: {message}", markup=False, soft_wrap=True)
-    raise typer.Exit(2)
+    raise typer.Exit(code)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@app.command()
+def stats(
+    files: Annotated[list[Path], typer.Argument(help="Data files (any format ftdata reads).")],
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Skip detection.")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="'tiny' (bundled) or a local HF tokenizer folder: count tokens with its chat template.")] = None,
+    max_length: Annotated[Optional[int], typer.Option("--max-length", help="Count records over this many tokens (with --tokenizer).")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write histograms to this PNG (needs matplotlib).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Turns, roles, lengths (chars, tokens), duplicates, short answers, and the share with tools/media/system.
+
+    Example: ftdata stats moss.jsonl --tokenizer tiny --max-length 1024 --plot moss.png
+    """
+    from ftdata import stats as st
+
+    try:
+        tok = st.load_tokenizer(tokenizer) if tokenizer else None
+        result = st.collect(files, format, tok, max_length)
+        if plot is not None:
+            st.plot(result, plot)
+    except (ValueError, UnreadableFile) as err:
+        _fail(str(err))
+    if json:
+        render.json_out(result.summary())
+    else:
+        render.stats_text(result.summary())
+
+
+schema_app = typer.Typer(help="JSON Schemas of the formats.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(schema_app, name="schema")
+
+
+@schema_app.command("export")
+def schema_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write <format>.schema.json files into.")] = Path("schemas"),
+) -> None:
+    """Write one JSON Schema per format (and the canonical record), generated from the pydantic models.
+
+    Example: ftdata schema export schemas/
+    """
+    from ftdata.schemas import export
+
+    for path in export(directory):
+        render.out.print(f"wrote {path}", markup=False)
 
 
 @app.command()

@@ -51,9 +51,13 @@ def default_output(first: Path, target: str) -> Path:
 def convert_files(
     inputs: list[Path], target: str, output: Path | None = None, source: str | None = None,
     media_dir: Path | None = None, reasoning: ReasoningPolicy = "think", name: str | None = None,
-    dataset_info: bool = True, progress: Callable[[int], None] | None = None,
+    dataset_info: bool = True, progress: Callable[[int], None] | None = None, force: bool = False,
+    allow_outside: bool = False,
 ) -> ConvertReport:
-    """Convert every record of `inputs` to `target`, writing OUT and OUT.rejects.jsonl atomically."""
+    """Convert every record of `inputs` to `target`, writing OUT and OUT.rejects.jsonl atomically.
+
+    An existing OUT is replaced only with `force`; OUT may never be one of the inputs.
+    """
     if target not in TARGETS:
         raise UsageError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
     if not inputs:
@@ -61,6 +65,8 @@ def convert_files(
     out = output or default_output(inputs[0], target)
     if any(out.resolve() == p.resolve() for p in inputs):
         raise UsageError(f"output {out} is also an input; choose another -o")
+    if out.exists() and not force:
+        raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
     rejects = out.with_name(out.name + ".rejects.jsonl")
     report = ConvertReport([str(p) for p in inputs], str(out), str(rejects), target)
     fmt = FORMATS[target]
@@ -68,7 +74,7 @@ def convert_files(
         writer = JsonWriter(stack.enter_context(atomic_write(out)), array=out.suffix == ".json")
         reject_writer = JsonWriter(stack.enter_context(atomic_write(rejects)), array=False)
         for path in inputs:
-            found, _, stream = open_checked(path, source, media_dir)
+            found, _, stream = open_checked(path, source, media_dir, allow_outside=allow_outside)
             report.formats[str(path)] = found.name
             for item in stream:
                 report.records += 1

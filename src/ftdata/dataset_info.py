@@ -21,6 +21,7 @@ from ftdata.api import Checked, FileReport, convert_raw
 from ftdata.formats import FORMATS, Converted, Format
 from ftdata.formats.base import parse_row
 from ftdata.io import SUFFIXES, UnreadableFile, atomic_write, read_records
+from ftdata.media import Media
 from ftdata.problems import Problem, problem
 
 HUB_KEYS = ("hf_hub_url", "ms_hub_url", "om_hub_url", "cloud_file_name")
@@ -197,7 +198,8 @@ def entry_files(info: Path, entry: Entry) -> list[Path]:
     return [target]
 
 
-def open_entry(info: Path, entry: Entry, media_dir: Path | None = None) -> tuple[Format, Iterator[Checked]]:
+def open_entry(info: Path, entry: Entry, media_dir: Path | None = None,
+               allow_outside: bool = False) -> tuple[Format, Iterator[Checked]]:
     """Checked canonical records of a local entry, read with its columns/tags; num_samples takes the first N.
 
     Problem paths use the entry's own names (`messages[2].role`), lines are those of each file.
@@ -205,7 +207,7 @@ def open_entry(info: Path, entry: Entry, media_dir: Path | None = None) -> tuple
     adapter = adapter_for(entry)
     fmt = FORMATS[adapter.fmt]
     files = entry_files(info, entry)
-    base = media_dir or info.parent  # LLaMA-Factory resolves media against the dataset dir
+    base = Media(media_dir or info.parent, allow_outside)  # LLaMA-Factory resolves media against the dataset dir
 
     def stream() -> Iterator[Checked]:
         items = (item for f in files for item in read_records(f))
@@ -230,7 +232,7 @@ def is_descriptor(path: Path) -> bool:
     return path.name == "dataset_info.json"
 
 
-def validate_descriptor(path: Path, media_dir: Path | None = None) -> list[FileReport]:
+def validate_descriptor(path: Path, media_dir: Path | None = None, allow_outside: bool = False) -> list[FileReport]:
     """Reports for the descriptor itself and for every local entry; hub entries are listed as not loadable."""
     head = FileReport(str(path), format="dataset_info", how="descriptor")
     try:
@@ -249,7 +251,7 @@ def validate_descriptor(path: Path, media_dir: Path | None = None) -> list[FileR
             reports.append(report)
             continue
         try:
-            fmt, stream = open_entry(path, entry, media_dir)
+            fmt, stream = open_entry(path, entry, media_dir, allow_outside)
             report.format = fmt.name
             for item in stream:
                 report.add(item)

@@ -31,6 +31,7 @@ CODES: dict[str, str] = {
     "double_encoded": "tool call arguments were JSON-encoded twice; decoded",
     "placeholder_mismatch": "the number of <image>/<video>/<audio> placeholders differs from the media items",
     "media_missing": "a media file does not exist",
+    "media_outside": "a media path leaves the media folder (.., absolute, symlink)",
     "mixed_format": "the record has the shape of another format than the file's",
 }
 

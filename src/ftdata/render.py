@@ -115,3 +115,27 @@ class LazyProgress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def json_out(payload: Any) -> None:
+    sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()
+
+
+def stats_text(s: dict[str, Any]) -> None:
+    """The stats summary as rich tables."""
+    out.print(f"[bold]{escape(', '.join(s['files']))}[/bold]  records: {s['records']}  valid: {s['valid']}  "
+              f"invalid: {s['invalid']}  kinds: {escape(str(s['kinds']))}", soft_wrap=True)
+    table = Table("per record", "min", "p50", "p95", "max", "mean", box=None, pad_edge=False)
+    for name in ("turns", "chars", "tokens"):
+        if s.get(name):
+            d = s[name]
+            table.add_row(name, *(str(d[k]) for k in ("min", "p50", "p95", "max", "mean")))
+    out.print(table)
+    roles = "  ".join(f"{k}: {v}" for k, v in s["messages_per_role"].items())
+    out.print(f"messages per role: {roles}")
+    out.print(f"exact duplicates: {s['exact_duplicates']}  very short answers: {s['short_answers']}  "
+              f"with tools: {s['share_with_tools']:.1%}  with media: {s['share_with_media']:.1%}  "
+              f"with system prompt: {s['share_with_system']:.1%}")
+    if "over_max_length" in s:
+        out.print(f"over max length {s['max_length']}: {s['over_max_length']} (would be truncated)")

@@ -1,0 +1,144 @@
+"""`ftdata stats`: what a dataset holds, before training on it (turns, roles, lengths, duplicates, features)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ftdata.api import open_checked
+from ftdata.canonical import Record
+
+SHORT_ANSWER = 3  # characters: answers shorter than this are flagged as "very short"
+
+
+@dataclass
+class Stats:
+    """Counts over the valid records of the given files (invalid ones are only counted)."""
+
+    files: list[str] = field(default_factory=list)
+    records: int = 0
+    invalid: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    roles: Counter[str] = field(default_factory=Counter)
+    turns: list[int] = field(default_factory=list)
+    chars: list[int] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    short_answers: int = 0
+    with_tools: int = 0
+    with_media: int = 0
+    with_system: int = 0
+    max_length: int | None = None
+    _seen: set[bytes] = field(default_factory=set, repr=False)
+
+    def add(self, rec: Record, tokens: int | None) -> None:
+        self.kinds[rec.kind] += 1
+        digest = hashlib.blake2b(orjson.dumps(rec.to_json(), option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
+        if digest in self._seen:
+            self.duplicates += 1
+        self._seen.add(digest)
+        if rec.kind == "text":
+            self.chars.append(len(rec.text or ""))
+        else:
+            msgs = [m for _, ms in rec.message_lists() for m in ms]
+            self.roles.update(m.role for m in msgs)
+            self.turns.append(sum(m.role == "user" for m in rec.messages or []))
+            self.chars.append(sum(len(m.content) for m in msgs))
+            answers = [m for m in msgs if m.role == "assistant" and not m.tool_calls]
+            self.short_answers += any(len(m.content.strip()) < SHORT_ANSWER for m in answers)
+            self.with_tools += bool(rec.tools or any(m.tool_calls for m in msgs))
+            self.with_system += bool(rec.messages and rec.messages[0].role == "system")
+        self.with_media += bool(rec.images or rec.videos or rec.audios)
+        if tokens is not None:
+            self.tokens.append(tokens)
+
+    def summary(self) -> dict[str, Any]:
+        valid = self.records - self.invalid
+        share = (lambda n: round(n / valid, 4) if valid else 0.0)
+        out: dict[str, Any] = {
+            "files": self.files, "records": self.records, "valid": valid, "invalid": self.invalid,
+            "kinds": dict(self.kinds), "messages_per_role": dict(self.roles),
+            "turns": spread(self.turns), "chars": spread(self.chars), "tokens": spread(self.tokens) if self.tokens else None,
+            "exact_duplicates": self.duplicates, "short_answers": self.short_answers,
+            "share_with_tools": share(self.with_tools), "share_with_media": share(self.with_media),
+            "share_with_system": share(self.with_system),
+        }
+        if self.max_length is not None and self.tokens:
+            out["over_max_length"] = sum(t > self.max_length for t in self.tokens)
+            out["max_length"] = self.max_length
+        return out
+
+
+def spread(values: list[int]) -> dict[str, float] | None:
+    """min / p50 / p95 / max / mean."""
+    if not values:
+        return None
+    s = sorted(values)
+    pick = (lambda q: s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))])
+    return {"min": s[0], "p50": pick(0.5), "p95": pick(0.95), "max": s[-1], "mean": round(sum(s) / len(s), 1)}
+
+
+def load_tokenizer(spec: str) -> Any:
+    """'tiny' (the bundled one) or a local HF tokenizer folder; needs the `train` extra (transformers)."""
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise ValueError("--tokenizer needs transformers: pip install 'ftdata[train]'") from None
+    if spec == "tiny":
+        from importlib import resources
+
+        spec = str(resources.files("fttrain") / "assets" / "tiny-qwen2")
+    if not Path(spec).is_dir():
+        raise ValueError(f"--tokenizer {spec}: not a local tokenizer folder (hub downloads are off)")
+    return AutoTokenizer.from_pretrained(spec)
+
+
+def count_tokens(tokenizer: Any, rec: Record) -> int:
+    """Tokens of the record as it would be trained: the chat template applied (all message lists joined)."""
+    if rec.kind == "text":
+        return len(tokenizer(rec.text or "", add_special_tokens=False)["input_ids"])
+    msgs = [{"role": m.role, "content": (f"<think>{m.reasoning}</think>" if m.reasoning else "") + m.content}
+            for _, ms in rec.message_lists() for m in ms]
+    return len(tokenizer.apply_chat_template(msgs, tokenize=True, return_dict=True)["input_ids"])
+
+
+def collect(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_length: int | None = None) -> Stats:
+    """Stats over every file (raises UnreadableFile for a file that cannot be read)."""
+    stats = Stats(files=[str(p) for p in paths], max_length=max_length)
+    for path in paths:
+        _, _, stream = open_checked(path, fmt, media_dir=None)
+        for item in stream:
+            stats.records += 1
+            if not item.valid or item.record is None:
+                stats.invalid += 1
+                continue
+            stats.add(item.record, count_tokens(tokenizer, item.record) if tokenizer is not None else None)
+    return stats
+
+
+def plot(stats: Stats, out: Path) -> None:
+    """Histograms of turns, characters and (with a tokenizer) tokens per record, as a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
+    series = [("user turns per record", stats.turns), ("characters per record", stats.chars),
+              ("tokens per record", stats.tokens)]
+    series = [(t, v) for t, v in series if v]
+    fig, axes = plt.subplots(1, len(series), figsize=(5 * len(series), 4), squeeze=False)
+    for ax, (title, values) in zip(axes[0], series):
+        ax.hist(values, bins=40)
+        ax.set_title(title)
+        if title.startswith("tokens") and stats.max_length:
+            ax.axvline(stats.max_length, color="red", linestyle="--", label=f"max length {stats.max_length}")
+            ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)

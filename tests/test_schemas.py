@@ -1,0 +1,56 @@
+"""Exported JSON Schemas: in sync with the models, and the same structural verdict as pydantic on every fixture."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import DATA, FIXTURES, ROOT
+from ftdata.formats import match
+from ftdata.formats.base import parse_row
+from ftdata.schemas import ROW_MODELS, schema_for
+
+
+@pytest.mark.parametrize("fmt", sorted(ROW_MODELS))
+def test_schemas_folder_matches_the_models(fmt: str) -> None:
+    on_disk = json.loads((ROOT / "schemas" / f"{fmt}.schema.json").read_text())
+    assert on_disk == json.loads(json.dumps(schema_for(fmt))), "run: ftdata schema export schemas"
+
+
+def records() -> list[tuple[str, dict]]:
+    out = []
+    for path in sorted(DATA.glob("*/*/*.jsonl")) + sorted(FIXTURES.rglob("*.json*")):
+        text = path.read_text()
+        rows = json.loads(text) if path.suffix == ".json" else [_loads(line) for line in text.splitlines()]
+        out += [(path.name, r) for r in (rows if isinstance(rows, list) else [rows]) if isinstance(r, dict)]
+    return out
+
+
+def _loads(line: str):
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+def test_jsonschema_and_pydantic_agree_on_every_structural_case() -> None:
+    validators = {fmt: jsonschema.Draft202012Validator(schema_for(fmt)) for fmt in ROW_MODELS}
+    checked = 0
+    for name, raw in records():
+        fmt = match(raw)
+        for candidate in {fmt.name if fmt else None, *ROW_MODELS} - {None}:
+            pydantic_ok = any(parse_row(model, raw)[0] is not None for model in ROW_MODELS[candidate])
+            assert validators[candidate].is_valid(raw) == pydantic_ok, (name, candidate, raw)
+            checked += 1
+    assert checked > 1000
+
+
+def test_schema_export_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ftdata.cli import app
+
+    result = CliRunner().invoke(app, ["schema", "export", str(tmp_path)])
+    assert result.exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{f}.schema.json" for f in ROW_MODELS)
