@@ -31,7 +31,7 @@ CASES = {  # name -> (file bytes, expected [(line, code)])
                      [(2, "invalid_json"), (3, "invalid_json")]),
     "duplicate_keys_last_wins": (b'{"instruction": "q", "output": 1, "output": "a"}\n', []),
     "int_beyond_64_bits": (b'{"instruction": "q", "output": "a", "id": 123456789012345678901234567890}\n',
-                           [(1, "invalid_json")]),
+                           [(1, "wrong_type")]),  # orjson reads it as a float: id must be an int or string
     "nul_bytes": (OK + b'\n{"instruction": "q\\u0000", "output": "a"}\n\x00\x00\n', [(3, "invalid_json")]),
     "rows_not_objects": (OK + b"\n[1]\n3\nnull\n\"text\"\n",
                          [(2, "not_an_object"), (3, "not_an_object"), (4, "not_an_object"), (5, "not_an_object")]),
@@ -112,11 +112,14 @@ def test_existing_output_needs_force(tmp_path: Path) -> None:
 def test_sigterm_during_convert_leaves_nothing_behind(tmp_path: Path) -> None:
     src = tmp_path / "big.jsonl"
     row = b'{"conversations": [{"from": "human", "value": "' + b"q" * 2000 + b'"}, {"from": "gpt", "value": "a"}]}\n'
-    src.write_bytes(row * 400_000)  # ~800 MB of work: still running when the signal comes
+    src.write_bytes(row * 40_000)  # ~80 MB: a few seconds of work
     exe = Path(sys.executable).with_name("ftdata")
     proc = subprocess.Popen([str(exe), "convert", str(src), "--to", "openai"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
+    deadline = time.monotonic() + 30
+    while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):  # writing has begun
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err

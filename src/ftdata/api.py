@@ -92,7 +92,7 @@ def convert_raw(raw: Any, fmt: Format, media: Media | Path | None = None) -> Con
     if not isinstance(raw, dict):
         kind = "null" if raw is None else type(raw).__name__
         return Converted(None, problems=[problem("", "not_an_object", f"a record must be a JSON object, got {kind}")])
-    if not fmt.fits(raw):
+    if not fmt.accepts(raw):
         other = match(raw)
         if other is not None and other is not fmt:
             return Converted(None, problems=[problem(

@@ -32,13 +32,21 @@ def match(raw: dict[str, Any]) -> Format | None:
 
 
 def detect(records: Iterable[dict[str, Any]]) -> tuple[Format | None, Counter[str]]:
-    """The format most sampled records fit, and how many fit each (to report mixed files)."""
+    """The format that accepts most sampled records (ties: the most first-choice votes), and the votes.
+
+    Acceptance matters for files that legitimately hold several shapes: a canonical file's plain SFT rows look
+    like openai rows, its preference rows do not, so canonical accepts them all and wins.
+    """
+    sample = list(records)
     votes: Counter[str] = Counter()
-    for raw in records:
+    for raw in sample:
         found = match(raw)
         votes[found.name if found else "unknown"] += 1
-    known = [(n, c) for n, c in votes.most_common() if n != "unknown"]
-    return (FORMATS[known[0][0]] if known else None), votes
+    candidates = [n for n in votes if n != "unknown"]
+    if not candidates:
+        return None, votes
+    best = max(candidates, key=lambda n: (sum(FORMATS[n].accepts(r) for r in sample), votes[n]))
+    return FORMATS[best], votes
 
 
 __all__ = ["FORMATS", "Converted", "Format", "detect", "get_format", "match"]

@@ -33,10 +33,16 @@ class Format:
     example: dict[str, Any]
     policy: Policy = STRICT
     sniff: Callable[[dict[str, Any]], bool] | None = None  # a look at values where keys alone are ambiguous
+    # a file of this format may also hold records of this shape (canonical files hold plain openai-like rows)
+    also_accepts: Callable[[dict[str, Any]], bool] | None = None
 
     def fits(self, raw: dict[str, Any]) -> bool:
         """Does this record have this format's shape?"""
         return self.detect(frozenset(raw)) and (self.sniff is None or self.sniff(raw))
+
+    def accepts(self, raw: dict[str, Any]) -> bool:
+        """May a file of this format hold this record (no `mixed_format`)?"""
+        return self.fits(raw) or (self.also_accepts is not None and self.also_accepts(raw))
     from_canonical: Callable[[Any], dict[str, Any]] | None = None  # (Writing) -> row; see formats/write.py
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from ftdata.canonical import Record
 from ftdata.formats.base import Converted, Format, parse_row
+from ftdata.formats.write import canonical_messages
 from ftdata.rules import Origins, Policy
 
 
@@ -15,22 +16,15 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     return Converted(record, Origins(), problems)
 
 
-def _canonical_messages(messages: Any) -> bool:
-    """Canonical-only message features: tool calls as {name, arguments}, `reasoning`."""
-    if not isinstance(messages, list):
-        return False
-    for m in messages:
-        if isinstance(m, dict) and ("reasoning" in m or any(
-                isinstance(c, dict) and "name" in c for c in m.get("tool_calls") or [])):
-            return True
-    return False
+RECORD_FIELDS = frozenset(Record.model_fields)
 
 
 FORMAT = Format(
     name="canonical",
     summary="ftdata's canonical record: messages (+ chosen/rejected | completion/label), tools, media, meta",
     detect=lambda k: "messages" in k and not (k & {"input", "preferred_output", "conversations", "prompt"}),
-    sniff=lambda raw: "completion" in raw or "chosen" in raw or _canonical_messages(raw.get("messages")),
+    sniff=lambda raw: "completion" in raw or "chosen" in raw or canonical_messages(raw.get("messages")),
+    also_accepts=lambda raw: ("messages" in raw or "text" in raw) and raw.keys() <= RECORD_FIELDS,
     to_canonical=to_canonical,
     example={"messages": [{"role": "user", "content": "2+2?"},
                           {"role": "assistant", "content": "4", "reasoning": "Add the numbers."}],

@@ -16,7 +16,7 @@ from ftdata.canonical import Message
 from ftdata.formats.base import (
     ClosedPart, Converted, Format, Msg, Row, build_record, has, parse_row, parse_tool_call, parse_tools, text_message,
 )
-from ftdata.formats.write import Writing, media, with_meta
+from ftdata.formats.write import Writing, canonical_messages, media, with_meta
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origin, Origins, Policy
 
@@ -226,4 +226,5 @@ FORMAT = Format(
     example={"messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "2+2?"},
                           {"role": "assistant", "content": "4"}]},
     policy=Policy(parallel_tools=True),
+    sniff=lambda raw: not canonical_messages(raw.get("messages")),  # canonical tool calls / reasoning are not OpenAI's
 )

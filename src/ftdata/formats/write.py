@@ -90,3 +90,14 @@ def media(out: dict[str, Any], record: Record) -> dict[str, Any]:
         if getattr(record, kind):
             out[kind] = list(getattr(record, kind))
     return out
+
+
+def canonical_messages(messages: Any) -> bool:
+    """Do these messages use canonical-only features (tool calls as {name, arguments}, `reasoning`)?"""
+    if not isinstance(messages, list):
+        return False
+    for m in messages:
+        if isinstance(m, dict) and ("reasoning" in m or any(
+                isinstance(c, dict) and "name" in c for c in m.get("tool_calls") or [])):
+            return True
+    return False
