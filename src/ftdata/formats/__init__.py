@@ -42,10 +42,9 @@ def detect(records: Iterable[dict[str, Any]]) -> tuple[Format | None, Counter[st
     for raw in sample:
         found = match(raw)
         votes[found.name if found else "unknown"] += 1
-    candidates = [n for n in votes if n != "unknown"]
-    if not candidates:
+    if not any(n != "unknown" for n in votes):
         return None, votes
-    best = max(candidates, key=lambda n: (sum(FORMATS[n].accepts(r) for r in sample), votes[n]))
+    best = max(FORMATS, key=lambda n: (sum(FORMATS[n].accepts(r) for r in sample), votes[n]))
     return FORMATS[best], votes
 
 
