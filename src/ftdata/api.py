@@ -61,6 +61,10 @@ class FileReport:
         return Counter(p.code for p in self.problems)
 
     def add(self, item: Checked) -> None:
+        if item.accepted:  # the fast path: valid, nothing to count
+            self.records += 1
+            self.valid += 1
+            return
         self.records += 1
         if item.valid:
             self.valid += 1

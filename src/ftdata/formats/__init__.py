@@ -39,12 +39,16 @@ def detect(records: Iterable[dict[str, Any]]) -> tuple[Format | None, Counter[st
     """
     sample = list(records)
     votes: Counter[str] = Counter()
-    for raw in sample:
+    first: dict[str, int] = {}
+    for i, raw in enumerate(sample):
         found = match(raw)
-        votes[found.name if found else "unknown"] += 1
+        name = found.name if found else "unknown"
+        votes[name] += 1
+        first.setdefault(name, i)
     if not any(n != "unknown" for n in votes):
         return None, votes
-    best = max(FORMATS, key=lambda n: (sum(FORMATS[n].accepts(r) for r in sample), votes[n]))
+    # most records accepted, then most first-choice votes, then the shape seen first
+    best = max(FORMATS, key=lambda n: (sum(FORMATS[n].accepts(r) for r in sample), votes[n], -first.get(n, len(sample))))
     return FORMATS[best], votes
 
 
