@@ -93,9 +93,12 @@ def test_formats_lists_every_format() -> None:
 
 
 def test_every_command_has_help_with_an_example() -> None:
-    for name in ("validate", "formats"):
-        result = run(name, "--help")
-        assert result.exit_code == 0 and "Example: ftdata" in result.output
+    for name in (["validate"], ["convert"], ["formats"], ["stats"], ["schema", "export"]):
+        result = run(*name, "--help")
+        assert result.exit_code == 0 and "Example: ftdata" in result.output, name
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for name in ("validate", "convert", "formats", "stats", "schema export"):
+        assert f"ftdata {name}" in readme, name
 
 
 def test_csv_and_parquet_inputs(tmp_path: Path) -> None:
@@ -123,3 +126,20 @@ def test_console_script_runs_as_a_subprocess(tmp_path: Path) -> None:
     assert proc.returncode == 1 and proc.stderr == ""
     codes = [e["code"] for e in json.loads(proc.stdout)["files"][0]["errors"]]
     assert codes == ["missing_assistant", "not_an_object"]
+
+
+def test_stdin_and_stdout_compose_in_a_pipe(tmp_path: Path) -> None:
+    exe = shutil.which("ftdata", path=os.path.dirname(sys.executable))
+    if exe is None:
+        pytest.skip("console script not installed in this environment")
+    rows = '{"instruction": "q", "output": "a"}\n{"instruction": "q"}\n'
+    convert = subprocess.run([exe, "convert", "-", "--to", "openai", "-o", "-"], input=rows, capture_output=True,
+                             text=True, cwd=tmp_path)
+    assert convert.returncode == 1 and "records: 2  written: 1  rejected: 1" in convert.stderr
+    assert [json.loads(line) for line in convert.stdout.splitlines()] == [
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}]
+    assert json.loads((tmp_path / "ftdata.rejects.jsonl").read_text())["record"] == {"instruction": "q"}
+    validate = subprocess.run([exe, "validate", "-", "--json"], input=convert.stdout, capture_output=True, text=True)
+    assert validate.returncode == 0 and json.loads(validate.stdout)["valid"] == 1
+    missing = subprocess.run([exe, "convert", "-", "--to", "openai"], input=rows, capture_output=True, text=True)
+    assert missing.returncode == 2 and "reading stdin needs -o" in missing.stderr

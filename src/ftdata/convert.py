@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from ftdata.api import Checked, open_checked
 from ftdata.dataset_info import update_dataset_info
 from ftdata.formats import FORMATS, Format
 from ftdata.formats.write import ReasoningPolicy, Writing
-from ftdata.io import JsonWriter, UnreadableFile, atomic_write
+from ftdata.io import STDIN, JsonWriter, UnreadableFile, atomic_write
 from ftdata.problems import Problem
 from ftdata.rules import Origins
 
@@ -62,16 +63,21 @@ def convert_files(
         raise UsageError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
     if not inputs:
         raise UsageError("no input files")
+    if output is None and str(inputs[0]) == STDIN:
+        raise UsageError("reading stdin needs -o (a file, or - for stdout)")
     out = output or default_output(inputs[0], target)
-    if any(out.resolve() == p.resolve() for p in inputs):
+    to_stdout = str(out) == STDIN
+    if not to_stdout and any(str(p) != STDIN and out.resolve() == p.resolve() for p in inputs):
         raise UsageError(f"output {out} is also an input; choose another -o")
-    if out.exists() and not force:
+    if not to_stdout and out.exists() and not force:
         raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
-    rejects = out.with_name(out.name + ".rejects.jsonl")
+    # with -o - the rows go to stdout; rejected ones still land in a file, never lost
+    rejects = Path("ftdata.rejects.jsonl") if to_stdout else out.with_name(out.name + ".rejects.jsonl")
     report = ConvertReport([str(p) for p in inputs], str(out), str(rejects), target)
     fmt = FORMATS[target]
     with ExitStack() as stack:
-        writer = JsonWriter(stack.enter_context(atomic_write(out)), array=out.suffix == ".json")
+        sink = sys.stdout.buffer if to_stdout else stack.enter_context(atomic_write(out))
+        writer = JsonWriter(sink, array=not to_stdout and out.suffix == ".json")
         reject_writer = JsonWriter(stack.enter_context(atomic_write(rejects)), array=False)
         for path in inputs:
             found, _, stream = open_checked(path, source, media_dir, allow_outside=allow_outside)
@@ -96,7 +102,9 @@ def convert_files(
         writer.close()
     if report.rejected == 0:
         rejects.unlink(missing_ok=True)  # only a run with rejects leaves a rejects file
-    if dataset_info and report.written:
+    if to_stdout:
+        sys.stdout.buffer.flush()
+    elif dataset_info and report.written:
         report.dataset_info, report.dataset_info_note = update_dataset_info(out, target, report.kinds, report.keys, name)
     return report
 

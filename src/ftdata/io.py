@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 import tempfile
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from ftdata.jsonarray import TRAILING, UNCLOSED, NotAnArray, iter_elements
 from ftdata.problems import Problem
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+STDIN = "-"  # the path that means standard input (JSON Lines) or, for an output, standard output
 SUFFIXES = JSONL_SUFFIXES | {".json", ".parquet", ".csv", ".txt"}
 
 
@@ -36,7 +38,9 @@ class Item:
 
 
 def read_records(path: str | Path) -> Iterator[Item]:
-    """Yield the records of a .jsonl / .json / .parquet / .csv / .txt file, in order."""
+    """Yield the records of a .jsonl / .json / .parquet / .csv / .txt file, in order; "-" reads JSON Lines from stdin."""
+    if str(path) == STDIN:
+        return jsonl_items(sys.stdin.buffer)
     path = Path(path)
     if not path.exists():
         raise UnreadableFile(f"{path}: no such file")
@@ -66,24 +70,30 @@ def read_jsonl_range(path: Path, start: int, end: int | None, counter: list[int]
 
     `counter`, when given, receives the number of physical lines read (to offset later ranges).
     """
-    index = 0
-    line_no = 0
-    pos = start
     with path.open("rb") as f:
         f.seek(start)
-        for line_no, raw in enumerate(f, start=1):
-            if end is not None and pos >= end:
-                line_no -= 1
-                break
-            pos += len(raw)
-            if start == 0 and line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]  # a UTF-8 BOM is harmless: accept it
-            if raw.isspace() or not raw:
-                continue
-            value = _loads(raw)
-            text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n") if isinstance(value, Problem) else None
-            yield Item(index, line_no, value, text)
-            index += 1
+        yield from jsonl_items(f, start == 0, end - start if end is not None else None, counter)
+
+
+def jsonl_items(f: BinaryIO, at_start: bool = True, limit: int | None = None,
+                counter: list[int] | None = None) -> Iterator[Item]:
+    """Items of JSON Lines read from `f` (up to `limit` bytes); `counter` receives the physical lines read."""
+    index = 0
+    line_no = 0
+    pos = 0
+    for line_no, raw in enumerate(f, start=1):
+        if limit is not None and pos >= limit:
+            line_no -= 1
+            break
+        pos += len(raw)
+        if at_start and line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a UTF-8 BOM is harmless: accept it
+        if raw.isspace() or not raw:
+            continue
+        value = _loads(raw)
+        text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n") if isinstance(value, Problem) else None
+        yield Item(index, line_no, value, text)
+        index += 1
     if counter is not None:
         counter.append(line_no)
 

@@ -74,20 +74,22 @@ def validation_json(reports: list[FileReport]) -> None:
 
 
 def conversion(r: ConvertReport) -> None:
-    """Summary of a conversion: in = written + rejected, where each went, warnings by code."""
+    """Summary of a conversion: in = written + rejected, where each went, warnings by code (on stderr when the
+    rows themselves go to stdout)."""
+    console = err if r.output == "-" else out
     for path, fmt in r.formats.items():
-        out.print(f"read {escape(path)} as {fmt}", soft_wrap=True)
-    out.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}", soft_wrap=True)
-    out.print(f"wrote {escape(r.output)} ({r.target})", soft_wrap=True)
+        console.print(f"read {escape(path)} as {fmt}", soft_wrap=True)
+    console.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}", soft_wrap=True)
+    console.print(f"wrote {escape(r.output)} ({r.target})", soft_wrap=True)
     if r.rejected:
         codes = ", ".join(f"{c} ({n})" for c, n in r.reject_codes.most_common())
-        out.print(f"[red]rejected {r.rejected} to {escape(r.rejects)}[/red]: {codes}", soft_wrap=True)
+        console.print(f"[red]rejected {r.rejected} to {escape(r.rejects)}[/red]: {codes}", soft_wrap=True)
     for code, n in r.warnings.most_common():
-        out.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
     if r.dataset_info:
-        out.print(f"dataset_info: {escape(r.dataset_info_note or '')} in {escape(r.dataset_info)}", soft_wrap=True)
+        console.print(f"dataset_info: {escape(r.dataset_info_note or '')} in {escape(r.dataset_info)}", soft_wrap=True)
     elif r.dataset_info_note:
-        out.print(f"dataset_info: {escape(r.dataset_info_note)}", soft_wrap=True)
+        console.print(f"dataset_info: {escape(r.dataset_info_note)}", soft_wrap=True)
 
 
 class LazyProgress:
