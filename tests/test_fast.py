@@ -105,3 +105,37 @@ def test_fast_path_agrees_on_every_golden_and_fixture_row() -> None:
             for fmt in FAST:
                 if isinstance(raw, dict):
                     promise_holds(fmt, raw)
+
+
+def light_matches_full(fmt: str, raw: dict) -> None:
+    from ftdata.light import LIGHT
+
+    if FAST[fmt](raw):
+        full = FORMATS[fmt].to_canonical(raw).record
+        assert LIGHT[fmt](raw).to_json() == full.to_json(), raw
+
+
+def make_light(fmt: str):
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(mutated(fmt))
+    def test(raw: dict) -> None:
+        light_matches_full(fmt, raw)
+
+    return test
+
+
+test_light_sharegpt = make_light("sharegpt")
+test_light_openai = make_light("openai")
+test_light_alpaca = make_light("alpaca")
+test_light_firefly = make_light("firefly")
+test_light_moss = make_light("moss")
+
+
+def test_light_records_match_on_fixtures() -> None:
+    for path in list(FIXTURES.rglob("*.json*")) + list(DATA.glob("*/*/*.jsonl")):
+        text = path.read_text()
+        rows = json.loads(text) if path.suffix == ".json" else [_loads(line) for line in text.splitlines()]
+        for raw in rows if isinstance(rows, list) else [rows]:
+            for fmt in FAST:
+                if isinstance(raw, dict):
+                    light_matches_full(fmt, raw)

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ftdata.canonical import Record
 from ftdata.fast import FAST
+from ftdata.light import LIGHT
 from ftdata.formats import FORMATS, Converted, Format, detect, get_format, match
 from ftdata.io import JSONL_SUFFIXES, Item, UnreadableFile, read_records
 from ftdata.media import Media, check_media
@@ -116,8 +117,8 @@ def open_checked(
 ) -> tuple[Format, dict[str, int], Iterator[Checked]]:
     """Detect (or take) the file's format and return it with a lazy stream of checked records.
 
-    With `records=False` (validation only) plainly valid rows are accepted by the fast path without building
-    their canonical record (`Checked.accepted`); every other row takes the full path.
+    Plainly valid rows are accepted by the fast path (`Checked.accepted`): with `records=False` (validation only)
+    no canonical record is built for them, otherwise a light one; every other row takes the full path.
 
     Raises UnreadableFile when the file cannot be read or its format cannot be told.
     """
@@ -145,11 +146,17 @@ def open_checked(
 
 
 def check_items(items: Iterable[Item], fmt: Format, base: Media, records: bool = True) -> Iterator[Checked]:
-    """Check decoded items against `fmt`; see `open_checked` for `records`."""
-    fast = None if records else FAST.get(fmt.name)
+    """Check decoded items against `fmt`; see `open_checked` for `records`.
+
+    Rows the fast path accepts skip the full path; with `records` they get a light canonical record
+    (`ftdata.light`), which the writers read like a `Record`.
+    """
+    fast = FAST.get(fmt.name)
+    light = LIGHT.get(fmt.name) if records else None
     for item in items:
         if fast is not None and type(item.value) is dict and fast(item.value):
-            yield Checked(item.index, item.line, item.value, None, [], accepted=True)
+            record = light(item.value) if light is not None else None
+            yield Checked(item.index, item.line, item.value, record, [], accepted=True)  # type: ignore[arg-type]
             continue
         converted = (Converted(None, problems=[item.value]) if isinstance(item.value, Problem)
                      else convert_raw(item.value, fmt, base))

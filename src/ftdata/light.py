@@ -1,0 +1,95 @@
+"""Light canonical records for `convert`'s hot path.
+
+A row the fast path accepted (see `ftdata.fast`) is plainly valid text conversation; building and re-validating a
+pydantic `Record` for it costs more than the rest of the conversion. These slotted classes carry the same
+attributes the writers read, and `to_json()` gives exactly what `Record.to_json()` would: a property test
+holds `light_record(raw)` equal to the full path's record for every accepted row.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ftdata.canonical import Kind
+
+
+class LightMessage:
+    __slots__ = ("role", "content", "tool_calls", "reasoning", "weight", "tool_call_id", "name")
+
+    def __init__(self, role: str, content: str) -> None:
+        self.role, self.content = role, content
+        self.tool_calls = self.reasoning = self.weight = self.tool_call_id = self.name = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"role": self.role, "content": self.content}
+
+
+class LightRecord:
+    """An SFT conversation of plain text messages, with optional id and meta."""
+
+    __slots__ = ("messages", "id", "meta")
+    chosen = rejected = completion = label = text = tools = images = videos = audios = None
+    kind: Kind = "sft"
+
+    def __init__(self, messages: list[LightMessage], id: Any = None, meta: dict[str, Any] | None = None) -> None:
+        self.messages, self.id, self.meta = messages, id, meta or None
+
+    def message_lists(self) -> list[tuple[str, list[LightMessage]]]:
+        return [("messages", self.messages)]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"messages": [m.to_json() for m in self.messages]}
+        if self.id is not None:
+            out["id"] = self.id
+        if self.meta:
+            out["meta"] = self.meta
+        return out
+
+
+USER_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+              "system": "system", "developer": "system"}
+
+
+def sharegpt(raw: dict[str, Any]) -> LightRecord:
+    msgs = [LightMessage("system", raw["system"])] if "system" in raw else []
+    msgs += [LightMessage(USER_ROLES[m["from"]], m["value"]) for m in raw["conversations"]]
+    return LightRecord(msgs, raw.get("id"))
+
+
+def openai(raw: dict[str, Any]) -> LightRecord:
+    return LightRecord([LightMessage(USER_ROLES[m["role"]], m["content"]) for m in raw["messages"]], raw.get("id"))
+
+
+def alpaca(raw: dict[str, Any]) -> LightRecord:
+    msgs = [LightMessage("system", raw["system"])] if "system" in raw else []
+    for q, a in raw.get("history") or []:
+        msgs += [LightMessage("user", q), LightMessage("assistant", a)]
+    query = raw.get("input", "")
+    msgs += [LightMessage("user", raw["instruction"] + ("\n" + query if query else "")),
+             LightMessage("assistant", raw["output"])]
+    return LightRecord(msgs, raw.get("id"))
+
+
+def firefly(raw: dict[str, Any]) -> LightRecord:
+    msgs = [LightMessage("system", raw["system"])] if "system" in raw else []
+    for turn in raw["conversation"]:
+        msgs += [LightMessage("user", turn["human"]), LightMessage("assistant", turn["assistant"])]
+    return LightRecord(msgs, raw.get("conversation_id"), {"category": raw["category"]} if "category" in raw else None)
+
+
+def _moss_inner(value: str, opening: str, closing: str) -> str:
+    body = value.rstrip()
+    return body[len(opening):-len(closing)].strip()
+
+
+def moss(raw: dict[str, Any]) -> LightRecord:
+    msgs = [LightMessage("system", raw["meta_instruction"])]
+    for turn in raw["chat"].values():
+        msgs += [LightMessage("user", _moss_inner(turn["Human"], "<|Human|>:", "<eoh>")),
+                 LightMessage("assistant", _moss_inner(turn["MOSS"], "<|MOSS|>:", "<eom>"))]
+    return LightRecord(msgs, raw["conversation_id"], {"category": raw["category"]} if "category" in raw else None)
+
+
+LIGHT: dict[str, Callable[[dict[str, Any]], LightRecord]] = {
+    "sharegpt": sharegpt, "openai": openai, "alpaca": alpaca, "firefly": firefly, "moss": moss,
+}
