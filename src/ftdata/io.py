@@ -228,11 +228,12 @@ class JsonWriter:
             f.write(b"[\n")
 
     def write(self, row: Any) -> None:
-        if self.array and self.count:
-            self.f.write(b",\n")
-        self.f.write(orjson.dumps(row))
-        if not self.array:
-            self.f.write(b"\n")
+        if self.array:
+            if self.count:
+                self.f.write(b",\n")
+            self.f.write(orjson.dumps(row))
+        else:
+            self.f.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
         self.count += 1
 
     def close(self) -> None:
