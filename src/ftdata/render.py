@@ -40,7 +40,7 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
                   f"invalid: {r.invalid}  warnings: {r.warnings}  {status}", soft_wrap=True)
         mixed = {k: v for k, v in r.votes.items() if k != r.format}
         if mixed:
-            out.print(f"  [yellow]note:[/yellow] sampled records also looked like: "
+            out.print("  [yellow]note:[/yellow] sampled records also looked like: "
                       + ", ".join(f"{k} ({v})" for k, v in mixed.items()), soft_wrap=True)
         if r.problems:
             table = Table("code", "severity", "count", "meaning", box=None, pad_edge=False)

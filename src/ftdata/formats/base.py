@@ -8,7 +8,7 @@ from typing import Any, Callable, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ftdata.canonical import Message, Record, ToolCall
+from ftdata.canonical import Record, ToolCall
 from ftdata.problems import Problem, from_validation_error, problem
 from ftdata.rules import STRICT, Origins, Policy
 

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from pydantic import Field
 
-from ftdata.canonical import Message, ToolCall
+from ftdata.canonical import ToolCall
 from ftdata.formats.base import ClosedPart, Converted, Format, Msg, Row, build_record, parse_row, text_message
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origin, Origins
