@@ -12,7 +12,7 @@ from ftdata.canonical import Record
 from ftdata.fast import FAST
 from ftdata.light import LIGHT
 from ftdata.formats import FORMATS, Converted, Format, detect, get_format, match
-from ftdata.io import JSONL_SUFFIXES, Item, UnreadableFile, read_records
+from ftdata.io import JSONL_SUFFIXES, STDIN, Item, Tally, UnreadableFile, read_jsonl_range, read_records
 from ftdata.media import Media, check_media
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origins
@@ -164,6 +164,22 @@ def check_items(items: Iterable[Item], fmt: Format, base: Media, records: bool =
                       [p.at(item.index, item.line) for p in converted.problems], converted.origins, item.text)
 
 
+def scan_range(report: FileReport, path: Path, fmt: Format, media: Media, start: int, end: int | None,
+               progress: Tick | None = None) -> int:
+    """Validate JSON Lines from byte `start` to `end` into `report`; returns the physical lines read.
+
+    The fast path's accepted rows are only counted while reading; the rest go through the full path.
+    """
+    tally = Tally()
+    for item in check_items(read_jsonl_range(path, start, end, tally, FAST.get(fmt.name)), fmt, media, records=False):
+        report.add(item)
+        if progress is not None and report.records % 512 == 0:
+            progress(report.records + tally.accepted)
+    report.records += tally.accepted
+    report.valid += tally.accepted
+    return tally.lines
+
+
 PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than it saves
 
 
@@ -184,11 +200,15 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
         report.format, report.votes = chosen.name, votes
         report.how = "detected" if fmt is None else "given"
         path = Path(path)
-        if workers > 1 and path.suffix.lower() in JSONL_SUFFIXES and path.stat().st_size >= PARALLEL_MIN_BYTES:
-            from ftdata.parallel import validate_ranges
+        media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
+        if path.suffix.lower() in JSONL_SUFFIXES and str(path) != STDIN:
+            stream.close()  # JSON Lines are re-read by the hot loop (detection only sampled the head)
+            if workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES:
+                from ftdata.parallel import validate_ranges
 
-            media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
-            validate_ranges(report, path, chosen, media, workers)
+                validate_ranges(report, path, chosen, media, workers)
+            else:
+                scan_range(report, path, chosen, media, 0, None, progress)
             return report
         for item in stream:
             report.add(item)

@@ -13,7 +13,8 @@ import tempfile
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from itertools import chain
+from typing import Any, BinaryIO, Callable, Iterator
 
 import orjson
 
@@ -65,37 +66,61 @@ def _read_jsonl(path: Path) -> Iterator[Item]:
     return read_jsonl_range(path, 0, None)
 
 
-def read_jsonl_range(path: Path, start: int, end: int | None, counter: list[int] | None = None) -> Iterator[Item]:
-    """JSON Lines from byte `start` (a line start) up to `end`; lines and indexes count from this range's start.
+def _limited(f: BinaryIO, limit: int) -> Iterator[bytes]:
+    """Lines of `f` until `limit` bytes have been read (a range ends at a line start)."""
+    pos = 0
+    for raw in f:
+        if pos >= limit:
+            return
+        pos += len(raw)
+        yield raw
 
-    `counter`, when given, receives the number of physical lines read (to offset later ranges).
-    """
+
+def read_jsonl_range(path: Path, start: int, end: int | None, tally: Tally | None = None,
+                     accept: Callable[[dict[str, Any]], bool] | None = None) -> Iterator[Item]:
+    """JSON Lines from byte `start` (a line start) up to `end`; lines and indexes count from this range's start."""
     with path.open("rb") as f:
         f.seek(start)
-        yield from jsonl_items(f, start == 0, end - start if end is not None else None, counter)
+        yield from jsonl_items(f, start == 0, end - start if end is not None else None, tally, accept)
 
 
-def jsonl_items(f: BinaryIO, at_start: bool = True, limit: int | None = None,
-                counter: list[int] | None = None) -> Iterator[Item]:
-    """Items of JSON Lines read from `f` (up to `limit` bytes); `counter` receives the physical lines read."""
-    index = 0
-    line_no = 0
-    pos = 0
-    for line_no, raw in enumerate(f, start=1):
-        if limit is not None and pos >= limit:
-            line_no -= 1
-            break
-        pos += len(raw)
-        if at_start and line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]  # a UTF-8 BOM is harmless: accept it
-        if raw.isspace() or not raw:
+@dataclass(slots=True)
+class Tally:
+    """Counts kept by `jsonl_items` while it reads: physical lines, and records the `accept` test took."""
+
+    lines: int = 0
+    accepted: int = 0
+
+
+def jsonl_items(f: BinaryIO, at_start: bool = True, limit: int | None = None, tally: Tally | None = None,
+                accept: Callable[[dict[str, Any]], bool] | None = None) -> Iterator[Item]:
+    """Items of JSON Lines read from `f` (up to `limit` bytes).
+
+    Records for which `accept` is true are only counted in `tally`, not yielded: `validate`'s hot loop, with no
+    per-row objects for plainly valid rows.
+    """
+    index = line_no = 0
+    loads = orjson.loads
+    lines: Iterator[bytes] = iter(f) if limit is None else _limited(f, limit)
+    if at_start:
+        first = next(lines, b"")
+        lines = chain([first.removeprefix(b"\xef\xbb\xbf")], lines) if first else lines  # a UTF-8 BOM is harmless
+    for line_no, raw in enumerate(lines, start=1):
+        if raw.isspace() or not raw:  # blank lines (and a lone BOM) are not records
             continue
-        value = _loads(raw)
-        text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n") if isinstance(value, Problem) else None
-        yield Item(index, line_no, value, text)
+        try:
+            value = loads(raw)
+        except orjson.JSONDecodeError as err:
+            problem = Problem(None, None, "", "invalid_json", f"not valid JSON: {err}; fix or remove this line")
+            yield Item(index, line_no, problem, raw.decode("utf-8", "backslashreplace").rstrip("\r\n"))
+        else:
+            if accept is not None and type(value) is dict and accept(value):
+                tally.accepted += 1  # type: ignore[union-attr]
+            else:
+                yield Item(index, line_no, value)
         index += 1
-    if counter is not None:
-        counter.append(line_no)
+    if tally is not None:
+        tally.lines = line_no
 
 
 def line_ranges(path: Path, parts: int) -> list[tuple[int, int]]:

@@ -5,26 +5,24 @@ from __future__ import annotations
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from ftdata.api import FileReport, check_items
+from ftdata.api import FileReport, scan_range
 from ftdata.formats import FORMATS, Format
-from ftdata.io import line_ranges, read_jsonl_range
+from ftdata.io import line_ranges
 from ftdata.media import Media
 from ftdata.problems import Problem
 
 
 def _check_range(args: tuple[str, int, int, str, Media]) -> tuple[int, int, int, int, int, list[Problem]]:
     """(physical lines, records, valid, invalid, warnings, problems) of one range; lines/indexes range-local."""
-    path, start, end, fmt, base = args
-    lines: list[int] = []
+    path, start, end, fmt, media = args
     part = FileReport(path)
-    for item in check_items(read_jsonl_range(Path(path), start, end, lines), FORMATS[fmt], base, records=False):
-        part.add(item)
-    return lines[0], part.records, part.valid, part.invalid, part.warnings, part.problems
+    lines = scan_range(part, Path(path), FORMATS[fmt], media, start, end)
+    return lines, part.records, part.valid, part.invalid, part.warnings, part.problems
 
 
-def validate_ranges(report: FileReport, path: Path, fmt: Format, base: Media, workers: int) -> None:
+def validate_ranges(report: FileReport, path: Path, fmt: Format, media: Media, workers: int) -> None:
     """Fill `report` from `workers` processes; local lines and indexes are shifted to global ones, in order."""
-    jobs = [(str(path), a, b, fmt.name, base) for a, b in line_ranges(path, workers)]
+    jobs = [(str(path), a, b, fmt.name, media) for a, b in line_ranges(path, workers)]
     line_offset = index_offset = 0
     with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
         for lines, records, valid, invalid, warnings, problems in pool.map(_check_range, jobs):
