@@ -72,14 +72,39 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
                             Dataset.from_list(eval_rows) if eval_rows else None)
     n_train, n_total = trainable(trainer.model)
     world = max(1, trainer.args.world_size)
+    notes = loaded.notes + [disk_check(spec.out_dir(stage), n_train, n_total, spec, trainer.args.max_steps)]
     show(Preflight(stage, str(model_path), spec.model is None, spec.method, sources, counts, len(train_rows),
                    len(eval_rows), n_train, n_total,
-                   spec.per_device_train_batch_size * spec.gradient_accumulation_steps * world, loaded.notes))
+                   spec.per_device_train_batch_size * spec.gradient_accumulation_steps * world, notes))
     trainer.train(resume_from_checkpoint=resume_path(spec, stage))
     saved = save(trainer, loaded, spec, stage)
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
     samples = generate_samples(trainer.model, tokenizer, sources, spec.generate) if spec.generate else []
     return Result(saved, trainer.state.global_step, losses, samples)
+
+
+def checkpoint_bytes(n_train: int, n_total: int, adapter: bool) -> int:
+    """A checkpoint holds the trained weights (fp32) and the optimizer's two moments; a full run the whole model."""
+    saved = n_train if adapter else n_total
+    return saved * 4 + n_train * 8
+
+
+def disk_check(out: Path, n_train: int, n_total: int, spec: RunSpec, max_steps: int) -> str:
+    """Estimate checkpoint space against free disk; stop before training when it cannot fit even one."""
+    import shutil
+
+    each = checkpoint_bytes(n_train, n_total, spec.method in ("lora", "qlora"))
+    steps = max_steps if max_steps > 0 else spec.save_steps
+    count = max(1, steps // spec.save_steps) + 1  # the checkpoints plus the final save
+    out.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(out).free
+    mb = 1 << 20
+    if free < each:
+        raise ModelError(f"{out} has {free // mb} MB free but one checkpoint needs about {each // mb} MB; free space "
+                         "or choose another --output-dir")
+    need = each * count
+    warning = "" if free >= need else f" - WARNING: not enough for all {count}; raise --save-steps or set trl: save_total_limit"
+    return f"checkpoints: ~{each / mb:.1f} MB each, up to {count} ({need / mb:.1f} MB); {free // mb:,} MB free{warning}"
 
 
 def generate_samples(model: Any, tokenizer: Any, sources: list[Source], n: int) -> list[tuple[str, str]]:

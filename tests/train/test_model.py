@@ -55,3 +55,19 @@ def test_missing_chat_template_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="no chat template"):
         load_tokenizer(folder, RunSpec())
     assert load_tokenizer(folder, RunSpec(chat_template="chatml")).chat_template
+
+
+def test_disk_estimate_stops_a_run_that_cannot_save(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+    from collections import namedtuple
+
+    from fttrain.run import checkpoint_bytes, disk_check
+
+    assert checkpoint_bytes(10, 100, adapter=True) == 10 * 4 + 10 * 8
+    assert checkpoint_bytes(100, 100, adapter=False) == 100 * 12
+    note = disk_check(tmp_path / "o", 1000, 10_000, RunSpec(save_steps=10), max_steps=20)
+    assert note.startswith("checkpoints: ~0.0 MB each, up to 3")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10, 10, 100))
+    with pytest.raises(ModelError, match="one checkpoint needs"):
+        disk_check(tmp_path / "o", 1000, 10_000, RunSpec(), max_steps=20)
