@@ -73,17 +73,18 @@ def plot(rows: list[dict], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for fmt in sorted({r["file"].split("_")[0] for r in rows}):
+    formats = sorted({r["file"].split("_")[0] for r in rows})
+    fig, axes = plt.subplots(1, len(formats), figsize=(6 * len(formats), 4.5), squeeze=False, sharey=True)
+    for ax, fmt in zip(axes[0], formats):
         mine = sorted((r for r in rows if r["file"].startswith(fmt + "_")), key=lambda r: r["mb"])
-        for tool in TOOLS:
-            ax.plot([r["mb"] for r in mine], [r["tools"][tool]["mb_s"] for r in mine], marker="o",
-                    label=f"{fmt}: {LABELS[tool]}")
-    ax.set_xscale("log")
-    ax.set_xlabel("file size (MB)")
-    ax.set_ylabel("throughput (MB/s)")
-    ax.set_title("ftdata vs the floor and common tools (one core unless noted)")
-    ax.legend(fontsize=6)
+        for i, tool in enumerate(TOOLS):
+            ax.plot([r["mb"] for r in mine], [r["tools"][tool]["mb_s"] for r in mine], marker="o", color=f"C{i}",
+                    linestyle="--" if tool == "floor" else "-", label=LABELS[tool])
+        ax.set_xscale("log")
+        ax.set_xlabel("file size (MB)")
+        ax.set_title(f"{fmt} (one core unless noted)")
+    axes[0][0].set_ylabel("throughput (MB/s)")
+    axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 
@@ -95,7 +96,11 @@ def main() -> None:
     p.add_argument("--formats", default="sharegpt,alpaca")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--out", default=str(HERE / "results"))
+    p.add_argument("--plot-only", action="store_true", help="re-draw the plot from results.json")
     a = p.parse_args()
+    if a.plot_only:
+        plot(json.loads((Path(a.out) / "results.json").read_text())["files"], Path(a.out) / "throughput.png")
+        return
     sys.path.insert(0, str(HERE))
     from generate import generate
 
