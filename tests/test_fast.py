@@ -1,13 +1,12 @@
 """The fast path's promise: when it accepts a record, the full path finds no problem at all."""
 
-import copy
-import json
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA, FIXTURES
+import mutations
+from mutations import fixture_rows
 from ftdata.api import convert_raw
 from ftdata.fast import FAST
 from ftdata.formats import FORMATS
@@ -25,47 +24,12 @@ ODD = st.sampled_from(["", " ", "\n", "None", "None.", "<image>", "x<video>y", 0
                        "<|MOSS|>: None<eom>\n", "<|Commands|>: Search(\"x\")<eoc>\n", "turn_2"])
 
 
-def paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from paths(v, prefix + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from paths(v, prefix + (i,))
+NAMES = st.sampled_from(["from", "value", "role", "content", "extra", "human", "Human", "weight", "images", "name",
+                         "tools"])
 
 
-@st.composite
-def mutated(draw, fmt: str):
-    rec = copy.deepcopy(VALID[fmt])
-    for _ in range(draw(st.integers(1, 3))):
-        places = list(paths(rec))[1:]
-        if not places:
-            break
-        where = draw(st.sampled_from(places))
-        parent = rec
-        for part in where[:-1]:
-            parent = parent[part]
-        action = draw(st.sampled_from(["set", "delete", "rename", "add"]))
-        key = where[-1]
-        if action == "set":
-            parent[key] = copy.deepcopy(draw(ODD))
-        elif action == "delete":
-            del parent[key]
-        elif action == "rename" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(["from", "value", "role", "content", "extra", "human", "Human"]))] = parent.pop(key)
-        elif isinstance(parent, list):
-            parent.insert(key, copy.deepcopy(parent[key]))
-        elif isinstance(parent, dict):
-            parent[draw(st.sampled_from(["weight", "images", "name", "tools"]))] = copy.deepcopy(draw(ODD))
-    return rec
-
-
-def _loads(line: str):
-    try:
-        return json.loads(line)
-    except ValueError:
-        return None  # the golden invalid_json cases
+def mutated(fmt: str):
+    return mutations.mutated(st.just(VALID[fmt]), ODD, NAMES)
 
 
 def promise_holds(fmt: str, raw: dict) -> None:
@@ -97,14 +61,9 @@ def test_fast_path_accepts_the_plain_valid_shapes() -> None:
 
 
 def test_fast_path_agrees_on_every_golden_and_fixture_row() -> None:
-    files = list(DATA.glob("*/*/*.jsonl")) + list(FIXTURES.rglob("*.json*"))
-    for path in files:
-        text = path.read_text()
-        rows = json.loads(text) if path.suffix == ".json" else [_loads(line) for line in text.splitlines()]
-        for raw in rows if isinstance(rows, list) else [rows]:
-            for fmt in FAST:
-                if isinstance(raw, dict):
-                    promise_holds(fmt, raw)
+    for _, raw in fixture_rows():
+        for fmt in FAST:
+            promise_holds(fmt, raw)
 
 
 def light_matches_full(fmt: str, raw: dict) -> None:
@@ -132,10 +91,6 @@ test_light_moss = make_light("moss")
 
 
 def test_light_records_match_on_fixtures() -> None:
-    for path in list(FIXTURES.rglob("*.json*")) + list(DATA.glob("*/*/*.jsonl")):
-        text = path.read_text()
-        rows = json.loads(text) if path.suffix == ".json" else [_loads(line) for line in text.splitlines()]
-        for raw in rows if isinstance(rows, list) else [rows]:
-            for fmt in FAST:
-                if isinstance(raw, dict):
-                    light_matches_full(fmt, raw)
+    for _, raw in fixture_rows():
+        for fmt in FAST:
+            light_matches_full(fmt, raw)

@@ -1,13 +1,13 @@
 """Fuzzing: mutated records and random bytes never make validate or convert raise; convert's counts hold and
 every record it writes validates as its target format."""
 
-import copy
 import json
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import mutations
 from ftdata import validate_file
 from ftdata.convert import convert_files
 from ftdata.formats import FORMATS
@@ -23,38 +23,9 @@ JUNK = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=
                  st.sampled_from(["human", "gpt", "user", "assistant", "tool", "system", "<image>", "None", ""]))
 
 
-def places(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from places(v, prefix + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from places(v, prefix + (i,))
-
-
-@st.composite
-def mutated(draw):
-    rec = copy.deepcopy(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(0, 4))):
-        spots = list(places(rec))[1:]
-        if not spots:
-            break
-        where = draw(st.sampled_from(spots))
-        parent = rec
-        for part in where[:-1]:
-            parent = parent[part]
-        op = draw(st.sampled_from(["set", "drop", "rename", "swap"]))
-        key = where[-1]
-        if op == "set":
-            parent[key] = copy.deepcopy(draw(JUNK))
-        elif op == "drop":
-            del parent[key]
-        elif op == "rename" and isinstance(parent, dict):
-            parent[draw(st.text(max_size=6))] = parent.pop(key)
-        elif op == "swap" and isinstance(parent, list) and len(parent) > 1:
-            parent.reverse()
-    return rec
+def mutated():
+    names = st.one_of(st.text(max_size=6), st.sampled_from(["role", "content", "from", "value", "messages"]))
+    return mutations.mutated(st.sampled_from(SEEDS), JUNK, names, most=4)
 
 
 def lines(draw_records, raw_bytes):

@@ -6,8 +6,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import DATA, FIXTURES, ROOT
+from conftest import ROOT
 from ftdata.formats import match
+from mutations import fixture_rows
 from ftdata.formats.base import parse_row
 from ftdata.schemas import ROW_MODELS, schema_for
 
@@ -18,26 +19,10 @@ def test_schemas_folder_matches_the_models(fmt: str) -> None:
     assert on_disk == json.loads(json.dumps(schema_for(fmt))), "run: ftdata schema export schemas"
 
 
-def records() -> list[tuple[str, dict]]:
-    out = []
-    for path in sorted(DATA.glob("*/*/*.jsonl")) + sorted(FIXTURES.rglob("*.json*")):
-        text = path.read_text()
-        rows = json.loads(text) if path.suffix == ".json" else [_loads(line) for line in text.splitlines()]
-        out += [(path.name, r) for r in (rows if isinstance(rows, list) else [rows]) if isinstance(r, dict)]
-    return out
-
-
-def _loads(line: str):
-    try:
-        return json.loads(line)
-    except ValueError:
-        return None
-
-
 def test_jsonschema_and_pydantic_agree_on_every_structural_case() -> None:
     validators = {fmt: jsonschema.Draft202012Validator(schema_for(fmt)) for fmt in ROW_MODELS}
     checked = 0
-    for name, raw in records():
+    for name, raw in fixture_rows():
         fmt = match(raw)
         for candidate in {fmt.name if fmt else None, *ROW_MODELS} - {None}:
             pydantic_ok = any(parse_row(model, raw)[0] is not None for model in ROW_MODELS[candidate])
