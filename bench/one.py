@@ -33,11 +33,11 @@ def ftdata_validate(path: Path, workers: int = 1) -> int:
     return validate_file(path, workers=workers).records
 
 
-def ftdata_convert(path: Path) -> int:
+def ftdata_convert(path: Path, workers: int = 1) -> int:
     from ftdata.convert import convert_files
 
     with tempfile.TemporaryDirectory() as tmp:
-        return convert_files([path], "sharegpt", Path(tmp) / "out.jsonl", dataset_info=False).records
+        return convert_files([path], "sharegpt", Path(tmp) / "out.jsonl", dataset_info=False, workers=workers).records
 
 
 def datasets_load(path: Path) -> int:
@@ -122,9 +122,9 @@ def sft_preprocess(_: Path) -> dict:
 
 
 IMPORTS = {"floor": ["orjson"], "ftdata_validate": ["ftdata"], "ftdata_validate_w2": ["ftdata", "ftdata.parallel"],
-           "ftdata_convert": ["ftdata.convert"], "datasets_load": ["datasets"], "pydantic_plain": ["pydantic", "orjson"]}
+           "ftdata_convert": ["ftdata.convert"], "ftdata_convert_w2": ["ftdata.convert", "ftdata.parallel"], "datasets_load": ["datasets"], "pydantic_plain": ["pydantic", "orjson"]}
 TOOLS = {"floor": floor, "ftdata_validate": ftdata_validate, "ftdata_validate_w2": lambda p: ftdata_validate(p, 2),
-         "ftdata_convert": ftdata_convert, "datasets_load": datasets_load, "pydantic_plain": pydantic_plain}
+         "ftdata_convert": ftdata_convert, "ftdata_convert_w2": lambda p: ftdata_convert(p, 2), "datasets_load": datasets_load, "pydantic_plain": pydantic_plain}
 
 if __name__ == "__main__":
     tool, file = sys.argv[1], Path(sys.argv[2])

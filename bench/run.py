@@ -18,12 +18,14 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TOOLS = ["floor", "ftdata_validate", "ftdata_validate_w2", "ftdata_convert", "datasets_load", "pydantic_plain"]
+TOOLS = ["floor", "ftdata_validate", "ftdata_validate_w2", "ftdata_convert", "ftdata_convert_w2", "datasets_load",
+         "pydantic_plain"]
 LABELS = {
     "floor": "floor: read lines + orjson.loads",
     "ftdata_validate": "ftdata validate (1 process)",
     "ftdata_validate_w2": "ftdata validate --workers 2",
-    "ftdata_convert": "ftdata convert --to sharegpt",
+    "ftdata_convert": "ftdata convert --to sharegpt (1 process)",
+    "ftdata_convert_w2": "ftdata convert --workers 2",
     "datasets_load": 'datasets.load_dataset("json")',
     "pydantic_plain": "plain strict pydantic + role order",
 }

@@ -145,3 +145,27 @@ def test_every_written_record_validates(tmp_path: Path) -> None:
             if report.written:
                 check = validate_file(out, media_dir=src.parent)
                 assert (check.invalid, check.records) == (0, report.written), (src.name, target, check.problems[:3])
+
+
+def test_parallel_convert_writes_the_same_files(tmp_path: Path, monkeypatch) -> None:
+    import ftdata.convert
+
+    rows = []
+    for i in range(300):
+        if i % 29 == 0:
+            rows.append('{"conversations": [{"from": "human", "value": "q"}')
+        elif i % 31 == 0:
+            rows.append("")
+        else:
+            rows.append(json.dumps({"conversations": [{"from": "human", "value": f"q{i}"},
+                                                      {"from": "gpt" if i % 37 else "human", "value": "a"}]}))
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(rows) + "\n")
+    one = convert_files([src], "openai", tmp_path / "one.jsonl", dataset_info=False)
+    monkeypatch.setattr(ftdata.convert, "PARALLEL_MIN_BYTES", 0)
+    two = convert_files([src], "openai", tmp_path / "two.jsonl", dataset_info=False, workers=3)
+    assert (two.records, two.written, two.rejected) == (one.records, one.written, one.rejected)
+    assert (tmp_path / "two.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+    assert Path(two.rejects).read_bytes() == Path(one.rejects).read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["in.jsonl", "one.jsonl", "one.jsonl.rejects.jsonl", "two.jsonl", "two.jsonl.rejects.jsonl"])

@@ -80,6 +80,7 @@ def convert(
     media_dir: Annotated[Optional[Path], typer.Option("--media-dir", help="Base folder of media paths.")] = None,
     no_dataset_info: Annotated[bool, typer.Option("--no-dataset-info", help="Do not add an entry to dataset_info.json.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for large JSON Lines files (default: all cores).")] = os.cpu_count() or 1,
     allow_outside_media: Annotated[bool, typer.Option("--allow-outside-media", help="Accept media paths outside the media folder.")] = False,
 ) -> None:
     """Convert records to another format; invalid or unrepresentable ones go to OUT.rejects.jsonl.
@@ -95,7 +96,7 @@ def convert(
         with render.LazyProgress(f"converting to {to}") as progress:
             report = convert_files(files, to, output, source, media_dir, reasoning, name,  # type: ignore[arg-type]
                                    dataset_info=not no_dataset_info, progress=progress, force=force,
-                                   allow_outside=allow_outside_media)
+                                   allow_outside=allow_outside_media, workers=workers)
     except (UsageError, UnreadableFile) as err:
         _fail(str(err))
     except KeyboardInterrupt:

@@ -7,13 +7,14 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-from ftdata.api import Checked, open_checked
+from ftdata.api import PARALLEL_MIN_BYTES, Checked, open_checked
 from ftdata.dataset_info import update_dataset_info
 from ftdata.formats import FORMATS, Format
 from ftdata.formats.write import ReasoningPolicy, Writing
-from ftdata.io import STDIN, JsonWriter, UnreadableFile, atomic_write
+from ftdata.io import JSONL_SUFFIXES, STDIN, JsonWriter, UnreadableFile, atomic_write
+from ftdata.media import Media
 from ftdata.problems import Problem
 from ftdata.rules import Origins
 
@@ -43,6 +44,16 @@ class ConvertReport:
     dataset_info: str | None = None
     dataset_info_note: str | None = None
 
+    def merge(self, part: "ConvertReport") -> None:
+        """Add the counts of a part (a byte range converted by a worker process)."""
+        self.records += part.records
+        self.written += part.written
+        self.rejected += part.rejected
+        self.reject_codes.update(part.reject_codes)
+        self.warnings.update(part.warnings)
+        self.kinds.update(part.kinds)
+        self.keys |= part.keys
+
 
 def default_output(first: Path, target: str) -> Path:
     """moss.jsonl --to sharegpt -> moss.sharegpt.jsonl beside the input."""
@@ -53,7 +64,7 @@ def convert_files(
     inputs: list[Path], target: str, output: Path | None = None, source: str | None = None,
     media_dir: Path | None = None, reasoning: ReasoningPolicy = "think", name: str | None = None,
     dataset_info: bool = True, progress: Callable[[int], None] | None = None, force: bool = False,
-    allow_outside: bool = False,
+    allow_outside: bool = False, workers: int = 1,
 ) -> ConvertReport:
     """Convert every record of `inputs` to `target`, writing OUT and OUT.rejects.jsonl atomically.
 
@@ -82,23 +93,17 @@ def convert_files(
         for path in inputs:
             found, _, stream = open_checked(path, source, media_dir, allow_outside=allow_outside)
             report.formats[str(path)] = found.name
-            for item in stream:
-                report.records += 1
-                if progress is not None and report.records % 4096 == 0:
-                    progress(report.records)
-                row, problems = _write_one(item, fmt, reasoning)
-                for p in problems:
-                    if p.severity == "warning":
-                        report.warnings[p.code] += 1
-                if row is None:
-                    report.rejected += 1
-                    report.reject_codes.update({p.code for p in problems if p.severity == "error"})
-                    reject_writer.write(_reject(item, problems, path if len(inputs) > 1 else None))
-                else:
-                    report.written += 1
-                    report.kinds[item.record.kind] += 1  # type: ignore[union-attr]
-                    report.keys.update(row)
-                    writer.write(row)
+            label = path if len(inputs) > 1 else None
+            if (workers > 1 and not writer.array and str(path) != STDIN and not to_stdout
+                    and path.suffix.lower() in JSONL_SUFFIXES and path.stat().st_size >= PARALLEL_MIN_BYTES):
+                from ftdata.parallel import convert_ranges
+
+                stream.close()
+                media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
+                convert_ranges(report, path, found, target, reasoning, media, workers, sink, reject_writer, label,
+                               out.parent)
+            else:
+                consume(stream, report, fmt, reasoning, writer, reject_writer, label, progress)
         writer.close()
     if report.rejected == 0:
         rejects.unlink(missing_ok=True)  # only a run with rejects leaves a rejects file
@@ -107,6 +112,29 @@ def convert_files(
     elif dataset_info and report.written:
         report.dataset_info, report.dataset_info_note = update_dataset_info(out, target, report.kinds, report.keys, name)
     return report
+
+
+def consume(stream: Iterable[Checked], report: ConvertReport, fmt: Format, reasoning: ReasoningPolicy,
+            writer: JsonWriter, reject_writer: JsonWriter, label: Path | None = None,
+            progress: Callable[[int], None] | None = None) -> None:
+    """Write each checked record to `writer` or `reject_writer`, counting everything in `report`."""
+    for item in stream:
+        report.records += 1
+        if progress is not None and report.records % 4096 == 0:
+            progress(report.records)
+        row, problems = _write_one(item, fmt, reasoning)
+        for p in problems:
+            if p.severity == "warning":
+                report.warnings[p.code] += 1
+        if row is None:
+            report.rejected += 1
+            report.reject_codes.update({p.code for p in problems if p.severity == "error"})
+            reject_writer.write(_reject(item, problems, label))
+        else:
+            report.written += 1
+            report.kinds[item.record.kind] += 1  # type: ignore[union-attr]
+            report.keys.update(row)
+            writer.write(row)
 
 
 def _write_one(item: Checked, fmt: Format, reasoning: ReasoningPolicy) -> tuple[dict[str, Any] | None, list[Problem]]:

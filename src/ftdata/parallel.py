@@ -1,13 +1,19 @@
-"""`validate --workers N`: byte ranges of one JSON Lines file checked in parallel processes."""
+"""`--workers N`: byte ranges of one JSON Lines file validated or converted in parallel processes."""
 
 from __future__ import annotations
 
+import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from ftdata.api import FileReport, scan_range
+import orjson
+
+from ftdata.api import FileReport, check_items, scan_range
+from ftdata.convert import ConvertReport, consume
 from ftdata.formats import FORMATS, Format
-from ftdata.io import line_ranges
+from ftdata.formats.write import ReasoningPolicy
+from ftdata.io import JsonWriter, Tally, line_ranges, read_jsonl_range
 from ftdata.media import Media
 from ftdata.problems import Problem
 
@@ -36,3 +42,55 @@ def validate_ranges(report: FileReport, path: Path, fmt: Format, media: Media, w
             report.warnings += warnings
             line_offset += lines
             index_offset += records
+
+
+def _convert_range(args: tuple[str, int, int, str, str, ReasoningPolicy, Media, str, str]) -> tuple[int, ConvertReport]:
+    """Convert one range into its own part files; lines and indexes in them are range-local."""
+    path, start, end, source, target, reasoning, media, out_part, rejects_part = args
+    part = ConvertReport([path], out_part, rejects_part, target)
+    tally = Tally()
+    stream = check_items(read_jsonl_range(Path(path), start, end, tally), FORMATS[source], media, records=True)
+    with open(out_part, "wb") as out, open(rejects_part, "wb") as rejects:
+        consume(stream, part, FORMATS[target], reasoning, JsonWriter(out, False), JsonWriter(rejects, False))
+    return tally.lines, part
+
+
+def _shift(reject: dict[str, Any], lines: int, records: int) -> dict[str, Any]:
+    """Range-local index / line of a reject (and of its errors) -> file-global ones."""
+    for item in [reject, *reject.get("errors", [])]:
+        if item.get("index") is not None:
+            item["index"] += records
+        if item.get("line") is not None:
+            item["line"] += lines
+    return reject
+
+
+def convert_ranges(report: ConvertReport, path: Path, source: Format, target: str, reasoning: ReasoningPolicy,
+                   media: Media, workers: int, sink: BinaryIO, rejects: JsonWriter, label: Path | None,
+                   part_dir: Path) -> None:
+    """Convert byte ranges in parallel, then append their parts to `sink` / `rejects` in file order.
+
+    Part files live in `part_dir` (the output's folder) as dot-files and are removed in every case.
+    """
+    ranges = line_ranges(path, workers)
+    parts = [part_dir / f".{path.name}.part{i}.out.tmp" for i in range(len(ranges))]
+    parts_rej = [part_dir / f".{path.name}.part{i}.rejects.tmp" for i in range(len(ranges))]
+    jobs = [(str(path), a, b, source.name, target, reasoning, media, str(o), str(r))
+            for (a, b), o, r in zip(ranges, parts, parts_rej)]
+    try:
+        with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
+            results = list(pool.map(_convert_range, jobs))
+        lines = records = 0
+        for (part_lines, part), out_part, rejects_part in zip(results, parts, parts_rej):
+            with open(out_part, "rb") as f:
+                shutil.copyfileobj(f, sink, 1 << 20)
+            with open(rejects_part, "rb") as f:
+                for raw in f:
+                    reject = _shift(orjson.loads(raw), lines, records)
+                    rejects.write({"file": str(label), **reject} if label is not None else reject)
+            report.merge(part)
+            lines += part_lines
+            records += part.records
+    finally:
+        for p in parts + parts_rej:
+            p.unlink(missing_ok=True)
