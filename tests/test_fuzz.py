@@ -17,10 +17,20 @@ SEEDS = [f.example for f in FORMATS.values()] + [
                        {"from": "observation", "value": "r"}, {"from": "gpt", "value": "a"}], "tools": '[{"name": "f"}]'},
     {"input": {"messages": [{"role": "user", "content": "q"}]}, "preferred_output": [{"role": "assistant", "content": "g"}],
      "non_preferred_output": [{"role": "assistant", "content": "b"}]},
+    {"chosen": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "g"}],
+     "rejected": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "b"}]},
+    {"prompt": [{"role": "user", "content": "q"}], "completion": [{"role": "assistant", "content": "a"}], "label": True},
+    {"instruction": "<image>q", "output": "a", "images": ["x.jpg"], "history": [["h", "a"]], "system": "s"},
+    {"instruction": "q", "chosen": "g", "rejected": "b", "kto_tag": False},
+    {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": [
+        {"id": "1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "1", "content": "r"}, {"role": "assistant", "content": "a", "weight": 0}],
+     "tools": [{"type": "function", "function": {"name": "f"}}]},
 ]
 JUNK = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=8), st.lists(st.integers(0, 2), max_size=2),
                  st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-                 st.sampled_from(["human", "gpt", "user", "assistant", "tool", "system", "<image>", "None", ""]))
+                 st.sampled_from(["human", "gpt", "user", "assistant", "tool", "system", "<image>", "None", "", "{}", "[]"]),
+                 st.just([]), st.just({}))
 
 
 def mutated():

@@ -68,7 +68,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     if row.prompt is not None:
         prompt, found = _side(row.prompt, "prompt", "user", origins, images)
         problems += found
-        origins.by_list["messages"] = origins.by_list.pop("prompt")
+        origins.by_list["messages"] = origins.by_list.pop("prompt", [])
     fields: dict[str, Any] = dict(tools=row.tools, id=row.id, meta=row.extras())
     if row.chosen is not None or row.rejected is not None:
         if row.chosen is None or row.rejected is None:
@@ -86,7 +86,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
         if row.label is not None:
             fields.update(messages=prompt, completion=completion, label=row.label)
         else:  # prompt-completion SFT: one conversation
-            for origin in origins.by_list.pop("completion"):
+            for origin in origins.by_list.pop("completion", []):
                 origins.add("messages", origin)
             fields.update(messages=prompt + completion)
     else:
