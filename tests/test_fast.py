@@ -94,3 +94,36 @@ def test_light_records_match_on_fixtures() -> None:
     for _, raw in fixture_rows():
         for fmt in FAST:
             light_matches_full(fmt, raw)
+
+
+def light_writers_match(fmt: str, raw: dict) -> None:
+    from ftdata.formats.write import Writing
+    from ftdata.light import LIGHT, LIGHT_WRITERS
+
+    if FAST[fmt](raw):
+        full = FORMATS[fmt].to_canonical(raw).record
+        for target, write in LIGHT_WRITERS.items():
+            w = Writing(full)
+            assert write(LIGHT[fmt](raw)) == FORMATS[target].from_canonical(w) and w.ok(), (target, raw)
+
+
+def make_writers(fmt: str):
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(mutated(fmt))
+    def test(raw: dict) -> None:
+        light_writers_match(fmt, raw)
+
+    return test
+
+
+test_light_writers_sharegpt = make_writers("sharegpt")
+test_light_writers_openai = make_writers("openai")
+test_light_writers_alpaca = make_writers("alpaca")
+test_light_writers_firefly = make_writers("firefly")
+test_light_writers_moss = make_writers("moss")
+
+
+def test_light_writers_match_on_fixtures() -> None:
+    for _, raw in fixture_rows():
+        for fmt in FAST:
+            light_writers_match(fmt, raw)

@@ -14,6 +14,7 @@ from ftdata.dataset_info import update_dataset_info
 from ftdata.formats import FORMATS, Format
 from ftdata.formats.write import ReasoningPolicy, Writing
 from ftdata.io import JSONL_SUFFIXES, STDIN, JsonWriter, UnreadableFile, atomic_write
+from ftdata.light import LIGHT_WRITERS, LightRecord
 from ftdata.media import Media
 from ftdata.problems import Problem
 from ftdata.rules import Origins
@@ -140,6 +141,8 @@ def consume(stream: Iterable[Checked], report: ConvertReport, fmt: Format, reaso
 def _write_one(item: Checked, fmt: Format, reasoning: ReasoningPolicy) -> tuple[dict[str, Any] | None, list[Problem]]:
     if not item.valid or item.record is None:
         return None, item.problems
+    if type(item.record) is LightRecord and fmt.name in LIGHT_WRITERS:
+        return LIGHT_WRITERS[fmt.name](item.record), []
     w = Writing(item.record, item.origins or Origins(), reasoning)
     row = fmt.from_canonical(w)  # type: ignore[misc]
     problems = item.problems + [p.at(item.index, item.line) for p in w.problems]

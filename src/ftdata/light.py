@@ -93,3 +93,51 @@ def moss(raw: dict[str, Any]) -> LightRecord:
 LIGHT: dict[str, Callable[[dict[str, Any]], LightRecord]] = {
     "sharegpt": sharegpt, "openai": openai, "alpaca": alpaca, "firefly": firefly, "moss": moss,
 }
+
+
+# Writers for light records (plain text SFT conversations): the same rows the full writers produce, without
+# the Writing machinery they need for tools, weights, reasoning and refusals. A property test holds them equal.
+SHAREGPT_ROLE = {"user": "human", "assistant": "gpt", "system": "system"}
+
+
+def _with_id_meta(out: dict[str, Any], rec: LightRecord) -> dict[str, Any]:
+    if rec.id is not None:
+        out["id"] = rec.id
+    if rec.meta:
+        out["meta"] = rec.meta
+    return out
+
+
+def to_sharegpt(rec: LightRecord) -> dict[str, Any]:
+    msgs = rec.messages
+    out: dict[str, Any] = {}
+    if msgs[0].role == "system":
+        out["system"] = msgs[0].content
+        msgs = msgs[1:]
+    out["conversations"] = [{"from": SHAREGPT_ROLE[m.role], "value": m.content} for m in msgs]
+    return _with_id_meta(out, rec)
+
+
+def to_messages(rec: LightRecord) -> dict[str, Any]:
+    """openai and trl write plain conversations the same way: {"messages": [{role, content}]}."""
+    return _with_id_meta({"messages": [{"role": m.role, "content": m.content} for m in rec.messages]}, rec)
+
+
+def to_alpaca(rec: LightRecord) -> dict[str, Any]:
+    msgs = rec.messages
+    out: dict[str, Any] = {}
+    if msgs[0].role == "system":
+        out["system"] = msgs[0].content
+        msgs = msgs[1:]
+    *pairs, last_user, last_answer = msgs
+    out["instruction"] = last_user.content
+    if pairs:
+        out["history"] = [[pairs[i].content, pairs[i + 1].content] for i in range(0, len(pairs) - 1, 2)]
+    out["output"] = last_answer.content
+    return _with_id_meta(out, rec)
+
+
+LIGHT_WRITERS: dict[str, Callable[[LightRecord], dict[str, Any]]] = {
+    "sharegpt": to_sharegpt, "openai": to_messages, "trl": to_messages, "alpaca": to_alpaca,
+    "canonical": LightRecord.to_json,
+}
