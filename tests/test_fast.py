@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,32 +39,10 @@ def promise_holds(fmt: str, raw: dict) -> None:
         assert converted.record is not None and converted.problems == [], (raw, converted.problems)
 
 
-def make(fmt: str):
-    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(mutated(fmt))
-    def test(raw: dict) -> None:
-        promise_holds(fmt, raw)
-
-    return test
-
-
-test_fast_sharegpt = make("sharegpt")
-test_fast_openai = make("openai")
-test_fast_alpaca = make("alpaca")
-test_fast_firefly = make("firefly")
-test_fast_moss = make("moss")
-
-
 def test_fast_path_accepts_the_plain_valid_shapes() -> None:
     for fmt, raw in VALID.items():
         assert FAST[fmt](raw), fmt
         promise_holds(fmt, raw)
-
-
-def test_fast_path_agrees_on_every_golden_and_fixture_row() -> None:
-    for _, raw in fixture_rows():
-        for fmt in FAST:
-            promise_holds(fmt, raw)
 
 
 def light_matches_full(fmt: str, raw: dict) -> None:
@@ -72,28 +51,6 @@ def light_matches_full(fmt: str, raw: dict) -> None:
     if FAST[fmt](raw):
         full = FORMATS[fmt].to_canonical(raw).record
         assert LIGHT[fmt](raw).to_json() == full.to_json(), raw
-
-
-def make_light(fmt: str):
-    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(mutated(fmt))
-    def test(raw: dict) -> None:
-        light_matches_full(fmt, raw)
-
-    return test
-
-
-test_light_sharegpt = make_light("sharegpt")
-test_light_openai = make_light("openai")
-test_light_alpaca = make_light("alpaca")
-test_light_firefly = make_light("firefly")
-test_light_moss = make_light("moss")
-
-
-def test_light_records_match_on_fixtures() -> None:
-    for _, raw in fixture_rows():
-        for fmt in FAST:
-            light_matches_full(fmt, raw)
 
 
 def light_writers_match(fmt: str, raw: dict) -> None:
@@ -107,23 +64,19 @@ def light_writers_match(fmt: str, raw: dict) -> None:
             assert write(LIGHT[fmt](raw)) == FORMATS[target].from_canonical(w) and w.ok(), (target, raw)
 
 
-def make_writers(fmt: str):
-    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(mutated(fmt))
-    def test(raw: dict) -> None:
-        light_writers_match(fmt, raw)
-
-    return test
+CHECKS = {"promise": promise_holds, "light_record": light_matches_full, "light_writers": light_writers_match}
 
 
-test_light_writers_sharegpt = make_writers("sharegpt")
-test_light_writers_openai = make_writers("openai")
-test_light_writers_alpaca = make_writers("alpaca")
-test_light_writers_firefly = make_writers("firefly")
-test_light_writers_moss = make_writers("moss")
+@pytest.mark.parametrize("fmt", sorted(FAST))
+@pytest.mark.parametrize("check", sorted(CHECKS))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fast_path_properties_on_mutated_records(check: str, fmt: str, data: st.DataObject) -> None:
+    CHECKS[check](fmt, data.draw(mutated(fmt)))
 
 
-def test_light_writers_match_on_fixtures() -> None:
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_fast_path_properties_on_every_golden_and_fixture_row(check: str) -> None:
     for _, raw in fixture_rows():
         for fmt in FAST:
-            light_writers_match(fmt, raw)
+            CHECKS[check](fmt, raw)
