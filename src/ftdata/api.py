@@ -145,13 +145,15 @@ def open_checked(
     return chosen, votes, check_items(chain(head, items), chosen, base, records)
 
 
-def check_items(items: Iterable[Item], fmt: Format, base: Media, records: bool = True) -> Iterator[Checked]:
+def check_items(items: Iterable[Item], fmt: Format, base: Media, records: bool = True,
+                fast_done: bool = False) -> Iterator[Checked]:
     """Check decoded items against `fmt`; see `open_checked` for `records`.
 
     Rows the fast path accepts skip the full path; with `records` they get a light canonical record
-    (`ftdata.light`), which the writers read like a `Record`.
+    (`ftdata.light`), which the writers read like a `Record`. `fast_done`: the reader already ran the fast
+    check and only yields the rows it refused.
     """
-    fast = FAST.get(fmt.name)
+    fast = None if fast_done else FAST.get(fmt.name)
     light = LIGHT.get(fmt.name) if records else None
     for item in items:
         if fast is not None and type(item.value) is dict and fast(item.value):
@@ -171,7 +173,8 @@ def scan_range(report: FileReport, path: Path, fmt: Format, media: Media, start:
     The fast path's accepted rows are only counted while reading; the rest go through the full path.
     """
     tally = Tally()
-    for item in check_items(read_jsonl_range(path, start, end, tally, FAST.get(fmt.name)), fmt, media, records=False):
+    items = read_jsonl_range(path, start, end, tally, FAST.get(fmt.name))
+    for item in check_items(items, fmt, media, records=False, fast_done=True):
         report.add(item)
         if progress is not None and report.records % 512 == 0:
             progress(report.records + tally.accepted)

@@ -124,8 +124,7 @@ class Adapter:
     """Renames an entry's columns and tags to the native fields of one of our formats, and paths back."""
 
     fmt: str
-    fields: dict[str, str]   # source column -> native field
-    mapped: list[str]        # source columns the entry names explicitly: they must be present
+    fields: dict[str, str]   # source column the entry names explicitly (it must be present) -> native field
     roles: dict[str, str]    # source role value -> native role value
     role_tag: str
     content_tag: str
@@ -134,7 +133,7 @@ class Adapter:
         if not isinstance(row, dict):
             return row, []
         missing = [problem(c, "missing_field", f"column '{c}' named in the descriptor's columns is missing from this row")
-                   for c in self.mapped if c not in row]
+                   for c in self.fields if c not in row]
         out = {self.fields.get(k, k): v for k, v in row.items()}
         if self.fmt in ("sharegpt", "openai"):
             target = ("from", "value") if self.fmt == "sharegpt" else ("role", "content")
@@ -171,18 +170,16 @@ def adapter_for(entry: Entry) -> Adapter:
     """Build the column/tag renaming for an entry (alpaca pretrain entries map `prompt` to text)."""
     cols = entry.columns.model_dump(exclude_none=True) if entry.columns else {}
     if entry.formatting == "alpaca" and set(cols) == {"prompt"}:
-        return Adapter("text", {cols["prompt"]: "text"}, [cols["prompt"]], {}, "", "")
+        return Adapter("text", {cols["prompt"]: "text"}, {}, "", "")
     native = NATIVE[entry.formatting]
     unknown = set(cols) - set(native)
     fields = {source: native[col] for col, source in cols.items() if col in native}
-    tag_defaults = SHAREGPT_TAGS if entry.formatting == "sharegpt" else OPENAI_TAGS
-    tags = {**tag_defaults, **(entry.tags.model_dump(exclude_none=True) if entry.tags else {})}
     native_tags = SHAREGPT_TAGS if entry.formatting == "sharegpt" else OPENAI_TAGS
-    roles = {tags[k]: native_tags[k] for k in native_tags if k.endswith("_tag") and k not in ("role_tag", "content_tag")}
+    tags = {**native_tags, **(entry.tags.model_dump(exclude_none=True) if entry.tags else {})}
+    roles = {tags[k]: native_tags[k] for k in native_tags if k not in ("role_tag", "content_tag")}
     if unknown:  # e.g. `history` on a sharegpt entry: LLaMA-Factory ignores it, we say so
         raise UnreadableFile(f"columns {sorted(unknown)} do not apply to formatting '{entry.formatting}'")
-    return Adapter(entry.formatting if entry.formatting != "openai" else "openai", fields, list(fields), roles,
-                   tags["role_tag"], tags["content_tag"])
+    return Adapter(entry.formatting, fields, roles, tags["role_tag"], tags["content_tag"])
 
 
 def entry_files(info: Path, entry: Entry) -> list[Path]:

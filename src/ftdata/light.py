@@ -108,12 +108,16 @@ def _with_id_meta(out: dict[str, Any], rec: LightRecord) -> dict[str, Any]:
     return out
 
 
-def to_sharegpt(rec: LightRecord) -> dict[str, Any]:
+def _system_apart(rec: LightRecord) -> tuple[dict[str, Any], list[LightMessage]]:
+    """({"system": ...} when the conversation opens with one, the remaining messages)."""
     msgs = rec.messages
-    out: dict[str, Any] = {}
     if msgs[0].role == "system":
-        out["system"] = msgs[0].content
-        msgs = msgs[1:]
+        return {"system": msgs[0].content}, msgs[1:]
+    return {}, msgs
+
+
+def to_sharegpt(rec: LightRecord) -> dict[str, Any]:
+    out, msgs = _system_apart(rec)
     out["conversations"] = [{"from": SHAREGPT_ROLE[m.role], "value": m.content} for m in msgs]
     return _with_id_meta(out, rec)
 
@@ -124,11 +128,7 @@ def to_messages(rec: LightRecord) -> dict[str, Any]:
 
 
 def to_alpaca(rec: LightRecord) -> dict[str, Any]:
-    msgs = rec.messages
-    out: dict[str, Any] = {}
-    if msgs[0].role == "system":
-        out["system"] = msgs[0].content
-        msgs = msgs[1:]
+    out, msgs = _system_apart(rec)
     *pairs, last_user, last_answer = msgs
     out["instruction"] = last_user.content
     if pairs:
