@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+SCRATCH = Path(tempfile.gettempdir())  # set per run in __main__
+
 
 def floor(path: Path) -> int:
     import orjson
@@ -36,15 +38,13 @@ def ftdata_validate(path: Path, workers: int = 1) -> int:
 def ftdata_convert(path: Path, workers: int = 1) -> int:
     from ftdata.convert import convert_files
 
-    with tempfile.TemporaryDirectory() as tmp:
-        return convert_files([path], "sharegpt", Path(tmp) / "out.jsonl", dataset_info=False, workers=workers).records
+    return convert_files([path], "sharegpt", SCRATCH / "out.jsonl", dataset_info=False, workers=workers).records
 
 
 def datasets_load(path: Path) -> int:
     from datasets import load_dataset
 
-    with tempfile.TemporaryDirectory() as tmp:
-        return len(load_dataset("json", data_files=str(path), cache_dir=tmp, split="train"))
+    return len(load_dataset("json", data_files=str(path), cache_dir=str(SCRATCH), split="train"))
 
 
 def pydantic_plain(path: Path) -> int:
@@ -134,8 +134,10 @@ if __name__ == "__main__":
     # each tool's own imports happen before the clock (and only those: peak RSS stays the tool's own)
     for module in IMPORTS[tool]:
         __import__(module)
-    start = time.perf_counter()
-    rows = TOOLS[tool](file)
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as scratch:  # outputs and caches; removed after the clock stops
+        SCRATCH = Path(scratch)
+        start = time.perf_counter()
+        rows = TOOLS[tool](file)
+        seconds = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "rows": rows, "rss_mb": rss}))

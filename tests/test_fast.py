@@ -64,7 +64,17 @@ def light_writers_match(fmt: str, raw: dict) -> None:
             assert write(LIGHT[fmt](raw)) == FORMATS[target].from_canonical(w) and w.ok(), (target, raw)
 
 
-CHECKS = {"promise": promise_holds, "light_record": light_matches_full, "light_writers": light_writers_match}
+def as_is_is_exact(fmt: str, raw: dict) -> None:
+    """Where `convert` copies an accepted row's line unchanged, the writer would have written that very row."""
+    from ftdata.light import AS_IS, LIGHT, LIGHT_WRITERS
+
+    for (source, target), as_is in AS_IS.items():
+        if source == fmt and FAST[fmt](raw) and as_is(raw):
+            assert LIGHT_WRITERS[target](LIGHT[fmt](raw)) == raw, (target, raw)
+
+
+CHECKS = {"promise": promise_holds, "light_record": light_matches_full, "light_writers": light_writers_match,
+          "as_is": as_is_is_exact}
 
 
 @pytest.mark.parametrize("fmt", sorted(FAST))

@@ -126,28 +126,40 @@ def test_sigterm_during_convert_leaves_nothing_behind(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl"]
 
 
-def test_full_disk_is_reported_and_input_untouched(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("where", ["row writer", "writer thread", "final fsync"])
+def test_full_disk_is_reported_and_input_untouched(tmp_path: Path, monkeypatch, where: str) -> None:
+    """ENOSPC wherever it strikes: in the main thread, in the background writer (raised at the next write or at
+    close) or at the final fsync."""
     import errno
 
-    import ftdata.io
+    import ftdata.sink
 
     src = tmp_path / "a.jsonl"
-    src.write_bytes(OK + b"\n")
+    src.write_bytes((OK + b"\n") * 3000)  # > 1 MB chunk: the writer thread gets work before the end
     before = src.read_bytes()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     class Full:
         def __init__(self, f):
             self.f = f
 
         def write(self, data):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            full()
 
         def __getattr__(self, name):
             return getattr(self.f, name)
 
-    real = ftdata.io.JsonWriter.__init__
-    monkeypatch.setattr(ftdata.io.JsonWriter, "__init__", lambda self, f, array: real(self, Full(f), array))
+    if where == "row writer":
+        real = ftdata.sink.JsonWriter.__init__
+        monkeypatch.setattr(ftdata.sink.JsonWriter, "__init__", lambda self, f, array: real(self, Full(f), array))
+    elif where == "writer thread":
+        monkeypatch.setattr(ftdata.sink, "CHUNK", 4096)
+        monkeypatch.setattr(ftdata.sink, "_write_all", full)
+    else:
+        monkeypatch.setattr(ftdata.sink.os, "fsync", full)
     result = runner.invoke(app, ["convert", str(src), "--to", "sharegpt"])
-    assert result.exit_code == 2
+    assert result.exit_code == 2, result.output
     assert "No space left on device; nothing was written and the inputs are untouched" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jsonl"] and src.read_bytes() == before

@@ -3,6 +3,8 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ftdata import validate_file
 from ftdata.io import UnreadableFile, read_records
@@ -123,3 +125,55 @@ def test_broken_json_arrays_are_located_problems(tmp_path: Path) -> None:
     assert validate_file(f).problems[0].message.startswith("content after the closing")
     f.write_text('{\n  "instruction": "q",\n  "output": "a"\n}\n')
     assert validate_file(f).valid == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+       end_newline=st.booleans(), block=st.integers(1, 64), cut=st.integers(0, 2000))
+def test_iter_lines_splits_like_bytes_split_at_any_block_size(lines, end_newline, block, cut) -> None:
+    """Lines come out whole however the blocks fall (carried over, or grown past the block size); a `limit`
+    stops after that many bytes."""
+    import io
+
+    from ftdata.io import iter_lines
+
+    data = b"\n".join(lines) + (b"\n" if end_newline and lines else b"")
+    expected = data.split(b"\n")
+    if expected and expected[-1] == b"":
+        expected.pop()
+    assert [bytes(v) for v in iter_lines(io.BytesIO(data), block=block)] == expected
+    head = data[:cut]
+    limited = head.split(b"\n")
+    if limited and limited[-1] == b"":
+        limited.pop()
+    assert [bytes(v) for v in iter_lines(io.BytesIO(data), limit=cut, block=block)] == limited
+
+
+def test_spooler_writes_everything_in_order(tmp_path: Path, monkeypatch) -> None:
+    import ftdata.sink
+
+    monkeypatch.setattr(ftdata.sink, "CHUNK", 64)  # many hand-overs to the writing thread
+    pieces = [b"%d," % i for i in range(5000)]
+    with ftdata.sink.atomic_write(tmp_path / "out") as f:
+        for i, piece in enumerate(pieces):
+            f.write(memoryview(piece) if i % 2 else piece)  # views are copied before the thread sees them
+    assert (tmp_path / "out").read_bytes() == b"".join(pieces)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_spooler_error_reaches_the_caller_and_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
+    import errno
+    import os
+
+    import ftdata.sink
+
+    def fail(fd, parts):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(ftdata.sink, "CHUNK", 8)
+    monkeypatch.setattr(ftdata.sink, "_write_all", fail)
+    with pytest.raises(OSError, match="Input/output error"):
+        with ftdata.sink.atomic_write(tmp_path / "out") as f:
+            for _ in range(1000):
+                f.write(b"0123456789")
+    assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,7 @@ from ftdata.canonical import Record
 from ftdata.fast import FAST
 from ftdata.light import LIGHT
 from ftdata.formats import FORMATS, Converted, Format, detect, get_format, match
-from ftdata.io import JSONL_SUFFIXES, STDIN, Item, Tally, UnreadableFile, read_jsonl_range, read_records
+from ftdata.io import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, Item, Tally, UnreadableFile, read_jsonl_range, read_records
 from ftdata.media import Media, check_media
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origins
@@ -173,11 +173,11 @@ def scan_range(report: FileReport, path: Path, fmt: Format, media: Media, start:
     The fast path's accepted rows are only counted while reading; the rest go through the full path.
     """
     tally = Tally()
-    items = read_jsonl_range(path, start, end, tally, FAST.get(fmt.name))
+    fast = FAST.get(fmt.name)
+    items = read_jsonl_range(path, start, end, tally, (lambda row, _line: fast(row)) if fast is not None else None,
+                             progress)
     for item in check_items(items, fmt, media, records=False, fast_done=True):
         report.add(item)
-        if progress is not None and report.records % 512 == 0:
-            progress(report.records + tally.accepted)
     report.records += tally.accepted
     report.valid += tally.accepted
     return tally.lines
@@ -187,7 +187,6 @@ PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs mor
 
 
 Tick = Callable[[int], None]  # progress callback: records done so far
-TICK_EVERY = 4096
 
 
 def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None,
@@ -215,7 +214,7 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
             return report
         for item in stream:
             report.add(item)
-            if progress is not None and report.records % TICK_EVERY == 0:
+            if progress is not None and not report.records % PROGRESS_EVERY:
                 progress(report.records)
     except UnreadableFile as err:
         report.error = str(err)

@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ftdata.api import PARALLEL_MIN_BYTES, Checked, open_checked
+from ftdata.api import PARALLEL_MIN_BYTES, Checked, check_items, open_checked
 from ftdata.dataset_info import update_dataset_info
 from ftdata.formats import FORMATS, Format
 from ftdata.formats.write import ReasoningPolicy, Writing
-from ftdata.io import JSONL_SUFFIXES, STDIN, JsonWriter, UnreadableFile, atomic_write
-from ftdata.light import LIGHT_WRITERS, LightRecord
+from ftdata.fast import FAST
+from ftdata.io import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, Accept, Tally, UnreadableFile, read_jsonl_range
+from ftdata.sink import JsonWriter, atomic_write
+from ftdata.light import AS_IS, LIGHT, LIGHT_WRITERS, LightRecord
 from ftdata.media import Media
 from ftdata.problems import Problem
 from ftdata.rules import Origins
@@ -95,16 +97,20 @@ def convert_files(
             found, _, stream = open_checked(path, source, media_dir, allow_outside=allow_outside)
             report.formats[str(path)] = found.name
             label = path if len(inputs) > 1 else None
-            if (workers > 1 and not writer.array and str(path) != STDIN and not to_stdout
-                    and path.suffix.lower() in JSONL_SUFFIXES and path.stat().st_size >= PARALLEL_MIN_BYTES):
+            if str(path) == STDIN or path.suffix.lower() not in JSONL_SUFFIXES:
+                consume(stream, report, fmt, reasoning, writer, reject_writer, label, progress)
+                continue
+            stream.close()  # JSON Lines are re-read by the hot loop (detection only sampled the head)
+            media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
+            if workers > 1 and not writer.array and not to_stdout and path.stat().st_size >= PARALLEL_MIN_BYTES:
                 from ftdata.parallel import convert_ranges
 
-                stream.close()
-                media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
                 convert_ranges(report, path, found, target, reasoning, media, workers, sink, reject_writer, label,
                                out.parent)
             else:
-                consume(stream, report, fmt, reasoning, writer, reject_writer, label, progress)
+                done = report.records
+                convert_range(report, path, 0, None, found, fmt, reasoning, media, writer, reject_writer, label,
+                              (lambda n: progress(done + n)) if progress is not None else None)
         writer.close()
     if report.rejected == 0:
         rejects.unlink(missing_ok=True)  # only a run with rejects leaves a rejects file
@@ -115,13 +121,62 @@ def convert_files(
     return report
 
 
+def convert_range(report: ConvertReport, path: Path, start: int, end: int | None, source: Format, target: Format,
+                  reasoning: ReasoningPolicy, media: Media, writer: JsonWriter, reject_writer: JsonWriter,
+                  label: Path | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Convert JSON Lines from byte `start` to `end` into the writers, counting in `report`; returns lines read.
+
+    Rows the fast check accepts are written from the hot loop (`fast_take`); the rest take the full path.
+    """
+    tally = Tally()
+    take = fast_take(source, target, writer, report.keys)
+    items = read_jsonl_range(path, start, end, tally, take, progress)
+    consume(check_items(items, source, media, records=True, fast_done=take is not None), report, target, reasoning,
+            writer, reject_writer, label)
+    report.records += tally.accepted
+    report.written += tally.accepted
+    if tally.accepted:
+        report.kinds["sft"] += tally.accepted  # the fast path only accepts plain SFT conversations
+    return tally.lines
+
+
+def fast_take(source: Format, target: Format, writer: JsonWriter, keys: set[str]) -> Accept | None:
+    """For rows the fast check accepts: write the target row straight from the decoded one, or copy the line as
+    it is when the row is already in the target's exact shape; no canonical record, no `Checked`.
+
+    None when the (source, target) pair has no fast path; the property tests in tests/test_fast.py hold each
+    piece (check, light record, light writer, as-is test) to the full path.
+    """
+    fast, build, write = FAST.get(source.name), LIGHT.get(source.name), LIGHT_WRITERS.get(target.name)
+    if fast is None or build is None or write is None:
+        return None
+    as_is = AS_IS.get((source.name, target.name))
+
+    def take(row: dict[str, Any], line: memoryview) -> bool:
+        if not fast(row):
+            return False
+        if as_is is not None and as_is(row):
+            writer.write_json(line[:-1] if line[-1] == CR else line)  # CRLF files: the row without its "\r"
+            keys.update(row)
+        else:
+            out = write(build(row))
+            writer.write(out)
+            keys.update(out)
+        return True
+
+    return take
+
+
+CR = ord("\r")
+
+
 def consume(stream: Iterable[Checked], report: ConvertReport, fmt: Format, reasoning: ReasoningPolicy,
             writer: JsonWriter, reject_writer: JsonWriter, label: Path | None = None,
             progress: Callable[[int], None] | None = None) -> None:
     """Write each checked record to `writer` or `reject_writer`, counting everything in `report`."""
     for item in stream:
         report.records += 1
-        if progress is not None and report.records % 4096 == 0:
+        if progress is not None and not report.records % PROGRESS_EVERY:
             progress(report.records)
         row, problems = _write_one(item, fmt, reasoning)
         for p in problems:

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict
 from ftdata.api import Checked, FileReport, convert_raw
 from ftdata.formats import FORMATS, Converted, Format
 from ftdata.formats.base import parse_row
-from ftdata.io import SUFFIXES, UnreadableFile, atomic_write, read_records
+from ftdata.io import SUFFIXES, UnreadableFile, read_records
+from ftdata.sink import atomic_write
 from ftdata.media import Media
 from ftdata.problems import Problem, problem
 
@@ -305,7 +306,7 @@ def update_dataset_info(out: Path, target: str, kinds: Counter[str], keys: set[s
             return None, f"not updated: {info} is not a JSON object"
     key = name or out.stem
     data[key] = entry
-    with atomic_write(info) as f:
+    with atomic_write(info, spool=False) as f:
         f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
     return str(info), f"entry '{key}'"
 

@@ -85,14 +85,24 @@ ALPACA_KEYS = frozenset({"instruction", "input", "output", "system", "history", 
 
 def alpaca(raw: dict[str, Any]) -> bool:
     """{"instruction", "input"?, "output", "system"?, "history"?: [[q, a], ...]} with text values."""
-    if not raw.keys() <= ALPACA_KEYS or not _ident(raw.get("id")):
+    if not raw.keys() <= ALPACA_KEYS:
         return False
-    instruction, query = raw.get("instruction"), raw.get("input", "")
-    if type(instruction) is not str or type(query) is not str:
+    instruction, query, output = raw.get("instruction"), raw.get("input", ""), raw.get("output")
+    if type(instruction) is not str or type(query) is not str or type(output) is not str:  # checks inlined
         return False
-    if (_blank(instruction) and _blank(query)) or not (_no_tags(instruction) and _no_tags(query)):
+    if not output or output.isspace() or ((not instruction or instruction.isspace()) and (not query or query.isspace())):
         return False  # the prompt is instruction + "\n" + input: blank only when both are
-    if not _text(raw.get("output")) or ("system" in raw and not _text(raw["system"])):
+    if ("<" in instruction or "<" in query or "<" in output) and not (
+            _no_tags(instruction) and _no_tags(query) and _no_tags(output)):
+        return False
+    if len(raw) > 2 + ("input" in raw) and not _alpaca_extras(raw):  # more than instruction, input, output
+        return False
+    return True
+
+
+def _alpaca_extras(raw: dict[str, Any]) -> bool:
+    """id, system and history, when present."""
+    if not _ident(raw.get("id")) or ("system" in raw and not _text(raw["system"])):
         return False
     history = raw.get("history")
     if history is not None:

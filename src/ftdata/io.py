@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import os
 import sys
-import tempfile
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from itertools import chain
@@ -66,22 +64,48 @@ def _read_jsonl(path: Path) -> Iterator[Item]:
     return read_jsonl_range(path, 0, None)
 
 
-def _limited(f: BinaryIO, limit: int) -> Iterator[bytes]:
-    """Lines of `f` until `limit` bytes have been read (a range ends at a line start)."""
-    pos = 0
-    for raw in f:
-        if pos >= limit:
+READ_BLOCK = 4 << 20  # bytes read at a time by `iter_lines`
+
+
+def iter_lines(f: BinaryIO, limit: int | None = None, block: int = READ_BLOCK) -> Iterator[memoryview]:
+    """The lines of `f` (without their "\\n") up to `limit` bytes, as views into one reused buffer.
+
+    A view is only good until the next one is taken: decode or copy it first. Reading large blocks and slicing
+    them spares a bytes object and a copy per line (about 1.5x faster than iterating the file); a line longer
+    than the buffer grows it.
+    """
+    buf = bytearray(block)
+    view = memoryview(buf)
+    have = 0  # bytes held in buf: complete lines, then the start of an incomplete one
+    left = -1 if limit is None else limit
+    while True:
+        want = len(buf) - have if left < 0 else min(len(buf) - have, left)
+        got = f.readinto(view[have:have + want]) if want else 0
+        if not got:
+            if have:
+                yield view[:have]  # the last line has no "\\n"
             return
-        pos += len(raw)
-        yield raw
+        left -= got if left >= 0 else 0
+        have += got
+        pos, find = 0, buf.find
+        while (nl := find(b"\n", pos, have)) >= 0:
+            yield view[pos:nl]
+            pos = nl + 1
+        if pos == 0 and have == len(buf):  # one line fills the buffer: a new, larger one (views may remain)
+            buf = bytearray(2 * len(buf))
+            buf[:have] = view[:have]
+            view = memoryview(buf)
+        elif pos:
+            buf[:have - pos] = bytes(view[pos:have])  # the incomplete line to the front (copied: ranges overlap)
+            have -= pos
 
 
 def read_jsonl_range(path: Path, start: int, end: int | None, tally: Tally | None = None,
-                     accept: Callable[[dict[str, Any]], bool] | None = None) -> Iterator[Item]:
+                     accept: Accept | None = None, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
     """JSON Lines from byte `start` (a line start) up to `end`; lines and indexes count from this range's start."""
     with path.open("rb") as f:
         f.seek(start)
-        yield from jsonl_items(f, start == 0, end - start if end is not None else None, tally, accept)
+        yield from jsonl_items(f, start == 0, end - start if end is not None else None, tally, accept, progress)
 
 
 @dataclass(slots=True)
@@ -92,33 +116,43 @@ class Tally:
     accepted: int = 0
 
 
+Accept = Callable[[dict[str, Any], memoryview], bool]  # (decoded row, its line) -> taken (not yielded)
+BOM = b"\xef\xbb\xbf"
+
+
+PROGRESS_EVERY = 4096  # records between progress calls
+
+
 def jsonl_items(f: BinaryIO, at_start: bool = True, limit: int | None = None, tally: Tally | None = None,
-                accept: Callable[[dict[str, Any]], bool] | None = None) -> Iterator[Item]:
+                accept: Accept | None = None, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
     """Items of JSON Lines read from `f` (up to `limit` bytes).
 
-    Records for which `accept` is true are only counted in `tally`, not yielded: `validate`'s hot loop, with no
-    per-row objects for plainly valid rows.
+    Records for which `accept(row, line)` is true are only counted in `tally`, not yielded: the hot loops of
+    `validate` and `convert`, with no per-row objects for plainly valid rows. `progress(records read)` is called
+    every PROGRESS_EVERY records.
     """
     index = line_no = 0
-    loads = orjson.loads
-    lines: Iterator[bytes] = iter(f) if limit is None else _limited(f, limit)
-    if at_start:
-        first = next(lines, b"")
-        lines = chain([first.removeprefix(b"\xef\xbb\xbf")], lines) if first else lines  # a UTF-8 BOM is harmless
-    for line_no, raw in enumerate(lines, start=1):
-        if raw.isspace() or not raw:  # blank lines (and a lone BOM) are not records
-            continue
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    for line_no, raw in enumerate(iter_lines(f, limit), start=1):
         try:
             value = loads(raw)
-        except orjson.JSONDecodeError as err:
-            problem = Problem(None, None, "", "invalid_json", f"not valid JSON: {err}; fix or remove this line")
-            yield Item(index, line_no, problem, raw.decode("utf-8", "backslashreplace").rstrip("\r\n"))
+        except decode_error:
+            text = bytes(raw).removeprefix(BOM) if line_no == 1 and at_start else bytes(raw)  # a BOM is harmless
+            if not text or text.isspace():
+                continue  # blank lines (and a lone BOM) are not records
+            value = _loads(text)
+            if isinstance(value, Problem):
+                yield Item(index, line_no, value, text.decode("utf-8", "backslashreplace").rstrip("\r"))
+                index += 1
+                continue
+            raw = memoryview(text)
+        if accept is not None and type(value) is dict and accept(value, raw):
+            tally.accepted += 1  # type: ignore[union-attr]
         else:
-            if accept is not None and type(value) is dict and accept(value):
-                tally.accepted += 1  # type: ignore[union-attr]
-            else:
-                yield Item(index, line_no, value)
+            yield Item(index, line_no, value)
         index += 1
+        if progress is not None and not index % PROGRESS_EVERY:
+            progress(index)
     if tally is not None:
         tally.lines = line_no
 
@@ -226,41 +260,3 @@ def _read_parquet(path: Path) -> Iterator[Item]:
             # Columns are shared by all rows; null means the field is absent from this one.
             yield Item(index, None, {k: v for k, v in row.items() if v is not None})
             index += 1
-
-
-@contextmanager
-def atomic_write(path: Path) -> Iterator[BinaryIO]:
-    """Write to a temp file beside `path` and rename it into place only on success: no half-written output."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-class JsonWriter:
-    """Rows out as JSON Lines, or as one JSON array (streamed) when the path ends in .json."""
-
-    def __init__(self, f: BinaryIO, array: bool) -> None:
-        self.f, self.array, self.count = f, array, 0
-        if array:
-            f.write(b"[\n")
-
-    def write(self, row: Any) -> None:
-        if self.array:
-            if self.count:
-                self.f.write(b",\n")
-            self.f.write(orjson.dumps(row))
-        else:
-            self.f.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
-        self.count += 1
-
-    def close(self) -> None:
-        if self.array:
-            self.f.write(b"\n]\n" if self.count else b"]\n")

@@ -14,11 +14,11 @@ from ftdata.canonical import Kind
 
 
 class LightMessage:
-    __slots__ = ("role", "content", "tool_calls", "reasoning", "weight", "tool_call_id", "name")
+    __slots__ = ("role", "content")
+    tool_calls = reasoning = weight = tool_call_id = name = None  # a plain text message has none of these
 
     def __init__(self, role: str, content: str) -> None:
         self.role, self.content = role, content
-        self.tool_calls = self.reasoning = self.weight = self.tool_call_id = self.name = None
 
     def to_json(self) -> dict[str, Any]:
         return {"role": self.role, "content": self.content}
@@ -62,11 +62,12 @@ def openai(raw: dict[str, Any]) -> LightRecord:
 
 def alpaca(raw: dict[str, Any]) -> LightRecord:
     msgs = [LightMessage("system", raw["system"])] if "system" in raw else []
-    for q, a in raw.get("history") or []:
-        msgs += [LightMessage("user", q), LightMessage("assistant", a)]
-    query = raw.get("input", "")
-    msgs += [LightMessage("user", raw["instruction"] + ("\n" + query if query else "")),
-             LightMessage("assistant", raw["output"])]
+    for q, a in raw.get("history") or ():
+        msgs.append(LightMessage("user", q))
+        msgs.append(LightMessage("assistant", a))
+    query = raw.get("input")
+    msgs.append(LightMessage("user", raw["instruction"] + "\n" + query if query else raw["instruction"]))
+    msgs.append(LightMessage("assistant", raw["output"]))
     return LightRecord(msgs, raw.get("id"))
 
 
@@ -140,4 +141,29 @@ def to_alpaca(rec: LightRecord) -> dict[str, Any]:
 LIGHT_WRITERS: dict[str, Callable[[LightRecord], dict[str, Any]]] = {
     "sharegpt": to_sharegpt, "openai": to_messages, "trl": to_messages, "alpaca": to_alpaca,
     "canonical": LightRecord.to_json,
+}
+
+
+# Rows the fast path accepted that are already exactly what the writer for a target would produce: `convert`
+# copies their JSON text as it is (a property test holds `writer(light(row)) == row` whenever these say yes).
+def _id_kept(raw: dict[str, Any]) -> bool:
+    return raw.get("id", "") is not None  # writers drop an explicit null id
+
+
+def sharegpt_as_is(raw: dict[str, Any]) -> bool:
+    return _id_kept(raw) and all(m["from"] in ("human", "gpt") for m in raw["conversations"])
+
+
+def messages_as_is(raw: dict[str, Any]) -> bool:
+    return _id_kept(raw) and raw["messages"][0]["role"] != "developer"
+
+
+def alpaca_as_is(raw: dict[str, Any]) -> bool:
+    """No "input" (the writer folds it into the instruction) and no null or empty history."""
+    return _id_kept(raw) and "input" not in raw and bool(raw.get("history", True))
+
+
+AS_IS: dict[tuple[str, str], Callable[[dict[str, Any]], bool]] = {
+    ("sharegpt", "sharegpt"): sharegpt_as_is, ("openai", "openai"): messages_as_is,
+    ("openai", "trl"): messages_as_is, ("alpaca", "alpaca"): alpaca_as_is,
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ftdata.canonical import MEDIA_KINDS, Record
@@ -23,6 +24,10 @@ class Media:
     base: Path
     allow_outside: bool = False
 
+    @cached_property
+    def root(self) -> Path:
+        return self.base.resolve()
+
 
 def is_url(ref: str) -> bool:
     return ref.startswith(URL_PREFIXES)
@@ -31,7 +36,7 @@ def is_url(ref: str) -> bool:
 def check_media(record: Record, media: Media) -> list[Problem]:
     """`media_outside` for paths leaving the media folder, `media_missing` for files that do not exist."""
     out: list[Problem] = []
-    root = media.base.resolve()
+    root = media.root
     for kind in MEDIA_KINDS:
         for i, ref in enumerate(getattr(record, kind) or []):
             if is_url(ref):

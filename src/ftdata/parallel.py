@@ -9,11 +9,12 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from ftdata.api import FileReport, check_items, scan_range
-from ftdata.convert import ConvertReport, consume
+from ftdata.api import FileReport, scan_range
+from ftdata.convert import ConvertReport, convert_range
 from ftdata.formats import FORMATS, Format
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io import JsonWriter, Tally, line_ranges, read_jsonl_range
+from ftdata.io import line_ranges
+from ftdata.sink import JsonWriter, Spooler
 from ftdata.media import Media
 from ftdata.problems import Problem
 
@@ -48,11 +49,16 @@ def _convert_range(args: tuple[str, int, int, str, str, ReasoningPolicy, Media, 
     """Convert one range into its own part files; lines and indexes in them are range-local."""
     path, start, end, source, target, reasoning, media, out_part, rejects_part = args
     part = ConvertReport([path], out_part, rejects_part, target)
-    tally = Tally()
-    stream = check_items(read_jsonl_range(Path(path), start, end, tally), FORMATS[source], media, records=True)
     with open(out_part, "wb") as out, open(rejects_part, "wb") as rejects:
-        consume(stream, part, FORMATS[target], reasoning, JsonWriter(out, False), JsonWriter(rejects, False))
-    return tally.lines, part
+        spooler = Spooler(out, sync=False)  # a part is copied into the output, which is synced: no sync here
+        try:
+            lines = convert_range(part, Path(path), start, end, FORMATS[source], FORMATS[target], reasoning, media,
+                                  JsonWriter(spooler, False), JsonWriter(rejects, False))
+        except BaseException:
+            spooler.abort()
+            raise
+        spooler.close()
+    return lines, part
 
 
 def _shift(reject: dict[str, Any], lines: int, records: int) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Literal
 
 from pydantic import ValidationError
@@ -48,7 +48,8 @@ class Problem:
     severity: Severity = "error"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"index": self.index, "line": self.line, "path": self.path, "code": self.code,
+                "message": self.message, "severity": self.severity}
 
     def at(self, index: int | None, line: int | None) -> "Problem":
         """A copy located at a record; converters build problems without knowing where the record sits."""
