@@ -147,7 +147,8 @@ def test_every_written_record_validates(tmp_path: Path) -> None:
                 assert (check.invalid, check.records) == (0, report.written), (src.name, target, check.problems[:3])
 
 
-def test_parallel_convert_writes_the_same_files(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("target", ["openai", "sharegpt"])  # sharegpt: most rows are copied as they are
+def test_parallel_convert_writes_the_same_files(tmp_path: Path, monkeypatch, target: str) -> None:
     import ftdata.convert
 
     rows = []
@@ -157,15 +158,41 @@ def test_parallel_convert_writes_the_same_files(tmp_path: Path, monkeypatch) -> 
         elif i % 31 == 0:
             rows.append("")
         else:
-            rows.append(json.dumps({"conversations": [{"from": "human", "value": f"q{i}"},
-                                                      {"from": "gpt" if i % 37 else "human", "value": "a"}]}))
+            user = "user" if i % 5 == 0 else "human"  # FastChat roles: rewritten, not copied
+            rows.append(json.dumps({"conversations": [{"from": user, "value": f"q{i}"},
+                                                      {"from": "gpt" if i % 37 else "human", "value": "a"}]})
+                        + ("\r" if i % 7 == 0 else ""))  # a CRLF line: copied without its \r
     src = tmp_path / "in.jsonl"
     src.write_text("\n".join(rows) + "\n")
-    one = convert_files([src], "openai", tmp_path / "one.jsonl", dataset_info=False)
+    one = convert_files([src], target, tmp_path / "one.jsonl", dataset_info=False)
+    assert b"\r" not in (tmp_path / "one.jsonl").read_bytes()
     monkeypatch.setattr(ftdata.convert, "PARALLEL_MIN_BYTES", 0)
-    two = convert_files([src], "openai", tmp_path / "two.jsonl", dataset_info=False, workers=3)
+    two = convert_files([src], target, tmp_path / "two.jsonl", dataset_info=False, workers=3)
     assert (two.records, two.written, two.rejected) == (one.records, one.written, one.rejected)
     assert (tmp_path / "two.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
     assert Path(two.rejects).read_bytes() == Path(one.rejects).read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["in.jsonl", "one.jsonl", "one.jsonl.rejects.jsonl", "two.jsonl", "two.jsonl.rejects.jsonl"])
+
+
+@pytest.mark.parametrize("target", ["sharegpt", "openai", "trl", "alpaca", "canonical", "text"])
+def test_fast_path_writes_what_the_full_path_writes(tmp_path: Path, monkeypatch, target: str) -> None:
+    """Every golden and fixture JSON Lines file, converted with and without the fast path (light records, as-is
+    copies): the same rows (as JSON values), the same rejects, the same counts."""
+    import ftdata.api
+    import ftdata.convert
+
+    sources = sorted(Path(__file__).parent.glob("data/*/*/*.jsonl")) + sorted(FIXTURES.rglob("*.jsonl"))
+    golden = {src: src.parts[-3] if src.parent.name in ("valid", "invalid") else None for src in sources}
+    fast = {src: convert_files([src], target, tmp_path / f"{i}.fast.jsonl", source=golden[src], dataset_info=False)
+            for i, src in enumerate(sources)}
+    monkeypatch.setattr(ftdata.convert, "FAST", {})
+    monkeypatch.setattr(ftdata.api, "FAST", {})
+    for i, src in enumerate(sources):
+        full = convert_files([src], target, tmp_path / f"{i}.full.jsonl", source=golden[src], dataset_info=False)
+        one = fast[src]
+        assert (one.records, one.written, one.rejected, one.kinds, one.keys) == (
+            full.records, full.written, full.rejected, full.kinds, full.keys), src
+        assert read_jsonl(Path(one.output)) == read_jsonl(Path(full.output)), src
+        if full.rejected:
+            assert read_jsonl(Path(one.rejects)) == read_jsonl(Path(full.rejects)), src

@@ -28,11 +28,16 @@ def _check_range(args: tuple[str, int, int, str, Media]) -> tuple[int, int, int,
 
 
 def validate_ranges(report: FileReport, path: Path, fmt: Format, media: Media, workers: int) -> None:
-    """Fill `report` from `workers` processes; local lines and indexes are shifted to global ones, in order."""
-    jobs = [(str(path), a, b, fmt.name, media) for a, b in line_ranges(path, workers)]
-    line_offset = index_offset = 0
-    with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
-        for lines, records, valid, invalid, warnings, problems in pool.map(_check_range, jobs):
+    """Fill `report` from `workers` processes (this one checks the first range); local lines and indexes are
+    shifted to global ones, in order."""
+    (first_start, first_end), *rest = line_ranges(path, workers) or [(0, 0)]
+    jobs = [(str(path), a, b, fmt.name, media) for a, b in rest]
+    with ProcessPoolExecutor(max_workers=max(len(jobs), 1)) as pool:
+        results = pool.map(_check_range, jobs)  # started now; collected in order below
+        before = report.records
+        line_offset = scan_range(report, path, fmt, media, first_start, first_end)
+        index_offset = report.records - before
+        for lines, records, valid, invalid, warnings, problems in results:
             for p in problems:
                 p.line = p.line + line_offset if p.line is not None else None
                 p.index = p.index + index_offset if p.index is not None else None
@@ -74,29 +79,39 @@ def _shift(reject: dict[str, Any], lines: int, records: int) -> dict[str, Any]:
 def convert_ranges(report: ConvertReport, path: Path, source: Format, target: str, reasoning: ReasoningPolicy,
                    media: Media, workers: int, sink: BinaryIO, rejects: JsonWriter, label: Path | None,
                    part_dir: Path) -> None:
-    """Convert byte ranges in parallel, then append their parts to `sink` / `rejects` in file order.
+    """Convert byte ranges in parallel and append them to `sink` / `rejects` in file order.
 
-    Part files live in `part_dir` (the output's folder) as dot-files and are removed in every case.
+    This process converts the first range straight into `sink` while worker processes convert the others into
+    part files (dot-files in `part_dir`, the output's folder, removed in every case), which are then appended:
+    inside the kernel where `sink` is a `Spooler`.
     """
-    ranges = line_ranges(path, workers)
-    parts = [part_dir / f".{path.name}.part{i}.out.tmp" for i in range(len(ranges))]
-    parts_rej = [part_dir / f".{path.name}.part{i}.rejects.tmp" for i in range(len(ranges))]
+    (first_start, first_end), *rest = line_ranges(path, workers) or [(0, 0)]
+    parts = [part_dir / f".{path.name}.part{i}.out.tmp" for i in range(len(rest))]
+    parts_rej = [part_dir / f".{path.name}.part{i}.rejects.tmp" for i in range(len(rest))]
     jobs = [(str(path), a, b, source.name, target, reasoning, media, str(o), str(r))
-            for (a, b), o, r in zip(ranges, parts, parts_rej)]
+            for (a, b), o, r in zip(rest, parts, parts_rej)]
     try:
-        with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
-            results = list(pool.map(_convert_range, jobs))
-        lines = records = 0
-        for (part_lines, part), out_part, rejects_part in zip(results, parts, parts_rej):
-            with open(out_part, "rb") as f:
-                shutil.copyfileobj(f, sink, 1 << 20)
-            with open(rejects_part, "rb") as f:
-                for raw in f:
-                    reject = _shift(orjson.loads(raw), lines, records)
-                    rejects.write({"file": str(label), **reject} if label is not None else reject)
-            report.merge(part)
-            lines += part_lines
-            records += part.records
+        with ProcessPoolExecutor(max_workers=max(len(jobs), 1)) as pool:
+            results = pool.map(_convert_range, jobs)  # started now; collected in order below
+            before = report.records
+            lines = convert_range(report, path, first_start, first_end, source, FORMATS[target], reasoning, media,
+                                  JsonWriter(sink, False), rejects, label)
+            records = report.records - before
+            for (part_lines, part), out_part, rejects_part in zip(results, parts, parts_rej):
+                if isinstance(sink, Spooler):
+                    sink.append_file(out_part)
+                else:
+                    with open(out_part, "rb") as f:
+                        shutil.copyfileobj(f, sink, 1 << 20)
+                with open(rejects_part, "rb") as f:
+                    for raw in f:
+                        reject = _shift(orjson.loads(raw), lines, records)
+                        rejects.write({"file": str(label), **reject} if label is not None else reject)
+                report.merge(part)
+                lines += part_lines
+                records += part.records
+        if isinstance(sink, Spooler):
+            sink.drain()  # the parts are appended before they are removed
     finally:
         for p in parts + parts_rej:
             p.unlink(missing_ok=True)

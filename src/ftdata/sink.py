@@ -37,7 +37,7 @@ class Spooler:
         self.size = 0
         self.error: BaseException | None = None
         self.aborted = False
-        self.chunks: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=8)  # bounded: at most ~8 MB held
+        self.chunks: queue.Queue[list[bytes] | Path | None] = queue.Queue(maxsize=8)  # bounded: ~8 MB held
         self.thread = threading.Thread(target=self._drain, name="ftdata-writer", daemon=True)
         self.thread.start()
 
@@ -50,6 +50,20 @@ class Spooler:
             self._hand_over()
         return len(data)
 
+    def append_file(self, path: Path) -> None:
+        """Append the whole of the file at `path`, in order with the writes (copied inside the kernel)."""
+        if self.error is not None:
+            raise self.error
+        self._hand_over()
+        self.chunks.put(path)
+
+    def drain(self) -> None:
+        """Wait until everything handed over so far is written (e.g. before removing appended files)."""
+        self._hand_over()
+        self.chunks.join()
+        if self.error is not None:
+            raise self.error
+
     def _hand_over(self) -> None:
         if self.parts:
             self.chunks.put(self.parts)
@@ -58,16 +72,17 @@ class Spooler:
     def _drain(self) -> None:
         written = synced = 0
         try:
-            while (parts := self.chunks.get()) is not None and not self.aborted:
-                if self.error is not None:
-                    continue  # keep taking chunks so that the main thread never blocks on a full queue
+            while (item := self.chunks.get()) is not None and not self.aborted:
                 try:
-                    written += _write_all(self.fd, parts)
+                    if self.error is None:  # after an error: keep taking chunks, so the main thread never blocks
+                        written += _append(self.fd, item) if isinstance(item, Path) else _write_all(self.fd, item)
                     if self.sync and written - synced >= SYNC_EVERY:
                         os.fdatasync(self.fd)
                         synced = written
                 except BaseException as err:  # noqa: BLE001 - handed to the main thread, raised there
                     self.error = err
+                finally:
+                    self.chunks.task_done()
         finally:
             os.close(self.fd)
 
@@ -101,6 +116,21 @@ def _write_all(fd: int, parts: list[bytes]) -> int:
         while rest:
             rest = rest[os.write(fd, rest):]
     return total
+
+
+def _append(fd: int, path: Path) -> int:
+    """Copy a whole file to the end of `fd`: copy_file_range where the system has it, else read/write."""
+    with open(path, "rb") as src:
+        total = 0
+        try:
+            while n := os.copy_file_range(src.fileno(), fd, 1 << 30):
+                total += n
+            return total
+        except (AttributeError, OSError):  # no copy_file_range here (macOS, old kernels, some file systems)
+            src.seek(total)
+        while block := src.read(CHUNK):
+            total += _write_all(fd, [block])
+        return total
 
 
 @contextmanager
