@@ -111,8 +111,11 @@ def test_existing_output_needs_force(tmp_path: Path) -> None:
 
 def test_sigterm_during_convert_leaves_nothing_behind(tmp_path: Path) -> None:
     src = tmp_path / "big.jsonl"
-    row = b'{"conversations": [{"from": "human", "value": "' + b"q" * 2000 + b'"}, {"from": "gpt", "value": "a"}]}\n'
-    src.write_bytes(row * 40_000)  # ~80 MB: a few seconds of work
+    # tool calls take the full path (~0.1 ms a row), so 60k rows are seconds of work whatever the machine
+    row = (b'{"conversations": [{"from": "human", "value": "q"}, {"from": "function_call", "value": '
+           b'"{\\"name\\": \\"f\\", \\"arguments\\": {}}"}, {"from": "observation", "value": "r"}, '
+           b'{"from": "gpt", "value": "a"}]}\n')
+    src.write_bytes(row * 60_000)
     exe = Path(sys.executable).with_name("ftdata")
     proc = subprocess.Popen([str(exe), "convert", str(src), "--to", "openai"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
