@@ -92,7 +92,8 @@ def pydantic_plain(path: Path) -> int:
 
 def sft_preprocess(_: Path) -> dict:
     """Tokens/s of SFT preprocessing on the tiny tokenizer: ours (masks on every assistant turn) vs trl's own
-    conversational path (one chat-template render + tokenize, no per-turn masks: the template has no markers)."""
+    conversational path (SFTTrainer's dataset preparation, and the bare render + tokenize inside it; no per-turn
+    masks there: the template has no generation markers)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from transformers import AutoTokenizer
 
@@ -118,7 +119,32 @@ def sft_preprocess(_: Path) -> dict:
     secs = time.perf_counter() - t
     results["trl-style single render + tokenize (no turn masks)"] = {
         "rows_s": round(len(ids) / secs), "tokens_s": round(sum(map(len, ids)) / secs)}
+    results["trl SFTTrainer._prepare_dataset (datasets.map, no turn masks)"] = trl_prepare(tok, records)
     return results
+
+
+def trl_prepare(tok, records) -> dict:
+    """trl's own preprocessing of the same conversations: SFTTrainer's dataset preparation (datasets.map)."""
+    import os
+
+    from datasets import Dataset, disable_progress_bars
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    from fttrain.model import bundled_model
+    from fttrain.template import hf_messages
+
+    disable_progress_bars()
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    data = Dataset.from_list([{"messages": hf_messages(r.messages)} for r in records])
+    args = SFTConfig(output_dir=str(SCRATCH / "trl"), max_length=None, report_to="none", use_cpu=True,
+                     dataset_num_proc=None)
+    trainer = SFTTrainer(AutoModelForCausalLM.from_pretrained(bundled_model()), args=args, train_dataset=data.select([0]),
+                         processing_class=tok)
+    t = time.perf_counter()
+    done = trainer._prepare_dataset(data, tok, args, False, None, "bench")
+    secs = time.perf_counter() - t
+    return {"rows_s": round(len(done) / secs), "tokens_s": round(sum(len(x) for x in done["input_ids"]) / secs)}
 
 
 IMPORTS = {"floor": ["orjson"], "ftdata_validate": ["ftdata"], "ftdata_validate_w2": ["ftdata", "ftdata.parallel"],
@@ -129,7 +155,9 @@ TOOLS = {"floor": floor, "ftdata_validate": ftdata_validate, "ftdata_validate_w2
 if __name__ == "__main__":
     tool, file = sys.argv[1], Path(sys.argv[2])
     if tool == "sft_preprocess":
-        print(json.dumps(sft_preprocess(file)))
+        with tempfile.TemporaryDirectory() as scratch:
+            SCRATCH = Path(scratch)
+            print(json.dumps(sft_preprocess(file)))
         sys.exit(0)
     # each tool's own imports happen before the clock (and only those: peak RSS stays the tool's own)
     for module in IMPORTS[tool]:

@@ -31,20 +31,26 @@ LABELS = {
 }
 
 
+QUIET = {"OMP_NUM_THREADS": "1", "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+
+
 def measure(tool: str, path: Path) -> dict:
     """Run one tool on one file in a fresh process; returns seconds, rows and peak RSS."""
     proc = subprocess.run([sys.executable, str(HERE / "one.py"), tool, str(path)], capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "1", "HF_DATASETS_OFFLINE": "1"})
+                          env={**os.environ, **QUIET})
     if proc.returncode != 0:
         raise RuntimeError(f"{tool} on {path.name} failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def run_file(path: Path, repeat: int) -> dict:
+    """Each round runs every tool once, so that a machine that speeds up or slows down (shared VMs do, by tens of
+    percent within a minute) moves all tools alike; the median of the rounds is reported."""
     size_mb = path.stat().st_size / 1e6
     row: dict = {"file": path.name, "mb": round(size_mb, 1), "tools": {}}
+    rounds = [{tool: measure(tool, path) for tool in TOOLS} for _ in range(repeat)]
     for tool in TOOLS:
-        runs = [measure(tool, path) for _ in range(repeat)]
+        runs = [r[tool] for r in rounds]
         secs = statistics.median(r["seconds"] for r in runs)
         row["tools"][tool] = {"seconds": round(secs, 3), "rows": runs[0]["rows"], "mb_s": round(size_mb / secs, 1),
                               "rows_s": round(runs[0]["rows"] / secs), "rss_mb": round(max(r["rss_mb"] for r in runs), 1)}
@@ -122,7 +128,7 @@ def main() -> None:
             rows.append(run_file(path, a.repeat))
             path.unlink()
     trainer = json.loads(subprocess.run([sys.executable, str(HERE / "one.py"), "sft_preprocess", "-"], capture_output=True,
-                                        text=True, check=True).stdout.strip().splitlines()[-1])
+                                        text=True, check=True, env={**os.environ, **QUIET}).stdout.strip().splitlines()[-1])
     (out / "results.json").write_text(json.dumps({"files": rows, "sft_preprocess": trainer}, indent=2))
     table = markdown(rows, trainer)
     (out / "results.md").write_text(table)
