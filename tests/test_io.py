@@ -111,6 +111,27 @@ def test_json_array_streaming_matches_a_full_parse(chunk: int) -> None:
     assert list(iter_elements(io.BytesIO(b" [ ] "), chunk)) == []
 
 
+JSON_TEXT = st.text(alphabet=st.sampled_from(list('ab"\\[]{},: \n\u00e9\u4e2d')), max_size=12)
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | JSON_TEXT,
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_TEXT, inner, max_size=4),
+                           max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.lists(JSON_VALUES, max_size=6), indent=st.sampled_from([None, 0, 2]), chunk=st.integers(1, 40),
+       ascii_only=st.booleans())
+def test_json_array_streaming_property(data, indent, chunk, ascii_only) -> None:
+    """Any array of values whose strings are full of quotes, backslashes, brackets and commas splits back into
+    its elements, wherever the read chunks cut the strings and escapes."""
+    import io
+    import json
+
+    from ftdata.jsonarray import iter_elements
+
+    raw = json.dumps(data, indent=indent, ensure_ascii=ascii_only).encode()
+    assert [json.loads(e) for e in iter_elements(io.BytesIO(raw), chunk)] == data
+
+
 def test_broken_json_arrays_are_located_problems(tmp_path: Path) -> None:
     f = tmp_path / "a.json"
     f.write_text('[{"instruction": "q", "output": "a"}, {"instruction": "q", "output": "b"},]')
