@@ -129,16 +129,15 @@ def test_sigterm_during_convert_leaves_nothing_behind(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl"]
 
 
-@pytest.mark.parametrize("where", ["row writer", "writer thread", "final fsync"])
+@pytest.mark.parametrize("where", ["row writer", "batched write", "final fsync"])
 def test_full_disk_is_reported_and_input_untouched(tmp_path: Path, monkeypatch, where: str) -> None:
-    """ENOSPC wherever it strikes: in the main thread, in the background writer (raised at the next write or at
-    close) or at the final fsync."""
+    """ENOSPC wherever it strikes: writing a row, writing a batch of rows, or at the final fsync."""
     import errno
 
     import ftdata.sink
 
     src = tmp_path / "a.jsonl"
-    src.write_bytes((OK + b"\n") * 3000)  # > 1 MB chunk: the writer thread gets work before the end
+    src.write_bytes((OK + b"\n") * 3000)  # several batches of 4 kB
     before = src.read_bytes()
 
     def full(*args, **kwargs):
@@ -157,7 +156,7 @@ def test_full_disk_is_reported_and_input_untouched(tmp_path: Path, monkeypatch, 
     if where == "row writer":
         real = ftdata.sink.JsonWriter.__init__
         monkeypatch.setattr(ftdata.sink.JsonWriter, "__init__", lambda self, f, array: real(self, Full(f), array))
-    elif where == "writer thread":
+    elif where == "batched write":
         monkeypatch.setattr(ftdata.sink, "CHUNK", 4096)
         monkeypatch.setattr(ftdata.sink, "_write_all", full)
     else:

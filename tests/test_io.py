@@ -170,6 +170,99 @@ def test_iter_lines_splits_like_bytes_split_at_any_block_size(lines, end_newline
     assert [bytes(v) for v in iter_lines(io.BytesIO(data), limit=cut, block=block)] == limited
 
 
+def test_batch_writer_writes_everything_in_order(tmp_path: Path, monkeypatch) -> None:
+    import ftdata.sink
+
+    monkeypatch.setattr(ftdata.sink, "CHUNK", 64)  # many batches
+    pieces = [b"%d," % i for i in range(5000)]
+    part = tmp_path / "part"
+    part.write_bytes(b"appended;")
+    with ftdata.sink.atomic_write(tmp_path / "out") as f:
+        for i, piece in enumerate(pieces):
+            f.write(memoryview(piece) if i % 2 else piece)  # views are copied when written
+            if i == 2500:
+                f.append_file(part)  # lands exactly here, after what was written before
+    assert (tmp_path / "out").read_bytes() == b"".join(pieces[:2501]) + b"appended;" + b"".join(pieces[2501:])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "part"]
+
+
+def test_write_error_reaches_the_caller_and_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
+    import errno
+    import os
+
+    import ftdata.sink
+
+    def fail(fd, parts):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(ftdata.sink, "CHUNK", 8)
+    monkeypatch.setattr(ftdata.sink, "_write_all", fail)
+    with pytest.raises(OSError, match="Input/output error"):
+        with ftdata.sink.atomic_write(tmp_path / "out") as f:
+            for _ in range(1000):
+                f.write(b"0123456789")
+    assert list(tmp_path.iterdir()) == []
+
+
+JSON_TEXT = st.text(alphabet=st.sampled_from(list('ab"\\[]{},: \n\u00e9\u4e2d')), max_size=12)
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | JSON_TEXT,
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_TEXT, inner, max_size=4),
+                           max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.lists(JSON_VALUES, max_size=6), indent=st.sampled_from([None, 0, 2]), chunk=st.integers(1, 40),
+       ascii_only=st.booleans())
+def test_json_array_streaming_property(data, indent, chunk, ascii_only) -> None:
+    """Any array of values whose strings are full of quotes, backslashes, brackets and commas splits back into
+    its elements, wherever the read chunks cut the strings and escapes."""
+    import io
+    import json
+
+    from ftdata.jsonarray import iter_elements
+
+    raw = json.dumps(data, indent=indent, ensure_ascii=ascii_only).encode()
+    assert [json.loads(e) for e in iter_elements(io.BytesIO(raw), chunk)] == data
+
+
+def test_broken_json_arrays_are_located_problems(tmp_path: Path) -> None:
+    f = tmp_path / "a.json"
+    f.write_text('[{"instruction": "q", "output": "a"}, {"instruction": "q", "output": "b"},]')
+    report = validate_file(f)
+    assert (report.records, report.valid) == (3, 2)
+    assert [(p.index, p.code) for p in report.problems] == [(2, "invalid_json")]
+    assert "trailing or doubled comma" in report.problems[0].message
+    f.write_text('[{"instruction": "q", "output": "a"}, {"instruction": "q", "out')
+    report = validate_file(f)
+    assert (report.valid, report.problems[-1].message) == (1, "the file ends inside the array (truncated?); the elements before were read")
+    f.write_text('[{"instruction": "q", "output": "a"}] garbage')
+    assert validate_file(f).problems[0].message.startswith("content after the closing")
+    f.write_text('{\n  "instruction": "q",\n  "output": "a"\n}\n')
+    assert validate_file(f).valid == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+       end_newline=st.booleans(), block=st.integers(1, 64), cut=st.integers(0, 2000))
+def test_iter_lines_splits_like_bytes_split_at_any_block_size(lines, end_newline, block, cut) -> None:
+    """Lines come out whole however the blocks fall (carried over, or grown past the block size); a `limit`
+    stops after that many bytes."""
+    import io
+
+    from ftdata.io import iter_lines
+
+    data = b"\n".join(lines) + (b"\n" if end_newline and lines else b"")
+    expected = data.split(b"\n")
+    if expected and expected[-1] == b"":
+        expected.pop()
+    assert [bytes(v) for v in iter_lines(io.BytesIO(data), block=block)] == expected
+    head = data[:cut]
+    limited = head.split(b"\n")
+    if limited and limited[-1] == b"":
+        limited.pop()
+    assert [bytes(v) for v in iter_lines(io.BytesIO(data), limit=cut, block=block)] == limited
+
+
 def test_spooler_writes_everything_in_order(tmp_path: Path, monkeypatch) -> None:
     import ftdata.sink
 

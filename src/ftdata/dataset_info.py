@@ -306,7 +306,7 @@ def update_dataset_info(out: Path, target: str, kinds: Counter[str], keys: set[s
             return None, f"not updated: {info} is not a JSON object"
     key = name or out.stem
     data[key] = entry
-    with atomic_write(info, spool=False) as f:
+    with atomic_write(info, batched=False) as f:
         f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
     return str(info), f"entry '{key}'"
 

@@ -12,7 +12,7 @@ from typing import BinaryIO, Iterator
 CHUNK = 1 << 20
 TRAILING = b"\x00trailing"  # sentinel: content after the closing bracket
 UNCLOSED = b"\x00unclosed"  # sentinel: the file ends inside the array
-QUOTE, BACKSLASH, COMMA = 0x22, 0x5C, 0x2C
+BACKSLASH, COMMA = 0x5C, 0x2C
 OPEN, CLOSE, STRUCTURE = frozenset(b"[{"), frozenset(b"]}"), frozenset(b"[]{},")
 
 

@@ -14,7 +14,7 @@ from ftdata.convert import ConvertReport, convert_range
 from ftdata.formats import FORMATS, Format
 from ftdata.formats.write import ReasoningPolicy
 from ftdata.io import line_ranges
-from ftdata.sink import JsonWriter, Spooler
+from ftdata.sink import BatchWriter, JsonWriter
 from ftdata.media import Media
 from ftdata.problems import Problem
 
@@ -55,14 +55,10 @@ def _convert_range(args: tuple[str, int, int, str, str, ReasoningPolicy, Media, 
     path, start, end, source, target, reasoning, media, out_part, rejects_part = args
     part = ConvertReport([path], out_part, rejects_part, target)
     with open(out_part, "wb") as out, open(rejects_part, "wb") as rejects:
-        spooler = Spooler(out, sync=False)  # a part is copied into the output, which is synced: no sync here
-        try:
-            lines = convert_range(part, Path(path), start, end, FORMATS[source], FORMATS[target], reasoning, media,
-                                  JsonWriter(spooler, False), JsonWriter(rejects, False))
-        except BaseException:
-            spooler.abort()
-            raise
-        spooler.close()
+        batch = BatchWriter(out)  # a part is copied into the output, which is synced: no sync here
+        lines = convert_range(part, Path(path), start, end, FORMATS[source], FORMATS[target], reasoning, media,
+                              JsonWriter(batch, False), JsonWriter(rejects, False))
+        batch.close()
     return lines, part
 
 
@@ -83,7 +79,7 @@ def convert_ranges(report: ConvertReport, path: Path, source: Format, target: st
 
     This process converts the first range straight into `sink` while worker processes convert the others into
     part files (dot-files in `part_dir`, the output's folder, removed in every case), which are then appended:
-    inside the kernel where `sink` is a `Spooler`.
+    inside the kernel where `sink` is a `BatchWriter`.
     """
     (first_start, first_end), *rest = line_ranges(path, workers) or [(0, 0)]
     parts = [part_dir / f".{path.name}.part{i}.out.tmp" for i in range(len(rest))]
@@ -98,7 +94,7 @@ def convert_ranges(report: ConvertReport, path: Path, source: Format, target: st
                                   JsonWriter(sink, False), rejects, label)
             records = report.records - before
             for (part_lines, part), out_part, rejects_part in zip(results, parts, parts_rej):
-                if isinstance(sink, Spooler):
+                if isinstance(sink, BatchWriter):
                     sink.append_file(out_part)
                 else:
                     with open(out_part, "rb") as f:
@@ -110,8 +106,6 @@ def convert_ranges(report: ConvertReport, path: Path, source: Format, target: st
                 report.merge(part)
                 lines += part_lines
                 records += part.records
-        if isinstance(sink, Spooler):
-            sink.drain()  # the parts are appended before they are removed
     finally:
         for p in parts + parts_rej:
             p.unlink(missing_ok=True)
