@@ -196,3 +196,14 @@ def test_fast_path_writes_what_the_full_path_writes(tmp_path: Path, monkeypatch,
         assert read_jsonl(Path(one.output)) == read_jsonl(Path(full.output)), src
         if full.rejected:
             assert read_jsonl(Path(one.rejects)) == read_jsonl(Path(full.rejects)), src
+
+
+def test_as_is_copies_drop_bom_and_crlf_and_progress_moves(tmp_path: Path) -> None:
+    row = b'{"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}], "id": 7}'
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + b"\r\n".join([row] * 9000) + b"\r\n")
+    seen: list[int] = []
+    report = convert_files([src], "sharegpt", tmp_path / "out.jsonl", dataset_info=False, progress=seen.append)
+    assert (report.records, report.written) == (9000, 9000)
+    assert (tmp_path / "out.jsonl").read_bytes() == (row + b"\n") * 9000  # byte for byte, LF, no BOM
+    assert seen == [4096, 8192]  # the progress line moves on files the fast path takes whole

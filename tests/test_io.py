@@ -291,3 +291,11 @@ def test_spooler_error_reaches_the_caller_and_leaves_no_file(tmp_path: Path, mon
             for _ in range(1000):
                 f.write(b"0123456789")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_validate_progress_moves_on_all_valid_files(tmp_path: Path) -> None:
+    f = tmp_path / "a.jsonl"
+    f.write_bytes((ROW + b"\n") * 9000)
+    seen: list[int] = []
+    report = validate_file(f, progress=seen.append)
+    assert (report.records, report.valid) == (9000, 9000) and seen == [4096, 8192]
