@@ -23,7 +23,7 @@ PLACEHOLDERS = {"images": "<image>", "videos": "<video>", "audios": "<audio>"}
 class Closed(BaseModel):
     """Strict and closed: no `1` -> `"1"` coercion, unknown fields are errors."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class ToolCall(Closed):

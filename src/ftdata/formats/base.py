@@ -49,7 +49,7 @@ class Format:
 class Row(BaseModel):
     """Source row: strict types; unknown top-level fields are kept (they go to `meta`, nothing is dropped)."""
 
-    model_config = ConfigDict(extra="allow", strict=True)
+    model_config = ConfigDict(extra="allow", strict=True, defer_build=True)
 
     def extras(self) -> dict[str, Any] | None:
         """Unknown fields for `meta`; a nested `meta` object (as our writers emit it) is unwrapped."""
@@ -67,7 +67,7 @@ class Row(BaseModel):
 class ClosedPart(BaseModel):
     """A nested object of a closed shape (a message): unknown keys are errors, usually typos."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 M = TypeVar("M", bound=BaseModel)
