@@ -105,9 +105,14 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--out", default=str(HERE / "results"))
     p.add_argument("--plot-only", action="store_true", help="re-draw the plot from results.json")
+    p.add_argument("--trainer-only", action="store_true", help="re-measure only SFT preprocessing into the results")
     a = p.parse_args()
     if a.plot_only:
         plot(json.loads((Path(a.out) / "results.json").read_text())["files"], Path(a.out) / "throughput.png")
+        return
+    if a.trainer_only:
+        rows = json.loads((Path(a.out) / "results.json").read_text())["files"]
+        write_results(Path(a.out), rows, trainer_results())
         return
     sys.path.insert(0, str(HERE))
     from generate import generate
@@ -127,8 +132,16 @@ def main() -> None:
             generate(fmt, n, str(path), broken_json=False)  # datasets stops at the first broken JSON line
             rows.append(run_file(path, a.repeat))
             path.unlink()
-    trainer = json.loads(subprocess.run([sys.executable, str(HERE / "one.py"), "sft_preprocess", "-"], capture_output=True,
-                                        text=True, check=True, env={**os.environ, **QUIET}).stdout.strip().splitlines()[-1])
+    write_results(out, rows, trainer_results())
+
+
+def trainer_results() -> dict:
+    proc = subprocess.run([sys.executable, str(HERE / "one.py"), "sft_preprocess", "-"], capture_output=True,
+                          text=True, check=True, env={**os.environ, **QUIET})
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def write_results(out: Path, rows: list[dict], trainer: dict) -> None:
     (out / "results.json").write_text(json.dumps({"files": rows, "sft_preprocess": trainer}, indent=2))
     table = markdown(rows, trainer)
     (out / "results.md").write_text(table)

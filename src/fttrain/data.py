@@ -6,10 +6,11 @@ max length are truncated or dropped and counted; a sample left without trained t
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator, TypeVar
 
 from ftdata.api import FileReport, open_checked
 from ftdata.canonical import Record
@@ -17,6 +18,8 @@ from ftdata.dataset_info import is_descriptor, open_entry, read_descriptor
 from ftdata.io import UnreadableFile
 from fttrain.spec import RunSpec, Stage
 from fttrain.template import encode_conversation, hf_messages
+
+T = TypeVar("T")
 
 KINDS: dict[Stage, tuple[str, ...]] = {"sft": ("sft", "text"), "dpo": ("preference",), "kto": ("kto",)}
 
@@ -99,10 +102,30 @@ def _collect(name: str, report: FileReport, stream: Any, spec: RunSpec, stage: S
     return Source(name, records, report)
 
 
+def paced_gc(items: Iterable[T], every: int = 500) -> Iterator[T]:
+    """`items`, with Python's automatic cycle collection paused; young objects are collected every `every` items.
+
+    Tokenizing makes ~10k offset tuples a conversation: with automatic collection they are promoted and set off
+    full collections that walk every loaded record each time, which measured at half of SFT preprocessing.
+    Nothing here makes reference cycles; young ones from library internals are still collected, and automatic
+    collection is back when the loop ends, however it ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for i, item in enumerate(items, start=1):
+            yield item
+            if not i % every:
+                gc.collect(1)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def sft_rows(tokenizer: Any, records: list[Record], spec: RunSpec, counts: Counts) -> list[dict[str, list[int]]]:
     """Tokenized SFT samples with our own labels (every trained turn, EOS included)."""
     rows = []
-    for rec in records:
+    for rec in paced_gc(records):
         counts.samples += 1
         if rec.kind == "text":
             ids = tokenizer(rec.text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
@@ -129,7 +152,7 @@ def sft_rows(tokenizer: Any, records: list[Record], spec: RunSpec, counts: Count
 def preference_rows(tokenizer: Any, records: list[Record], spec: RunSpec, counts: Counts) -> list[dict[str, Any]]:
     """DPO (prompt/chosen/rejected) or KTO (prompt/completion/label) rows, conversational, as trl takes them."""
     rows = []
-    for rec in records:
+    for rec in paced_gc(records):
         counts.samples += 1
         prompt = hf_messages(rec.messages or [])
         answers = {"chosen": rec.chosen, "rejected": rec.rejected} if rec.kind == "preference" else {"completion": rec.completion}

@@ -9,7 +9,9 @@ drops reasoning from history) is detected and refused with a clear message rathe
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from operator import lt
 from typing import Any, Literal
 
 TrainOn = Literal["assistant", "all", "last"]
@@ -83,9 +85,30 @@ def encode_conversation(tokenizer: Any, messages: list[Any], tools: list[dict[st
             spans.append((len(previous) if train_on == "all" else len(start_text), len(upto)))
         previous = upto
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    labels = [tok if any(s <= a and b <= e and a < b for s, e in spans) else -100
-              for tok, (a, b) in zip(enc["input_ids"], enc["offset_mapping"])]
-    return Encoded(list(enc["input_ids"]), labels)
+    ids = list(enc["input_ids"])
+    return Encoded(ids, _labels(ids, enc["offset_mapping"], spans))
+
+
+def _labels(ids: list[int], offsets: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[int]:
+    """Each token's id where its text lies inside a trained span (s <= start, end <= e, not empty), else -100.
+
+    Spans ascend, and token offsets ascend for the tokenizers we meet, so a span's tokens are one slice found by
+    bisection; the plain per-token test over every span (half of preprocessing time) is kept for any tokenizer
+    whose offsets do not ascend.
+    """
+    starts, ends = (list(column) for column in zip(*offsets)) if offsets else ([], [])
+    if starts != sorted(starts) or ends != sorted(ends):
+        return [tok if any(s <= a and b <= e and a < b for s, e in spans) else -100
+                for tok, (a, b) in zip(ids, offsets)]
+    labels = [-100] * len(ids)
+    for s, e in spans:
+        first, stop = bisect_left(starts, s), bisect_right(ends, e)
+        labels[first:stop] = ids[first:stop]
+    if not all(map(lt, starts, ends)):
+        for k, has_text in enumerate(map(lt, starts, ends)):
+            if not has_text:  # an empty token (no text of its own) is never trained
+                labels[k] = -100
+    return labels
 
 
 def _trained(m: Any, index: int, last_assistant: int, train_on: TrainOn) -> bool:

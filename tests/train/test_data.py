@@ -66,3 +66,27 @@ def test_split_eval_fraction_and_count() -> None:
     assert len(split_eval(rows, 3, seed=1)[1]) == 3
     with pytest.raises(DataError):
         split_eval(rows, 10, seed=1)
+
+
+def test_paced_gc_restores_collection_and_still_collects_young_cycles() -> None:
+    import gc
+    import weakref
+
+    from fttrain.data import paced_gc
+
+    class Node:
+        pass
+
+    refs = []
+    for _ in paced_gc(range(1000), every=100):
+        assert not gc.isenabled()
+        node = Node()
+        node.self = node  # a reference cycle: only the cycle collector frees it
+        refs.append(weakref.ref(node))
+        del node
+    assert gc.isenabled()
+    assert sum(r() is not None for r in refs) <= 100  # all but the last batch were collected while paused
+    with pytest.raises(ValueError):
+        for _ in paced_gc([1, 2]):
+            raise ValueError
+    assert gc.isenabled()

@@ -1,6 +1,8 @@
 """Loss masks from incremental renders, inspected token by token."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ftdata.canonical import Message
 from fttrain.template import TemplateError, encode_conversation
@@ -62,3 +64,22 @@ def test_a_template_that_rewrites_history_is_refused(tokenizer) -> None:
     tok.chat_template = "{{ messages[-1].role }}: {{ messages[-1].content }}"
     with pytest.raises(TemplateError, match="rewrites earlier turns"):
         encode_conversation(tok, convo(), None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cuts=st.lists(st.integers(0, 60), max_size=30), bounds=st.lists(st.integers(0, 60), max_size=8),
+       shuffle=st.booleans(), data=st.data())
+def test_labels_by_bisection_equal_the_per_token_definition(cuts, bounds, shuffle, data) -> None:
+    """Token offsets (ascending, with empty tokens, or in any order) and ascending spans: the fast labels are
+    exactly "the id where s <= start, end <= e and start < end for some span, else -100"."""
+    from fttrain.template import _labels
+
+    points = sorted(cuts)
+    offsets = [(a, b) for a, b in zip(points, points[1:] + points[-1:])] if points else []
+    if shuffle:
+        offsets = data.draw(st.permutations(offsets))
+    edges = sorted(bounds)
+    spans = [(edges[i], edges[i + 1]) for i in range(0, len(edges) - 1, 2)]
+    ids = list(range(100, 100 + len(offsets)))
+    expected = [t if any(s <= a and b <= e and a < b for s, e in spans) else -100 for t, (a, b) in zip(ids, offsets)]
+    assert _labels(ids, offsets, spans) == expected
