@@ -7,11 +7,9 @@ A file that cannot be read at all raises `UnreadableFile` with a one-line reason
 from __future__ import annotations
 
 import csv
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from itertools import chain
 from typing import Any, BinaryIO, Callable, Iterator
 
 import orjson
