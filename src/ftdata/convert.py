@@ -105,7 +105,7 @@ def convert_files(
             if workers > 1 and not writer.array and not to_stdout and path.stat().st_size >= PARALLEL_MIN_BYTES:
                 from ftdata.parallel import convert_ranges
 
-                convert_ranges(report, path, found, target, reasoning, media, workers, sink, reject_writer, label,
+                convert_ranges(report, path, found, target, reasoning, media, workers, writer, reject_writer, label,
                                out.parent)
             else:
                 done = report.records

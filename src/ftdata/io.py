@@ -20,6 +20,7 @@ from ftdata.problems import Problem
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 STDIN = "-"  # the path that means standard input (JSON Lines) or, for an output, standard output
 SUFFIXES = JSONL_SUFFIXES | {".json", ".parquet", ".csv", ".txt"}
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark: harmless, dropped
 
 
 class UnreadableFile(Exception):
@@ -115,7 +116,6 @@ class Tally:
 
 
 Accept = Callable[[dict[str, Any], memoryview], bool]  # (decoded row, its line) -> taken (not yielded)
-BOM = b"\xef\xbb\xbf"
 
 
 PROGRESS_EVERY = 4096  # records between progress calls
@@ -196,7 +196,7 @@ def _read_json(path: Path) -> Iterator[Item]:
         except NotAnArray:
             pass
     with path.open("rb") as f:
-        first = f.readline().removeprefix(b"\xef\xbb\xbf")
+        first = f.readline().removeprefix(BOM)
     try:
         orjson.loads(first)
         yield from _read_jsonl(path)  # JSON Lines saved as .json: common, and datasets reads it too
@@ -204,7 +204,7 @@ def _read_json(path: Path) -> Iterator[Item]:
     except orjson.JSONDecodeError:
         pass
     try:
-        value = orjson.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+        value = orjson.loads(path.read_bytes().removeprefix(BOM))
     except orjson.JSONDecodeError as err:
         raise UnreadableFile(f"{path}: not valid JSON ({err})") from None
     if not isinstance(value, dict):

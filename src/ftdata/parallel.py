@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, cast
 
 import orjson
 
@@ -73,14 +72,15 @@ def _shift(reject: dict[str, Any], lines: int, records: int) -> dict[str, Any]:
 
 
 def convert_ranges(report: ConvertReport, path: Path, source: Format, target: str, reasoning: ReasoningPolicy,
-                   media: Media, workers: int, sink: BinaryIO, rejects: JsonWriter, label: Path | None,
+                   media: Media, workers: int, writer: JsonWriter, rejects: JsonWriter, label: Path | None,
                    part_dir: Path) -> None:
-    """Convert byte ranges in parallel and append them to `sink` / `rejects` in file order.
+    """Convert byte ranges in parallel and append them to `writer` / `rejects` in file order.
 
-    This process converts the first range straight into `sink` while worker processes convert the others into
-    part files (dot-files in `part_dir`, the output's folder, removed in every case), which are then appended:
-    inside the kernel where `sink` is a `BatchWriter`.
+    This process converts the first range straight into `writer` while worker processes convert the others into
+    part files (dot-files in `part_dir`, the output's folder, removed in every case), which are then appended
+    inside the kernel. `writer` writes JSON Lines into an `atomic_write` file (a `BatchWriter`).
     """
+    sink = cast(BatchWriter, writer.f)
     (first_start, first_end), *rest = line_ranges(path, workers) or [(0, 0)]
     parts = [part_dir / f".{path.name}.part{i}.out.tmp" for i in range(len(rest))]
     parts_rej = [part_dir / f".{path.name}.part{i}.rejects.tmp" for i in range(len(rest))]
@@ -91,14 +91,10 @@ def convert_ranges(report: ConvertReport, path: Path, source: Format, target: st
             results = pool.map(_convert_range, jobs)  # started now; collected in order below
             before = report.records
             lines = convert_range(report, path, first_start, first_end, source, FORMATS[target], reasoning, media,
-                                  JsonWriter(sink, False), rejects, label)
+                                  writer, rejects, label)
             records = report.records - before
             for (part_lines, part), out_part, rejects_part in zip(results, parts, parts_rej):
-                if isinstance(sink, BatchWriter):
-                    sink.append_file(out_part)
-                else:
-                    with open(out_part, "rb") as f:
-                        shutil.copyfileobj(f, sink, 1 << 20)
+                sink.append_file(out_part)
                 with open(rejects_part, "rb") as f:
                     for raw in f:
                         reject = _shift(orjson.loads(raw), lines, records)
