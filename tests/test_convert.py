@@ -80,10 +80,10 @@ def test_json_array_output_and_dataset_info_entry(tmp_path: Path) -> None:
 
 
 def test_failed_run_leaves_no_output_and_no_temp_files(mixed: Path, monkeypatch) -> None:
-    from ftdata import convert as mod
+    from ftdata.engine import Converter
 
     calls = {"n": 0}
-    real = mod._write_one
+    real = Converter.write_checked
 
     def boom(*args, **kwargs):
         calls["n"] += 1
@@ -91,7 +91,7 @@ def test_failed_run_leaves_no_output_and_no_temp_files(mixed: Path, monkeypatch)
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(mod, "_write_one", boom)
+    monkeypatch.setattr(Converter, "write_checked", boom)
     with pytest.raises(KeyboardInterrupt):
         convert_files([mixed], "sharegpt")
     assert sorted(p.name for p in mixed.parent.iterdir()) == ["mixed.jsonl"]
@@ -179,15 +179,13 @@ def test_parallel_convert_writes_the_same_files(tmp_path: Path, monkeypatch, tar
 def test_fast_path_writes_what_the_full_path_writes(tmp_path: Path, monkeypatch, target: str) -> None:
     """Every golden and fixture JSON Lines file, converted with and without the fast path (light records, as-is
     copies): the same rows (as JSON values), the same rejects, the same counts."""
-    import ftdata.api
-    import ftdata.convert
+    from ftdata.engine import Lane
 
     sources = sorted(Path(__file__).parent.glob("data/*/*/*.jsonl")) + sorted(FIXTURES.rglob("*.jsonl"))
     golden = {src: src.parts[-3] if src.parent.name in ("valid", "invalid") else None for src in sources}
     fast = {src: convert_files([src], target, tmp_path / f"{i}.fast.jsonl", source=golden[src], dataset_info=False)
             for i, src in enumerate(sources)}
-    monkeypatch.setattr(ftdata.convert, "FAST", {})
-    monkeypatch.setattr(ftdata.api, "FAST", {})
+    monkeypatch.setattr(Lane, "between", staticmethod(lambda *args, **kwargs: None))  # every row: the full lane
     for i, src in enumerate(sources):
         full = convert_files([src], target, tmp_path / f"{i}.full.jsonl", source=golden[src], dataset_info=False)
         one = fast[src]

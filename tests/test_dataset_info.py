@@ -9,8 +9,10 @@ from typer.testing import CliRunner
 from conftest import FIXTURES
 from ftdata.cli import app
 from ftdata.convert import convert_files
-from ftdata.dataset_info import open_entry, read_descriptor, validate_descriptor
+from ftdata.api import open_datasets
+from ftdata.dataset_info import read_descriptor
 from ftdata.formats import get_format
+from ftdata.validation import validate_descriptor
 
 runner = CliRunner()
 
@@ -24,10 +26,8 @@ def write_info(tmp_path: Path, entries: dict, rows: list | None = None, name: st
 
 
 def records_of(info: Path, name: str) -> list:
-    entries, problems = read_descriptor(info)
-    assert problems == []
-    _, stream = open_entry(info, entries[name])
-    return list(stream)
+    (dataset,) = open_datasets(info, [name])
+    return list(dataset.checked)
 
 
 def test_unknown_keys_columns_and_tags_are_errors_naming_them(tmp_path: Path) -> None:

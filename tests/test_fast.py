@@ -1,17 +1,30 @@
-"""The fast path's promise: when it accepts a record, the full path finds no problem at all."""
+"""The fast lane's promises, for every format that has one (walked from the registry):
+- accepted => the full lane finds no problem at all;
+- its light record equals the full lane's record (`to_json`, and `to_record()` is that very `Record`);
+- light writers write what the full writers write; as-is copies are exactly what the writer would write;
+- every rule of `ftdata.rules`, broken in a plain conversation, is refused by every fast lane that can hold the
+  broken row (derived from the rules themselves: a new rule the fast lanes do not know fails here).
+"""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mutations
+from encoders import encode
 from mutations import fixture_rows
-from ftdata.api import convert_raw
-from ftdata.fast import FAST
-from ftdata.formats import FORMATS
+from ftdata.canonical import Record
+from ftdata.engine import convert_raw
+from ftdata.formats import FORMATS, REGISTRY, Format
+from ftdata.formats.write import Writing
+from ftdata.problems import has_errors
+from ftdata.rules import RULES
 
+FAST = {f.name: f for f in REGISTRY if f.fast is not None}
+WRITERS = {f.name: f for f in REGISTRY if f.light_writer is not None}
 VALID = {
     "sharegpt": {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}], "system": "s", "id": 1},
     "openai": {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
@@ -22,55 +35,46 @@ VALID = {
 }
 ODD = st.sampled_from(["", " ", "\n", "None", "None.", "<image>", "x<video>y", 0, 1, True, None, [], {}, [""], ["a"],
                        "human", "gpt", "user", "assistant", "system", "observation", "Human", "<|Human|>: a<eoh>\n",
-                       "<|MOSS|>: None<eom>\n", "<|Commands|>: Search(\"x\")<eoc>\n", "turn_2"])
-
-
+                       "<|MOSS|>: None<eom>\n", "<|Commands|>: Search(\"x\")<eoc>\n", "turn_2", "Nonsense", "developer"])
 NAMES = st.sampled_from(["from", "value", "role", "content", "extra", "human", "Human", "weight", "images", "name",
                          "tools"])
 
 
-def mutated(fmt: str):
-    return mutations.mutated(st.just(VALID[fmt]), ODD, NAMES)
+def test_every_fast_lane_has_a_seed_and_the_seed_is_accepted() -> None:
+    assert set(VALID) == set(FAST)
+    for name, fmt in FAST.items():
+        assert fmt.fast(VALID[name]), name
+        assert fmt.light is not None, f"{name}: a fast check needs a light builder"
 
 
-def promise_holds(fmt: str, raw: dict) -> None:
-    if FAST[fmt](raw):
-        converted = convert_raw(raw, FORMATS[fmt], Path("."))
+def promise_holds(fmt: Format, raw: dict) -> None:
+    if fmt.fast(raw):
+        converted = convert_raw(raw, fmt, Path("."))
         assert converted.record is not None and converted.problems == [], (raw, converted.problems)
 
 
-def test_fast_path_accepts_the_plain_valid_shapes() -> None:
-    for fmt, raw in VALID.items():
-        assert FAST[fmt](raw), fmt
-        promise_holds(fmt, raw)
+def light_matches_full(fmt: Format, raw: dict) -> None:
+    if fmt.fast(raw):
+        full = fmt.to_canonical(raw).record
+        light = fmt.light(raw)
+        assert light.to_json() == full.to_json(), raw
+        record = light.to_record()
+        assert isinstance(record, Record) and record == full and record.to_json() == full.to_json(), raw
 
 
-def light_matches_full(fmt: str, raw: dict) -> None:
-    from ftdata.light import LIGHT
-
-    if FAST[fmt](raw):
-        full = FORMATS[fmt].to_canonical(raw).record
-        assert LIGHT[fmt](raw).to_json() == full.to_json(), raw
-
-
-def light_writers_match(fmt: str, raw: dict) -> None:
-    from ftdata.formats.write import Writing
-    from ftdata.light import LIGHT, LIGHT_WRITERS
-
-    if FAST[fmt](raw):
-        full = FORMATS[fmt].to_canonical(raw).record
-        for target, write in LIGHT_WRITERS.items():
+def light_writers_match(fmt: Format, raw: dict) -> None:
+    if fmt.fast(raw):
+        full = fmt.to_canonical(raw).record
+        for target in WRITERS.values():
             w = Writing(full)
-            assert write(LIGHT[fmt](raw)) == FORMATS[target].from_canonical(w) and w.ok(), (target, raw)
+            assert target.light_writer(fmt.light(raw)) == target.write(w) and w.ok(), (target.name, raw)
 
 
-def as_is_is_exact(fmt: str, raw: dict) -> None:
+def as_is_is_exact(fmt: Format, raw: dict) -> None:
     """Where `convert` copies an accepted row's line unchanged, the writer would have written that very row."""
-    from ftdata.light import AS_IS, LIGHT, LIGHT_WRITERS
-
-    for (source, target), as_is in AS_IS.items():
-        if source == fmt and FAST[fmt](raw) and as_is(raw):
-            assert LIGHT_WRITERS[target](LIGHT[fmt](raw)) == raw, (target, raw)
+    for target, as_is in fmt.as_is.items():
+        if fmt.fast(raw) and as_is(raw):
+            assert FORMATS[target].light_writer(fmt.light(raw)) == raw, (target, raw)
 
 
 CHECKS = {"promise": promise_holds, "light_record": light_matches_full, "light_writers": light_writers_match,
@@ -81,12 +85,39 @@ CHECKS = {"promise": promise_holds, "light_record": light_matches_full, "light_w
 @pytest.mark.parametrize("check", sorted(CHECKS))
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_fast_path_properties_on_mutated_records(check: str, fmt: str, data: st.DataObject) -> None:
-    CHECKS[check](fmt, data.draw(mutated(fmt)))
+def test_fast_lane_properties_on_mutated_records(check: str, fmt: str, data: st.DataObject) -> None:
+    CHECKS[check](FAST[fmt], data.draw(mutations.mutated(st.just(VALID[fmt]), ODD, NAMES)))
 
 
 @pytest.mark.parametrize("check", sorted(CHECKS))
-def test_fast_path_properties_on_every_golden_and_fixture_row(check: str) -> None:
+def test_fast_lane_properties_on_every_golden_and_fixture_row(check: str) -> None:
     for _, raw in fixture_rows():
-        for fmt in FAST:
+        for fmt in FAST.values():
             CHECKS[check](fmt, raw)
+
+
+def plain_conversation(fmt: str) -> dict[str, Any]:
+    """The canonical JSON of a format's valid seed (a plain text conversation)."""
+    return FAST[fmt].to_canonical(VALID[fmt]).record.to_json()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_every_rule_broken_is_refused_by_every_fast_lane(rule) -> None:
+    """Break the rule in each fast-laned format's seed conversation, write the broken record back in that format
+    (where the format can hold it at all), and check: the full lane reports one of the rule's codes, and the fast
+    lane does not accept the row. At least one format must hold each broken rule, or the rule is untested."""
+    expressed = []
+    for name, fmt in FAST.items():
+        broken = rule.violate(plain_conversation(name))
+        if broken is None:
+            continue
+        row = encode(fmt, broken)
+        if row is None:
+            continue  # the format cannot hold this break (MOSS has no place for a second user turn in a row)
+        full = convert_raw(row, fmt, Path("."))
+        if not has_errors(full.problems):
+            continue  # the format's structure absorbed the break (e.g. a blank system prompt is dropped)
+        assert set(rule.codes) & {p.code for p in full.problems}, (name, rule.name, full.problems)
+        assert not fmt.fast(row), f"the {name} fast lane accepts a row that breaks '{rule.name}': {row}"
+        expressed.append(name)
+    assert expressed, f"no fast-laned format can hold a break of '{rule.name}'; give the rule a violation they can"

@@ -75,7 +75,7 @@ def test_markup_in_data_is_printed_literally(tmp_path: Path) -> None:
 
 
 def test_parallel_validation_matches_sequential_exactly(tmp_path: Path, monkeypatch) -> None:
-    import ftdata.api
+    import ftdata.validation
 
     rows = []
     for i in range(400):
@@ -90,7 +90,7 @@ def test_parallel_validation_matches_sequential_exactly(tmp_path: Path, monkeypa
     f = tmp_path / "big.jsonl"
     f.write_bytes(b"\xef\xbb\xbf" + b"\n".join(rows) + b"\n")
     sequential = validate_file(f)
-    monkeypatch.setattr(ftdata.api, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ftdata.validation, "PARALLEL_MIN_BYTES", 0)
     for workers in (2, 3, 7):
         parallel = validate_file(f, workers=workers)
         assert (parallel.records, parallel.valid, parallel.invalid) == (sequential.records, sequential.valid, sequential.invalid)

@@ -10,7 +10,10 @@ from conftest import ROOT
 from ftdata.formats import match
 from mutations import fixture_rows
 from ftdata.formats.base import parse_row
-from ftdata.schemas import ROW_MODELS, schema_for
+from ftdata.formats import FORMATS
+from ftdata.schemas import schema_for
+
+ROW_MODELS = {name: f.rows for name, f in FORMATS.items()}
 
 
 @pytest.mark.parametrize("fmt", sorted(ROW_MODELS))

@@ -6,7 +6,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from ftdata.cli import app
-from ftdata.stats import collect, spread
+from ftdata.api import stats
+from ftdata.stats import spread
 
 runner = CliRunner()
 
@@ -19,7 +20,7 @@ def test_counts_duplicates_and_shares(tmp_path: Path) -> None:
     ]
     f = tmp_path / "a.jsonl"
     f.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    s = collect([f]).summary()
+    s = stats([f]).summary()
     assert (s["records"], s["valid"], s["invalid"], s["exact_duplicates"]) == (4, 3, 1, 1)
     assert s["turns"] == {"min": 1, "p50": 1, "p95": 2, "max": 2, "mean": 1.3}
     assert s["messages_per_role"] == {"user": 4, "assistant": 4, "system": 1}

@@ -17,9 +17,10 @@ from typing import Any
 
 import orjson
 
-from ftdata.api import convert_raw
+from ftdata.engine import convert_raw
 from ftdata.formats import get_format
 from ftdata.formats.write import ReasoningPolicy, Writing
+from ftdata.problems import has_errors
 from ftdata.rules import Origins
 
 
@@ -45,9 +46,9 @@ def convert_batch(batch: dict[str, list[Any]], indices: list[int] | None = None,
         converted = convert_raw(raw, src, base)
         problems = converted.problems
         row = None
-        if converted.record is not None and not any(p.severity == "error" for p in problems):
+        if converted.record is not None and not has_errors(problems):
             w = Writing(converted.record, converted.origins or Origins(), reasoning)
-            row = dst.from_canonical(w)  # type: ignore[misc]
+            row = dst.write(w)
             problems = problems + w.problems
             if not w.ok():
                 row = None

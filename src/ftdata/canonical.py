@@ -10,9 +10,10 @@ A record's kind follows from the keys it has (trl's key-set idea):
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 Role = Literal["system", "user", "assistant", "tool"]
 Kind = Literal["sft", "preference", "kto", "text"]
@@ -63,13 +64,12 @@ class Record(Closed):
     meta: dict[str, Any] | None = None
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "Record":
+    def _one_kind(self) -> Record:
         has = {k for k in ("messages", "chosen", "rejected", "completion", "label", "text") if getattr(self, k) is not None}
         if has not in ({"messages"}, {"messages", "chosen", "rejected"}, {"messages", "completion", "label"}, {"text"}):
-            raise ValueError(
-                "invalid_value: a record has either messages, messages+chosen+rejected, "
-                f"messages+completion+label, or text; got {sorted(has) or 'none of them'}"
-            )
+            raise PydanticCustomError(
+                "invalid_value", "a record has either messages, messages+chosen+rejected, messages+completion+label, "
+                "or text; got {got}", {"got": str(sorted(has) or "none of them")})
         return self
 
     @property
@@ -89,3 +89,37 @@ class Record(Closed):
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready dict without unset optional fields."""
         return self.model_dump(mode="json", exclude_none=True)
+
+    def sequences(self) -> list[list[Message]]:
+        """The conversations a trainer sees: sft [messages]; preference [prompt+chosen, prompt+rejected];
+        kto [prompt+completion]; text none."""
+        prompt = self.messages or []
+        if self.kind == "preference":
+            return [prompt + (self.chosen or []), prompt + (self.rejected or [])]
+        if self.kind == "kto":
+            return [prompt + (self.completion or [])]
+        return [prompt] if self.kind == "sft" else []
+
+
+def chat_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Canonical messages -> the dicts HF chat templates and trl take: the one such function (stats, fttrain and the
+    trl writer all use it). Tool call arguments stay objects; reasoning is `reasoning_content`.
+
+    [Message(role="assistant", content="", tool_calls=[ToolCall(name="f", arguments={"x": 1})])]
+    -> [{"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "f",
+        "arguments": {"x": 1}}}]}]
+    """
+    out = []
+    for m in messages:
+        item: dict[str, Any] = {"role": m.role, "content": m.content}
+        if m.tool_calls:
+            item["tool_calls"] = [{**({"id": c.id} if c.id else {}), "type": "function",
+                                   "function": {"name": c.name, "arguments": c.arguments}} for c in m.tool_calls]
+        if m.reasoning is not None:
+            item["reasoning_content"] = m.reasoning
+        if m.tool_call_id is not None:
+            item["tool_call_id"] = m.tool_call_id
+        if m.name is not None:
+            item["name"] = m.name
+        out.append(item)
+    return out

@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, cast
 
 import orjson
 import typer
 
 from ftdata import __version__, api, render
-from ftdata.convert import TARGETS, UsageError, convert_files
-from ftdata.dataset_info import is_descriptor, validate_descriptor
+from ftdata.formats import FORMATS, TARGETS
+from ftdata.formats.write import ReasoningPolicy
 from ftdata.io import UnreadableFile
-from ftdata.formats import FORMATS
 
 app = typer.Typer(
     help="Validate and convert LLM fine-tuning data (alpaca, sharegpt, openai, trl, moss, firefly, text).",
@@ -55,11 +54,8 @@ def validate(
     """
     reports = []
     for f in files:
-        if is_descriptor(f):
-            reports += validate_descriptor(f, media_dir, allow_outside_media)
-            continue
         with render.LazyProgress(f"validating {f}") as progress:
-            reports.append(api.validate_file(f, format, media_dir, workers, progress, allow_outside_media))
+            reports += api.validate(f, format, media_dir, workers, progress, allow_outside_media)
     if json:
         render.validation_json(reports)
     else:
@@ -94,10 +90,10 @@ def convert(
     signal.signal(signal.SIGTERM, _terminate)  # a kill cleans up like Ctrl-C: no partial OUT, no temp files
     try:
         with render.LazyProgress(f"converting to {to}") as progress:
-            report = convert_files(files, to, output, source, media_dir, reasoning, name,  # type: ignore[arg-type]
-                                   dataset_info=not no_dataset_info, progress=progress, force=force,
-                                   allow_outside=allow_outside_media, workers=workers)
-    except (UsageError, UnreadableFile) as err:
+            report = api.convert_files(files, to, output, source, media_dir, cast(ReasoningPolicy, reasoning), name,
+                                       dataset_info=not no_dataset_info, progress=progress, force=force,
+                                       allow_outside=allow_outside_media, workers=workers)
+    except (api.UsageError, UnreadableFile) as err:
         _fail(str(err))
     except KeyboardInterrupt:
         _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
@@ -131,10 +127,11 @@ def stats(
     Example: ftdata stats moss.jsonl --tokenizer tiny --max-length 1024 --plot moss.png
     """
     from ftdata import stats as st
+    from ftdata.tokens import load_tokenizer
 
     try:
-        tok = st.load_tokenizer(tokenizer) if tokenizer else None
-        result = st.collect(files, format, tok, max_length)
+        tok = load_tokenizer(tokenizer) if tokenizer else None
+        result = api.stats(files, format, tok, max_length)
         if plot is not None:
             st.plot(result, plot)
     except (ValueError, UnreadableFile) as err:

@@ -1,4 +1,5 @@
-"""LLaMA-Factory `dataset_info.json` descriptors: model, reader (entry -> checked canonical records), writer.
+"""LLaMA-Factory `dataset_info.json` descriptors: the model and the reader (an entry's rows, renamed to one of our
+formats' own fields; `ftdata.engine` checks them). The writer is `ftdata.dataset_info_writer`.
 
 We read entries with LLaMA-Factory's column and tag rules, without its traps: an unknown key, column or tag is
 an error naming it; a mapped column missing from a row is an error; columns that an entry does not list keep
@@ -8,8 +9,7 @@ their default names instead of silently becoming None; hub entries are parsed an
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -17,12 +17,9 @@ from typing import Any, Iterator, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from ftdata.api import Checked, FileReport, convert_raw
-from ftdata.formats import FORMATS, Converted, Format
+from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.base import parse_row
-from ftdata.io import SUFFIXES, UnreadableFile, read_records
-from ftdata.sink import atomic_write
-from ftdata.media import Media
+from ftdata.io import SUFFIXES, Item, UnreadableFile, read_records
 from ftdata.problems import Problem, problem
 
 HUB_KEYS = ("hf_hub_url", "ms_hub_url", "om_hub_url", "cloud_file_name")
@@ -82,19 +79,8 @@ class Entry(_Closed):
         return self.file_name is not None and not any(getattr(self, k) for k in HUB_KEYS + ("script_url",))
 
 
-# (source format our reader uses, canonical column -> native field, tag defaults)
-NATIVE = {
-    "alpaca": {"prompt": "instruction", "query": "input", "response": "output", "history": "history",
-               "system": "system", "images": "images", "videos": "videos", "audios": "audios",
-               "chosen": "chosen", "rejected": "rejected", "kto_tag": "kto_tag"},
-    "sharegpt": {"messages": "conversations", "system": "system", "tools": "tools", "images": "images",
-                 "videos": "videos", "audios": "audios", "chosen": "chosen", "rejected": "rejected", "kto_tag": "kto_tag"},
-}
-NATIVE["openai"] = {**NATIVE["sharegpt"], "messages": "messages"}
-SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
-                 "observation_tag": "observation", "function_tag": "function_call", "system_tag": "system"}
-OPENAI_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
-               "observation_tag": "tool", "function_tag": "function_call", "system_tag": "system"}
+# LLaMA-Factory's `formatting` value -> the format of ours that reads it (each Format says how LLaMA-Factory reads it)
+READERS: dict[str, Format] = {f.llamafactory.formatting: f for f in REGISTRY if f.llamafactory is not None}
 
 
 def read_descriptor(path: Path) -> tuple[dict[str, Entry], list[Problem]]:
@@ -124,11 +110,21 @@ def read_descriptor(path: Path) -> tuple[dict[str, Entry], list[Problem]]:
 class Adapter:
     """Renames an entry's columns and tags to the native fields of one of our formats, and paths back."""
 
-    fmt: str
+    fmt: Format
     fields: dict[str, str]   # source column the entry names explicitly (it must be present) -> native field
     roles: dict[str, str]    # source role value -> native role value
     role_tag: str
     content_tag: str
+
+    tags: tuple[str, str] = field(init=False)  # the format's own role and content keys ('from', 'value')
+    message_fields: tuple[str, ...] = field(init=False)  # its fields holding messages, whose tags are renamed
+
+    def __post_init__(self) -> None:
+        lf = self.fmt.llamafactory
+        native = lf.tags if lf is not None else {}
+        self.tags = native.get("role_tag", ""), native.get("content_tag", "")
+        columns = lf.columns if lf is not None and "role_tag" in native else {}
+        self.message_fields = tuple(columns[c] for c in ("messages", "chosen", "rejected") if c in columns)
 
     def native(self, row: Any) -> tuple[Any, list[Problem]]:
         if not isinstance(row, dict):
@@ -136,14 +132,13 @@ class Adapter:
         missing = [problem(c, "missing_field", f"column '{c}' named in the descriptor's columns is missing from this row")
                    for c in self.fields if c not in row]
         out = {self.fields.get(k, k): v for k, v in row.items()}
-        if self.fmt in ("sharegpt", "openai"):
-            target = ("from", "value") if self.fmt == "sharegpt" else ("role", "content")
-            for key in ("conversations", "messages", "chosen", "rejected"):
-                value = out.get(key)
-                if isinstance(value, list):
-                    out[key] = [self._message(m, target) for m in value]
-                elif isinstance(value, dict):
-                    out[key] = self._message(value, target)
+        target = self.tags
+        for key in self.message_fields:
+            value = out.get(key)
+            if isinstance(value, list):
+                out[key] = [self._message(m, target) for m in value]
+            elif isinstance(value, dict):
+                out[key] = self._message(value, target)
         return out, missing
 
     def _message(self, m: Any, target: tuple[str, str]) -> Any:
@@ -160,8 +155,8 @@ class Adapter:
         m = re.match(r"([^.\[]*)(.*)", path)
         head, rest = m.groups() if m else (path, "")
         head = {v: k for k, v in self.fields.items()}.get(head, head)
-        if self.fmt in ("sharegpt", "openai"):
-            role, content = ("from", "value") if self.fmt == "sharegpt" else ("role", "content")
+        if self.message_fields:
+            role, content = self.tags
             rest = re.sub(rf"\.{role}(?=$|[.\[])", "." + self.role_tag, rest)
             rest = re.sub(rf"\.{content}(?=$|[.\[])", "." + self.content_tag, rest)
         return head + rest
@@ -171,16 +166,17 @@ def adapter_for(entry: Entry) -> Adapter:
     """Build the column/tag renaming for an entry (alpaca pretrain entries map `prompt` to text)."""
     cols = entry.columns.model_dump(exclude_none=True) if entry.columns else {}
     if entry.formatting == "alpaca" and set(cols) == {"prompt"}:
-        return Adapter("text", {cols["prompt"]: "text"}, {}, "", "")
-    native = NATIVE[entry.formatting]
-    unknown = set(cols) - set(native)
-    fields = {source: native[col] for col, source in cols.items() if col in native}
-    native_tags = SHAREGPT_TAGS if entry.formatting == "sharegpt" else OPENAI_TAGS
-    tags = {**native_tags, **(entry.tags.model_dump(exclude_none=True) if entry.tags else {})}
-    roles = {tags[k]: native_tags[k] for k in native_tags if k not in ("role_tag", "content_tag")}
+        return Adapter(FORMATS["text"], {cols["prompt"]: "text"}, {}, "", "")
+    fmt = READERS[entry.formatting]
+    lf = fmt.llamafactory
+    assert lf is not None
+    unknown = set(cols) - set(lf.columns)
     if unknown:  # e.g. `history` on a sharegpt entry: LLaMA-Factory ignores it, we say so
         raise UnreadableFile(f"columns {sorted(unknown)} do not apply to formatting '{entry.formatting}'")
-    return Adapter(entry.formatting, fields, roles, tags["role_tag"], tags["content_tag"])
+    fields = {source: lf.columns[col] for col, source in cols.items()}
+    tags = {**lf.tags, **(entry.tags.model_dump(exclude_none=True) if entry.tags else {})}
+    roles = {tags[k]: lf.tags[k] for k in lf.tags if k not in ("role_tag", "content_tag")}
+    return Adapter(fmt, fields, roles, tags.get("role_tag", ""), tags.get("content_tag", ""))
 
 
 def entry_files(info: Path, entry: Entry) -> list[Path]:
@@ -196,67 +192,20 @@ def entry_files(info: Path, entry: Entry) -> list[Path]:
     return [target]
 
 
-def open_entry(info: Path, entry: Entry, media_dir: Path | None = None,
-               allow_outside: bool = False) -> tuple[Format, Iterator[Checked]]:
-    """Checked canonical records of a local entry, read with its columns/tags; num_samples takes the first N.
-
-    Problem paths use the entry's own names (`messages[2].role`), lines are those of each file.
-    """
+def entry_items(info: Path, entry: Entry) -> tuple[Format, Adapter, Iterator[Item]]:
+    """The format an entry reads as, its renaming, and its items (every file of a folder in turn, indexed across
+    them; lines are each file's own); `num_samples` takes the first N."""
     adapter = adapter_for(entry)
-    fmt = FORMATS[adapter.fmt]
     files = entry_files(info, entry)
-    base = Media(media_dir or info.parent, allow_outside)  # LLaMA-Factory resolves media against the dataset dir
 
-    def stream() -> Iterator[Checked]:
-        items = (item for f in files for item in read_records(f))
+    def items() -> Iterator[Item]:
+        stream: Iterator[Item] = (item for f in files for item in read_records(f))
         if entry.num_samples is not None:
-            items = islice(items, entry.num_samples)
-        for index, item in enumerate(items):
-            if isinstance(item.value, Problem):
-                converted, missing = Converted(None, problems=[item.value]), []
-            else:
-                row, missing = adapter.native(item.value)
-                converted = convert_raw(row, fmt, base)
-            problems = [replace(p, path=adapter.source_path(p.path)).at(index, item.line)
-                        for p in missing + converted.problems]
-            if missing:
-                converted.record = None
-            yield Checked(index, item.line, item.value, converted.record, problems, converted.origins, item.text)
+            stream = islice(stream, entry.num_samples)
+        for index, item in enumerate(stream):
+            yield Item(index, item.line, item.value, item.text)
 
-    return fmt, stream()
-
-
-def is_descriptor(path: Path) -> bool:
-    return path.name == "dataset_info.json"
-
-
-def validate_descriptor(path: Path, media_dir: Path | None = None, allow_outside: bool = False) -> list[FileReport]:
-    """Reports for the descriptor itself and for every local entry; hub entries are listed as not loadable."""
-    head = FileReport(str(path), format="dataset_info", how="descriptor")
-    try:
-        entries, problems = read_descriptor(path)
-    except UnreadableFile as err:
-        head.error = str(err)
-        return [head]
-    bad = {p.index for p in problems}
-    head.records, head.invalid, head.problems = len(entries) + len(bad - {None}), len(bad), problems
-    head.valid = head.records - head.invalid
-    reports = [head]
-    for name, entry in entries.items():
-        report = FileReport(f"{path}#{name}", how="descriptor")
-        if not entry.local:
-            report.format, report.skipped = entry.formatting, entry_files_note(entry)
-            reports.append(report)
-            continue
-        try:
-            fmt, stream = open_entry(path, entry, media_dir, allow_outside)
-            report.format = fmt.name
-            for item in stream:
-                report.add(item)
-        except UnreadableFile as err:
-            report.error = f"{path}#{name}: {err}"
-        reports.append(report)
-    return reports
+    return adapter.fmt, adapter, items()
 
 
 def entry_files_note(entry: Entry) -> str:
@@ -264,52 +213,4 @@ def entry_files_note(entry: Entry) -> str:
     return f"{kind} entry: not loadable here (offline, local files only)"
 
 
-def entry_descriptor(file_name: str, target: str, kinds: Counter[str], keys: set[str]) -> tuple[dict[str, Any] | None, str | None]:
-    """The dataset_info entry for a file we wrote, or None and why LLaMA-Factory could not read it."""
-    if len(kinds) != 1:
-        return None, f"not written: the output mixes record kinds ({', '.join(sorted(kinds))})"
-    kind = next(iter(kinds))
-    entry: dict[str, Any] = {"file_name": file_name}
-    if target == "text":
-        return {**entry, "columns": {"prompt": "text"}}, None
-    if target not in ("sharegpt", "alpaca", "openai"):
-        return None, f"not written: LLaMA-Factory cannot read {target} rows (fttrain reads the file by path)"
-    if target == "openai" and kind == "preference":
-        return None, "not written: LLaMA-Factory cannot read OpenAI preference rows; convert --to sharegpt"
-    native = NATIVE[target]
-    cols = {col: field for col, field in native.items() if field in keys}
-    if target == "alpaca":
-        cols.update(prompt="instruction", response="output") if kind != "preference" else cols.update(prompt="instruction")
-        cols.pop("query", None)
-    entry["formatting"] = "sharegpt" if target == "openai" else target
-    if kind == "preference":
-        entry["ranking"] = True
-    entry["columns"] = cols
-    if target == "openai":
-        entry["tags"] = {k: v for k, v in OPENAI_TAGS.items() if k != "function_tag"}
-    return entry, None
-
-
-def update_dataset_info(out: Path, target: str, kinds: Counter[str], keys: set[str], name: str | None) -> tuple[str | None, str]:
-    """Add or replace the entry for `out` in the dataset_info.json beside it; returns (path or None, note)."""
-    entry, why = entry_descriptor(out.name, target, kinds, keys)
-    if entry is None:
-        return None, why or ""
-    info = out.parent / "dataset_info.json"
-    data: dict[str, Any] = {}
-    if info.exists():
-        try:
-            data = orjson.loads(info.read_bytes())
-        except orjson.JSONDecodeError:
-            return None, f"not updated: {info} is not valid JSON"
-        if not isinstance(data, dict):
-            return None, f"not updated: {info} is not a JSON object"
-    key = name or out.stem
-    data[key] = entry
-    with atomic_write(info, batched=False) as f:
-        f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
-    return str(info), f"entry '{key}'"
-
-
-__all__ = ["Entry", "adapter_for", "entry_files", "open_entry", "read_descriptor", "update_dataset_info",
-           "validate_descriptor"]
+__all__ = ["Adapter", "Entry", "adapter_for", "entry_files", "entry_items", "read_descriptor"]

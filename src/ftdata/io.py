@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import sys
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, Callable, Iterator, Protocol, cast
 
 import orjson
 
@@ -35,10 +36,26 @@ class Item:
     text: str | None = None  # the undecodable source text, kept so that a rejects file loses nothing
 
 
+class Ahead(Iterator[Item]):
+    """Items some of which were read ahead (to detect the format) followed by the rest; `close` releases the file."""
+
+    def __init__(self, head: list[Item], rest: Iterator[Item]) -> None:
+        self.head, self.rest = head, rest
+        self._items = chain(head, rest)
+
+    def __next__(self) -> Item:
+        return next(self._items)
+
+    def close(self) -> None:
+        close = getattr(self.rest, "close", None)
+        if close is not None:
+            close()
+
+
 def read_records(path: str | Path) -> Iterator[Item]:
     """Yield the records of a .jsonl / .json / .parquet / .csv / .txt file, in order; "-" reads JSON Lines from stdin."""
     if str(path) == STDIN:
-        return jsonl_items(sys.stdin.buffer)
+        return jsonl_items(cast(Readable, sys.stdin.buffer))  # a BufferedReader
     path = Path(path)
     if not path.exists():
         raise UnreadableFile(f"{path}: no such file")
@@ -66,7 +83,11 @@ def _read_jsonl(path: Path) -> Iterator[Item]:
 READ_BLOCK = 4 << 20  # bytes read at a time by `iter_lines`
 
 
-def iter_lines(f: BinaryIO, limit: int | None = None, block: int = READ_BLOCK) -> Iterator[memoryview]:
+class Readable(Protocol):
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+def iter_lines(f: Readable, limit: int | None = None, block: int = READ_BLOCK) -> Iterator[memoryview]:
     """The lines of `f` (without their "\\n") up to `limit` bytes, as views into one reused buffer.
 
     A view is only good until the next one is taken: decode or copy it first. Reading large blocks and slicing
@@ -121,7 +142,7 @@ Accept = Callable[[dict[str, Any], memoryview], bool]  # (decoded row, its line)
 PROGRESS_EVERY = 4096  # records between progress calls
 
 
-def jsonl_items(f: BinaryIO, at_start: bool = True, limit: int | None = None, tally: Tally | None = None,
+def jsonl_items(f: Readable, at_start: bool = True, limit: int | None = None, tally: Tally | None = None,
                 accept: Accept | None = None, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
     """Items of JSON Lines read from `f` (up to `limit` bytes).
 
@@ -130,6 +151,7 @@ def jsonl_items(f: BinaryIO, at_start: bool = True, limit: int | None = None, ta
     every PROGRESS_EVERY records.
     """
     index = line_no = 0
+    tally = tally if tally is not None else Tally()
     loads, decode_error = orjson.loads, orjson.JSONDecodeError
     for line_no, raw in enumerate(iter_lines(f, limit), start=1):
         try:
@@ -145,14 +167,13 @@ def jsonl_items(f: BinaryIO, at_start: bool = True, limit: int | None = None, ta
                 continue
             raw = memoryview(text)
         if accept is not None and type(value) is dict and accept(value, raw):
-            tally.accepted += 1  # type: ignore[union-attr]
+            tally.accepted += 1
         else:
             yield Item(index, line_no, value)
         index += 1
         if progress is not None and not index % PROGRESS_EVERY:
             progress(index)
-    if tally is not None:
-        tally.lines = line_no
+    tally.lines = line_no
 
 
 def line_ranges(path: Path, parts: int) -> list[tuple[int, int]]:

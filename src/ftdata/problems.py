@@ -1,64 +1,95 @@
-"""Problems are values: every issue found in a record is a `Problem`, never an exception or a log line."""
+"""Problems are values: every issue found in a record is a `Problem`, never an exception or a log line.
+
+The codes are one closed set (`Code`); each has one severity and one meaning, documented here and listed in the
+README's code table (a test holds the three together).
+"""
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, get_args
 
 from pydantic import ValidationError
 
 Severity = Literal["error", "warning"]
 
-# Stable codes, documented once here; tests and the README refer to them.
-CODES: dict[str, str] = {
-    "invalid_json": "the line or file is not valid JSON",
-    "not_an_object": "a record must be a JSON object",
-    "missing_field": "a required field is absent",
-    "unknown_field": "a field the format does not know (often a typo)",
-    "wrong_type": "a field has the wrong JSON type",
-    "invalid_value": "a field has a value outside what the format allows",
-    "unknown_role": "a message role the format does not know",
-    "role_order": "messages are not in the order the format requires",
-    "empty_content": "a message has empty or whitespace-only content",
-    "empty_conversation": "a conversation has no messages",
-    "missing_assistant": "a conversation has no assistant turn to train on",
-    "tool_call_invalid": "a tool call is not a JSON object with a name and JSON-object arguments",
-    "marker_mismatch": "a MOSS field is not wrapped in its markers",
-    "turn_count_mismatch": "MOSS num_turns disagrees with the turns present",
-    "odd_placeholder": "a MOSS field holds an unusual 'None' variant (usable, but check the source)",
-    "odd_commands": "MOSS Commands hold text besides the calls (numbering, comments); the calls were read",
-    "double_encoded": "tool call arguments were JSON-encoded twice; decoded",
-    "placeholder_mismatch": "the number of <image>/<video>/<audio> placeholders differs from the media items",
-    "media_missing": "a media file does not exist",
-    "media_outside": "a media path leaves the media folder (.., absolute, symlink)",
-    "mixed_format": "the record has the shape of another format than the file's",
+Code = Literal[
+    "invalid_json", "not_an_object", "missing_field", "unknown_field", "wrong_type", "invalid_value", "unknown_role",
+    "role_order", "empty_content", "empty_conversation", "missing_assistant", "tool_call_invalid", "marker_mismatch",
+    "turn_count_mismatch", "placeholder_mismatch", "media_missing", "media_outside", "mixed_format",
+    "unrepresentable", "odd_placeholder", "odd_commands", "double_encoded", "reasoning_embedded", "reasoning_dropped",
+]
+
+# code -> (severity, meaning): the one place both are written
+CODES: dict[Code, tuple[Severity, str]] = {
+    "invalid_json": ("error", "the line or file is not valid JSON"),
+    "not_an_object": ("error", "a record must be a JSON object"),
+    "missing_field": ("error", "a required field is absent"),
+    "unknown_field": ("error", "a field the format does not know (often a typo)"),
+    "wrong_type": ("error", "a field has the wrong JSON type"),
+    "invalid_value": ("error", "a field has a value outside what the format allows"),
+    "unknown_role": ("error", "a message role the format does not know"),
+    "role_order": ("error", "messages are not in the order the format requires"),
+    "empty_content": ("error", "a message has empty or whitespace-only content"),
+    "empty_conversation": ("error", "a conversation has no messages"),
+    "missing_assistant": ("error", "a conversation has no assistant turn to train on"),
+    "tool_call_invalid": ("error", "a tool call is not a JSON object with a name and JSON-object arguments"),
+    "marker_mismatch": ("error", "a MOSS field is not wrapped in its markers"),
+    "turn_count_mismatch": ("error", "MOSS num_turns disagrees with the turns present"),
+    "placeholder_mismatch": ("error", "the number of <image>/<video>/<audio> placeholders differs from the media items"),
+    "media_missing": ("error", "a media file does not exist"),
+    "media_outside": ("error", "a media path leaves the media folder (.., absolute, symlink)"),
+    "mixed_format": ("error", "the record has the shape of another format than the file's"),
+    "unrepresentable": ("error", "convert: the target format cannot hold part of the record (the row is rejected)"),
+    "odd_placeholder": ("warning", "a MOSS field holds an unusual 'None' variant (usable, but check the source)"),
+    "odd_commands": ("warning", "MOSS Commands hold text besides the calls (numbering, comments); the calls were read"),
+    "double_encoded": ("warning", "tool call arguments were JSON-encoded twice; decoded"),
+    "reasoning_embedded": ("warning", "convert: reasoning written as a <think>...</think> prefix (the target has no field)"),
+    "reasoning_dropped": ("warning", "convert: reasoning dropped (--reasoning drop)"),
 }
+assert set(CODES) == set(get_args(Code)), "every code has a severity and a meaning"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """One located problem: `index` is the 0-based record index, `line` the 1-based JSONL line (None where none)."""
 
     index: int | None
     line: int | None
     path: str
-    code: str
+    code: Code
     message: str
-    severity: Severity = "error"
+
+    @property
+    def severity(self) -> Severity:
+        return CODES[self.code][0]
 
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "line": self.line, "path": self.path, "code": self.code,
                 "message": self.message, "severity": self.severity}
 
-    def at(self, index: int | None, line: int | None) -> "Problem":
+    def at(self, index: int | None, line: int | None) -> Problem:
         """A copy located at a record; converters build problems without knowing where the record sits."""
         return replace(self, index=index, line=line)
 
+    def shifted(self, records: int, lines: int) -> Problem:
+        """A copy moved by `records` indexes and `lines` lines (a range's local position -> the file's)."""
+        return replace(self, index=None if self.index is None else self.index + records,
+                       line=None if self.line is None else self.line + lines)
 
-def problem(path: str, code: str, message: str, severity: Severity = "error") -> Problem:
+
+def problem(path: str, code: Code, message: str) -> Problem:
     """A problem not yet located in a file (index/line are filled in by the reader)."""
-    return Problem(None, None, path, code, message, severity)
+    return Problem(None, None, path, code, message)
+
+
+def is_error(p: Problem) -> bool:
+    return CODES[p.code][0] == "error"
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    return any(CODES[p.code][0] == "error" for p in problems)
 
 
 def join_path(prefix: str, *parts: str | int) -> str:
@@ -127,6 +158,8 @@ def _json_loc(raw: Any, loc: tuple[Any, ...]) -> list[str | int]:
 
 def _translate(e: Any, path: str, field: str | int, known: list[str]) -> Problem:
     kind = e["type"]
+    if kind in CODES:  # our own validators raise PydanticCustomError(code, message)
+        return problem(path, kind, e["msg"])
     if kind == "missing":
         return problem(path, "missing_field", f"required field '{field}' is missing; add it")
     if kind == "extra_forbidden":
@@ -145,26 +178,23 @@ def _translate(e: Any, path: str, field: str | int, known: list[str]) -> Problem
     if kind in ("too_short", "too_long"):
         return problem(path, "invalid_value", f"{e['msg'].lower()}; e.g. history is a list of [question, answer] pairs"
                        if "history" in path else e["msg"])
-    msg = str(e.get("ctx", {}).get("error", e["msg"]))
-    code, _, text = msg.partition(":")
-    if kind == "value_error" and code in CODES and text:
-        return problem(path, code, text.strip())
-    return problem(path, "invalid_value", msg)
+    return problem(path, "invalid_value", str(e.get("ctx", {}).get("error", e["msg"])))
 
 
 def _prune_union_noise(found: list[Problem]) -> list[Problem]:
-    deeper = {p.path for p in found}
+    """Drop a union branch's "wrong type" where another branch matched deeper; merge two branches' wants."""
+    deeper = {d[:i] for d in {p.path for p in found} for i, ch in enumerate(d) if ch in ".[" and i}
     kept: list[Problem] = []
-    merged: dict[str, Problem] = {}
+    merged: dict[str, int] = {}  # path -> position in kept of its first "wrong type"
     for p in found:
         if p.code == "wrong_type":
-            if any(d.startswith(p.path + ".") or d.startswith(p.path + "[") for d in deeper if d != p.path):
+            if p.path in deeper:
                 continue  # another branch of the union matched the value's shape further down
             if p.path in merged:  # two branches, same place: "expected a string or a list"
-                first = merged[p.path]
+                first = kept[merged[p.path]]
                 want = p.message.removeprefix("expected ").split(", got ")[0]
-                first.message = first.message.replace(", got ", f" or {want}, got ", 1)
+                kept[merged[p.path]] = replace(first, message=first.message.replace(", got ", f" or {want}, got ", 1))
                 continue
-            merged[p.path] = p
+            merged[p.path] = len(kept)
         kept.append(p)
     return kept

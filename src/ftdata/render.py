@@ -12,9 +12,8 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ftdata.api import FileReport
-from ftdata.convert import ConvertReport
 from ftdata.problems import CODES, Problem
+from ftdata.reports import ConvertReport, FileReport
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -44,9 +43,9 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
                       + ", ".join(f"{k} ({v})" for k, v in mixed.items()), soft_wrap=True)
         if r.problems:
             table = Table("code", "severity", "count", "meaning", box=None, pad_edge=False)
-            sev = {p.code: p.severity for p in r.problems}
             for code, n in r.codes.most_common():
-                table.add_row(code, sev[code], str(n), CODES.get(code, ""))
+                severity, meaning = CODES[code]
+                table.add_row(code, severity, str(n), meaning)
             out.print(table)
             for p in r.problems[:max_errors]:
                 colour = "red" if p.severity == "error" else "yellow"

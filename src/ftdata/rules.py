@@ -1,15 +1,21 @@
-"""Conversation rules over canonical records, as small pure functions returning Problems.
+"""Conversation rules over canonical records: small pure functions returning Problems, registered in `RULES`.
 
 Rules speak in canonical terms but report paths in the source record: every converter hands back an
 `Origins` map saying where each canonical message came from (`conversations[3].from`, `output`, ...).
+
+Each rule also knows one way to break it (`violate`): the fast lanes (each format's quick acceptance of plainly
+valid rows) restate these rules for speed, and a test breaks every rule in every fast-laned format to prove that
+the fast lane refuses what the rule forbids. A rule added here without the fast lanes learning it fails that test.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from ftdata.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Record
-from ftdata.problems import Problem, problem
+from ftdata.problems import Code, Problem, problem
 
 
 @dataclass(slots=True)
@@ -54,44 +60,95 @@ class Policy:
 STRICT = Policy()
 
 
+@dataclass(frozen=True)
+class Where:
+    """One message list of a record being checked, with everything a list rule needs."""
+
+    name: str  # messages | chosen | rejected | completion
+    messages: list[Message]
+    record: Record
+    origins: Origins
+    policy: Policy
+
+    @property
+    def prompt(self) -> bool:
+        return self.name == "messages"
+
+    def role_path(self, i: int) -> str:
+        return self.origins.get(self.name, i).role_path
+
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: what it checks (`check`, per message list or, with `per_record`, once per record), the codes it
+    reports, and one way to break it in a plain SFT conversation (`violate`: canonical JSON of
+    [system?, user, assistant, ...] -> a copy that breaks the rule; None where such a conversation cannot break it).
+    `stops`: when it reports, the list's other rules are skipped (and, for the prompt, the record's)."""
+
+    name: str
+    codes: tuple[Code, ...]
+    check: Callable[[Where], list[Problem]]
+    violate: Callable[[Json], Json | None]
+    per_record: bool = False
+    stops: bool = False
+
+
 def check_record(record: Record, origins: Origins, policy: Policy = STRICT) -> list[Problem]:
     """All conversation rules for one record (media existence is separate: it needs the file system)."""
     if record.kind == "text":
         return [] if record.text and record.text.strip() else [problem("text", "empty_content", "text is empty")]
     out: list[Problem] = []
-    prompt = record.messages or []
-    if not prompt:
-        return [problem(origins.list_path("messages"), "empty_conversation", "the conversation has no messages")]
-    out += check_contents("messages", prompt, origins)
-    out += check_order("messages", prompt, origins, policy, first_side="user")
-    if record.kind == "sft":
-        out += check_sft_end(prompt, origins)
-    else:
-        out += check_prompt_end(prompt, origins)
-        for name, answer in record.message_lists()[1:]:
-            out += check_answer(name, answer, origins, policy)
-    out += check_placeholders(record)
+    prompt: Where | None = None
+    for name, messages in record.message_lists():
+        where = Where(name, messages, record, origins, policy)
+        prompt = prompt or where
+        for rule in RULES:
+            if rule.per_record:
+                continue
+            found = rule.check(where)
+            out += found
+            if found and rule.stops:
+                if where.prompt:
+                    return out
+                break
+    assert prompt is not None  # a conversation record always has `messages`
+    for rule in RULES:
+        if rule.per_record:
+            out += rule.check(prompt)
     return out
 
 
-def check_contents(name: str, messages: list[Message], origins: Origins) -> list[Problem]:
+def check_nonempty(w: Where) -> list[Problem]:
+    """A message list has messages."""
+    if w.messages:
+        return []
+    path = w.origins.list_path(w.name)
+    return [problem(path, "empty_conversation", "the conversation has no messages" if w.prompt else f"{path} has no messages")]
+
+
+def check_contents(w: Where) -> list[Problem]:
     """Empty or whitespace-only content is an error unless the message carries tool calls."""
     return [
-        problem(origins.get(name, i).content_path, "empty_content",
+        problem(w.origins.get(w.name, i).content_path, "empty_content",
                 f"{m.role} message has empty content; write the text or remove the message")
-        for i, m in enumerate(messages)
+        for i, m in enumerate(w.messages)
         if not m.content.strip() and not m.tool_calls
     ]
 
 
-def check_order(name: str, messages: list[Message], origins: Origins, policy: Policy, first_side: str) -> list[Problem]:
-    """Optional leading system; then user-side (user/tool) and assistant turns alternate."""
+def check_order(w: Where) -> list[Problem]:
+    """Optional leading system (prompt only); then user-side (user/tool) and assistant turns alternate; a tool
+    result follows a message that makes tool calls. Answers (chosen/rejected/completion) start on the assistant side."""
     out: list[Problem] = []
-    expect = first_side
-    start = 1 if messages and messages[0].role == "system" and name == "messages" else 0
+    messages, policy = w.messages, w.policy
+    expect = "user" if w.prompt else "assistant"
+    start = 1 if w.prompt and messages[0].role == "system" else 0
     prev: Message | None = None
     for i in range(start, len(messages)):
-        m, where = messages[i], origins.get(name, i)
+        m, where = messages[i], w.origins.get(w.name, i)
         spelled = where.role_name or m.role
         if m.role == "system":
             out.append(problem(where.role_path, "role_order", "a system message may only come first"))
@@ -116,41 +173,32 @@ def _answers_call(prev: Message | None, policy: Policy) -> bool:
     return bool(prev.role == "assistant" and prev.tool_calls) or (policy.parallel_tools and prev.role == "tool")
 
 
-def check_sft_end(messages: list[Message], origins: Origins) -> list[Problem]:
-    """An SFT conversation has an assistant turn and ends with one."""
+def check_end(w: Where) -> list[Problem]:
+    """An SFT conversation has an assistant turn and ends with an answer; a preference/KTO prompt ends on the user
+    side (user or tool); an answer list ends with an assistant message."""
+    messages, last = w.messages, w.role_path(len(w.messages) - 1)
+    if not w.prompt:
+        if messages[-1].role != "assistant":
+            return [problem(last, "role_order", f"{w.name} must end with an assistant message")]
+        return []
+    if w.record.kind != "sft":
+        if messages[-1].role in ("user", "tool"):
+            return []
+        return [problem(last, "role_order", "a preference/KTO prompt must end with a user (or tool) turn; the answer "
+                                            "belongs in chosen/rejected/completion")]
     if not any(m.role == "assistant" for m in messages):
-        return [problem(origins.get("messages", len(messages) - 1).role_path, "missing_assistant",
-                        "the conversation has no assistant message, so there is nothing to train on")]
+        return [problem(last, "missing_assistant", "the conversation has no assistant message, so there is nothing to "
+                                                   "train on")]
     if messages[-1].role != "assistant" or messages[-1].tool_calls:
-        last = origins.get("messages", len(messages) - 1)
-        return [problem(last.role_path, "role_order",
-                        "an SFT conversation must end with an assistant answer; remove the trailing turn or add the answer")]
+        return [problem(last, "role_order", "an SFT conversation must end with an assistant answer; remove the "
+                                            "trailing turn or add the answer")]
     return []
 
 
-def check_prompt_end(messages: list[Message], origins: Origins) -> list[Problem]:
-    """A preference / KTO prompt ends on the user side (user or tool)."""
-    if messages[-1].role in ("user", "tool"):
-        return []
-    last = origins.get("messages", len(messages) - 1)
-    return [problem(last.role_path, "role_order",
-                    "a preference/KTO prompt must end with a user (or tool) turn; the answer belongs in chosen/rejected/completion")]
-
-
-def check_answer(name: str, answer: list[Message], origins: Origins, policy: Policy) -> list[Problem]:
-    """chosen / rejected / completion: non-empty, starting and ending with an assistant message."""
-    if not answer:
-        return [problem(origins.list_path(name), "empty_conversation", f"{origins.list_path(name)} has no messages")]
-    out = check_contents(name, answer, origins) + check_order(name, answer, origins, policy, first_side="assistant")
-    if answer[-1].role != "assistant":
-        out.append(problem(origins.get(name, len(answer) - 1).role_path, "role_order",
-                           f"{name} must end with an assistant message"))
-    return out
-
-
-def check_placeholders(record: Record) -> list[Problem]:
+def check_placeholders(w: Where) -> list[Problem]:
     """Each media list needs exactly as many `<image>`/`<video>`/`<audio>` placeholders as items."""
     out: list[Problem] = []
+    record = w.record
     text = "\x00".join(m.content for _, msgs in record.message_lists() for m in msgs)
     if "<" not in text and not (record.images or record.videos or record.audios):
         return out  # the common text-only case: nothing to count
@@ -163,3 +211,45 @@ def check_placeholders(record: Record) -> list[Problem]:
                                f"{count} {tag} placeholder(s) in the messages but {len(items)} item(s) in '{kind}'; "
                                f"put one {tag} in the text for each item"))
     return out
+
+
+# Ways to break each rule in a plain SFT conversation [system?, user, assistant, ...] (canonical JSON).
+def _edit(record: Json, change: Callable[[list[Json]], None]) -> Json:
+    out = copy.deepcopy(record)
+    change(out["messages"])
+    return out
+
+
+def _first_user(messages: list[Json]) -> Json:
+    return next(m for m in messages if m["role"] == "user")
+
+
+def _blank_user(messages: list[Json]) -> None:
+    _first_user(messages)["content"] = " "
+
+
+def _two_users(messages: list[Json]) -> None:
+    i = messages.index(_first_user(messages))
+    messages.insert(i, {"role": "user", "content": "again"})
+
+
+def _ends_on_user(messages: list[Json]) -> None:
+    messages.append({"role": "user", "content": "and?"})
+
+
+def _placeholder(messages: list[Json]) -> None:
+    _first_user(messages)["content"] += " <image>"
+
+
+def _empty(messages: list[Json]) -> None:
+    messages.clear()
+
+
+RULES: tuple[Rule, ...] = (  # in the order they run
+    Rule("non-empty conversation", ("empty_conversation",), check_nonempty, lambda r: _edit(r, _empty), stops=True),
+    Rule("non-blank content", ("empty_content",), check_contents, lambda r: _edit(r, _blank_user)),
+    Rule("turn order", ("role_order",), check_order, lambda r: _edit(r, _two_users)),
+    Rule("conversation end", ("role_order", "missing_assistant"), check_end, lambda r: _edit(r, _ends_on_user)),
+    Rule("media placeholders", ("placeholder_mismatch",), check_placeholders, lambda r: _edit(r, _placeholder),
+         per_record=True),
+)

@@ -11,12 +11,18 @@ import os
 import tempfile
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator, Protocol
 
 import orjson
 
 CHUNK = 1 << 20  # bytes collected before a write
 MAX_PARTS = 1024  # ... or pieces: the most one writev takes (IOV_MAX)
+
+
+class Sink(Protocol):
+    """Where rows are written: a binary file, stdout's buffer, or a `BatchWriter`."""
+
+    def write(self, data: bytes | memoryview, /) -> int: ...
 
 
 class BatchWriter:
@@ -72,7 +78,7 @@ def _write_all(fd: int, parts: list[bytes]) -> None:
 
 
 @contextmanager
-def atomic_write(path: Path, batched: bool = True) -> Iterator[BinaryIO]:
+def atomic_write(path: Path, batched: bool = True) -> Iterator[Sink]:
     """Write to a temp file beside `path` and rename it into place only on success: no half-written output.
 
     With `batched` the writes go through a `BatchWriter`; the data is fsynced before the rename.
@@ -82,7 +88,7 @@ def atomic_write(path: Path, batched: bool = True) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as f:
             if batched:
                 batch = BatchWriter(f)
-                yield batch  # type: ignore[misc]
+                yield batch
                 batch.close()
             else:
                 yield f
@@ -98,7 +104,7 @@ def atomic_write(path: Path, batched: bool = True) -> Iterator[BinaryIO]:
 class JsonWriter:
     """Rows out as JSON Lines, or as one JSON array (streamed) when the path ends in .json."""
 
-    def __init__(self, f: BinaryIO, array: bool) -> None:
+    def __init__(self, f: Sink, array: bool) -> None:
         self.f, self.array, self.count = f, array, 0
         if array:
             f.write(b"[\n")

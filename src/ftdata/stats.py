@@ -6,12 +6,13 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import orjson
 
-from ftdata.api import open_checked
 from ftdata.canonical import Record
+from ftdata.reports import Checked
+from ftdata.tokens import count
 
 SHORT_ANSWER = 3  # characters: answers shorter than this are flagged as "very short"
 
@@ -59,7 +60,10 @@ class Stats:
 
     def summary(self) -> dict[str, Any]:
         valid = self.records - self.invalid
-        share = (lambda n: round(n / valid, 4) if valid else 0.0)
+
+        def share(n: int) -> float:
+            return round(n / valid, 4) if valid else 0.0
+
         out: dict[str, Any] = {
             "files": self.files, "records": self.records, "valid": valid, "invalid": self.invalid,
             "kinds": dict(self.kinds), "messages_per_role": dict(self.roles),
@@ -79,45 +83,24 @@ def spread(values: list[int]) -> dict[str, float] | None:
     if not values:
         return None
     s = sorted(values)
-    pick = (lambda q: s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))])
+
+    def pick(q: float) -> int:
+        return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
+
     return {"min": s[0], "p50": pick(0.5), "p95": pick(0.95), "max": s[-1], "mean": round(sum(s) / len(s), 1)}
 
 
-def load_tokenizer(spec: str) -> Any:
-    """'tiny' (the bundled one) or a local HF tokenizer folder; needs the `train` extra (transformers)."""
-    try:
-        from transformers import AutoTokenizer
-    except ImportError:
-        raise ValueError("--tokenizer needs transformers: pip install 'ftdata[train]'") from None
-    if spec == "tiny":
-        from importlib import resources
-
-        spec = str(resources.files("fttrain") / "assets" / "tiny-qwen2")
-    if not Path(spec).is_dir():
-        raise ValueError(f"--tokenizer {spec}: not a local tokenizer folder (hub downloads are off)")
-    return AutoTokenizer.from_pretrained(spec)
-
-
-def count_tokens(tokenizer: Any, rec: Record) -> int:
-    """Tokens of the record as it would be trained: the chat template applied (all message lists joined)."""
-    if rec.kind == "text":
-        return len(tokenizer(rec.text or "", add_special_tokens=False)["input_ids"])
-    msgs = [{"role": m.role, "content": (f"<think>{m.reasoning}</think>" if m.reasoning else "") + m.content}
-            for _, ms in rec.message_lists() for m in ms]
-    return len(tokenizer.apply_chat_template(msgs, tokenize=True, return_dict=True)["input_ids"])
-
-
-def collect(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_length: int | None = None) -> Stats:
-    """Stats over every file (raises UnreadableFile for a file that cannot be read)."""
-    stats = Stats(files=[str(p) for p in paths], max_length=max_length)
-    for path in paths:
-        _, _, stream = open_checked(path, fmt, media_dir=None)
+def collect(streams: Iterable[Iterator[Checked]], files: list[str], tokenizer: Any = None,
+            max_length: int | None = None) -> Stats:
+    """Stats over checked records (invalid ones are only counted); tokens as `ftdata.tokens.count` counts them."""
+    stats = Stats(files=files, max_length=max_length)
+    for stream in streams:
         for item in stream:
             stats.records += 1
             if not item.valid or item.record is None:
                 stats.invalid += 1
                 continue
-            stats.add(item.record, count_tokens(tokenizer, item.record) if tokenizer is not None else None)
+            stats.add(item.record, count(tokenizer, item.record) if tokenizer is not None else None)
     return stats
 
 

@@ -7,8 +7,7 @@ import inspect
 import os
 from importlib import metadata
 from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
+from typing import Annotated, Any, Optional
 
 import typer
 from pydantic import ValidationError
@@ -16,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from fttrain import __version__
-from fttrain.spec import CLI_FIELDS, RunSpec, Stage, load_spec
+from fttrain.spec import CLI_FIELDS, RunSpec, Stage, load_spec, option
 
 app = typer.Typer(help="Fine-tune LLMs on ftdata datasets with trl + peft (SFT, DPO, KTO).", no_args_is_help=True,
                   rich_markup_mode=None)
@@ -72,20 +71,8 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _option(name: str) -> inspect.Parameter:
     """A CLI option for one RunSpec field: `--kebab-name`, help from the field's description, default None."""
-    field = RunSpec.model_fields[name]
     flag = "--" + name.replace("_", "-")
-    annotation: Any = field.annotation
-    choices = ""
-    optional = get_origin(annotation) in (Union, UnionType)
-    base = [a for a in get_args(annotation) if a is not type(None)] if optional else [annotation]
-    if get_origin(base[0]) is Literal:
-        values = get_args(base[0])
-        choices = f" [{'|'.join(map(str, values))}]"
-        py_type: Any = type(values[0])
-    else:
-        py_type = base[0]
-    default = "" if field.default in (None, "") else f" (default: {field.default})"
-    help_text = (field.description or "") + choices + default
+    py_type, help_text = option(name)
     decl = [f"{flag}/--no-{name.replace('_', '-')}"] if py_type is bool else [flag]
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
                              annotation=Annotated[Optional[py_type], typer.Option(*decl, help=help_text, show_default=False)])
@@ -109,7 +96,7 @@ def _stage_command(stage: Stage, summary: str) -> None:
         inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
             Optional[Path], typer.Option("--config", help="A YAML file with these options; flags override it.")]),
     ] + [_option(name) for name in CLI_FIELDS]
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    setattr(command, "__signature__", inspect.Signature(params))  # typer reads the generated options from it
     command.__doc__ = f"{summary}\n\nExample: fttrain {stage} dataset_info.json --max-steps 20"
     app.command(name=stage)(command)
 
@@ -122,13 +109,14 @@ def _run(stage: Stage, source: Path, spec: RunSpec) -> None:
     from fttrain.model import ModelError
     from fttrain.run import train
     from fttrain.template import TemplateError
+    from fttrain.trainers import ResumeError
 
     try:
         result = train(stage, source, spec, show_preflight)
     except DataError as error:
         render.validation_text(error.reports, max_errors=10)
         _fail(str(error), code=1)
-    except (UnreadableFile, ModelError, TemplateError) as error:
+    except (UnreadableFile, ModelError, TemplateError, ResumeError) as error:
         _fail(str(error))
     except KeyboardInterrupt:
         _fail("interrupted; resume with --resume-from-checkpoint last", code=130)

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
-from ftdata.api import FileReport, open_checked
-from ftdata.canonical import Record
-from ftdata.dataset_info import is_descriptor, open_entry, read_descriptor
+from ftdata.api import Dataset, DescriptorError, open_datasets
+from ftdata.canonical import Record, chat_messages
 from ftdata.io import UnreadableFile
+from ftdata.reports import FileReport
+from ftdata.tokens import count, text_ids
 from fttrain.spec import RunSpec, Stage
-from fttrain.template import encode_conversation, hf_messages
+from fttrain.template import encode_conversation
 
 T = TypeVar("T")
 
@@ -56,35 +57,24 @@ class Counts:
 
 def load_sources(source: Path, spec: RunSpec, stage: Stage) -> list[Source]:
     """The run's datasets: named entries, the only entry, all local entries of the stage's kind, or a data file."""
-    if not is_descriptor(source):
-        fmt, _, stream = open_checked(source)
-        return [_collect(source.stem, FileReport(str(source), format=fmt.name, how="detected"), stream, spec, stage)]
-    entries, problems = read_descriptor(source)
-    if problems:
-        raise DataError(f"{source}: the descriptor has errors", [FileReport(str(source), format="dataset_info",
-                                                                        invalid=len(problems), problems=problems)])
-    local = {n: e for n, e in entries.items() if e.local}
-    names = [n.strip() for n in spec.dataset.split(",")] if spec.dataset else list(local)
-    unknown = [n for n in names if n not in entries]
-    if unknown:
-        raise DataError(f"no entry {', '.join(unknown)} in {source}; it has: {', '.join(entries)}")
-    sources = []
-    for name in names:
-        if not entries[name].local:
-            raise DataError(f"entry '{name}' names no local file (hub datasets are not loadable offline)")
-        _, stream = open_entry(source, entries[name])
-        sources.append(_collect(name, FileReport(f"{source}#{name}", format=entries[name].formatting, how="descriptor"),
-                                stream, spec, stage, strict_kind=bool(spec.dataset) or len(names) == 1))
-    sources = [s for s in sources if s.records]
+    names = [n.strip() for n in spec.dataset.split(",")] if spec.dataset else None
+    try:
+        datasets = open_datasets(source, names)
+    except DescriptorError as err:
+        raise DataError(str(err), [err.report] if err.report else []) from None
+    # a dataset asked for by name (or the only one) must be of the stage's kind; others are just not picked
+    strict = names is not None or len(datasets) == 1
+    sources = [s for s in (_collect(ds, spec, stage, strict) for ds in datasets) if s.records]
     if not sources:
         raise DataError(f"no entry of {source} holds {stage} data ({' or '.join(KINDS[stage])} records)")
     return sources
 
 
-def _collect(name: str, report: FileReport, stream: Any, spec: RunSpec, stage: Stage, strict_kind: bool = True) -> Source:
+def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool) -> Source:
     records: list[Record] = []
-    wrong_kind = Counter()
-    for item in stream:
+    report = ds.report()
+    wrong_kind: Counter[str] = Counter()
+    for item in ds.checked:
         report.add(item)
         if item.valid and item.record is not None:
             if item.record.kind in KINDS[stage]:
@@ -92,14 +82,14 @@ def _collect(name: str, report: FileReport, stream: Any, spec: RunSpec, stage: S
             else:
                 wrong_kind[item.record.kind] += 1
     if report.invalid and not spec.skip_bad_rows:
-        raise DataError(f"{report.invalid} invalid row(s) in {name}; fix them, or pass --skip-bad-rows to train on "
+        raise DataError(f"{report.invalid} invalid row(s) in {ds.name}; fix them, or pass --skip-bad-rows to train on "
                         f"the {report.valid} valid ones", [report])
     if wrong_kind and strict_kind:
         kinds = ", ".join(f"{n} {k}" for k, n in wrong_kind.items())
         if records:
-            raise DataError(f"{name} mixes record kinds ({kinds} beside {len(records)} {stage} rows); split it")
-        raise DataError(f"{name} holds {kinds} records, not {stage} data ({' or '.join(KINDS[stage])})")
-    return Source(name, records, report)
+            raise DataError(f"{ds.name} mixes record kinds ({kinds} beside {len(records)} {stage} rows); split it")
+        raise DataError(f"{ds.name} holds {kinds} records, not {stage} data ({' or '.join(KINDS[stage])})")
+    return Source(ds.name, records, report)
 
 
 def paced_gc(items: Iterable[T], every: int = 500) -> Iterator[T]:
@@ -128,8 +118,8 @@ def sft_rows(tokenizer: Any, records: list[Record], spec: RunSpec, counts: Count
     for rec in paced_gc(records):
         counts.samples += 1
         if rec.kind == "text":
-            ids = tokenizer(rec.text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-            input_ids, labels = ids, list(ids)
+            input_ids = text_ids(tokenizer, rec)
+            labels = list(input_ids)
         else:
             enc = encode_conversation(tokenizer, rec.messages or [], rec.tools, spec.train_on)
             input_ids, labels = enc.input_ids, enc.labels
@@ -154,12 +144,12 @@ def preference_rows(tokenizer: Any, records: list[Record], spec: RunSpec, counts
     rows = []
     for rec in paced_gc(records):
         counts.samples += 1
-        prompt = hf_messages(rec.messages or [])
         answers = {"chosen": rec.chosen, "rejected": rec.rejected} if rec.kind == "preference" else {"completion": rec.completion}
-        row: dict[str, Any] = {"prompt": prompt, **{k: hf_messages(v or []) for k, v in answers.items()}}
+        row: dict[str, Any] = {"prompt": chat_messages(rec.messages or []),
+                               **{k: chat_messages(v or []) for k, v in answers.items()}}
         if rec.kind == "kto":
             row["label"] = rec.label
-        longest = max(len(tokenizer.apply_chat_template(prompt + row[k], tokenize=True)) for k in answers)
+        longest = count(tokenizer, rec)
         counts.lengths.append(longest)
         if longest > spec.max_length:
             counts.over_length += 1
@@ -171,19 +161,4 @@ def preference_rows(tokenizer: Any, records: list[Record], spec: RunSpec, counts
     return rows
 
 
-def split_eval(rows: list[dict[str, Any]], val_size: float, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Hold out `val_size` (a fraction < 1, or a count) of the rows, shuffled with `seed`."""
-    if val_size <= 0:
-        return rows, []
-    import random
-
-    n = int(val_size) if val_size >= 1 else max(1, round(len(rows) * val_size))
-    if n >= len(rows):
-        raise DataError(f"--val-size {val_size} leaves no training samples out of {len(rows)}")
-    order = list(range(len(rows)))
-    random.Random(seed).shuffle(order)
-    held = set(order[:n])
-    return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]
-
-
-__all__ = ["Counts", "DataError", "Source", "UnreadableFile", "load_sources", "preference_rows", "sft_rows", "split_eval"]
+__all__ = ["Counts", "DataError", "Source", "UnreadableFile", "load_sources", "preference_rows", "sft_rows"]

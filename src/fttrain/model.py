@@ -43,16 +43,12 @@ def load_tokenizer(path: Path, spec: RunSpec) -> Any:
     return tok
 
 
-def use_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
 def bf16_default(spec: RunSpec) -> bool:
-    import torch
+    """--bf16 as given; by default on wherever the accelerator supports it (transformers' own check: CUDA, XPU,
+    MPS, NPU, ...), off on CPUs."""
+    from transformers.utils import is_torch_bf16_gpu_available
 
-    return spec.bf16 if spec.bf16 is not None else bool(use_cuda() and torch.cuda.is_bf16_supported())
+    return spec.bf16 if spec.bf16 is not None else bool(is_torch_bf16_gpu_available())
 
 
 def load_model(path: Path, tokenizer: Any, spec: RunSpec, max_token_id: int) -> Loaded:
@@ -70,7 +66,8 @@ def load_model(path: Path, tokenizer: Any, spec: RunSpec, max_token_id: int) -> 
             if spec.quantization_bit == 4 else BitsAndBytesConfig(load_in_8bit=True))
         notes.append(f"quantized to {spec.quantization_bit} bit" + (" (nf4, double quant)" if spec.quantization_bit == 4 else ""))
     model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-    rows = model.get_input_embeddings().weight.shape[0]
+    embeddings: Any = model.get_input_embeddings()
+    rows = int(embeddings.weight.shape[0])
     needed = max(len(tokenizer), max_token_id + 1)
     resized = False
     if needed > rows:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from fttrain.data import Counts, Source, load_sources, preference_rows, sft_rows, split_eval
+from fttrain.data import Counts, DataError, Source, load_sources, preference_rows, sft_rows
 from fttrain.model import ModelError, bundled_model, load_model, load_tokenizer, trainable
 from fttrain.spec import RunSpec, Stage
 from fttrain.trainers import build_trainer, resume_path, save
@@ -38,18 +38,28 @@ class Result:
     samples: list[tuple[str, str]]
 
 
-def combine(per_source: list[list[dict[str, Any]]], spec: RunSpec) -> list[dict[str, Any]]:
-    """Concatenate, or interleave with --mix-probs (datasets' interleave_datasets, seeded)."""
-    if spec.mix == "concat" or len(per_source) == 1:
-        return [row for rows in per_source for row in rows]
-    from datasets import Dataset, interleave_datasets
+def combine(per_source: list[Any], spec: RunSpec) -> Any:
+    """One dataset from several: concatenated, or interleaved (with --mix-probs; datasets' interleave_datasets,
+    seeded, until every dataset is used up)."""
+    from datasets import concatenate_datasets, interleave_datasets
 
+    if spec.mix == "concat" or len(per_source) == 1:
+        return concatenate_datasets(per_source) if len(per_source) > 1 else per_source[0]
     probs = [float(p) for p in spec.mix_probs.split(",")] if spec.mix_probs else None
     if probs is not None and len(probs) != len(per_source):
-        raise ValueError(f"--mix-probs has {len(probs)} values for {len(per_source)} datasets")
-    mixed = interleave_datasets([Dataset.from_list(rows) for rows in per_source], probabilities=probs, seed=spec.seed,
-                                stopping_strategy="all_exhausted")
-    return list(mixed)
+        raise DataError(f"--mix-probs has {len(probs)} values for {len(per_source)} datasets")
+    return interleave_datasets(per_source, probabilities=probs, seed=spec.seed, stopping_strategy="all_exhausted")
+
+
+def split_eval(rows: Any, val_size: float, seed: int) -> tuple[Any, Any | None]:
+    """Hold out `val_size` (a fraction < 1, or a count) of the rows for evaluation: datasets' train_test_split."""
+    if val_size <= 0:
+        return rows, None
+    held = int(val_size) if val_size >= 1 else val_size
+    if (held if isinstance(held, int) else 1) >= len(rows):
+        raise DataError(f"--val-size {val_size} leaves no training samples out of {len(rows)}")
+    split = rows.train_test_split(test_size=held, seed=seed)
+    return split["train"], split["test"]
 
 
 def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight], None]) -> Result:
@@ -63,18 +73,18 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     sources = load_sources(source, spec, stage)
     counts = Counts()
     build = sft_rows if stage == "sft" else preference_rows
-    rows = combine([build(tokenizer, s.records, spec, counts) for s in sources], spec)
-    if not rows:
-        raise ValueError("no samples left to train on (see the counts above)")
+    built = [build(tokenizer, s.records, spec, counts) for s in sources]
+    if not any(built):
+        raise DataError("no samples left to train on (see the counts above)")
+    rows = combine([Dataset.from_list(b) for b in built if b], spec)
     train_rows, eval_rows = split_eval(rows, spec.val_size, spec.seed)
     loaded = load_model(model_path, tokenizer, spec, counts.max_token_id)
-    trainer = build_trainer(stage, loaded, spec, Dataset.from_list(train_rows),
-                            Dataset.from_list(eval_rows) if eval_rows else None)
+    trainer = build_trainer(stage, loaded, spec, train_rows, eval_rows)
     n_train, n_total = trainable(trainer.model)
     world = max(1, trainer.args.world_size)
     notes = loaded.notes + [disk_check(spec.out_dir(stage), n_train, n_total, spec, trainer.args.max_steps)]
     show(Preflight(stage, str(model_path), spec.model is None, spec.method, sources, counts, len(train_rows),
-                   len(eval_rows), n_train, n_total,
+                   len(eval_rows) if eval_rows is not None else 0, n_train, n_total,
                    spec.per_device_train_batch_size * spec.gradient_accumulation_steps * world, notes))
     trainer.train(resume_from_checkpoint=resume_path(spec, stage))
     saved = save(trainer, loaded, spec, stage)
@@ -111,7 +121,7 @@ def generate_samples(model: Any, tokenizer: Any, sources: list[Source], n: int) 
     """Greedy generations for the first `n` training prompts (their last user turn), to eyeball the result."""
     import torch
 
-    from fttrain.template import hf_messages
+    from ftdata.canonical import chat_messages
 
     out = []
     prompts = [r for s in sources for r in s.records if r.messages][:n]
@@ -120,7 +130,7 @@ def generate_samples(model: Any, tokenizer: Any, sources: list[Source], n: int) 
         msgs = rec.messages or []
         # up to the first user turn: short prompts, and the answer was trained on
         cut = next(i for i, m in enumerate(msgs) if m.role == "user") + 1 if rec.kind == "sft" else len(msgs)
-        ids = tokenizer.apply_chat_template(hf_messages(msgs[:cut]), add_generation_prompt=True, return_tensors="pt",
+        ids = tokenizer.apply_chat_template(chat_messages(msgs[:cut]), add_generation_prompt=True, return_tensors="pt",
                                             return_dict=True)
         ids = {k: v.to(model.device) for k, v in ids.items()}
         with torch.no_grad():

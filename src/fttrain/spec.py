@@ -2,11 +2,16 @@
 same names; `trl:` in a YAML passes any other trl / transformers config field through untouched."""
 
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Stage = Literal["sft", "dpo", "kto"]
+# trl 1.16's loss types (its configs accept any string and fail at the first step; we check them up front)
+DpoLoss = Literal["sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
+                  "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm"]
+KtoLoss = Literal["kto", "apo_zero_unpaired"]
 
 
 class RunSpec(BaseModel):
@@ -45,11 +50,12 @@ class RunSpec(BaseModel):
     seed: int = Field(42, description="Random seed.")
     save_steps: int = Field(500, description="Checkpoint every N steps.")
     logging_steps: int = Field(10, description="Log every N steps.")
-    resume_from_checkpoint: str | None = Field(None, description="A checkpoint folder, or 'last' for the newest in --output-dir.")
+    resume_from_checkpoint: str | None = Field(None, description="A checkpoint folder; 'last': the newest in --output-dir (an error when there is none); 'auto': the newest, or a fresh start when there is none.")
     merge: bool = Field(False, description="Also save the base model with the LoRA adapter merged in (output_dir/merged).")
     report_to: Literal["none", "tensorboard", "wandb"] = Field("none", description="Experiment tracker.")
     beta: float = Field(0.1, description="DPO/KTO beta.")
-    loss_type: str = Field("sigmoid", description="DPO loss type (sigmoid, ipo, hinge, ...); KTO: kto or apo_zero_unpaired.")
+    dpo_loss_type: DpoLoss = Field("sigmoid", description="DPO loss (trl's loss_type; combine several with trl: {loss_type: [...], loss_weights: [...]}).")
+    kto_loss_type: KtoLoss = Field("kto", description="KTO loss (trl's loss_type).")
     desirable_weight: float = Field(1.0, description="KTO weight of desirable (label true) samples.")
     undesirable_weight: float = Field(1.0, description="KTO weight of undesirable (label false) samples.")
     trust_remote_code: bool = Field(False, description="Allow the model folder's own Python code to run.")
@@ -78,3 +84,29 @@ def load_spec(overrides: dict[str, Any], config: Path | None) -> RunSpec:
         values.update({k.replace("-", "_"): v for k, v in loaded.items()})
     values.update({k: v for k, v in overrides.items() if v is not None})
     return RunSpec.model_validate(values)
+
+
+def option(name: str) -> tuple[Any, str]:
+    """(the value's Python type, the help text) of one option: its description, its choices, its default."""
+    field = RunSpec.model_fields[name]
+    annotation: Any = field.annotation
+    optional = get_origin(annotation) in (Union, UnionType)
+    base = [a for a in get_args(annotation) if a is not type(None)] if optional else [annotation]
+    choices = ""
+    if get_origin(base[0]) is Literal:
+        values = get_args(base[0])
+        choices = f" [{'|'.join(map(str, values))}]"
+        py_type: Any = type(values[0])
+    else:
+        py_type = base[0]
+    default = "" if field.default in (None, "") else f" (default: {field.default})"
+    return py_type, (field.description or "") + choices + default
+
+
+def options_markdown() -> str:
+    """The options as a Markdown table (the README's copy is checked against this by a test)."""
+    rows = ["| option | what |", "|---|---|"]
+    for name in CLI_FIELDS:
+        flag, text = "--" + name.replace("_", "-"), option(name)[1].replace("|", "\\|")
+        rows.append(f"| `{flag}` | {text} |")
+    return "\n".join(rows) + "\n"

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from operator import lt
 from typing import Any, Literal
 
+from ftdata.canonical import Message, chat_messages
+from ftdata.tokens import render
+
 TrainOn = Literal["assistant", "all", "last"]
 
 # ChatML with tool calls, tool results and reasoning; prefix-stable by construction.
@@ -39,36 +42,20 @@ class TemplateError(ValueError):
     """The chat template cannot be used for masking (not prefix-stable, or missing)."""
 
 
-def hf_messages(messages: list[Any]) -> list[dict[str, Any]]:
-    """Canonical Messages -> the dicts HF chat templates take (tool call arguments as objects)."""
-    out = []
-    for m in messages:
-        item: dict[str, Any] = {"role": m.role, "content": m.content}
-        if m.tool_calls:
-            item["tool_calls"] = [{"type": "function", "function": {"name": c.name, "arguments": c.arguments},
-                                   **({"id": c.id} if c.id else {})} for c in m.tool_calls]
-        if m.reasoning is not None:
-            item["reasoning_content"] = m.reasoning
-        if m.tool_call_id is not None:
-            item["tool_call_id"] = m.tool_call_id
-        out.append(item)
-    return out
-
-
 @dataclass
 class Encoded:
     input_ids: list[int]
     labels: list[int]
 
 
-def encode_conversation(tokenizer: Any, messages: list[Any], tools: list[dict[str, Any]] | None,
+def encode_conversation(tokenizer: Any, messages: list[Message], tools: list[dict[str, Any]] | None,
                         train_on: TrainOn = "assistant") -> Encoded:
     """Tokenize a canonical conversation; labels are -100 except on trained messages (their EOS included).
 
     A message is trained when its `weight` is 1, or, without a weight, by `train_on`: every assistant message
     (`assistant`), every message (`all`), or only the last assistant message (`last`).
     """
-    msgs = hf_messages(messages)
+    msgs = chat_messages(messages)
     text = render(tokenizer, msgs, tools)
     spans: list[tuple[int, int]] = []
     previous = ""
@@ -84,7 +71,7 @@ def encode_conversation(tokenizer: Any, messages: list[Any], tools: list[dict[st
             # train_on=all covers the turn headers too; otherwise an answer starts after its generation prompt
             spans.append((len(previous) if train_on == "all" else len(start_text), len(upto)))
         previous = upto
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)  # as ftdata.tokens.ids, with offsets
     ids = list(enc["input_ids"])
     return Encoded(ids, _labels(ids, enc["offset_mapping"], spans))
 
@@ -111,7 +98,7 @@ def _labels(ids: list[int], offsets: list[tuple[int, int]], spans: list[tuple[in
     return labels
 
 
-def _trained(m: Any, index: int, last_assistant: int, train_on: TrainOn) -> bool:
+def _trained(m: Message, index: int, last_assistant: int, train_on: TrainOn) -> bool:
     if m.weight is not None:
         return m.weight == 1
     if train_on == "all":
@@ -119,10 +106,3 @@ def _trained(m: Any, index: int, last_assistant: int, train_on: TrainOn) -> bool
     if train_on == "last":
         return index == last_assistant
     return m.role == "assistant"
-
-
-def render(tokenizer: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
-           generation_prompt: bool = False) -> str:
-    if not messages:
-        return ""
-    return tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=generation_prompt)

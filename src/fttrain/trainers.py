@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fttrain.model import Loaded, bf16_default, use_cuda
+import torch
+
+from fttrain.model import Loaded, bf16_default
 from fttrain.spec import RunSpec, Stage
 
 
@@ -28,7 +30,8 @@ def config_kwargs(spec: RunSpec, stage: Stage, has_eval: bool) -> dict[str, Any]
         save_steps=spec.save_steps,
         logging_steps=spec.logging_steps,
         report_to=spec.report_to,
-        use_cpu=not use_cuda(),
+        # no accelerator at all (CUDA, MPS, XPU, ...): say so, or a torchrun launch would not set up CPU DDP (gloo)
+        use_cpu=not torch.accelerator.is_available(),
         max_length=spec.max_length,
         eval_strategy="steps" if has_eval else "no",
         eval_steps=spec.save_steps if has_eval else None,
@@ -38,10 +41,10 @@ def config_kwargs(spec: RunSpec, stage: Stage, has_eval: bool) -> dict[str, Any]
     if stage == "sft":
         kwargs["packing"] = spec.packing
     elif stage == "dpo":
-        kwargs.update(beta=spec.beta, loss_type=[spec.loss_type])
+        kwargs.update(beta=spec.beta, loss_type=[spec.dpo_loss_type])
     else:
         kwargs.update(beta=spec.beta, desirable_weight=spec.desirable_weight, undesirable_weight=spec.undesirable_weight,
-                      loss_type=spec.loss_type if spec.loss_type != "sigmoid" else "kto")
+                      loss_type=spec.kto_loss_type)
     kwargs.update(spec.trl)
     return kwargs
 
@@ -57,14 +60,23 @@ def build_trainer(stage: Stage, loaded: Loaded, spec: RunSpec, train: Any, evalu
                        processing_class=loaded.tokenizer, peft_config=loaded.peft_config)
 
 
+class ResumeError(Exception):
+    """--resume-from-checkpoint names nothing to resume from."""
+
+
 def resume_path(spec: RunSpec, stage: Stage) -> str | None:
-    """--resume-from-checkpoint last -> the newest checkpoint in the output dir (None when there is none)."""
-    if spec.resume_from_checkpoint != "last":
+    """--resume-from-checkpoint: a folder as given; 'last' / 'auto' -> the newest checkpoint in the output dir
+    (transformers' get_last_checkpoint); with none, 'last' is an error and 'auto' a fresh start (None)."""
+    if spec.resume_from_checkpoint not in ("last", "auto"):
         return spec.resume_from_checkpoint
     from transformers.trainer_utils import get_last_checkpoint
 
     out = spec.out_dir(stage)
-    return get_last_checkpoint(str(out)) if out.is_dir() else None
+    found = get_last_checkpoint(str(out)) if out.is_dir() else None
+    if found is None and spec.resume_from_checkpoint == "last":
+        raise ResumeError(f"--resume-from-checkpoint last: no checkpoint-* folder in {out}; drop the flag to start "
+                          "fresh, or pass --resume-from-checkpoint auto (resume when there is one)")
+    return found
 
 
 def save(trainer: Any, loaded: Loaded, spec: RunSpec, stage: Stage) -> list[Path]:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from fttrain.data import Counts, DataError, load_sources, preference_rows, sft_rows, split_eval
+from fttrain.data import Counts, DataError, load_sources, preference_rows, sft_rows
+from fttrain.run import split_eval
 from fttrain.spec import RunSpec
 
 
@@ -60,9 +61,12 @@ def test_preference_rows_are_conversational_and_counted(info: Path, tokenizer) -
 
 
 def test_split_eval_fraction_and_count() -> None:
-    rows = [{"i": i} for i in range(10)]
+    from datasets import Dataset
+
+    rows = Dataset.from_list([{"i": i} for i in range(10)])
     train, held = split_eval(rows, 0.2, seed=1)
-    assert (len(train), len(held)) == (8, 2) and sorted(r["i"] for r in train + held) == list(range(10))
+    assert (len(train), len(held)) == (8, 2) and sorted(list(train["i"]) + list(held["i"])) == list(range(10))
+    assert split_eval(rows, 0, seed=1) == (rows, None)
     assert len(split_eval(rows, 3, seed=1)[1]) == 3
     with pytest.raises(DataError):
         split_eval(rows, 10, seed=1)

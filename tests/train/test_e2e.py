@@ -141,8 +141,11 @@ def test_packing_eval_split_and_interleaved_datasets(info: Path, tmp_path: Path)
     info.write_text(json.dumps(entries))
     from fttrain.run import combine
 
-    mixed = combine([[{"a": 1}] * 2, [{"a": 2}] * 6], RunSpec(mix="interleave", mix_probs="0.5,0.5"))
-    assert {r["a"] for r in mixed} == {1, 2} and len(mixed) >= 8
+    from datasets import Dataset
+
+    mixed = combine([Dataset.from_list([{"a": 1}] * 2), Dataset.from_list([{"a": 2}] * 6)],
+                    RunSpec(mix="interleave", mix_probs="0.5,0.5"))
+    assert set(mixed["a"]) == {1, 2} and len(mixed) >= 8
     result = run("sft", info, tmp_path, dataset="tiny_sft,more", mix="interleave", mix_probs="0.3,0.7",
                  packing=True, val_size=0.25, max_steps=3, save_steps=2)
     assert result.steps == 3

@@ -1,4 +1,15 @@
-"""The explicit registry of source formats: name -> Format. Order is detection priority (most specific first)."""
+"""The explicit registry of source formats, and detection from one key-set table.
+
+Each format module holds everything about its format in one `Format` (see `ftdata.formats.base`); this module
+only lists them. Adding a format: write its module, add it to `REGISTRY`, add its golden folders
+(tests/data/<name>/{valid,invalid}) and a README row; `tests/test_registry.py` checks all of it.
+
+Detection (`match`): every format declares the key sets (`shapes`) its records have. A record matches a shape
+when it has all of the shape's keys (and the shape's `sniff`, if any, accepts its values). **The matching shape
+with the most keys wins; between shapes with as many keys, the format listed first in `REGISTRY` wins.** So a
+more specific shape beats a general one (`{conversations, chosen, rejected}` is sharegpt preference, not trl's
+`{chosen, rejected}`), and no format needs to list other formats' keys.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +17,23 @@ from collections import Counter
 from typing import Any, Iterable
 
 from ftdata.formats import alpaca, canonical, firefly, moss, openai, sharegpt, text, trl
-from ftdata.formats.base import Converted, Format
+from ftdata.formats.base import Converted, Format, Raw, Shape
 
-FORMATS: dict[str, Format] = {
-    f.name: f
-    for f in (moss.FORMAT, firefly.FORMAT, sharegpt.FORMAT, alpaca.FORMAT, canonical.FORMAT, openai.FORMAT,
-              trl.FORMAT, text.FORMAT)
-}
+REGISTRY: tuple[Format, ...] = (  # one line per format; the order breaks detection ties (see above)
+    moss.FORMAT,
+    firefly.FORMAT,
+    sharegpt.FORMAT,
+    alpaca.FORMAT,
+    trl.FORMAT,
+    canonical.FORMAT,
+    openai.FORMAT,
+    text.FORMAT,
+)
+FORMATS: dict[str, Format] = {f.name: f for f in REGISTRY}
+TARGETS: list[str] = [f.name for f in REGISTRY if f.from_canonical is not None]
+
+# The key-set table: (shape, format), most keys first, then registry order (sorted() is stable).
+SHAPES: list[tuple[Shape, Format]] = sorted(((s, f) for f in REGISTRY for s in f.shapes), key=lambda p: -len(p[0].keys))
 
 
 def get_format(name: str) -> Format:
@@ -23,12 +44,18 @@ def get_format(name: str) -> Format:
         raise KeyError(f"unknown format '{name}'; known: {', '.join(FORMATS)}") from None
 
 
-def match(raw: dict[str, Any]) -> Format | None:
-    """The first format (by priority) whose shape fits this record."""
-    for f in FORMATS.values():
-        if f.fits(raw):
-            return f
+def match(raw: Raw) -> Format | None:
+    """The format whose shape fits this record best (see the module docstring), or None."""
+    keys = raw.keys()
+    for shape, fmt in SHAPES:
+        if shape.keys <= keys and (shape.sniff is None or shape.sniff(raw)):
+            return fmt
     return None
+
+
+def accepts(fmt: Format, raw: Raw) -> bool:
+    """May a file of format `fmt` hold this record without a `mixed_format` problem?"""
+    return match(raw) is fmt or (fmt.also_accepts is not None and fmt.also_accepts(raw))
 
 
 def detect(records: Iterable[dict[str, Any]]) -> tuple[Format | None, Counter[str]]:
@@ -40,16 +67,20 @@ def detect(records: Iterable[dict[str, Any]]) -> tuple[Format | None, Counter[st
     sample = list(records)
     votes: Counter[str] = Counter()
     first: dict[str, int] = {}
-    for i, raw in enumerate(sample):
-        found = match(raw)
+    matched = [match(raw) for raw in sample]
+    for i, found in enumerate(matched):
         name = found.name if found else "unknown"
         votes[name] += 1
         first.setdefault(name, i)
     if not any(n != "unknown" for n in votes):
         return None, votes
+
+    def score(f: Format) -> tuple[int, int, int]:
+        accepted = sum(m is f or (f.also_accepts is not None and f.also_accepts(r)) for m, r in zip(matched, sample))
+        return accepted, votes[f.name], -first.get(f.name, len(sample))
+
     # most records accepted, then most first-choice votes, then the shape seen first
-    best = max(FORMATS, key=lambda n: (sum(FORMATS[n].accepts(r) for r in sample), votes[n], -first.get(n, len(sample))))
-    return FORMATS[best], votes
+    return max(REGISTRY, key=score), votes
 
 
-__all__ = ["FORMATS", "Converted", "Format", "detect", "get_format", "match"]
+__all__ = ["FORMATS", "REGISTRY", "TARGETS", "Converted", "Format", "accepts", "detect", "get_format", "match"]

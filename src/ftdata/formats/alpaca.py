@@ -9,10 +9,16 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from ftdata.formats.base import Converted, Format, Row, build_record, parse_row, text_message
+from ftdata.formats.base import Converted, Format, LlamaFactory, Raw, Row, build_record, parse_row, shapes, text_message
+from ftdata.formats.light import LightMessage, LightRecord, is_ident, is_text, no_tags
 from ftdata.formats.write import Writing, media, with_meta
-from ftdata.problems import Problem, problem
+from ftdata.problems import Code, Problem, problem
 from ftdata.rules import Origin, Origins
+
+
+def prompt(instruction: str, query: str | None) -> str:
+    """LLaMA-Factory's prompt: instruction + "\n" + input (input may be empty or absent)."""
+    return instruction + "\n" + query if query else instruction
 
 
 class AlpacaRow(Row):
@@ -44,8 +50,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
         messages += [text_message("user", q), text_message("assistant", a)]
         origins.add("messages", Origin(f"history[{i}]", f"history[{i}][0]"))
         origins.add("messages", Origin(f"history[{i}]", f"history[{i}][1]"))
-    prompt = row.instruction + ("\n" + row.input if row.input else "")
-    messages.append(text_message("user", prompt))
+    messages.append(text_message("user", prompt(row.instruction, row.input)))
     origins.add("messages", Origin("instruction", "instruction"))
     fields: dict[str, Any] = dict(messages=messages, id=row.id, images=row.images, videos=row.videos, audios=row.audios,
                                   meta=row.extras())
@@ -70,7 +75,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     return build_record(fields, origins, problems)
 
 
-def _problem(path: str, message: str, code: str = "invalid_value") -> Problem:
+def _problem(path: str, message: str, code: Code = "invalid_value") -> Problem:
     return problem(path, code, message)
 
 def from_canonical(w: Writing) -> dict[str, Any]:
@@ -105,7 +110,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     if history:
         out["history"] = history
     if rec.kind == "sft":
-        out["output"] = w.text_with_reasoning(last_answer, "messages", len(rec.messages) - 1, "alpaca")
+        out["output"] = w.text_with_reasoning(last_answer, "messages", len(rec.messages or []) - 1, "alpaca")
     for name, answer in rec.message_lists()[1:]:
         if len(answer) != 1:
             w.refuse(w.origins.list_path(name), f"alpaca holds a single {name} answer, got {len(answer)}")
@@ -116,11 +121,82 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     return with_meta(media(out, rec), rec)
 
 
+# The fast lane: plain text rows in this exact shape (see ftdata.formats).
+FAST_KEYS = frozenset({"instruction", "input", "output", "system", "history", "id"})
+
+
+def fast(raw: Raw) -> bool:
+    """{"instruction", "input"?, "output", "system"?, "history"?: [[q, a], ...]} with text values."""
+    if not raw.keys() <= FAST_KEYS:
+        return False
+    instruction, query, output = raw.get("instruction"), raw.get("input", ""), raw.get("output")
+    if type(instruction) is not str or type(query) is not str or type(output) is not str:  # checks inlined
+        return False
+    if not output or output.isspace() or ((not instruction or instruction.isspace()) and (not query or query.isspace())):
+        return False  # the prompt is instruction + "\n" + input: blank only when both are
+    if ("<" in instruction or "<" in query or "<" in output) and not (
+            no_tags(instruction) and no_tags(query) and no_tags(output)):
+        return False
+    if len(raw) > 2 + ("input" in raw) and not _fast_extras(raw):  # more than instruction, input, output
+        return False
+    return True
+
+
+def _fast_extras(raw: Raw) -> bool:
+    """id, system and history, when present."""
+    if not is_ident(raw.get("id")) or ("system" in raw and not is_text(raw["system"])):
+        return False
+    history = raw.get("history")
+    if history is not None:
+        if type(history) is not list:
+            return False
+        for pair in history:
+            if type(pair) is not list or len(pair) != 2 or not is_text(pair[0]) or not is_text(pair[1]):
+                return False
+    return True
+
+
+def light(raw: Raw) -> LightRecord:
+    msgs = [LightMessage("system", raw["system"])] if "system" in raw else []
+    for q, a in raw.get("history") or ():
+        msgs.append(LightMessage("user", q))
+        msgs.append(LightMessage("assistant", a))
+    msgs.append(LightMessage("user", prompt(raw["instruction"], raw.get("input"))))
+    msgs.append(LightMessage("assistant", raw["output"]))
+    return LightRecord(msgs, raw.get("id"))
+
+
+def light_writer(rec: LightRecord) -> Raw:
+    out, msgs = rec.system_apart()
+    *pairs, last_user, last_answer = msgs
+    out["instruction"] = last_user.content
+    if pairs:
+        out["history"] = [[pairs[i].content, pairs[i + 1].content] for i in range(0, len(pairs) - 1, 2)]
+    out["output"] = last_answer.content
+    return rec.with_id_meta(out)
+
+
+def as_is(raw: Raw) -> bool:
+    """No "input" (the writer folds it into the instruction), no null or empty history, no explicit null id."""
+    return raw.get("id", "") is not None and "input" not in raw and bool(raw.get("history", True))
+
+
 FORMAT = Format(
     name="alpaca",
     summary="instruction/input/output (+ system, history, chosen/rejected, kto_tag, images)",
-    detect=lambda k: "instruction" in k,
+    shapes=shapes("instruction", "instruction chosen rejected"),
+    rows=(AlpacaRow,),
+    schema_note="A row has `output`, or `chosen` and `rejected`; `kto_tag` marks KTO rows.",
     to_canonical=to_canonical,
     from_canonical=from_canonical,
     example={"instruction": "Translate to French.", "input": "Good morning", "output": "Bonjour"},
+    fast=fast,
+    light=light,
+    light_writer=light_writer,
+    as_is={"alpaca": as_is},
+    llamafactory=LlamaFactory(
+        "alpaca",
+        columns={"prompt": "instruction", "query": "input", "response": "output", "history": "history",
+                 "system": "system", "images": "images", "videos": "videos", "audios": "audios", "chosen": "chosen",
+                 "rejected": "rejected", "kto_tag": "kto_tag"}),
 )

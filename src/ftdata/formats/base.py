@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ftdata.canonical import Record, ToolCall
-from ftdata.problems import Problem, from_validation_error, problem
+from ftdata.formats.light import LightRecord
+from ftdata.formats.write import Writing
+from ftdata.problems import Problem, from_validation_error, has_errors, problem
 from ftdata.rules import STRICT, Origins, Policy
 
 
@@ -22,28 +24,70 @@ class Converted:
     problems: list[Problem] = field(default_factory=list)
 
 
+Raw = dict[str, Any]
+Fast = Callable[[Raw], bool]  # "is this decoded row certainly valid?" (the fast lane; see formats/__init__.py)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A key set that identifies a format's records, optionally with a look at values where keys alone tie.
+
+    Detection (`ftdata.formats.match`) takes the shape with the most keys that a record has; see there.
+    """
+
+    keys: frozenset[str]
+    sniff: Callable[[Raw], bool] | None = None
+
+
+def shapes(*key_sets: str, sniff: Callable[[Raw], bool] | None = None) -> tuple[Shape, ...]:
+    """shapes("conversations", "conversations chosen rejected") -> two Shapes (space-separated key sets)."""
+    return tuple(Shape(frozenset(keys.split()), sniff) for keys in key_sets)
+
+
+@dataclass(frozen=True)
+class LlamaFactory:
+    """How LLaMA-Factory reads this format from a dataset_info.json entry: its `formatting` value, each of its
+    column names -> our row's field, and its tag defaults (role/content keys and role values)."""
+
+    formatting: str
+    columns: dict[str, str]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Format:
-    """A source format: how to recognise it, read it into canonical form, and an example record."""
+    """Everything about one source format, in one place.
+
+    Reading: `shapes` (detection), `rows` (the pydantic row models: the schema of record), `to_canonical`, `policy`
+    (turn order), `roles` (source role -> canonical role). The fast lane, for plainly valid text conversations:
+    `fast` (accept a decoded row), `light` (its light canonical record). Writing: `from_canonical` (full),
+    `light_writer` (for light records), `as_is` (target name -> "an accepted row is already exactly what that
+    target's writer writes": convert copies its line). `llamafactory`: how LLaMA-Factory reads it, if it does.
+    """
 
     name: str
     summary: str
-    detect: Callable[[frozenset[str]], bool]  # does a record with these keys look like this format?
-    to_canonical: Callable[[dict[str, Any]], Converted]
-    example: dict[str, Any]
+    shapes: tuple[Shape, ...]
+    rows: tuple[type[BaseModel], ...]
+    to_canonical: Callable[[Raw], Converted]
+    example: Raw
+    schema_note: str = ""  # what JSON Schema cannot say about its rows (checked by `ftdata validate`)
     policy: Policy = STRICT
-    sniff: Callable[[dict[str, Any]], bool] | None = None  # a look at values where keys alone are ambiguous
+    roles: Mapping[str, str] = field(default_factory=dict)
     # a file of this format may also hold records of this shape (canonical files hold plain openai-like rows)
-    also_accepts: Callable[[dict[str, Any]], bool] | None = None
+    also_accepts: Fast | None = None
+    from_canonical: Callable[[Writing], Raw] | None = None
+    fast: Fast | None = None
+    light: Callable[[Raw], LightRecord] | None = None
+    light_writer: Callable[[LightRecord], Raw] | None = None
+    as_is: Mapping[str, Fast] = field(default_factory=dict)
+    llamafactory: LlamaFactory | None = None
 
-    def fits(self, raw: dict[str, Any]) -> bool:
-        """Does this record have this format's shape?"""
-        return self.detect(frozenset(raw)) and (self.sniff is None or self.sniff(raw))
-
-    def accepts(self, raw: dict[str, Any]) -> bool:
-        """May a file of this format hold this record (no `mixed_format`)?"""
-        return self.fits(raw) or (self.also_accepts is not None and self.also_accepts(raw))
-    from_canonical: Callable[[Any], dict[str, Any]] | None = None  # (Writing) -> row; see formats/write.py
+    def write(self, w: Writing) -> Raw:
+        """Canonical -> a row of this format (see `from_canonical`); only for convert targets."""
+        if self.from_canonical is None:
+            raise ValueError(f"{self.name} is not a convert target")
+        return self.from_canonical(w)
 
 
 class Row(BaseModel):
@@ -105,7 +149,7 @@ def _submodels(annotation: Any) -> list[type[BaseModel]]:
 
 def build_record(fields: dict[str, Any], origins: Origins, problems: list[Problem], path: str = "") -> Converted:
     """Construct the canonical Record unless conversion already found errors (then rules would only add noise)."""
-    if any(p.severity == "error" for p in problems):
+    if has_errors(problems):
         return Converted(None, origins, problems)
     try:
         return Converted(Record.model_validate({k: v for k, v in fields.items() if v is not None}), origins, problems)
@@ -132,7 +176,7 @@ def parse_tool_call(value: Any, path: str) -> tuple[ToolCall | None, list[Proble
         except orjson.JSONDecodeError:
             return None, [problem(path, "tool_call_invalid", "'arguments' is a string that is not valid JSON")]
         if isinstance(args, str):
-            found.append(problem(path, "double_encoded", "'arguments' is JSON encoded twice; decode it once", "warning"))
+            found.append(problem(path, "double_encoded", "'arguments' is JSON encoded twice; decode it once"))
     if not isinstance(args, dict):
         return None, [problem(path, "tool_call_invalid", "'arguments' must be a JSON object")]
     call_id = value.get("id")
@@ -166,6 +210,3 @@ def text_message(role: str, content: str, **extra: Any) -> Msg:
             msg[key] = value
     return msg
 
-
-def has(keys: frozenset[str], *names: str) -> bool:
-    return all(n in keys for n in names)

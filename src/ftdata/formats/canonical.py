@@ -2,33 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ftdata.canonical import Record
-from ftdata.formats.base import Converted, Format, parse_row
-from ftdata.formats.write import canonical_messages
+from ftdata.formats.base import Converted, Format, Raw, parse_row, shapes
+from ftdata.formats.light import LightRecord
 from ftdata.rules import Origins, Policy
 
+RECORD_FIELDS = frozenset(Record.model_fields)
 
-def to_canonical(raw: dict[str, Any]) -> Converted:
+
+def to_canonical(raw: Raw) -> Converted:
     """Validate a canonical record as it is."""
     record, problems = parse_row(Record, raw)
     return Converted(record, Origins(), problems)
 
 
-RECORD_FIELDS = frozenset(Record.model_fields)
+def canonical_only(raw: Raw) -> bool:
+    """Do the messages use canonical-only features (tool calls as {name, arguments}, `reasoning`)? Plain
+    {role, content} messages look the same in OpenAI's shape, which wins then."""
+    messages = raw.get("messages")
+    if not isinstance(messages, list):
+        return False
+    for m in messages:
+        if isinstance(m, dict) and ("reasoning" in m or any(
+                isinstance(c, dict) and "name" in c for c in m.get("tool_calls") or [])):
+            return True
+    return False
+
+
+def light_writer(rec: LightRecord) -> Raw:
+    return rec.to_json()
 
 
 FORMAT = Format(
     name="canonical",
     summary="ftdata's canonical record: messages (+ chosen/rejected | completion/label), tools, media, meta",
-    detect=lambda k: "messages" in k and not (k & {"input", "preferred_output", "conversations", "prompt"}),
-    sniff=lambda raw: "completion" in raw or "chosen" in raw or canonical_messages(raw.get("messages")),
+    shapes=shapes("messages chosen rejected", "messages completion label", "messages chosen", "messages completion")
+    + shapes("messages", sniff=canonical_only),
+    rows=(Record,),
+    schema_note="A record holds messages; messages+chosen+rejected; messages+completion+label; or text.",
     also_accepts=lambda raw: ("messages" in raw or "text" in raw) and raw.keys() <= RECORD_FIELDS,
     to_canonical=to_canonical,
     example={"messages": [{"role": "user", "content": "2+2?"},
                           {"role": "assistant", "content": "4", "reasoning": "Add the numbers."}],
              "meta": {"source": "example"}},
     from_canonical=lambda w: w.record.to_json(),
+    light_writer=light_writer,
     policy=Policy(parallel_tools=True),
 )

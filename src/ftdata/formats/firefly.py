@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from ftdata.formats import trl
-from ftdata.formats.base import ClosedPart, Converted, Format, Row, build_record, parse_row, text_message
+from ftdata.formats.base import ClosedPart, Converted, Format, Raw, Row, build_record, parse_row, shapes, text_message
+from ftdata.formats.light import LightMessage, LightRecord, is_ident, is_text
 from ftdata.rules import Origin, Origins
 
 
@@ -42,11 +43,42 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     return build_record(dict(messages=messages, id=row.conversation_id, meta=row.extras()), origins, problems)
 
 
+# The fast lane: plain SFT rows in this exact shape (see ftdata.formats).
+FAST_KEYS = frozenset({"conversation", "system", "conversation_id", "category"})
+
+
+def fast(raw: Raw) -> bool:
+    """{"conversation": [{"human", "assistant"}, ...], "system"?, "conversation_id"?, "category"?}."""
+    if not raw.keys() <= FAST_KEYS or not is_ident(raw.get("conversation_id")):
+        return False
+    if "system" in raw and not is_text(raw["system"]):
+        return False
+    conv = raw.get("conversation")
+    if type(conv) is not list or not conv:
+        return False
+    for turn in conv:
+        if type(turn) is not dict or len(turn) != 2 or not is_text(turn.get("human")) or not is_text(turn.get("assistant")):
+            return False
+    return True
+
+
+def light(raw: Raw) -> LightRecord:
+    msgs = [LightMessage("system", raw["system"])] if "system" in raw else []
+    for turn in raw["conversation"]:
+        msgs += [LightMessage("user", turn["human"]), LightMessage("assistant", turn["assistant"])]
+    return LightRecord(msgs, raw.get("conversation_id"), {"category": raw["category"]} if "category" in raw else None)
+
+
 FORMAT = Format(
     name="firefly",
     summary="conversation: [{human, assistant}] (+ system, category); DPO with prompt_id and scored chosen/rejected",
-    detect=lambda k: "conversation" in k or "prompt_id" in k,
+    # DPO rows hold trl's keys too (prompt, chosen, rejected): prompt_id makes them ours
+    shapes=shapes("conversation", "prompt_id chosen", "prompt_id rejected", "prompt_id chosen rejected"),
+    rows=(FireflyRow,),
+    schema_note="Firefly DPO rows (prompt_id, whole-conversation chosen/rejected) follow the trl schema.",
     to_canonical=to_canonical,
+    fast=fast,
+    light=light,
     example={"conversation_id": 1, "category": "Brainstorming",
              "conversation": [{"human": "Name a colour.", "assistant": "Blue."}]},
 )

@@ -15,7 +15,8 @@ import orjson
 from pydantic import Field
 
 from ftdata.canonical import ToolCall
-from ftdata.formats.base import ClosedPart, Converted, Format, Msg, Row, build_record, parse_row, text_message
+from ftdata.formats.base import ClosedPart, Converted, Format, Msg, Raw, Row, build_record, parse_row, shapes, text_message
+from ftdata.formats.light import LightMessage, LightRecord, is_text
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origin, Origins
 
@@ -45,20 +46,27 @@ class MossRow(Row):
     chat: dict[str, Turn]
 
 
+def inside(value: str, opening: str, closing: str) -> str | None:
+    """'<|Human|>: Hi<eoh>\\n' -> 'Hi' (stripped), or None when the markers are not there."""
+    body = value.rstrip()
+    if not body.startswith(opening) or not body.endswith(closing):
+        return None
+    return body[len(opening):-len(closing)].strip()
+
+
 def unwrap(value: str, field: str, path: str) -> tuple[str | None, list[Problem]]:
     """'<|Human|>: Hi<eoh>\\n' -> 'Hi'; 'None' -> None (absent); a broken marker -> marker_mismatch."""
     opening, closing = MARKERS[field]
-    body = value.rstrip()
-    if not body.startswith(opening) or not body.endswith(closing):
+    inner = inside(value, opening, closing)
+    if inner is None:
+        body = value.rstrip()
         found = body[:24] + ("..." if len(body) > 24 else "")
         return None, [problem(path, "marker_mismatch",
                               f"'{field}' must look like '{opening} ...{closing}', found {found!r}")]
-    inner = body[len(opening):-len(closing)].strip()
     if inner == "None":
         return None, []
     if _ODD_NONE.match(inner):
-        return None, [problem(path, "odd_placeholder", f"{inner[:60]!r} read as absent (the published data means None)",
-                              "warning")]
+        return None, [problem(path, "odd_placeholder", f"{inner[:60]!r} read as absent (the published data means None)")]
     return inner, []
 
 
@@ -83,8 +91,7 @@ def parse_commands(text: str, path: str) -> tuple[list[ToolCall], list[Problem]]
                             f"cannot read a command in {text[:40]!r}; expected Name(arguments), e.g. Search(\"query\")")]
     extra = " ".join(t.strip(" ,\n") for t in leftover).strip()
     if extra:
-        return calls, [problem(path, "odd_commands", f"text around the {len(calls)} command(s) ignored: {extra[:60]!r}",
-                               "warning")]
+        return calls, [problem(path, "odd_commands", f"text around the {len(calls)} command(s) ignored: {extra[:60]!r}")]
     return calls, []
 
 
@@ -144,8 +151,7 @@ def convert_turn(turn: Turn, path: str, origins: Origins) -> tuple[list[Msg], li
     if calls:
         if results is None:
             problems.append(problem(f"{path}.Tool Responses", "odd_placeholder",
-                                    "commands were issued but Tool Responses is None; kept as the tool result 'None'",
-                                    "warning"))
+                                    "commands were issued but Tool Responses is None; kept as the tool result 'None'"))
         messages += [text_message("assistant", "", tool_calls=calls, reasoning=thoughts),
                      text_message("tool", results if results is not None else "None")]
         origins.add("messages", Origin(f"{path}.Commands", f"{path}.Commands", "Commands"))
@@ -155,7 +161,7 @@ def convert_turn(turn: Turn, path: str, origins: Origins) -> tuple[list[Msg], li
     if results is not None and not calls:
         orphan = results
         problems.append(problem(f"{path}.Tool Responses", "odd_placeholder",
-                                "Tool Responses without Commands; kept in meta.orphan_tool_responses", "warning"))
+                                "Tool Responses without Commands; kept in meta.orphan_tool_responses"))
     messages.append(text_message("assistant", parts["MOSS"] or "", reasoning=thoughts))
     origins.add("messages", Origin(f"{path}.MOSS", f"{path}.MOSS", "MOSS"))
     return messages, problems, orphan
@@ -187,11 +193,57 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     return build_record(dict(messages=messages, id=row.conversation_id, meta=meta or None), origins, problems)
 
 
+# The fast lane: plain turns (Human and MOSS text; Inner Thoughts, Commands, Tool Responses exactly `None`).
+FAST_KEYS = frozenset({"conversation_id", "meta_instruction", "num_turns", "chat", "category"})
+SPOKEN = ("Human", "MOSS")  # the fields every turn needs
+
+
+def fast(raw: Raw) -> bool:
+    """Plain MOSS turns: Human and MOSS text, Inner Thoughts / Commands / Tool Responses exactly `None`."""
+    if not raw.keys() <= FAST_KEYS or type(raw.get("conversation_id")) not in (str, int):
+        return False
+    if not is_text(raw.get("meta_instruction")):
+        return False
+    chat, n = raw.get("chat"), raw.get("num_turns")
+    if type(chat) is not dict or type(n) is not int or len(chat) != n or n < 1:
+        return False
+    for i, (key, turn) in enumerate(chat.items(), start=1):
+        if key != f"turn_{i}" or type(turn) is not dict or len(turn) != len(MARKERS):
+            return False
+        for field, (opening, closing) in MARKERS.items():
+            value = turn.get(field)
+            if type(value) is not str:
+                return False
+            inner = inside(value, opening, closing)
+            if inner is None:
+                return False
+            if field in SPOKEN:
+                if inner == "None" or not is_text(inner) or _ODD_NONE.match(inner):
+                    return False
+            elif inner != "None":
+                return False
+    return True
+
+
+def light(raw: Raw) -> LightRecord:
+    msgs = [LightMessage("system", raw["meta_instruction"])]
+    for turn in raw["chat"].values():
+        msgs += [LightMessage("user", inside(turn["Human"], *MARKERS["Human"]) or ""),
+                 LightMessage("assistant", inside(turn["MOSS"], *MARKERS["MOSS"]) or "")]
+    return LightRecord(msgs, raw["conversation_id"], {"category": raw["category"]} if "category" in raw else None)
+
+
 FORMAT = Format(
     name="moss",
     summary="MOSS-003 SFT: conversation_id, meta_instruction, num_turns, chat.turn_N with marked fields",
-    detect=lambda k: "chat" in k and "meta_instruction" in k,
+    shapes=shapes("chat meta_instruction"),
+    rows=(MossRow,),
+    schema_note="Each field is wrapped in its markers ("
+                + ", ".join(f"{opening} ...{closing}" for opening, closing in MARKERS.values())
+                + "); chat holds turn_1..turn_N with N = num_turns; Commands are Name(arguments) calls.",
     to_canonical=to_canonical,
+    fast=fast,
+    light=light,
     example={
         "conversation_id": 1, "meta_instruction": "You are MOSS.", "num_turns": 1,
         "chat": {"turn_1": {"Human": "<|Human|>: Hi<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: None<eot>\n",

@@ -12,15 +12,18 @@ from typing import Annotated, Any, Literal, Union
 import orjson
 from pydantic import Field
 
-from ftdata.canonical import Message
+from ftdata.canonical import Message, Role
 from ftdata.formats.base import (
-    ClosedPart, Converted, Format, Msg, Row, build_record, has, parse_row, parse_tool_call, parse_tools, text_message,
+    ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, parse_row, parse_tool_call, parse_tools,
+    shapes, text_message,
 )
-from ftdata.formats.write import Writing, canonical_messages, media, with_meta
+from ftdata.formats.light import LightMessage, LightRecord, is_ident, no_tags
+from ftdata.formats.write import Writing, media, with_meta
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origin, Origins, Policy
 
-ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+PREFERENCE_KEYS = ("input", "preferred_output", "non_preferred_output")
 
 
 class Function(ClosedPart):
@@ -130,7 +133,7 @@ def _content_text(content: str | list[Any] | None, images: list[str]) -> str:
 
 def to_canonical(raw: dict[str, Any]) -> Converted:
     """{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]} -> messages."""
-    if "preferred_output" in raw or "non_preferred_output" in raw or "input" in raw:
+    if any(k in raw for k in PREFERENCE_KEYS):
         return _preference(raw)
     row, problems = parse_row(OpenAIRow, raw)
     if row is None:
@@ -202,10 +205,10 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         inputs: dict[str, Any] = {"messages": messages}
         if rec.tools is not None:
             inputs["tools"] = rec.tools
-        out = {"input": inputs, "preferred_output": _out_messages(w, "chosen", rec.chosen or []),
-               "non_preferred_output": _out_messages(w, "rejected", rec.rejected or [])}
-        return with_meta(out, rec)
-    out = {"messages": messages}
+        pair = {"input": inputs, "preferred_output": _out_messages(w, "chosen", rec.chosen or []),
+                "non_preferred_output": _out_messages(w, "rejected", rec.rejected or [])}
+        return with_meta(pair, rec)
+    out: dict[str, Any] = {"messages": messages}
     if rec.kind == "kto":
         if len(rec.completion or []) != 1:
             w.refuse(w.origins.list_path("completion"), "openai KTO rows hold one completion message")
@@ -216,15 +219,67 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     return with_meta(media(out, rec), rec)
 
 
+# The fast lane: plain text conversations in this exact shape (see ftdata.formats).
+FAST_KEYS = frozenset({"messages", "id"})
+FAST_MESSAGE_KEYS = frozenset({"role", "content"})
+SYSTEM_ROLES = tuple(r for r, c in ROLES.items() if c == "system")
+
+
+def fast(raw: Raw) -> bool:
+    """{"messages": [system?, user, assistant, ...]} with string contents and no other message fields."""
+    if not raw.keys() <= FAST_KEYS or not is_ident(raw.get("id")):
+        return False
+    msgs = raw.get("messages")
+    if type(msgs) is not list or not msgs:
+        return False
+    start = 1 if type(msgs[0]) is dict and msgs[0].get("role") in SYSTEM_ROLES else 0
+    if (len(msgs) - start) % 2 or len(msgs) == start:
+        return False
+    for i, m in enumerate(msgs):  # the hot loop: checks inlined
+        if type(m) is not dict or m.keys() != FAST_MESSAGE_KEYS:
+            return False
+        v = m["content"]
+        if type(v) is not str or not v or v.isspace() or ("<" in v and not no_tags(v)):
+            return False
+        if i >= start and m["role"] != ("user" if (i - start) % 2 == 0 else "assistant"):
+            return False
+    return True
+
+
+def light(raw: Raw) -> LightRecord:
+    return LightRecord([LightMessage(ROLES[m["role"]], m["content"]) for m in raw["messages"]], raw.get("id"))
+
+
+def light_writer(rec: LightRecord) -> Raw:
+    """{"messages": [{role, content}]}: what openai (and trl) write for a plain conversation."""
+    return rec.with_id_meta({"messages": [{"role": m.role, "content": m.content} for m in rec.messages]})
+
+
+def as_is(raw: Raw) -> bool:
+    """Already what the writer writes: canonical role names, no explicit null id (writers drop it)."""
+    return raw.get("id", "") is not None and raw["messages"][0]["role"] == ROLES[raw["messages"][0]["role"]]
+
+
 FORMAT = Format(
     name="openai",
     summary="messages: [{role, content, tool_calls?, weight?}] (+ tools); input/preferred_output/non_preferred_output",
-    detect=lambda k: ("messages" in k and not (k & {"chosen", "rejected", "completion", "prompt"}))
-    or has(k, "input", "preferred_output"),
+    shapes=shapes("messages", "input preferred_output"),
+    rows=(OpenAIRow, OpenAIPreferenceRow),
+    schema_note=f"Tool call `arguments` must decode to a JSON object; roles {', '.join(ROLES)}.",
     to_canonical=to_canonical,
     from_canonical=from_canonical,
     example={"messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "2+2?"},
                           {"role": "assistant", "content": "4"}]},
     policy=Policy(parallel_tools=True),
-    sniff=lambda raw: not canonical_messages(raw.get("messages")),  # canonical tool calls / reasoning are not OpenAI's
+    roles=ROLES,
+    fast=fast,
+    light=light,
+    light_writer=light_writer,
+    as_is={"openai": as_is, "trl": as_is},
+    llamafactory=LlamaFactory(
+        "openai",
+        columns={"messages": "messages", "system": "system", "tools": "tools", "images": "images", "videos": "videos",
+                 "audios": "audios", "chosen": "chosen", "rejected": "rejected", "kto_tag": "kto_tag"},
+        tags={"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
+              "observation_tag": "tool", "function_tag": "function_call", "system_tag": "system"}),
 )

@@ -13,21 +13,25 @@ from typing import Any
 import orjson
 from pydantic import Field
 
-from ftdata.canonical import Message
+from ftdata.canonical import Message, Role
 from ftdata.formats.base import (
-    ClosedPart, Converted, Format, Msg, Row, build_record, parse_row, parse_tool_call, parse_tools, text_message,
+    ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, parse_row, parse_tool_call, parse_tools,
+    shapes, text_message,
 )
-from ftdata.problems import Problem, problem
+from ftdata.formats.light import LightMessage, LightRecord, is_ident, is_text, no_tags
 from ftdata.formats.write import Writing, call_json, media, with_meta
+from ftdata.problems import Problem, problem
 from ftdata.rules import Origin, Origins, Policy
 
-ROLES = {
-    "human": "user", "user": "user",
-    "gpt": "assistant", "assistant": "assistant",
-    "observation": "tool", "tool": "tool",
-    "function_call": "assistant",
-    "system": "system",
+USER, ASSISTANT, TOOL, FUNCTION, SYSTEM = "human", "gpt", "observation", "function_call", "system"
+ROLES: dict[str, Role] = {  # source role -> canonical role; FastChat dumps write user / assistant
+    USER: "user", "user": "user",
+    ASSISTANT: "assistant", "assistant": "assistant",
+    TOOL: "tool", "tool": "tool",
+    FUNCTION: "assistant",
+    SYSTEM: "system",
 }
+WRITE_ROLES = {"user": USER, "assistant": ASSISTANT, "tool": TOOL, "system": SYSTEM}  # canonical -> ours, for writers
 
 
 class ShareGPTMessage(ClosedPart):
@@ -56,7 +60,7 @@ def convert_message(m: ShareGPTMessage, path: str) -> tuple[Msg | None, list[Pro
         tip = f"; did you mean '{near[0]}'?" if near else ""
         return None, [problem(f"{path}.from", "unknown_role",
                               f"unknown role '{m.from_}'{tip} (known: {', '.join(ROLES)})")]
-    if m.from_ != "function_call":
+    if m.from_ != FUNCTION:
         return text_message(role, m.value), []
     reasoning, value = split_think(m.value)
     try:
@@ -128,9 +132,8 @@ def _out_message(w: Writing, list_name: str, i: int, m: Message) -> dict[str, st
         if m.content:
             w.refuse(w.where(list_name, i), "sharegpt cannot hold text beside tool calls in one message")
         think = w.text_with_reasoning(m.model_copy(update={"content": ""}), list_name, i, "sharegpt")
-        return {"from": "function_call", "value": think + call_json(m.tool_calls)}
-    role = {"user": "human", "assistant": "gpt", "tool": "observation", "system": "system"}[m.role]
-    return {"from": role, "value": w.text_with_reasoning(m, list_name, i, "sharegpt")}
+        return {"from": FUNCTION, "value": think + call_json(m.tool_calls)}
+    return {"from": WRITE_ROLES[m.role], "value": w.text_with_reasoning(m, list_name, i, "sharegpt")}
 
 
 def from_canonical(w: Writing) -> dict[str, Any]:
@@ -167,12 +170,69 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     return with_meta(media(out, rec), rec)
 
 
+# The fast lane: plain text conversations in this exact shape (see ftdata.formats).
+FAST_KEYS = frozenset({"conversations", "system", "id"})
+PLAIN_SIDES = (tuple(r for r, c in ROLES.items() if c == "user"),  # user side, then assistant side (no tool turns)
+               tuple(r for r, c in ROLES.items() if c == "assistant" and r != FUNCTION))
+
+
+def fast(raw: Raw) -> bool:
+    """{"conversations": [human, gpt, ...], "system"?, "id"?} with text values only."""
+    if not raw.keys() <= FAST_KEYS or not is_ident(raw.get("id")):
+        return False
+    if "system" in raw and not is_text(raw["system"]):
+        return False
+    conv = raw.get("conversations")
+    if type(conv) is not list or not conv or len(conv) % 2:
+        return False
+    for i, m in enumerate(conv):  # the hot loop: checks inlined
+        if type(m) is not dict or len(m) != 2:
+            return False
+        v = m.get("value")
+        if type(v) is not str or not v or v.isspace() or m.get("from") not in PLAIN_SIDES[i & 1]:
+            return False
+        if "<" in v and not no_tags(v):
+            return False
+    return True
+
+
+def light(raw: Raw) -> LightRecord:
+    msgs = [LightMessage("system", raw["system"])] if "system" in raw else []
+    msgs += [LightMessage(ROLES[m["from"]], m["value"]) for m in raw["conversations"]]
+    return LightRecord(msgs, raw.get("id"))
+
+
+def light_writer(rec: LightRecord) -> Raw:
+    out, msgs = rec.system_apart()
+    out["conversations"] = [{"from": WRITE_ROLES[m.role], "value": m.content} for m in msgs]
+    return rec.with_id_meta(out)
+
+
+def as_is(raw: Raw) -> bool:
+    """Already what the writer writes: the roles it writes, and no explicit null id (writers drop it)."""
+    return raw.get("id", "") is not None and all(m["from"] in (USER, ASSISTANT) for m in raw["conversations"])
+
+
 FORMAT = Format(
     name="sharegpt",
     summary="conversations: [{from, value}] (+ system, tools, chosen/rejected, kto_tag, images)",
-    detect=lambda k: "conversations" in k,
+    shapes=shapes("conversations", "conversations chosen rejected"),
+    rows=(ShareGPTRow,),
+    schema_note=f"Roles: {USER}, {ASSISTANT}, {TOOL}, {FUNCTION}, {SYSTEM} (user/assistant accepted); a {FUNCTION} "
+                "value is a JSON {name, arguments} object or a list of them; `tools` is a JSON string or a list.",
     to_canonical=to_canonical,
     from_canonical=from_canonical,
     example={"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello! How can I help?"}]},
-    policy=Policy(user_side="'human' or 'observation'", assistant_side="'gpt' or 'function_call'"),
+    policy=Policy(user_side=f"'{USER}' or '{TOOL}'", assistant_side=f"'{ASSISTANT}' or '{FUNCTION}'"),
+    roles=ROLES,
+    fast=fast,
+    light=light,
+    light_writer=light_writer,
+    as_is={"sharegpt": as_is},
+    llamafactory=LlamaFactory(
+        "sharegpt",
+        columns={"messages": "conversations", "system": "system", "tools": "tools", "images": "images",
+                 "videos": "videos", "audios": "audios", "chosen": "chosen", "rejected": "rejected", "kto_tag": "kto_tag"},
+        tags={"role_tag": "from", "content_tag": "value", "user_tag": USER, "assistant_tag": ASSISTANT,
+              "observation_tag": TOOL, "function_tag": FUNCTION, "system_tag": SYSTEM}),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftdata.formats.base import Converted, Format, Row, build_record, parse_row
+from ftdata.formats.base import Converted, Format, Row, build_record, parse_row, shapes
 from ftdata.formats.write import Writing, with_meta
 from ftdata.rules import Origins
 
@@ -32,7 +32,8 @@ def from_canonical(w: Writing) -> dict[str, Any]:
 FORMAT = Format(
     name="text",
     summary="pretraining text: {text}",
-    detect=lambda k: "text" in k and not (k & {"messages", "conversations", "prompt"}),
+    shapes=shapes("text"),
+    rows=(TextRow,),
     to_canonical=to_canonical,
     from_canonical=from_canonical,
     example={"text": "The quick brown fox jumps over the lazy dog."},

@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from ftdata.canonical import Message
-from ftdata.formats.base import Converted, Format, Msg, Row, build_record, parse_row, text_message
+from ftdata.canonical import chat_messages
+from ftdata.formats import openai
+from ftdata.formats.base import Converted, Format, Msg, Row, build_record, parse_row, shapes, text_message
 from ftdata.formats.openai import OAMessage, convert_messages
 from ftdata.formats.write import Writing, with_meta
 from ftdata.problems import Problem, problem
@@ -94,23 +96,6 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     fields["images"] = images or None
     return build_record(fields, origins, problems)
 
-def _chat(w: Writing, list_name: str, msgs: list[Message]) -> list[dict[str, Any]]:
-    """Messages in the shape HF chat templates take (tool call arguments as objects, reasoning_content)."""
-    out = []
-    for m in msgs:
-        item: dict[str, Any] = {"role": m.role, "content": m.content}
-        if m.tool_calls:
-            item["tool_calls"] = [{**({"id": c.id} if c.id else {}), "type": "function",
-                                   "function": {"name": c.name, "arguments": c.arguments}} for c in m.tool_calls]
-        if m.reasoning is not None:
-            item["reasoning_content"] = m.reasoning
-        for key in ("tool_call_id", "name"):
-            if getattr(m, key) is not None:
-                item[key] = getattr(m, key)
-        out.append(item)
-    return out
-
-
 def from_canonical(w: Writing) -> dict[str, Any]:
     """Canonical -> the columns trl's trainers take: messages | prompt/chosen/rejected | prompt/completion/label | text."""
     rec = w.record
@@ -120,13 +105,13 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     if rec.kind == "text":
         out: dict[str, Any] = {"text": rec.text}
     elif rec.kind == "sft":
-        out = {"messages": _chat(w, "messages", rec.messages or [])}
+        out = {"messages": chat_messages(rec.messages or [])}
     elif rec.kind == "preference":
-        out = {"prompt": _chat(w, "messages", rec.messages or []), "chosen": _chat(w, "chosen", rec.chosen or []),
-               "rejected": _chat(w, "rejected", rec.rejected or [])}
+        out = {"prompt": chat_messages(rec.messages or []), "chosen": chat_messages(rec.chosen or []),
+               "rejected": chat_messages(rec.rejected or [])}
     else:
-        out = {"prompt": _chat(w, "messages", rec.messages or []),
-               "completion": _chat(w, "completion", rec.completion or []), "label": rec.label}
+        out = {"prompt": chat_messages(rec.messages or []), "completion": chat_messages(rec.completion or []),
+               "label": rec.label}
     if rec.tools is not None:
         out["tools"] = rec.tools
     if rec.images:
@@ -137,9 +122,13 @@ def from_canonical(w: Writing) -> dict[str, Any]:
 FORMAT = Format(
     name="trl",
     summary="prompt/completion, prompt/chosen/rejected, prompt/completion/label (strings or message lists)",
-    detect=lambda k: ("prompt" in k and "prompt_id" not in k and bool(k & {"completion", "chosen", "rejected"}))
-    or ("chosen" in k and "rejected" in k and not (k & {"instruction", "conversations", "messages", "prompt_id"})),
+    shapes=shapes("prompt completion", "prompt chosen", "prompt rejected", "chosen rejected", "prompt chosen rejected",
+                  "prompt completion label"),
+    rows=(TrlRow,),
+    schema_note="A row has prompt+completion (SFT), prompt+chosen+rejected or chosen+rejected (preference), or "
+                "prompt+completion+label (KTO).",
     to_canonical=to_canonical,
     from_canonical=from_canonical,
+    light_writer=openai.light_writer,  # a plain conversation is {"messages": [{role, content}]} here too
     example={"prompt": "What colour is the sky?", "chosen": "Blue.", "rejected": "Green."},
 )

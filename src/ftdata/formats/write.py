@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 import orjson
 
-from ftdata.canonical import Message, Record, ToolCall
-from ftdata.problems import Problem, problem
+from ftdata.canonical import MEDIA_KINDS, Message, Record, ToolCall
+from ftdata.problems import Problem, has_errors, problem
 from ftdata.rules import Origins
 
 ReasoningPolicy = Literal["think", "drop", "reject"]
@@ -34,7 +34,7 @@ class Writing:
         self.problems.append(problem(path, "unrepresentable", why))
 
     def ok(self) -> bool:
-        return not any(p.severity == "error" for p in self.problems)
+        return not has_errors(self.problems)
 
     def text_with_reasoning(self, m: Message, list_name: str, index: int, target: str) -> str:
         """Content, with reasoning as LLaMA-Factory's `<think>...</think>` prefix (or dropped/refused by policy)."""
@@ -42,13 +42,12 @@ class Writing:
             return m.content
         path = self.where(list_name, index)
         if self.reasoning == "drop":
-            self.problems.append(problem(path, "reasoning_dropped", "reasoning dropped (--reasoning drop)", "warning"))
+            self.problems.append(problem(path, "reasoning_dropped", "reasoning dropped (--reasoning drop)"))
             return m.content
         if self.reasoning == "reject":
             self.refuse(path, f"{target} has no reasoning field; pass --reasoning think to embed it as <think>...</think>")
             return m.content
-        self.problems.append(problem(path, "reasoning_embedded", "reasoning written as <think>...</think> before the content",
-                                     "warning"))
+        self.problems.append(problem(path, "reasoning_embedded", "reasoning written as <think>...</think> before the content"))
         return f"<think>{m.reasoning}</think>{m.content}"
 
     def default_weights_only(self, target: str) -> None:
@@ -86,18 +85,7 @@ def with_meta(out: dict[str, Any], record: Record) -> dict[str, Any]:
 
 
 def media(out: dict[str, Any], record: Record) -> dict[str, Any]:
-    for kind in ("images", "videos", "audios"):
+    for kind in MEDIA_KINDS:
         if getattr(record, kind):
             out[kind] = list(getattr(record, kind))
     return out
-
-
-def canonical_messages(messages: Any) -> bool:
-    """Do these messages use canonical-only features (tool calls as {name, arguments}, `reasoning`)?"""
-    if not isinstance(messages, list):
-        return False
-    for m in messages:
-        if isinstance(m, dict) and ("reasoning" in m or any(
-                isinstance(c, dict) and "name" in c for c in m.get("tool_calls") or [])):
-            return True
-    return False

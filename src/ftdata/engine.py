@@ -1,0 +1,249 @@
+"""The engine: check and convert one record, and the hot loops over a byte range of a JSON Lines file.
+
+No file policy here (which output, which rejects file, when to run in parallel): `ftdata.validation` and
+`ftdata.convert` decide that. Two lanes:
+- the full lane: pydantic row model -> canonical `Record` + origins -> conversation rules -> media checks; every
+  problem located;
+- the fast lane (each format's `fast` check, for plainly valid text conversations): validate only counts such rows;
+  convert writes them straight from the decoded row (`Converter.take`), as they are when already in the target's
+  exact shape; everything else sees a real `Record` (`LightRecord.to_record()`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Protocol
+
+from ftdata.formats import FORMATS, Converted, Format, accepts, detect, get_format, match
+from ftdata.formats.base import Fast, Raw
+from ftdata.formats.light import LightRecord
+from ftdata.formats.write import ReasoningPolicy, Writing
+from ftdata.io import PROGRESS_EVERY, Accept, Ahead, Item, Tally, UnreadableFile, read_jsonl_range, read_records
+from ftdata.media import Media, check_media
+from ftdata.problems import Problem, problem
+from ftdata.reports import Checked, ConvertReport, FileReport
+from ftdata.rules import Origins, check_record
+from ftdata.sink import JsonWriter
+
+SAMPLE = 200  # records read ahead to detect a file's format
+Tick = Callable[[int], None]  # progress callback: records done so far
+
+
+def convert_raw(raw: Any, fmt: Format, media: Media | Path | None = None) -> Converted:
+    """The full lane for one decoded record: schema, conversion, conversation rules and media; keeps the origins
+    map (where each canonical message came from) for writers."""
+    if not isinstance(raw, dict):
+        kind = "null" if raw is None else type(raw).__name__
+        return Converted(None, problems=[problem("", "not_an_object", f"a record must be a JSON object, got {kind}")])
+    if not accepts(fmt, raw):
+        other = match(raw)
+        if other is not None and other is not fmt:
+            return Converted(None, problems=[problem(
+                "", "mixed_format", f"this record looks like {other.name} (keys: {', '.join(sorted(raw))}) but the "
+                f"file is {fmt.name}; split the file by format or pass --format")])
+    converted = fmt.to_canonical(raw)
+    if converted.record is not None:
+        converted.problems = converted.problems + check_record(converted.record, converted.origins, fmt.policy)
+        if media is not None:
+            converted.problems += check_media(converted.record, media if isinstance(media, Media) else Media(media))
+    return converted
+
+
+class Adapter(Protocol):
+    """Renames a row's fields to a format's own (a descriptor entry's columns and tags) and problem paths back."""
+
+    def native(self, row: Any) -> tuple[Any, list[Problem]]: ...
+
+    def source_path(self, path: str) -> str: ...
+
+
+def check_items(items: Iterable[Item], fmt: Format, media: Media, records: bool = True, fast_done: bool = False,
+                adapter: Adapter | None = None) -> Iterator[Checked]:
+    """Check decoded items against `fmt` (see `check_item`). `fast_done`: the reader already ran the fast check
+    and only yields the rows it refused."""
+    fast = None if fast_done else fmt.fast
+    for item in items:
+        yield check_item(item, fmt, media, records, fast, adapter)
+
+
+def check_item(item: Item, fmt: Format, media: Media, records: bool = True, fast: Fast | None = None,
+               adapter: Adapter | None = None) -> Checked:
+    """Check one decoded item against `fmt`. A row the `fast` check accepts skips the full lane (with `records` it
+    still gets its `Record`). `adapter`: the row is renamed to `fmt`'s fields first and problem paths named back
+    (descriptor entries)."""
+    value, renamed = item.value, list[Problem]()
+    if adapter is not None and not isinstance(value, Problem):
+        value, renamed = adapter.native(value)
+    if fast is not None and not renamed and type(value) is dict and fast(value):
+        record = fmt.light(value).to_record() if records and fmt.light is not None else None
+        return Checked(item.index, item.line, item.value, record, [], accepted=True)
+    converted = Converted(None, problems=[value]) if isinstance(value, Problem) else convert_raw(value, fmt, media)
+    found = renamed + converted.problems
+    if adapter is not None:
+        found = [problem(adapter.source_path(p.path), p.code, p.message) for p in found]
+    return Checked(item.index, item.line, item.value, None if renamed else converted.record,
+                   [p.at(item.index, item.line) for p in found], converted.origins, item.text)
+
+
+def open_items(path: Path, fmt: str | None = None) -> tuple[Format, dict[str, int], Ahead]:
+    """The file's format (given, or detected from its first records), the detection votes, and all its items.
+
+    Raises UnreadableFile when the file cannot be read or its format cannot be told.
+    """
+    items = read_records(path)
+    head = list(islice(items, SAMPLE))
+    if fmt is not None:
+        try:
+            return get_format(fmt), {}, Ahead(head, items)
+        except KeyError as err:
+            raise UnreadableFile(str(err.args[0])) from None
+    found, votes = detect(i.value for i in head if isinstance(i.value, dict))
+    if found is None:
+        if not head:
+            raise UnreadableFile(f"{path}: no records (the file is empty)")
+        raise UnreadableFile(f"{path}: cannot tell the format from the keys of its records; pass --format "
+                             f"({', '.join(FORMATS)})")
+    return found, dict(votes), Ahead(head, items)
+
+
+def scan_range(path: Path, fmt: Format, media: Media, start: int, end: int | None,
+               progress: Tick | None = None) -> tuple[FileReport, int]:
+    """Validate JSON Lines from byte `start` to `end`: a report (lines and indexes from the range's start) and the
+    physical lines read. Rows the fast lane accepts are only counted while reading."""
+    report = FileReport(str(path), fmt.name)
+    tally = Tally()
+    fast = fmt.fast
+    items = read_jsonl_range(path, start, end, tally, (lambda row, _line: fast(row)) if fast is not None else None,
+                             progress)
+    for item in check_items(items, fmt, media, records=False, fast_done=True):
+        report.add(item)
+    report.add_valid(tally.accepted)
+    return report, tally.lines
+
+
+CR = ord("\r")
+
+
+@dataclass(frozen=True)
+class Lane:
+    """The fast lane from a source format to a target: accept a row, build its light record, write that; or copy
+    an accepted row's line as it is (`as_is`)."""
+
+    fast: Fast
+    light: Callable[[Raw], LightRecord]
+    write: Callable[[LightRecord], Raw]
+    as_is: Fast | None
+
+    @staticmethod
+    def between(source: Format, target: Format, copies: bool) -> Lane | None:
+        """The lane from `source` to `target`, if both have their part; `copies`: lines may be copied as they are."""
+        if source.fast is None or source.light is None or target.light_writer is None:
+            return None
+        return Lane(source.fast, source.light, target.light_writer, source.as_is.get(target.name) if copies else None)
+
+
+@dataclass
+class Converter:
+    """Writes checked records of one source format as `target` rows (or rejects), counting in `report`."""
+
+    source: Format
+    target: Format
+    reasoning: ReasoningPolicy
+    writer: JsonWriter
+    rejects: JsonWriter
+    report: ConvertReport
+    label: Path | None = None  # the input named in rejects when several are converted together
+    lane: Lane | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lane = Lane.between(self.source, self.target, copies=not self.writer.array)
+
+    def take(self, row: Raw, line: memoryview | None) -> bool:
+        """The hot path: write an accepted row straight from the decoded one, or copy its line as it is when it is
+        already in the target's exact shape. False when the fast lane refuses the row (or there is none)."""
+        lane = self.lane
+        if lane is None or not lane.fast(row):
+            return False
+        if lane.as_is is not None and line is not None and lane.as_is(row):
+            self.writer.write_json(line[:-1] if line[-1] == CR else line)  # CRLF files: the row without its "\r"
+            self.report.keys.update(row)
+        else:
+            out = lane.write(lane.light(row))
+            self.writer.write(out)
+            self.report.keys.update(out)
+        return True
+
+    def count_taken(self, n: int) -> None:
+        """Count `n` rows `take` wrote (the fast lane only takes plain SFT conversations)."""
+        self.report.records += n
+        self.report.written += n
+        if n:
+            self.report.kinds["sft"] += n
+
+    def consume(self, items: Iterable[Item], media: Media, fast: bool, progress: Tick | None = None) -> None:
+        """Convert items (the rows `take` did not take, or all of them when `fast`)."""
+        r = self.report
+        fast = fast and self.lane is not None
+        for item in items:
+            if fast and type(item.value) is dict and self.take(item.value, None):
+                self.count_taken(1)
+            else:
+                self.write_checked(check_item(item, self.source, media))
+            if progress is not None and not r.records % PROGRESS_EVERY:
+                progress(r.records)
+
+    def write_checked(self, item: Checked) -> None:
+        r = self.report
+        r.records += 1
+        row, problems = self.target_row(item)
+        for p in problems:
+            if p.severity == "warning":
+                r.warnings[p.code] += 1
+        if row is None or item.record is None:
+            r.rejected += 1
+            r.reject_codes.update(list(dict.fromkeys(p.code for p in problems if p.severity == "error")))  # ordered
+            self.rejects.write(reject_row(item, problems, self.label))
+        else:
+            r.written += 1
+            r.kinds[item.record.kind] += 1
+            r.keys.update(row)
+            self.writer.write(row)
+
+    def target_row(self, item: Checked) -> tuple[Raw | None, list[Problem]]:
+        """The target row for a checked record, or None and why (invalid, or unrepresentable in the target)."""
+        if not item.valid or item.record is None:
+            return None, item.problems
+        w = Writing(item.record, item.origins or Origins(), self.reasoning)
+        row = self.target.write(w)
+        problems = item.problems + [p.at(item.index, item.line) for p in w.problems]
+        return (row if w.ok() else None), problems
+
+
+def reject_row(item: Checked, problems: list[Problem], path: Path | None) -> dict[str, Any]:
+    """A rejects-file line: where the record was, why, and the record itself, untouched."""
+    out: dict[str, Any] = {"index": item.index, "line": item.line,
+                           "errors": [p.to_dict() for p in problems if p.severity == "error"]}
+    if item.raw_text is not None:
+        out["record_text"] = item.raw_text  # the line was not JSON: its text, byte for byte where UTF-8
+    else:
+        out["record"] = item.raw
+    if path is not None:
+        out = {"file": str(path), **out}
+    return out
+
+
+def convert_range(conv: Converter, path: Path, start: int, end: int | None, media: Media,
+                  progress: Tick | None = None) -> int:
+    """Convert JSON Lines from byte `start` to `end` through `conv`; returns the physical lines read."""
+    tally = Tally()
+    take: Accept | None = conv.take if conv.lane is not None else None
+    items = read_jsonl_range(path, start, end, tally, take, progress)
+    conv.consume(items, media, fast=False)
+    conv.count_taken(tally.accepted)
+    return tally.lines
+
+
+__all__ = ["Adapter", "Checked", "Converter", "check_item", "check_items", "convert_range", "convert_raw", "open_items",
+           "scan_range"]

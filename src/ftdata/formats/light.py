@@ -1,0 +1,86 @@
+"""Light canonical records: the fast lane's stand-in for `Record` inside `convert`'s hot loop.
+
+A row that its format's fast check accepted is a plainly valid text conversation; building and re-validating a
+pydantic `Record` for it costs more than the rest of the conversion. These slotted classes carry the attributes
+the light writers read; `to_json()` equals `Record.to_json()` of the full path's record and `to_record()` builds
+that very `Record` without validating again (property-tested), for everything outside the hot loop.
+
+Also here: the small predicates the formats' fast checks share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ftdata.canonical import PLACEHOLDERS, Kind, Message, Record, Role
+
+TAGS = tuple(PLACEHOLDERS.values())
+
+
+def blank(value: str) -> bool:
+    return not value or value.isspace()  # isspace() stops at the first non-space: O(1) in practice
+
+
+def no_tags(value: str) -> bool:
+    """No `<image>` / `<video>` / `<audio>` placeholder in the text."""
+    return "<" not in value or not any(tag in value for tag in TAGS)
+
+
+def is_text(value: Any) -> bool:
+    """A non-blank string without media placeholders."""
+    return type(value) is str and not blank(value) and no_tags(value)
+
+
+def is_ident(value: Any) -> bool:
+    """An absent id, or a string or integer one."""
+    return value is None or type(value) is str or type(value) is int
+
+
+class LightMessage:
+    __slots__ = ("role", "content")
+    tool_calls = reasoning = weight = tool_call_id = name = None  # a plain text message has none of these
+
+    def __init__(self, role: Role, content: str) -> None:
+        self.role, self.content = role, content
+
+    def to_json(self) -> dict[str, Any]:
+        return {"role": self.role, "content": self.content}
+
+
+class LightRecord:
+    """An SFT conversation of plain text messages, with optional id and meta."""
+
+    __slots__ = ("messages", "id", "meta")
+    chosen = rejected = completion = label = text = tools = images = videos = audios = None
+    kind: Kind = "sft"
+
+    def __init__(self, messages: list[LightMessage], id: Any = None, meta: dict[str, Any] | None = None) -> None:
+        self.messages, self.id, self.meta = messages, id, meta or None
+
+    def system_apart(self) -> tuple[dict[str, Any], list[LightMessage]]:
+        """({"system": ...} when the conversation opens with one, the remaining messages)."""
+        msgs = self.messages
+        if msgs[0].role == "system":
+            return {"system": msgs[0].content}, msgs[1:]
+        return {}, msgs
+
+    def with_id_meta(self, out: dict[str, Any]) -> dict[str, Any]:
+        """Add `id` and `meta` to a written row, as `formats.write.with_meta` does for full records."""
+        if self.id is not None:
+            out["id"] = self.id
+        if self.meta:
+            out["meta"] = self.meta
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return self.with_id_meta({"messages": [m.to_json() for m in self.messages]})
+
+    def to_record(self) -> Record:
+        """The `Record` the full path builds for this row, without validating it again (the fast check did)."""
+        fields: dict[str, Any] = {"messages": [Message.model_construct(role=m.role, content=m.content)
+                                               for m in self.messages]}
+        if self.id is not None:
+            fields["id"] = self.id
+        if self.meta:
+            fields["meta"] = self.meta
+        return Record.model_construct(**fields)

@@ -1,0 +1,55 @@
+"""Tokens as a trainer sees them: records rendered with a chat template and tokenized. One place, used by
+`ftdata stats` and by fttrain's pre-flight, so that both count the same tokens for the same row.
+
+`tokenizer` is any Hugging Face tokenizer with a chat template (transformers is needed only to load one).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ftdata.canonical import Record, chat_messages
+
+TINY = "tiny"  # the bundled tiny tokenizer (fttrain's test model)
+
+
+def render(tokenizer: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+           generation_prompt: bool = False) -> str:
+    """The chat template applied to chat messages (see `ftdata.canonical.chat_messages`), as text."""
+    if not messages:
+        return ""
+    text = tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=generation_prompt)
+    return str(text)
+
+
+def ids(tokenizer: Any, text: str) -> list[int]:
+    """Token ids of text that already holds its special tokens (rendered): none are added."""
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def text_ids(tokenizer: Any, record: Record) -> list[int]:
+    """A pretraining text record: its tokens and the EOS token (so the model learns to stop)."""
+    return ids(tokenizer, record.text or "") + [tokenizer.eos_token_id]
+
+
+def count(tokenizer: Any, record: Record) -> int:
+    """Tokens of the longest sequence the record trains on: the SFT conversation; prompt + chosen or prompt +
+    rejected; prompt + completion; text + EOS."""
+    if record.kind == "text":
+        return len(text_ids(tokenizer, record))
+    return max(len(ids(tokenizer, render(tokenizer, chat_messages(seq), record.tools))) for seq in record.sequences())
+
+
+def load_tokenizer(spec: str) -> Any:
+    """'tiny' (the bundled one) or a local HF tokenizer folder; needs transformers (the `train` extra)."""
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise ValueError("--tokenizer needs transformers: pip install 'ftdata[train]'") from None
+    if spec == TINY:
+        spec = str(resources.files("fttrain") / "assets" / "tiny-qwen2")
+    if not Path(spec).is_dir():
+        raise ValueError(f"--tokenizer {spec}: not a local tokenizer folder (hub downloads are off)")
+    return AutoTokenizer.from_pretrained(spec)
