@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # The main job on bundled data: validate real samples of every format. The LLaMA-Factory zh tool-call

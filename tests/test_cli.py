@@ -92,13 +92,22 @@ def test_formats_lists_every_format() -> None:
         assert f"{name}: " in result.output
 
 
-def test_every_command_has_help_with_an_example() -> None:
-    for name in (["validate"], ["convert"], ["formats"], ["stats"], ["schema", "export"]):
-        result = run(*name, "--help")
-        assert result.exit_code == 0 and "Example: ftdata" in result.output, name
+def commands(typer_app, prefix=()) -> list[tuple[str, ...]]:
+    """Every registered command path of a typer app, sub-apps included: [("validate",), ("schema", "export"), ...]."""
+    out = [prefix + (c.name or c.callback.__name__,) for c in typer_app.registered_commands]
+    for group in typer_app.registered_groups:
+        out += commands(group.typer_instance, prefix + (group.name,))
+    return out
+
+
+def test_every_registered_command_has_help_with_an_example_and_a_readme_mention() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    for name in ("validate", "convert", "formats", "stats", "schema export"):
-        assert f"ftdata {name}" in readme, name
+    found = commands(app)
+    assert ("validate",) in found and ("schema", "export") in found
+    for path in found:
+        result = run(*path, "--help")
+        assert result.exit_code == 0 and "Example: ftdata" in result.output, path
+        assert f"ftdata {' '.join(path)}" in readme, path
 
 
 def test_csv_and_parquet_inputs(tmp_path: Path) -> None:
@@ -143,3 +152,45 @@ def test_stdin_and_stdout_compose_in_a_pipe(tmp_path: Path) -> None:
     assert validate.returncode == 0 and json.loads(validate.stdout)["valid"] == 1
     missing = subprocess.run([exe, "convert", "-", "--to", "openai"], input=rows, capture_output=True, text=True)
     assert missing.returncode == 2 and "reading stdin needs -o" in missing.stderr
+
+
+def test_validate_text_report_exactly(monkeypatch) -> None:
+    monkeypatch.chdir(DATA.parent.parent)
+    result = run("validate", "tests/data/sharegpt/invalid/two_humans.jsonl", "tests/data/moss/valid/odd_variants.jsonl")
+    assert result.exit_code == 1
+    # rich pads table rows to the terminal width (CliRunner: 80 columns)
+    assert result.output.splitlines() == [
+        "tests/data/sharegpt/invalid/two_humans.jsonl  format: sharegpt (detected)  records: 1  valid: 0  invalid: 1  "
+        "warnings: 0  invalid records",
+        "code        severity  count  meaning                                          ",
+        "role_order  error     1      messages are not in the order the format requires",
+        "  tests/data/sharegpt/invalid/two_humans.jsonl:1 conversations[1].from: expected 'gpt' or 'function_call' at "
+        "this position, got 'human'; turns must alternate [role_order]",
+        "tests/data/moss/valid/odd_variants.jsonl  format: moss (detected)  records: 3  valid: 3  invalid: 0  "
+        "warnings: 3  ok",
+        "code             severity  count  meaning                                       ",
+        "odd_placeholder  warning   2      a MOSS field holds an unusual 'None' variant  ",
+        "                                  (usable, but check the source)                ",
+        "odd_commands     warning   1      MOSS Commands hold text besides the calls     ",
+        "                                  (numbering, comments); the calls were read    ",
+        "  tests/data/moss/valid/odd_variants.jsonl:1 chat.turn_1.Commands: 'None.' read as absent (the published data "
+        "means None) [odd_placeholder]",
+        "  tests/data/moss/valid/odd_variants.jsonl:2 chat.turn_1.Commands: text around the 1 command(s) ignored: "
+        "'1. # current' [odd_commands]",
+        "  tests/data/moss/valid/odd_variants.jsonl:3 chat.turn_1.Tool Responses: commands were issued but Tool "
+        "Responses is None; kept as the tool result 'None' [odd_placeholder]",
+        "total  files: 2  records: 4  valid: 3  invalid: 1",
+    ]
+
+
+def test_convert_summary_exactly(tmp_path: Path) -> None:
+    src = tmp_path / "calls.jsonl"
+    src.write_bytes((DATA / "convert" / "tool_calls.jsonl").read_bytes())
+    result = run("convert", str(src), "--to", "alpaca")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"read {src} as sharegpt\n"
+        "records: 2  written: 1  rejected: 1\n"
+        f"wrote {tmp_path}/calls.alpaca.jsonl (alpaca)\n"
+        f"rejected 1 to {tmp_path}/calls.alpaca.jsonl.rejects.jsonl: unrepresentable (1)\n"
+        f"dataset_info: entry 'calls.alpaca' in {tmp_path}/dataset_info.json\n")

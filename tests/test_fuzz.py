@@ -11,6 +11,7 @@ import mutations
 from ftdata import validate_file
 from ftdata.convert import convert_files
 from ftdata.formats import FORMATS
+from ftdata.problems import CODES
 
 SEEDS = [f.example for f in FORMATS.values()] + [
     {"conversations": [{"from": "human", "value": "q"}, {"from": "function_call", "value": '{"name": "f", "arguments": {}}'},
@@ -52,6 +53,7 @@ def test_validate_and_convert_never_raise_and_lose_nothing(tmp_path: Path, recor
     if report.error:  # a whole-file problem (e.g. no format recognised) is reported, not raised
         return
     assert report.records == report.valid + report.invalid
+    assert {p.code for p in report.problems} <= set(CODES)  # the closed set, whatever the input
     for target in ("sharegpt", "openai", "canonical"):
         out = tmp_path / f"out.{target}.jsonl"
         result = convert_files([src], target, out, dataset_info=False, force=True)

@@ -94,3 +94,30 @@ def test_paced_gc_restores_collection_and_still_collects_young_cycles() -> None:
         for _ in paced_gc([1, 2]):
             raise ValueError
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("name", ["moss/moss_sample.jsonl", "llamafactory/glaive_toolcall_en_demo.json",
+                                  "llamafactory/dpo_en_demo.json", "llamafactory/kto_en_demo.json"])
+def test_stats_counts_the_tokens_the_preflight_counts_row_for_row(tokenizer, name: str) -> None:
+    """`ftdata stats --tokenizer tiny` and fttrain's pre-flight render and tokenize a record the same way (tool
+    calls, tools and reasoning included), so a length budget read off stats holds in training."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from conftest import FIXTURES
+    from ftdata.api import stats
+    from ftdata.cli import app
+    from ftdata.stats import spread
+
+    src = FIXTURES / name
+    stage = {"dpo": "dpo", "kto": "kto"}.get(name.split("/")[1][:3], "sft")
+    (source,) = load_sources(src, RunSpec(), stage)
+    counts = Counts()
+    build = sft_rows if stage == "sft" else preference_rows
+    build(tokenizer, source.records, RunSpec(max_length=1024), counts)
+    per_record = stats([src], tokenizer=tokenizer, max_length=1024)
+    assert per_record.tokens == counts.lengths and len(counts.lengths) == len(source.records) > 0
+    result = CliRunner().invoke(app, ["stats", str(src), "--tokenizer", "tiny", "--max-length", "1024", "--json"])
+    summary = json.loads(result.output)
+    assert summary["tokens"] == spread(counts.lengths) and summary["over_max_length"] == counts.over_length

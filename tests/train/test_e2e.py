@@ -36,10 +36,41 @@ def test_sft_methods_train(info: Path, tmp_path: Path, method: str) -> None:
     assert (saved / ("adapter_config.json" if method == "qlora" else "config.json")).is_file()
 
 
-def test_dpo_and_kto_train(info: Path, tmp_path: Path) -> None:
-    dpo = run("dpo", info, tmp_path / "dpo", max_steps=2, max_length=256)
-    kto = run("kto", info, tmp_path / "kto", max_steps=2, max_length=256, per_device_train_batch_size=4)
-    assert dpo.steps == 2 and kto.steps == 2
+def capture_trainer(monkeypatch):
+    import fttrain.run as run_module
+
+    seen = {}
+    real = run_module.build_trainer
+
+    def spy(*args, **kwargs):
+        seen["trainer"] = real(*args, **kwargs)
+        return seen["trainer"]
+
+    monkeypatch.setattr(run_module, "build_trainer", spy)
+    return seen
+
+
+@pytest.mark.parametrize("stage,columns", [("dpo", {"prompt_ids", "chosen_ids", "rejected_ids"}),
+                                           ("kto", {"prompt_ids", "completion_ids", "KL_completion_ids", "label"})])
+def test_dpo_and_kto_train_on_the_processed_columns(info: Path, tmp_path: Path, monkeypatch, stage, columns) -> None:
+    from ftdata.tokens import render
+    from fttrain.data import load_sources
+
+    seen = capture_trainer(monkeypatch)
+    result = run(stage, info, tmp_path / stage, max_steps=2, max_length=16384, per_device_train_batch_size=4)
+    assert result.steps == 2 and all(loss == loss for loss in result.losses)
+    trainer = seen["trainer"]
+    data = trainer.train_dataset
+    (source,) = load_sources(info, RunSpec(), stage)
+    assert columns <= set(data.column_names) and len(data) == len(source.records) == 8
+    first, tok = data[0], trainer.processing_class
+    record = source.records[0]
+    from ftdata.canonical import chat_messages
+
+    prompt = render(tok, chat_messages(record.messages), record.tools, generation_prompt=True)
+    assert tok.decode(first["prompt_ids"]) == prompt  # the rendered prompt, generation prompt included
+    answer = record.chosen if stage == "dpo" else record.completion
+    assert tok.decode(first["chosen_ids" if stage == "dpo" else "completion_ids"]).startswith(answer[0].content)
 
 
 def test_interrupted_run_resumes_to_the_same_final_step(info: Path, tmp_path: Path, monkeypatch) -> None:

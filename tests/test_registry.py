@@ -1,0 +1,66 @@
+"""Walk the format registry: every format has what the README's new-format checklist asks for, and the README's
+tables list every format, every convert target, every problem code and every fttrain option."""
+
+import re
+
+import pytest
+
+from conftest import DATA, ROOT
+from ftdata.formats import FORMATS, REGISTRY, TARGETS, accepts, match
+from ftdata.problems import CODES
+
+README = (ROOT / "README.md").read_text()
+
+
+def section(title: str) -> str:
+    """The README text under a heading, up to the next heading of the same or a higher level (code blocks skipped)."""
+    lines, out, level, fenced = README.splitlines(), [], 0, False
+    for line in lines:
+        fenced ^= line.startswith("```")
+        heading = not fenced and re.match(r"(#+) (.*)", line)
+        if level:
+            if heading and len(heading.group(1)) <= level:
+                break
+            out.append(line)
+        elif heading and heading.group(2) == title:
+            level = len(heading.group(1))
+    assert level, f"no README heading {title!r}"
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("fmt", REGISTRY, ids=lambda f: f.name)
+def test_format_checklist(fmt) -> None:
+    assert (ROOT / "schemas" / f"{fmt.name}.schema.json").is_file(), "run: ftdata schema export schemas"
+    assert sorted((DATA / fmt.name / "valid").glob("*.jsonl")), "add tests/data/<format>/valid/ golden files"
+    assert sorted((DATA / fmt.name / "invalid").glob("*.jsonl")), "add tests/data/<format>/invalid/ golden files"
+    assert re.search(rf"^\| {fmt.name} \|", section("Formats"), re.M), "add a row to the README's Formats table"
+    assert fmt.shapes and fmt.rows and fmt.summary
+    assert match(fmt.example) is fmt and accepts(fmt, fmt.example), "its example must be detected as itself"
+    if fmt.fast is not None:
+        assert fmt.light is not None, "a fast check needs a light builder"
+    for target in fmt.as_is:
+        assert FORMATS[target].light_writer is not None, f"as-is copies to {target} need its light writer"
+
+
+def test_every_target_has_a_column_in_the_feature_matrix() -> None:
+    header = next(line for line in section("Format x feature matrix (what `convert --to` can carry)").splitlines()
+                  if line.startswith("| feature"))
+    assert sorted(c.strip() for c in header.strip("|").split("|")[1:]) == sorted(TARGETS)
+
+
+def test_readme_code_table_lists_exactly_the_codes() -> None:
+    table = section("Problem codes")
+    first_cells = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    listed = set(re.findall(r"`([a-z_]+)`", " ".join(first_cells)))
+    assert listed == set(CODES)
+    for code, (severity, _) in CODES.items():
+        row = next(l for l in table.splitlines() if f"`{code}`" in l)
+        assert f"| {severity} |" in row, code
+
+
+def test_readme_option_table_is_generated_from_the_spec() -> None:
+    from fttrain.spec import options_markdown
+
+    start, end = "<!-- options: generated from src/fttrain/spec.py -->\n", "<!-- options end -->"
+    assert README[README.index(start) + len(start):README.index(end)] == options_markdown(), \
+        "regenerate: python -c 'from fttrain.spec import options_markdown; print(options_markdown())'"
