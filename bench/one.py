@@ -101,7 +101,7 @@ def sft_preprocess(_: Path) -> dict:
     from fttrain.data import Counts, sft_rows
     from fttrain.model import bundled_model
     from fttrain.spec import RunSpec
-    from fttrain.template import hf_messages
+    from ftdata.canonical import chat_messages as hf_messages
     from generate import Pool, sharegpt
 
     tok = AutoTokenizer.from_pretrained(bundled_model())
@@ -132,7 +132,7 @@ def trl_prepare(tok, records) -> dict:
     from trl import SFTConfig, SFTTrainer
 
     from fttrain.model import bundled_model
-    from fttrain.template import hf_messages
+    from ftdata.canonical import chat_messages as hf_messages
 
     disable_progress_bars()
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -147,7 +147,7 @@ def trl_prepare(tok, records) -> dict:
     return {"rows_s": round(len(done) / secs), "tokens_s": round(sum(len(x) for x in done["input_ids"]) / secs)}
 
 
-IMPORTS = {"floor": ["orjson"], "ftdata_validate": ["ftdata"], "ftdata_validate_w2": ["ftdata", "ftdata.parallel"],
+IMPORTS = {"floor": ["orjson"], "ftdata_validate": ["ftdata.api"], "ftdata_validate_w2": ["ftdata.api", "ftdata.parallel"],
            "ftdata_convert": ["ftdata.convert"], "ftdata_convert_w2": ["ftdata.convert", "ftdata.parallel"], "datasets_load": ["datasets"], "pydantic_plain": ["pydantic", "orjson"]}
 TOOLS = {"floor": floor, "ftdata_validate": ftdata_validate, "ftdata_validate_w2": lambda p: ftdata_validate(p, 2),
          "ftdata_convert": ftdata_convert, "ftdata_convert_w2": lambda p: ftdata_convert(p, 2), "datasets_load": datasets_load, "pydantic_plain": pydantic_plain}
