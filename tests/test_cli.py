@@ -167,18 +167,26 @@ def test_validate_text_report_exactly(monkeypatch) -> None:
         "  tests/data/sharegpt/invalid/two_humans.jsonl:1 conversations[1].from: expected 'gpt' or 'function_call' at "
         "this position, got 'human'; turns must alternate [role_order]",
         "tests/data/moss/valid/odd_variants.jsonl  format: moss (detected)  records: 3  valid: 3  invalid: 0  "
-        "warnings: 3  ok",
+        "warnings: 4  ok",
         "code             severity  count  meaning                                       ",
         "odd_placeholder  warning   2      a MOSS field holds an unusual 'None' variant  ",
         "                                  (usable, but check the source)                ",
         "odd_commands     warning   1      MOSS Commands hold text besides the calls     ",
         "                                  (numbering, comments); the calls were read    ",
+        "type_drift       warning   1      a field's type, or a free-form object's keys, ",
+        "                                  differ between rows: Arrow-based loaders      ",
+        "                                  (datasets, so LLaMA-Factory, axolotl, trl)    ",
+        "                                  fail or add nulls                             ",
         "  tests/data/moss/valid/odd_variants.jsonl:1 chat.turn_1.Commands: 'None.' read as absent (the published data "
         "means None) [odd_placeholder]",
         "  tests/data/moss/valid/odd_variants.jsonl:2 chat.turn_1.Commands: text around the 1 command(s) ignored: "
         "'1. # current' [odd_commands]",
         "  tests/data/moss/valid/odd_variants.jsonl:3 chat.turn_1.Tool Responses: commands were issued but Tool "
         "Responses is None; kept as the tool result 'None' [odd_placeholder]",
+        "  tests/data/moss/valid/odd_variants.jsonl:3 conversation_id: 'conversation_id' is integer 2 times (first: "
+        "line 1) and string 1 times (first: line 3): one Arrow column cannot hold integer and string: "
+        "datasets.load_dataset (LLaMA-Factory, axolotl, trl) fails or converts the values; write one type in every "
+        "row (`ftdata convert` does) [type_drift]",
         "total  files: 2  records: 4  valid: 3  invalid: 1",
     ]
 

@@ -18,7 +18,7 @@ LAYERS = [
     ["ftdata.formats.alpaca", "ftdata.formats.canonical", "ftdata.formats.firefly", "ftdata.formats.moss",
      "ftdata.formats.openai", "ftdata.formats.sharegpt", "ftdata.formats.text", "ftdata.formats.trl"],
     ["ftdata.formats"],
-    ["ftdata.reports", "ftdata.dataset_info", "ftdata.schemas", "ftdata.parallel"],
+    ["ftdata.reports", "ftdata.dataset_info", "ftdata.schemas", "ftdata.parallel", "ftdata.filechecks"],
     ["ftdata.engine", "ftdata.stats", "ftdata.dataset_info_writer"],
     ["ftdata.validation", "ftdata.batch"],
     ["ftdata.convert"],

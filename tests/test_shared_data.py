@@ -38,7 +38,8 @@ def test_moss_sample_is_valid_with_warnings_for_its_known_oddities(shared) -> No
     assert (report.records, report.valid) == (500, 500)
     assert Counter((p.index, p.code) for p in report.problems) == Counter(
         {(76, "odd_placeholder"): 1, (95, "odd_placeholder"): 1, (117, "odd_placeholder"): 1, (92, "odd_commands"): 2,
-         (192, "odd_commands"): 1})  # `Search(...), Search(...), None`
+         (192, "odd_commands"): 1,  # `Search(...), Search(...), None`
+         (200, "type_drift"): 1})  # conversation_id: numbers in the first 200 rows, strings after
 
 
 @pytest.mark.parametrize("name,fmt,records", [("dummy_data.jsonl", "firefly", 33), ("dummy_dpo.jsonl", "firefly", 16),

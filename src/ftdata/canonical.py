@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -27,12 +28,35 @@ class Closed(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
+def json_text(value: Any) -> str:
+    """A value as compact JSON text: how files hold free-form objects (tool schemas, tool-call arguments, meta)
+    whose keys vary between rows, which Arrow-based loaders would otherwise fill with nulls or fail on."""
+    return orjson.dumps(value).decode()
+
+
+def from_json_text(value: Any) -> Any:
+    """The reverse of `json_text` for a field that may hold either form: a string holding JSON is decoded."""
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise PydanticCustomError("invalid_value", "a string here must hold JSON") from None
+    return value
+
+
+def id_text(value: str | int) -> str:
+    """Ids are written as strings: one JSON type per column (published MOSS mixes numbers and strings)."""
+    return value if isinstance(value, str) else str(value)
+
+
 class ToolCall(Closed):
-    """A function call made by the assistant; `arguments` is the decoded JSON object."""
+    """A function call made by the assistant; `arguments` is the decoded JSON object (a JSON string is read too)."""
 
     name: str = Field(min_length=1)
     arguments: dict[str, Any] = Field(default_factory=dict)
     id: str | None = None
+
+    _decode = field_validator("arguments", mode="before", json_schema_input_type=dict[str, Any] | str)(from_json_text)
 
 
 class Message(Closed):
@@ -63,6 +87,11 @@ class Record(Closed):
     id: str | int | None = None
     meta: dict[str, Any] | None = None
 
+    _decode_tools = field_validator("tools", mode="before", json_schema_input_type=list[dict[str, Any]] | str | None)(
+        from_json_text)
+    _decode_meta = field_validator("meta", mode="before", json_schema_input_type=dict[str, Any] | str | None)(
+        from_json_text)
+
     @model_validator(mode="after")
     def _one_kind(self) -> Record:
         has = {k for k in ("messages", "chosen", "rejected", "completion", "label", "text") if getattr(self, k) is not None}
@@ -90,6 +119,21 @@ class Record(Closed):
         """Plain JSON-ready dict without unset optional fields."""
         return self.model_dump(mode="json", exclude_none=True)
 
+    def to_file_json(self) -> dict[str, Any]:
+        """`to_json` as a file holds it, stable under Arrow: the id a string; tools, tool-call arguments and meta
+        as JSON text (the model reads both forms back)."""
+        out = self.to_json()
+        if "id" in out:
+            out["id"] = id_text(out["id"])
+        for key in ("tools", "meta"):
+            if key in out:
+                out[key] = json_text(out[key])
+        for name, _ in self.message_lists():
+            for m in out[name]:
+                for call in m.get("tool_calls", ()):
+                    call["arguments"] = json_text(call["arguments"])
+        return out
+
     def sequences(self) -> list[list[Message]]:
         """The conversations a trainer sees: sft [messages]; preference [prompt+chosen, prompt+rejected];
         kto [prompt+completion]; text none."""
@@ -101,9 +145,10 @@ class Record(Closed):
         return [prompt] if self.kind == "sft" else []
 
 
-def chat_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+def chat_messages(messages: Sequence[Message], text_arguments: bool = False) -> list[dict[str, Any]]:
     """Canonical messages -> the dicts HF chat templates and trl take: the one such function (stats, fttrain and the
-    trl writer all use it). Tool call arguments stay objects; reasoning is `reasoning_content`.
+    trl writer all use it). Tool call arguments stay objects (`text_arguments`: JSON text, as files hold them);
+    reasoning is `reasoning_content`.
 
     [Message(role="assistant", content="", tool_calls=[ToolCall(name="f", arguments={"x": 1})])]
     -> [{"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "f",
@@ -114,7 +159,9 @@ def chat_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"role": m.role, "content": m.content}
         if m.tool_calls:
             item["tool_calls"] = [{**({"id": c.id} if c.id else {}), "type": "function",
-                                   "function": {"name": c.name, "arguments": c.arguments}} for c in m.tool_calls]
+                                   "function": {"name": c.name,
+                                                "arguments": json_text(c.arguments) if text_arguments else c.arguments}}
+                                  for c in m.tool_calls]
         if m.reasoning is not None:
             item["reasoning_content"] = m.reasoning
         if m.tool_call_id is not None:

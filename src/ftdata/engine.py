@@ -16,6 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
+from ftdata.filechecks import FileCheck
 from ftdata.formats import FORMATS, Converted, Format, accepts, detect, get_format, match
 from ftdata.formats.base import Fast, Raw
 from ftdata.formats.light import LightRecord
@@ -108,19 +109,46 @@ def open_items(path: Path, fmt: str | None = None) -> tuple[Format, dict[str, in
     return found, dict(votes), Ahead(head, items)
 
 
-def scan_range(path: Path, fmt: Format, media: Media, start: int, end: int | None,
+def scan_range(path: Path, fmt: Format, media: Media, start: int, end: int | None, checks: list[FileCheck],
                progress: Tick | None = None) -> tuple[FileReport, int]:
     """Validate JSON Lines from byte `start` to `end`: a report (lines and indexes from the range's start) and the
-    physical lines read. Rows the fast lane accepts are only counted while reading."""
+    physical lines read; `checks` see every row. Rows the fast lane accepts are only counted while reading."""
     report = FileReport(str(path), fmt.name)
     tally = Tally()
-    fast = fmt.fast
-    items = read_jsonl_range(path, start, end, tally, (lambda row, _line: fast(row)) if fast is not None else None,
-                             progress)
+    items = read_jsonl_range(path, start, end, tally, plain_rows(fmt.fast, checks), progress)
     for item in check_items(items, fmt, media, records=False, fast_done=True):
         report.add(item)
+        see(checks, item)
     report.add_valid(tally.accepted)
     return report, tally.lines
+
+
+def plain_rows(fast: Fast | None, checks: list[FileCheck]) -> Accept | None:
+    """The reader's hot-path test: the fast check, showing each accepted row to the file checks."""
+    if fast is None:
+        return None
+    shows = [c.see_plain for c in checks]
+
+    def accept(row: Raw, _line: memoryview, index: int, line: int) -> bool:
+        if not fast(row):
+            return False
+        for show in shows:
+            show(row, index, line)
+        return True
+
+    return accept
+
+
+def see(checks: list[FileCheck], item: Checked) -> None:
+    """Show a valid checked row to the file checks (the fast lane's rows as plain rows); invalid rows are reported
+    already and would only add noise."""
+    if not item.valid:
+        return
+    for c in checks:
+        if item.accepted and isinstance(item.raw, dict):
+            c.see_plain(item.raw, item.index, item.line)
+        else:
+            c.see(item)
 
 
 CR = ord("\r")
@@ -160,7 +188,7 @@ class Converter:
     def __post_init__(self) -> None:
         self.lane = Lane.between(self.source, self.target, copies=not self.writer.array)
 
-    def take(self, row: Raw, line: memoryview | None) -> bool:
+    def take(self, row: Raw, line: memoryview | None, index: int = 0, line_no: int = 0) -> bool:
         """The hot path: write an accepted row straight from the decoded one, or copy its line as it is when it is
         already in the target's exact shape. False when the fast lane refuses the row (or there is none)."""
         lane = self.lane

@@ -136,7 +136,7 @@ class Tally:
     accepted: int = 0
 
 
-Accept = Callable[[dict[str, Any], memoryview], bool]  # (decoded row, its line) -> taken (not yielded)
+Accept = Callable[[dict[str, Any], memoryview, int, int], bool]  # (row, its line's bytes, index, line number) -> taken
 
 
 PROGRESS_EVERY = 4096  # records between progress calls
@@ -166,7 +166,7 @@ def jsonl_items(f: Readable, at_start: bool = True, limit: int | None = None, ta
                 index += 1
                 continue
             raw = memoryview(text)
-        if accept is not None and type(value) is dict and accept(value, raw):
+        if accept is not None and type(value) is dict and accept(value, raw, index, line_no):
             tally.accepted += 1
         else:
             yield Item(index, line_no, value)

@@ -19,6 +19,7 @@ Code = Literal[
     "role_order", "empty_content", "empty_conversation", "missing_assistant", "tool_call_invalid", "marker_mismatch",
     "turn_count_mismatch", "placeholder_mismatch", "media_missing", "media_outside", "mixed_format",
     "unrepresentable", "odd_placeholder", "odd_commands", "double_encoded", "reasoning_embedded", "reasoning_dropped",
+    "type_drift",
 ]
 
 # code -> (severity, meaning): the one place both are written
@@ -47,6 +48,8 @@ CODES: dict[Code, tuple[Severity, str]] = {
     "double_encoded": ("warning", "tool call arguments were JSON-encoded twice; decoded"),
     "reasoning_embedded": ("warning", "convert: reasoning written as a <think>...</think> prefix (the target has no field)"),
     "reasoning_dropped": ("warning", "convert: reasoning dropped (--reasoning drop)"),
+    "type_drift": ("warning", "a field's type, or a free-form object's keys, differ between rows: Arrow-based loaders "
+                              "(datasets, so LLaMA-Factory, axolotl, trl) fail or add nulls"),
 }
 assert set(CODES) == set(get_args(Code)), "every code has a severity and a meaning"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from ftdata.canonical import Record
 from ftdata.problems import Code, Problem, has_errors
@@ -71,6 +71,12 @@ class FileReport:
         """Count `n` records the fast lane accepted while reading (no `Checked` was made for them)."""
         self.records += n
         self.valid += n
+
+    def add_across(self, problems: Iterable[Problem]) -> None:
+        """Add problems found across rows (file checks); they are warnings about the file, not invalid rows."""
+        for p in problems:
+            self.problems.append(p)
+            self.warnings += p.severity == "warning"
 
     def merge(self, part: FileReport, lines: int) -> None:
         """Add a later part of the same file (a byte range checked apart) whose lines and indexes count from its own

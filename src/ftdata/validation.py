@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ftdata.dataset_info import entry_files_note, entry_items, read_descriptor
-from ftdata.engine import Tick, check_items, open_items, scan_range
+from ftdata.engine import Tick, check_items, open_items, scan_range, see
+from ftdata.filechecks import FileCheck, file_checks
 from ftdata.formats import FORMATS, Format
 from ftdata.io import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, UnreadableFile
 from ftdata.media import Media
@@ -29,18 +30,21 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
         report.format, report.votes = chosen.name, votes
         report.how = "detected" if fmt is None else "given"
         media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
+        checks = file_checks()
         if path.suffix.lower() in JSONL_SUFFIXES and str(path) != STDIN:
             items.close()  # JSON Lines are re-read by the hot loop (detection only sampled the head)
             if workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES:
-                _validate_ranges(report, path, chosen, media, workers)
+                checks = _validate_ranges(report, path, chosen, media, workers)
             else:
-                part, _ = scan_range(path, chosen, media, 0, None, progress)
+                part, _ = scan_range(path, chosen, media, 0, None, checks, progress)
                 report.merge(part, 0)
-            return report
-        for item in check_items(items, chosen, media, records=False):
-            report.add(item)
-            if progress is not None and not report.records % PROGRESS_EVERY:
-                progress(report.records)
+        else:
+            for item in check_items(items, chosen, media, records=False):
+                report.add(item)
+                see(checks, item)
+                if progress is not None and not report.records % PROGRESS_EVERY:
+                    progress(report.records)
+        report.add_across(p for c in checks for p in c.problems())
     except UnreadableFile as err:
         report.error = str(err)
     except (UnicodeDecodeError, OSError) as err:
@@ -48,16 +52,30 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
     return report
 
 
-def _validate_ranges(report: FileReport, path: Path, fmt: Format, media: Media, workers: int) -> None:
-    lines = 0
-    for part, part_lines in map_ranges(path, workers, lambda a, b: scan_range(path, fmt, media, a, b),
-                                       _scan_remote, str(path), fmt.name, media):
+def _validate_ranges(report: FileReport, path: Path, fmt: Format, media: Media, workers: int) -> list[FileCheck]:
+    """Ranges checked in parallel, merged in file order (reports and file checks); returns the merged checks."""
+    lines, merged = 0, None
+    for part, part_lines, checks in map_ranges(path, workers, lambda a, b: _scan(path, fmt, media, a, b),
+                                               _scan_remote, str(path), fmt.name, media):
+        if merged is None:
+            merged = checks
+        else:
+            for mine, theirs in zip(merged, checks):
+                mine.merge(theirs, report.records, lines)
         report.merge(part, lines)
         lines += part_lines
+    return merged or []
 
 
-def _scan_remote(index: int, start: int, end: int, path: str, fmt: str, media: Media) -> tuple[FileReport, int]:
-    return scan_range(Path(path), FORMATS[fmt], media, start, end)
+def _scan(path: Path, fmt: Format, media: Media, start: int, end: int) -> tuple[FileReport, int, list[FileCheck]]:
+    checks = file_checks()
+    report, lines = scan_range(path, fmt, media, start, end, checks)
+    return report, lines, checks
+
+
+def _scan_remote(index: int, start: int, end: int, path: str, fmt: str,
+                 media: Media) -> tuple[FileReport, int, list[FileCheck]]:
+    return _scan(Path(path), FORMATS[fmt], media, start, end)
 
 
 def is_descriptor(path: Path) -> bool:
@@ -86,8 +104,11 @@ def validate_descriptor(path: Path, media_dir: Path | None = None, allow_outside
             fmt, adapter, items = entry_items(path, entry)
             report.format = fmt.name
             media = Media(media_dir or path.parent, allow_outside)  # LLaMA-Factory resolves media against the dataset dir
+            checks = file_checks()
             for item in check_items(items, fmt, media, records=False, adapter=adapter):
                 report.add(item)
+                see(checks, item)
+            report.add_across(p for c in checks for p in c.problems())
         except UnreadableFile as err:
             report.error = f"{path}#{name}: {err}"
         reports.append(report)

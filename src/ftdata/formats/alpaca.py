@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from ftdata.formats.base import Converted, Format, LlamaFactory, Raw, Row, build_record, parse_row, shapes, text_message
-from ftdata.formats.light import LightMessage, LightRecord, is_ident, is_text, no_tags
+from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, is_text, no_tags
 from ftdata.formats.write import Writing, media, with_meta
 from ftdata.problems import Code, Problem, problem
 from ftdata.rules import Origin, Origins
@@ -177,8 +177,8 @@ def light_writer(rec: LightRecord) -> Raw:
 
 
 def as_is(raw: Raw) -> bool:
-    """No "input" (the writer folds it into the instruction), no null or empty history, no explicit null id."""
-    return raw.get("id", "") is not None and "input" not in raw and bool(raw.get("history", True))
+    """No "input" (the writer folds it into the instruction), no null or empty history, the id as written."""
+    return id_as_written(raw) and "input" not in raw and bool(raw.get("history", True))
 
 
 FORMAT = Format(

@@ -96,11 +96,16 @@ class Row(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True, defer_build=True)
 
     def extras(self) -> dict[str, Any] | None:
-        """Unknown fields for `meta`; a nested `meta` object (as our writers emit it) is unwrapped."""
+        """Unknown fields for `meta`; a nested `meta` object (or its JSON text, as our writers emit it) is unwrapped."""
         if not self.model_extra:
             return None
         extra = dict(self.model_extra)
         inner = extra.pop("meta", None)
+        if isinstance(inner, str) and inner.startswith("{"):  # our writers' JSON text
+            try:
+                inner = orjson.loads(inner)
+            except orjson.JSONDecodeError:
+                pass
         if isinstance(inner, dict):
             return {**inner, **extra}
         if inner is not None:

@@ -30,7 +30,7 @@ def canonical_only(raw: Raw) -> bool:
 
 
 def light_writer(rec: LightRecord) -> Raw:
-    return rec.to_json()
+    return rec.with_id_meta({"messages": [m.to_json() for m in rec.messages]})
 
 
 FORMAT = Format(
@@ -45,7 +45,7 @@ FORMAT = Format(
     example={"messages": [{"role": "user", "content": "2+2?"},
                           {"role": "assistant", "content": "4", "reasoning": "Add the numbers."}],
              "meta": {"source": "example"}},
-    from_canonical=lambda w: w.record.to_json(),
+    from_canonical=lambda w: w.record.to_file_json(),
     light_writer=light_writer,
     policy=Policy(parallel_tools=True),
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftdata.canonical import PLACEHOLDERS, Kind, Message, Record, Role
+from ftdata.canonical import PLACEHOLDERS, Kind, Message, Record, Role, id_text, json_text
 
 TAGS = tuple(PLACEHOLDERS.values())
 
@@ -34,6 +34,11 @@ def is_text(value: Any) -> bool:
 def is_ident(value: Any) -> bool:
     """An absent id, or a string or integer one."""
     return value is None or type(value) is str or type(value) is int
+
+
+def id_as_written(raw: dict[str, Any], key: str = "id") -> bool:
+    """The row's id is as the writers write it: absent, or a string (not a number, not an explicit null)."""
+    return key not in raw or type(raw[key]) is str
 
 
 class LightMessage:
@@ -65,15 +70,22 @@ class LightRecord:
         return {}, msgs
 
     def with_id_meta(self, out: dict[str, Any]) -> dict[str, Any]:
-        """Add `id` and `meta` to a written row, as `formats.write.with_meta` does for full records."""
+        """Add `id` and `meta` to a written row, as `formats.write.with_meta` does for full records (id as a string,
+        meta as JSON text)."""
+        if self.id is not None:
+            out["id"] = id_text(self.id)
+        if self.meta:
+            out["meta"] = json_text(self.meta)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """Equal to `Record.to_json()` of the full lane's record."""
+        out: dict[str, Any] = {"messages": [m.to_json() for m in self.messages]}
         if self.id is not None:
             out["id"] = self.id
         if self.meta:
             out["meta"] = self.meta
         return out
-
-    def to_json(self) -> dict[str, Any]:
-        return self.with_id_meta({"messages": [m.to_json() for m in self.messages]})
 
     def to_record(self) -> Record:
         """The `Record` the full path builds for this row, without validating it again (the fast check did)."""

@@ -17,7 +17,7 @@ from ftdata.formats.base import (
     ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, parse_row, parse_tool_call, parse_tools,
     shapes, text_message,
 )
-from ftdata.formats.light import LightMessage, LightRecord, is_ident, no_tags
+from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, no_tags
 from ftdata.formats.write import Writing, media, with_meta
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origin, Origins, Policy
@@ -256,8 +256,8 @@ def light_writer(rec: LightRecord) -> Raw:
 
 
 def as_is(raw: Raw) -> bool:
-    """Already what the writer writes: canonical role names, no explicit null id (writers drop it)."""
-    return raw.get("id", "") is not None and raw["messages"][0]["role"] == ROLES[raw["messages"][0]["role"]]
+    """Already what the writer writes: canonical role names, the id as written (a string, or none)."""
+    return id_as_written(raw) and raw["messages"][0]["role"] == ROLES[raw["messages"][0]["role"]]
 
 
 FORMAT = Format(

@@ -18,7 +18,7 @@ from ftdata.formats.base import (
     ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, parse_row, parse_tool_call, parse_tools,
     shapes, text_message,
 )
-from ftdata.formats.light import LightMessage, LightRecord, is_ident, is_text, no_tags
+from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, is_text, no_tags
 from ftdata.formats.write import Writing, call_json, media, with_meta
 from ftdata.problems import Problem, problem
 from ftdata.rules import Origin, Origins, Policy
@@ -209,8 +209,8 @@ def light_writer(rec: LightRecord) -> Raw:
 
 
 def as_is(raw: Raw) -> bool:
-    """Already what the writer writes: the roles it writes, and no explicit null id (writers drop it)."""
-    return raw.get("id", "") is not None and all(m["from"] in (USER, ASSISTANT) for m in raw["conversations"])
+    """Already what the writer writes: the roles it writes, and the id as written (a string, or none)."""
+    return id_as_written(raw) and all(m["from"] in (USER, ASSISTANT) for m in raw["conversations"])
 
 
 FORMAT = Format(

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftdata.canonical import Message
-from ftdata.canonical import chat_messages
+from ftdata.canonical import chat_messages, json_text
 from ftdata.formats import openai
-from ftdata.formats.base import Converted, Format, Msg, Row, build_record, parse_row, shapes, text_message
+from ftdata.formats.base import Converted, Format, Msg, Row, build_record, parse_row, parse_tools, shapes, text_message
 from ftdata.formats.openai import OAMessage, convert_messages
 from ftdata.formats.write import Writing, with_meta
 from ftdata.problems import Problem, problem
@@ -24,7 +23,7 @@ class TrlRow(Row):
     chosen: Text | None = None
     rejected: Text | None = None
     label: bool | None = None
-    tools: list[dict[str, Any]] | None = None
+    tools: list[dict[str, Any]] | str | None = None
     images: list[str] | None = None
     id: str | int | None = None
 
@@ -71,7 +70,9 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
         prompt, found = _side(row.prompt, "prompt", "user", origins, images)
         problems += found
         origins.by_list["messages"] = origins.by_list.pop("prompt", [])
-    fields: dict[str, Any] = dict(tools=row.tools, id=row.id, meta=row.extras())
+    tools, problems_tools = parse_tools(row.tools, "tools")
+    problems += problems_tools
+    fields: dict[str, Any] = dict(tools=tools, id=row.id, meta=row.extras())
     if row.chosen is not None or row.rejected is not None:
         if row.chosen is None or row.rejected is None:
             problems.append(problem("chosen" if row.chosen is None else "rejected", "missing_field",
@@ -105,15 +106,16 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     if rec.kind == "text":
         out: dict[str, Any] = {"text": rec.text}
     elif rec.kind == "sft":
-        out = {"messages": chat_messages(rec.messages or [])}
+        out = {"messages": chat_messages(rec.messages or [], text_arguments=True)}
     elif rec.kind == "preference":
-        out = {"prompt": chat_messages(rec.messages or []), "chosen": chat_messages(rec.chosen or []),
-               "rejected": chat_messages(rec.rejected or [])}
+        out = {"prompt": chat_messages(rec.messages or [], text_arguments=True),
+               "chosen": chat_messages(rec.chosen or [], text_arguments=True),
+               "rejected": chat_messages(rec.rejected or [], text_arguments=True)}
     else:
-        out = {"prompt": chat_messages(rec.messages or []), "completion": chat_messages(rec.completion or []),
-               "label": rec.label}
+        out = {"prompt": chat_messages(rec.messages or [], text_arguments=True),
+               "completion": chat_messages(rec.completion or [], text_arguments=True), "label": rec.label}
     if rec.tools is not None:
-        out["tools"] = rec.tools
+        out["tools"] = json_text(rec.tools)  # trl's trainers decode a JSON string; Arrow cannot hold varying schemas
     if rec.images:
         out["images"] = list(rec.images)
     return with_meta(out, rec)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import orjson
 
-from ftdata.canonical import MEDIA_KINDS, Message, Record, ToolCall
+from ftdata.canonical import MEDIA_KINDS, Message, Record, ToolCall, id_text, json_text
 from ftdata.problems import Problem, has_errors, problem
 from ftdata.rules import Origins
 
@@ -72,15 +72,16 @@ def call_json(calls: list[ToolCall]) -> str:
 
 
 def with_meta(out: dict[str, Any], record: Record) -> dict[str, Any]:
-    """Add `id` and a nested `meta` object; readers unwrap `meta` again, so source fields round-trip.
+    """Add `id` (as a string) and `meta` (the source's other fields, as JSON text); readers unwrap `meta` again, so
+    source fields round-trip.
 
     Nested rather than spread: a source field such as Firefly's `prompt_id` must not make the row look like
-    another format.
+    another format. Text rather than an object: its keys differ from row to row, which Arrow cannot hold.
     """
     if record.id is not None:
-        out["id"] = record.id
+        out["id"] = id_text(record.id)
     if record.meta:
-        out["meta"] = record.meta
+        out["meta"] = json_text(record.meta)
     return out
 
 
