@@ -56,12 +56,18 @@ def test_tags_map_roles_and_paths_come_back_in_the_entry_names(tmp_path: Path) -
     assert [(p.path, p.code) for p in second.problems] == [("msgs[1].r", "role_order"), ("msgs[1].r", "missing_assistant")]
 
 
-def test_mapped_column_missing_from_a_row_is_an_error(tmp_path: Path) -> None:
-    rows = [{"q": "a", "a": "b", "sys": "s"}, {"q": "c", "a": "d"}]
-    info = write_info(tmp_path, {"x": {"file_name": "d.json", "columns": {"prompt": "q", "response": "a", "system": "sys"}}}, rows)
-    ok, bad = records_of(info, "x")
-    assert ok.valid and ok.record.messages[0].content == "s"
-    assert [(p.path, p.code) for p in bad.problems] == [("sys", "missing_field")] and not bad.valid
+def test_optional_mapped_columns_may_be_absent_or_null_required_ones_may_not(tmp_path: Path) -> None:
+    """LLaMA-Factory and Arrow read a missing optional column as empty: so do we. The columns every row needs
+    (prompt and response, messages, chosen/rejected, kto_tag) stay errors, named in the entry's own words."""
+    rows = [{"q": "a", "a": "b", "sys": "s", "h": [["q0", "a0"]]}, {"q": "c", "a": "d"}, {"q": "e", "a": "f", "sys": None,
+                                                                                        "h": None}, {"q": "g"}]
+    info = write_info(tmp_path, {"x": {"file_name": "d.json", "columns": {"prompt": "q", "response": "a", "system": "sys",
+                                                                          "history": "h"}}}, rows)
+    ok, no_system, nulls, no_answer = records_of(info, "x")
+    assert ok.valid and ok.record.messages[0].content == "s" and len(ok.record.messages) == 5
+    assert no_system.valid and [m.role for m in no_system.record.messages] == ["user", "assistant"]
+    assert nulls.valid and [m.role for m in nulls.record.messages] == ["user", "assistant"]
+    assert [(p.path, p.code) for p in no_answer.problems] == [("a", "missing_field")] and not no_answer.valid
 
 
 def test_unlisted_columns_keep_their_default_names_instead_of_vanishing(tmp_path: Path) -> None:

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ftdata.canonical import Record
-from ftdata.convert import UsageError, convert_files
+from ftdata.convert import convert_files
 from ftdata.dataset_info import Entry, entry_files_note, entry_items, read_descriptor
 from ftdata.engine import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
-from ftdata.io import UnreadableFile
+from ftdata.io import UnreadableFile, UsageError
 from ftdata.media import Media
 from ftdata.problems import Problem
 from ftdata.reports import Checked, ConvertReport, FileReport

@@ -9,20 +9,17 @@ from typing import Any
 
 import orjson
 
-from ftdata.dataset_info_writer import update_dataset_info
-from ftdata.engine import Converter, Tick, convert_range, open_items
+from ftdata.dataset_info_writer import check_name, update_dataset_info
+from ftdata.canonical import MEDIA_KINDS
+from ftdata.engine import Converter, Tick, Written, convert_range, open_items
 from ftdata.formats import FORMATS, TARGETS, Format
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io import JSONL_SUFFIXES, STDIN, UnreadableFile
+from ftdata.io import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError
 from ftdata.media import Media
 from ftdata.parallel import map_ranges
 from ftdata.reports import ConvertReport
 from ftdata.sink import BatchWriter, JsonWriter, Sink, atomic_write
 from ftdata.validation import PARALLEL_MIN_BYTES
-
-
-class UsageError(Exception):
-    """Bad arguments (unknown target, output equal to input, ...): exit code 2."""
 
 
 def default_output(first: Path, target: str) -> Path:
@@ -52,10 +49,13 @@ def convert_files(
         raise UsageError(f"output {out} is also an input; choose another -o")
     if not to_stdout and out.exists() and not force:
         raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
+    if dataset_info and not to_stdout:
+        check_name(out, name, force)
     # with -o - the rows go to stdout; rejected ones still land in a file, never lost
     rejects = Path("ftdata.rejects.jsonl") if to_stdout else out.with_name(out.name + ".rejects.jsonl")
     report = ConvertReport([str(p) for p in inputs], str(out), str(rejects), target)
     fmt = FORMATS[target]
+    written = Written()
     with ExitStack() as stack:
         sink: Sink = sys.stdout.buffer if to_stdout else stack.enter_context(atomic_write(out))
         writer = JsonWriter(sink, array=not to_stdout and out.suffix == ".json")
@@ -65,7 +65,7 @@ def convert_files(
             report.formats[str(path)] = found.name
             label = path if len(inputs) > 1 else None
             media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
-            conv = Converter(found, fmt, reasoning, writer, reject_writer, report, label)
+            conv = Converter(found, fmt, reasoning, writer, reject_writer, report, label, written)
             if str(path) == STDIN or path.suffix.lower() not in JSONL_SUFFIXES:
                 conv.consume(items, media, fast=True, progress=progress)
                 continue
@@ -78,10 +78,15 @@ def convert_files(
         writer.close()
     if report.rejected == 0:
         rejects.unlink(missing_ok=True)  # only a run with rejects leaves a rejects file
+    report.output_problems = written.drift.problems()
+    media_bases = {Path(media_dir).resolve() if media_dir else Path(p).resolve().parent for p in inputs if str(p) != STDIN}
+    if report.keys & set(MEDIA_KINDS) and not to_stdout and media_bases != {out.parent.resolve()}:
+        report.notes.append(f"media paths are written as the input has them, relative to {', '.join(map(str, sorted(media_bases)))}; "
+                            f"pass that folder as --media-dir when you validate or train on {out.name}, or copy the media beside it")
     if to_stdout:
         sys.stdout.buffer.flush()
     elif dataset_info and report.written:
-        report.dataset_info, report.dataset_info_note = update_dataset_info(out, target, report.kinds, report.keys, name)
+        report.dataset_info, report.dataset_info_note = update_dataset_info(out, report, name)
     return report
 
 
@@ -98,13 +103,14 @@ def _convert_ranges(conv: Converter, path: Path, media: Media, workers: int, par
     before = report.records  # records of earlier inputs
     lines = records = 0  # of this file so far
     try:
-        ranges = map_ranges(path, workers, lambda a, b: (convert_range(conv, path, a, b, media), None),
+        ranges = map_ranges(path, workers, lambda a, b: (convert_range(conv, path, a, b, media), None, None),
                             _convert_remote, str(path), conv.source.name, conv.target.name, conv.reasoning, media,
                             str(part_dir))
-        for index, (part_lines, part) in enumerate(ranges):
-            if part is None:  # this process's range went straight into the output
+        for index, (part_lines, part, written) in enumerate(ranges):
+            if part is None or written is None:  # this process's range went straight into the output
                 records = report.records - before
             else:
+                conv.written.merge(written)
                 out_part, rejects_part = _part_paths(part_dir, path, index)
                 sink.append_file(out_part)
                 with open(rejects_part, "rb") as f:
@@ -125,7 +131,7 @@ def _part_paths(part_dir: Path, path: Path, index: int) -> tuple[Path, Path]:
 
 
 def _convert_remote(index: int, start: int, end: int, path: str, source: str, target: str,
-                    reasoning: ReasoningPolicy, media: Media, part_dir: str) -> tuple[int, ConvertReport]:
+                    reasoning: ReasoningPolicy, media: Media, part_dir: str) -> tuple[int, ConvertReport, Written]:
     """Convert one range into its own part files; lines and indexes in them are range-local."""
     out_part, rejects_part = _part_paths(Path(part_dir), Path(path), index)
     part = ConvertReport([path], str(out_part), str(rejects_part), target)
@@ -135,7 +141,7 @@ def _convert_remote(index: int, start: int, end: int, path: str, source: str, ta
                          JsonWriter(rejects, False), part)
         lines = convert_range(conv, Path(path), start, end, media)
         batch.close()
-    return lines, part
+    return lines, part, conv.written
 
 
 def _shift(reject: dict[str, Any], lines: int, records: int) -> dict[str, Any]:

@@ -79,6 +79,9 @@ class Entry(_Closed):
         return self.file_name is not None and not any(getattr(self, k) for k in HUB_KEYS + ("script_url",))
 
 
+# Columns every row of an entry needs; the others (system, history, tools, media, ...) may be absent or null, as
+# LLaMA-Factory and Arrow treat them.
+REQUIRED_COLUMNS = frozenset({"prompt", "response", "messages", "chosen", "rejected", "kto_tag"})
 # LLaMA-Factory's `formatting` value -> the format of ours that reads it (each Format says how LLaMA-Factory reads it)
 READERS: dict[str, Format] = {f.llamafactory.formatting: f for f in REGISTRY if f.llamafactory is not None}
 
@@ -111,10 +114,11 @@ class Adapter:
     """Renames an entry's columns and tags to the native fields of one of our formats, and paths back."""
 
     fmt: Format
-    fields: dict[str, str]   # source column the entry names explicitly (it must be present) -> native field
+    fields: dict[str, str]   # source column the entry names explicitly -> native field
     roles: dict[str, str]    # source role value -> native role value
     role_tag: str
     content_tag: str
+    required: frozenset[str] = frozenset()  # source columns every row must have (the others may be absent or null)
 
     tags: tuple[str, str] = field(init=False)  # the format's own role and content keys ('from', 'value')
     message_fields: tuple[str, ...] = field(init=False)  # its fields holding messages, whose tags are renamed
@@ -129,8 +133,9 @@ class Adapter:
     def native(self, row: Any) -> tuple[Any, list[Problem]]:
         if not isinstance(row, dict):
             return row, []
-        missing = [problem(c, "missing_field", f"column '{c}' named in the descriptor's columns is missing from this row")
-                   for c in self.fields if c not in row]
+        missing = [problem(c, "missing_field", f"column '{c}', which the descriptor maps and every row needs, is missing "
+                                               "from this row")
+                   for c in self.required if c not in row]
         out = {self.fields.get(k, k): v for k, v in row.items()}
         target = self.tags
         for key in self.message_fields:
@@ -166,7 +171,7 @@ def adapter_for(entry: Entry) -> Adapter:
     """Build the column/tag renaming for an entry (alpaca pretrain entries map `prompt` to text)."""
     cols = entry.columns.model_dump(exclude_none=True) if entry.columns else {}
     if entry.formatting == "alpaca" and set(cols) == {"prompt"}:
-        return Adapter(FORMATS["text"], {cols["prompt"]: "text"}, {}, "", "")
+        return Adapter(FORMATS["text"], {cols["prompt"]: "text"}, {}, "", "", frozenset({cols["prompt"]}))
     fmt = READERS[entry.formatting]
     lf = fmt.llamafactory
     assert lf is not None
@@ -176,7 +181,8 @@ def adapter_for(entry: Entry) -> Adapter:
     fields = {source: lf.columns[col] for col, source in cols.items()}
     tags = {**lf.tags, **(entry.tags.model_dump(exclude_none=True) if entry.tags else {})}
     roles = {tags[k]: lf.tags[k] for k in lf.tags if k not in ("role_tag", "content_tag")}
-    return Adapter(fmt, fields, roles, tags.get("role_tag", ""), tags.get("content_tag", ""))
+    required = frozenset(source for col, source in cols.items() if col in REQUIRED_COLUMNS)
+    return Adapter(fmt, fields, roles, tags.get("role_tag", ""), tags.get("content_tag", ""), required)
 
 
 def entry_files(info: Path, entry: Entry) -> list[Path]:

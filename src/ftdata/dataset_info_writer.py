@@ -1,19 +1,27 @@
-"""Write the dataset_info.json entry for a file `ftdata convert` wrote, so LLaMA-Factory and fttrain can load it."""
+"""Write the dataset_info.json entry for a file `ftdata convert` wrote, so LLaMA-Factory and fttrain can load it.
+
+An entry is written only when LLaMA-Factory would read every field of every row: where it would drop a tool call
+or a weight without a word, we write none and say why (fttrain reads the file by path either way).
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ftdata.formats import FORMATS
+from ftdata.io import UsageError
+from ftdata.reports import ConvertReport
 from ftdata.sink import atomic_write
 
+DESCRIPTOR = "dataset_info.json"
 
-def entry_descriptor(file_name: str, target: str, kinds: Counter[str], keys: set[str]) -> tuple[dict[str, Any] | None, str | None]:
+
+def entry_descriptor(report: ConvertReport, file_name: str) -> tuple[dict[str, Any] | None, str | None]:
     """The dataset_info entry for a file we wrote, or None and why LLaMA-Factory could not read it."""
+    target, kinds = report.target, report.kinds
     if len(kinds) != 1:
         return None, f"not written: the output mixes record kinds ({', '.join(sorted(kinds))})"
     kind = next(iter(kinds))
@@ -23,9 +31,14 @@ def entry_descriptor(file_name: str, target: str, kinds: Counter[str], keys: set
     lf = FORMATS[target].llamafactory
     if lf is None:
         return None, f"not written: LLaMA-Factory cannot read {target} rows (fttrain reads the file by path)"
-    if target == "openai" and kind == "preference":
-        return None, "not written: LLaMA-Factory cannot read OpenAI preference rows; convert --to sharegpt"
-    cols = {col: field for col, field in lf.columns.items() if field in keys}
+    if report.lf_unread:
+        what, n = report.lf_unread.most_common(1)[0]
+        return None, (f"not written: LLaMA-Factory cannot read the {what} in {n} row(s) (it would drop them without "
+                      f"a word); fttrain reads {file_name} by path, or convert --to sharegpt for LLaMA-Factory")
+    if report.output_problems:
+        return None, ("not written: the output's columns vary between rows (see the warnings), which LLaMA-Factory's "
+                      "loader (Arrow) cannot hold")
+    cols = {col: field for col, field in lf.columns.items() if field in report.keys}
     if target == "alpaca":
         cols.update(prompt="instruction", response="output") if kind != "preference" else cols.update(prompt="instruction")
         cols.pop("query", None)
@@ -38,20 +51,35 @@ def entry_descriptor(file_name: str, target: str, kinds: Counter[str], keys: set
     return entry, None
 
 
-def update_dataset_info(out: Path, target: str, kinds: Counter[str], keys: set[str], name: str | None) -> tuple[str | None, str]:
+def read_entries(info: Path) -> dict[str, Any]:
+    """The descriptor's entries as they are (empty when there is none); UsageError when it is not usable."""
+    if not info.exists():
+        return {}
+    try:
+        data = orjson.loads(info.read_bytes())
+    except orjson.JSONDecodeError:
+        raise UsageError(f"{info} is not valid JSON; fix it, or pass --no-dataset-info") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{info} is not a JSON object of entries; fix it, or pass --no-dataset-info")
+    return data
+
+
+def check_name(out: Path, name: str | None, force: bool) -> None:
+    """Before converting: an entry of that name for another file is not replaced silently."""
+    key = name or out.stem
+    existing = read_entries(out.parent / DESCRIPTOR).get(key)
+    if not force and isinstance(existing, dict) and existing.get("file_name") != out.name:
+        raise UsageError(f"{out.parent / DESCRIPTOR} already has an entry '{key}' for {existing.get('file_name')!r}, "
+                         f"not {out.name}; pass --name to add it under another name, or --force to replace it")
+
+
+def update_dataset_info(out: Path, report: ConvertReport, name: str | None) -> tuple[str | None, str]:
     """Add or replace the entry for `out` in the dataset_info.json beside it; returns (path or None, note)."""
-    entry, why = entry_descriptor(out.name, target, kinds, keys)
+    entry, why = entry_descriptor(report, out.name)
     if entry is None:
         return None, why or ""
-    info = out.parent / "dataset_info.json"
-    data: dict[str, Any] = {}
-    if info.exists():
-        try:
-            data = orjson.loads(info.read_bytes())
-        except orjson.JSONDecodeError:
-            return None, f"not updated: {info} is not valid JSON"
-        if not isinstance(data, dict):
-            return None, f"not updated: {info} is not a JSON object"
+    info = out.parent / DESCRIPTOR
+    data = read_entries(info)
     key = name or out.stem
     data[key] = entry
     with atomic_write(info, batched=False) as f:

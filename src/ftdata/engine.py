@@ -16,9 +16,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from ftdata.filechecks import FileCheck
+from ftdata.filechecks import FileCheck, TypeDrift
 from ftdata.formats import FORMATS, Converted, Format, accepts, detect, get_format, match
 from ftdata.formats.base import Fast, Raw
+from ftdata.canonical import Record
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
 from ftdata.io import PROGRESS_EVERY, Accept, Ahead, Item, Tally, UnreadableFile, read_jsonl_range, read_records
@@ -81,9 +82,11 @@ def check_item(item: Item, fmt: Format, media: Media, records: bool = True, fast
         record = fmt.light(value).to_record() if records and fmt.light is not None else None
         return Checked(item.index, item.line, item.value, record, [], accepted=True)
     converted = Converted(None, problems=[value]) if isinstance(value, Problem) else convert_raw(value, fmt, media)
-    found = renamed + converted.problems
+    found = converted.problems
     if adapter is not None:
         found = [problem(adapter.source_path(p.path), p.code, p.message) for p in found]
+        said = {(p.path, p.code) for p in renamed}  # a missing column: the format says so too; say it once
+        found = renamed + [p for p in found if (p.path, p.code) not in said]
     return Checked(item.index, item.line, item.value, None if renamed else converted.record,
                    [p.at(item.index, item.line) for p in found], converted.origins, item.text)
 
@@ -173,6 +176,28 @@ class Lane:
 
 
 @dataclass
+class Written:
+    """The rows written to one output, checked across (`TypeDrift`: the output must load in Arrow); shared by the
+    converters of every input written to it."""
+
+    drift: TypeDrift = field(default_factory=TypeDrift)
+    rows: int = 0
+
+    def plain(self, row: Raw) -> None:
+        self.drift.see_plain(row, self.rows, self.rows + 1)
+        self.rows += 1
+
+    def full(self, row: Raw, record: Record) -> None:
+        self.drift.see(Checked(self.rows, self.rows + 1, row, record, []))
+        self.rows += 1
+
+    def merge(self, part: Written) -> None:
+        """Append a part's rows (written apart, then copied after ours)."""
+        self.drift.merge(part.drift, self.rows, self.rows)
+        self.rows += part.rows
+
+
+@dataclass
 class Converter:
     """Writes checked records of one source format as `target` rows (or rejects), counting in `report`."""
 
@@ -183,10 +208,13 @@ class Converter:
     rejects: JsonWriter
     report: ConvertReport
     label: Path | None = None  # the input named in rejects when several are converted together
+    written: Written = field(default_factory=Written)
     lane: Lane | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.lane = Lane.between(self.source, self.target, copies=not self.writer.array)
+        lf = self.target.llamafactory
+        self.lf_unread = lf.unread if lf is not None else None
 
     def take(self, row: Raw, line: memoryview | None, index: int = 0, line_no: int = 0) -> bool:
         """The hot path: write an accepted row straight from the decoded one, or copy its line as it is when it is
@@ -196,11 +224,12 @@ class Converter:
             return False
         if lane.as_is is not None and line is not None and lane.as_is(row):
             self.writer.write_json(line[:-1] if line[-1] == CR else line)  # CRLF files: the row without its "\r"
-            self.report.keys.update(row)
+            out = row
         else:
             out = lane.write(lane.light(row))
             self.writer.write(out)
-            self.report.keys.update(out)
+        self.report.keys.update(out)
+        self.written.plain(out)
         return True
 
     def count_taken(self, n: int) -> None:
@@ -238,6 +267,9 @@ class Converter:
             r.kinds[item.record.kind] += 1
             r.keys.update(row)
             self.writer.write(row)
+            if self.lf_unread is not None and (what := self.lf_unread(row)) is not None:
+                r.lf_unread[what] += 1
+            self.written.full(row, item.record)
 
     def target_row(self, item: Checked) -> tuple[Raw | None, list[Problem]]:
         """The target row for a checked record, or None and why (invalid, or unrepresentable in the target)."""

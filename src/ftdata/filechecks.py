@@ -124,11 +124,15 @@ class TypeDrift:
 
     def problems(self) -> list[Problem]:
         out = [_type_problem(path, seen) for path, seen in self.types.items() if len(seen) > 1]
+        by_root: dict[str, list[tuple[str, int, dict[str, Seen]]]] = {}  # one warning per free-form field
         for path, keys in self.keys.items():
             total = self.objects[path]
             partial = {k: s for k, s in keys.items() if s.count < total}
             if partial:
-                out.append(_keys_problem(path, total, partial))
+                by_root.setdefault(_free_root(path), []).append((path, total, partial))
+        for varying in by_root.values():
+            varying.sort(key=lambda v: len(v[0]))
+            out.append(_keys_problem(*varying[0], len(varying) - 1))
         return sorted(out, key=lambda p: (p.index or 0, p.path))
 
 
@@ -151,12 +155,22 @@ def _type_problem(path: str, seen: dict[str, Seen]) -> Problem:
     return Problem(first_other.index, first_other.line, path, "type_drift", f"'{path}' is {described}: {effect}")
 
 
-def _keys_problem(path: str, total: int, partial: dict[str, Seen]) -> Problem:
+def _free_root(path: str) -> str:
+    """'tools[*].parameters.properties' -> 'tools': the free-form field a path lies in."""
+    parts = path.replace("[*]", "").split(".")
+    for i, part in enumerate(parts):
+        if part in FREE_FORM:
+            return ".".join(parts[: i + 1])
+    return path
+
+
+def _keys_problem(path: str, total: int, partial: dict[str, Seen], more: int) -> Problem:
     shown = sorted(partial.items(), key=lambda kv: kv[1].index)
-    keys = ", ".join(f"'{k}' in {s.count} of {total}" for k, s in shown[:6]) + (" ..." if len(shown) > 6 else "")
+    keys = ", ".join(f"'{k}' in {s.count} of {total}" for k, s in shown[:4]) + (" ..." if len(shown) > 4 else "")
+    also = f"; so do {more} object(s) inside it" if more else ""
     first = shown[0][1]
     return Problem(first.index, first.line, path, "type_drift",
-                   f"the keys of '{path}' differ between objects ({keys}): datasets.load_dataset adds the missing keys "
+                   f"the keys of '{path}' differ between objects ({keys}){also}: datasets.load_dataset adds the missing keys "
                    "as nulls, which chat templates render and the model learns, or fails on large files; write it as "
                    "JSON text (`ftdata convert` does for tools, tool-call arguments and meta)")
 

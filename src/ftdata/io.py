@@ -28,6 +28,10 @@ class UnreadableFile(Exception):
     """The file as a whole cannot be read (missing, unsupported, wrong encoding); exit code 2."""
 
 
+class UsageError(Exception):
+    """Bad arguments (unknown target, output equal to input, a name already taken, ...): exit code 2."""
+
+
 @dataclass(slots=True)
 class Item:
     index: int

@@ -85,6 +85,14 @@ def conversion(r: ConvertReport) -> None:
         console.print(f"[red]rejected {r.rejected} to {escape(r.rejects)}[/red]: {codes}", soft_wrap=True)
     for code, n in r.warnings.most_common():
         console.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
+    for p in r.output_problems:
+        console.print(f"[yellow]warning:[/yellow] {p.code} in the output: {escape(p.message)}", soft_wrap=True)
+    if r.output_problems:
+        console.print(f"  ({r.target} keeps these as objects, as its own layout says; for trainers that load through "
+                      "datasets (LLaMA-Factory, axolotl, trl) convert --to sharegpt or trl, which write them as JSON text)",
+                      soft_wrap=True)
+    for note in r.notes:
+        console.print(f"note: {escape(note)}", soft_wrap=True)
     if r.dataset_info:
         console.print(f"dataset_info: {escape(r.dataset_info_note or '')} in {escape(r.dataset_info)}", soft_wrap=True)
     elif r.dataset_info_note:

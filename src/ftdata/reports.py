@@ -115,6 +115,9 @@ class ConvertReport:
     warnings: Counter[Code] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)
     keys: set[str] = field(default_factory=set)  # top-level fields of the written rows
+    lf_unread: Counter[str] = field(default_factory=Counter)  # what LLaMA-Factory would not read in written rows
+    output_problems: list[Problem] = field(default_factory=list)  # found across the written rows (type_drift)
+    notes: list[str] = field(default_factory=list)  # things a user should know about the output
     dataset_info: str | None = None
     dataset_info_note: str | None = None
 
@@ -127,3 +130,4 @@ class ConvertReport:
         self.warnings.update(part.warnings)
         self.kinds.update(part.kinds)
         self.keys |= part.keys
+        self.lf_unread.update(part.lf_unread)

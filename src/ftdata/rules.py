@@ -50,11 +50,17 @@ class Origins:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """How a source format orders turns. `parallel_tools`: several tool results may follow one call message."""
+    """How a source format orders turns. `parallel_tools`: several tool results may follow one call message;
+    `user_runs`: several user messages may follow each other (OpenAI's vision example sends the text and the image
+    as two user messages; LLaMA-Factory's formats alternate strictly)."""
 
     user_side: str = "user or tool"
     assistant_side: str = "assistant"
     parallel_tools: bool = False
+    user_runs: bool = False
+
+
+OPEN = Policy(parallel_tools=True, user_runs=True)  # chat-template formats: OpenAI, trl, canonical
 
 
 STRICT = Policy()
@@ -157,8 +163,9 @@ def check_order(w: Where) -> list[Problem]:
             out.append(problem(where.role_path, "role_order",
                                f"'{spelled}' (a tool result) must follow an assistant message that makes tool calls"))
         parallel = m.role == "tool" and prev is not None and prev.role == "tool" and policy.parallel_tools
+        run = m.role == "user" and prev is not None and prev.role == "user" and policy.user_runs
         side = "assistant" if m.role == "assistant" else "user"
-        if side != expect and not parallel:
+        if side != expect and not parallel and not run:
             want = policy.assistant_side if expect == "assistant" else policy.user_side
             out.append(problem(where.role_path, "role_order",
                                f"expected {want} at this position, got '{spelled}'; turns must alternate"))
@@ -174,8 +181,9 @@ def _answers_call(prev: Message | None, policy: Policy) -> bool:
 
 
 def check_end(w: Where) -> list[Problem]:
-    """An SFT conversation has an assistant turn and ends with an answer; a preference/KTO prompt ends on the user
-    side (user or tool); an answer list ends with an assistant message."""
+    """An SFT conversation has an assistant turn and ends with one (an answer, or tool calls: OpenAI's function-calling
+    examples train the call itself); a preference/KTO prompt ends on the user side (user or tool); an answer list
+    ends with an assistant message."""
     messages, last = w.messages, w.role_path(len(w.messages) - 1)
     if not w.prompt:
         if messages[-1].role != "assistant":
@@ -189,8 +197,8 @@ def check_end(w: Where) -> list[Problem]:
     if not any(m.role == "assistant" for m in messages):
         return [problem(last, "missing_assistant", "the conversation has no assistant message, so there is nothing to "
                                                    "train on")]
-    if messages[-1].role != "assistant" or messages[-1].tool_calls:
-        return [problem(last, "role_order", "an SFT conversation must end with an assistant answer; remove the "
+    if messages[-1].role != "assistant":
+        return [problem(last, "role_order", "an SFT conversation must end with an assistant message; remove the "
                                             "trailing turn or add the answer")]
     return []
 
@@ -228,9 +236,9 @@ def _blank_user(messages: list[Json]) -> None:
     _first_user(messages)["content"] = " "
 
 
-def _two_users(messages: list[Json]) -> None:
-    i = messages.index(_first_user(messages))
-    messages.insert(i, {"role": "user", "content": "again"})
+def _two_answers(messages: list[Json]) -> None:
+    i = next(i for i, m in enumerate(messages) if m["role"] == "assistant")
+    messages.insert(i, {"role": "assistant", "content": "first"})
 
 
 def _ends_on_user(messages: list[Json]) -> None:
@@ -248,7 +256,7 @@ def _empty(messages: list[Json]) -> None:
 RULES: tuple[Rule, ...] = (  # in the order they run
     Rule("non-empty conversation", ("empty_conversation",), check_nonempty, lambda r: _edit(r, _empty), stops=True),
     Rule("non-blank content", ("empty_content",), check_contents, lambda r: _edit(r, _blank_user)),
-    Rule("turn order", ("role_order",), check_order, lambda r: _edit(r, _two_users)),
+    Rule("turn order", ("role_order",), check_order, lambda r: _edit(r, _two_answers)),
     Rule("conversation end", ("role_order", "missing_assistant"), check_end, lambda r: _edit(r, _ends_on_user)),
     Rule("media placeholders", ("placeholder_mismatch",), check_placeholders, lambda r: _edit(r, _placeholder),
          per_record=True),

@@ -77,14 +77,27 @@ def _write_all(fd: int, parts: list[bytes]) -> None:
             rest = rest[os.write(fd, rest):]
 
 
+def file_mode(path: Path) -> int:
+    """The mode a file at `path` should get: an existing file's own; for a new one, what a plain open() would give
+    under the user's umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 @contextmanager
 def atomic_write(path: Path, batched: bool = True) -> Iterator[Sink]:
     """Write to a temp file beside `path` and rename it into place only on success: no half-written output.
 
     With `batched` the writes go through a `BatchWriter`; the data is fsynced before the rename.
     """
+    path = path.resolve() if path.is_symlink() else path  # write through a link to its target, keep the link
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode(path))  # mkstemp makes 0600: others (a trainer in a container) could not read it
         with os.fdopen(fd, "wb") as f:
             if batched:
                 batch = BatchWriter(f)

@@ -88,6 +88,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         w.refuse("tools", "alpaca has no tools; convert to sharegpt or openai")
     w.default_weights_only("alpaca")
     w.no_names("alpaca")
+    w.alternating("alpaca")
     for name, msgs in rec.message_lists():
         for i, m in enumerate(msgs):
             if m.tool_calls or m.role == "tool":

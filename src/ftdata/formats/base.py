@@ -52,6 +52,8 @@ class LlamaFactory:
     formatting: str
     columns: dict[str, str]
     tags: dict[str, str] = field(default_factory=dict)
+    # for a row we wrote: why LLaMA-Factory would not read all of it (tool calls it has no place for, ...), or None
+    unread: Callable[[Raw], str | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ftdata.canonical import Record
 from ftdata.formats.base import Converted, Format, Raw, parse_row, shapes
 from ftdata.formats.light import LightRecord
-from ftdata.rules import Origins, Policy
+from ftdata.rules import OPEN, Origins
 
 RECORD_FIELDS = frozenset(Record.model_fields)
 
@@ -47,5 +47,5 @@ FORMAT = Format(
              "meta": {"source": "example"}},
     from_canonical=lambda w: w.record.to_file_json(),
     light_writer=light_writer,
-    policy=Policy(parallel_tools=True),
+    policy=OPEN,
 )

@@ -20,9 +20,10 @@ from ftdata.formats.base import (
 from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, no_tags
 from ftdata.formats.write import Writing, media, with_meta
 from ftdata.problems import Problem, problem
-from ftdata.rules import Origin, Origins, Policy
+from ftdata.rules import OPEN, Origin, Origins
 
-ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool",
+                          "function": "tool"}  # "function": the legacy functions API's result message
 PREFERENCE_KEYS = ("input", "preferred_output", "non_preferred_output")
 
 
@@ -59,6 +60,7 @@ class OAMessage(ClosedPart):
     role: str
     content: str | list[Part] | None = None
     tool_calls: list[OAToolCall] | None = None
+    function_call: Function | None = None  # the legacy functions API: one call, no id
     tool_call_id: str | None = None
     name: str | None = None
     weight: Literal[0, 1] | None = None
@@ -68,6 +70,7 @@ class OAMessage(ClosedPart):
 class OpenAIRow(Row):
     messages: list[OAMessage]
     tools: list[dict[str, Any]] | str | None = None
+    functions: list[dict[str, Any]] | None = None  # the legacy functions API's tool schemas
     parallel_tool_calls: bool | None = None
     label: bool | None = None
     id: str | int | None = None
@@ -103,14 +106,18 @@ def convert_messages(
                                     f"unknown role '{m.role}'; use one of {', '.join(ROLES)}"))
             continue
         calls = []
-        for j, tc in enumerate(m.tool_calls or []):
-            call, found = parse_tool_call(
-                {"name": tc.function.name, "arguments": tc.function.arguments, "id": tc.id}, f"{where}.tool_calls[{j}].function")
+        made = [(f"{where}.tool_calls[{j}].function", tc.function, tc.id) for j, tc in enumerate(m.tool_calls or [])]
+        if m.function_call is not None:
+            made.append((f"{where}.function_call", m.function_call, None))
+        for call_path, function, call_id in made:
+            call, found = parse_tool_call({"name": function.name, "arguments": function.arguments, "id": call_id},
+                                          call_path)
             problems += found
             if call:
                 calls.append(call)
-        if m.tool_calls and role != "assistant":
-            problems.append(problem(f"{where}.tool_calls", "invalid_value", f"only assistant messages may carry tool_calls, not {m.role}"))
+        if made and role != "assistant":
+            problems.append(problem(f"{where}.tool_calls", "invalid_value",
+                                    f"only assistant messages may carry tool calls, not {m.role}"))
         content = _content_text(m.content, images)
         out.append(text_message(role, content, tool_calls=calls or None, weight=m.weight,
                                 tool_call_id=m.tool_call_id, name=m.name, reasoning=m.reasoning_content))
@@ -142,6 +149,8 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     images = list(row.images or [])
     messages, found = convert_messages(row.messages, "messages", "messages", origins, images)
     tools, more = parse_tools(row.tools, "tools")
+    if row.functions is not None:  # the legacy functions API: the same schemas under another name
+        tools = (tools or []) + row.functions
     fields: dict[str, Any] = dict(messages=messages, tools=tools, id=row.id, images=images or None,
                                   videos=row.videos, audios=row.audios, meta=_meta(row))
     if row.label is not None and messages and messages[-1]["role"] == "assistant":
@@ -260,6 +269,24 @@ def as_is(raw: Raw) -> bool:
     return id_as_written(raw) and raw["messages"][0]["role"] == ROLES[raw["messages"][0]["role"]]
 
 
+# What LLaMA-Factory cannot read in rows we write (its readers take role/content and the columns, nothing else).
+UNREAD = {"tool_calls": "tool calls", "tool_call_id": "tool call ids", "weight": "per-message weights",
+          "name": "message names"}
+
+
+def lf_unread(row: Raw) -> str | None:
+    """Why LLaMA-Factory would not read all of this written row, or None."""
+    if "input" in row:
+        return "OpenAI preference rows"
+    if "tools" in row:
+        return "tool schemas in the OpenAI layout"
+    for m in row["messages"]:
+        for key, what in UNREAD.items():
+            if key in m:
+                return what
+    return None
+
+
 FORMAT = Format(
     name="openai",
     summary="messages: [{role, content, tool_calls?, weight?}] (+ tools); input/preferred_output/non_preferred_output",
@@ -270,7 +297,7 @@ FORMAT = Format(
     from_canonical=from_canonical,
     example={"messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "2+2?"},
                           {"role": "assistant", "content": "4"}]},
-    policy=Policy(parallel_tools=True),
+    policy=OPEN,
     roles=ROLES,
     fast=fast,
     light=light,
@@ -281,5 +308,6 @@ FORMAT = Format(
         columns={"messages": "messages", "system": "system", "tools": "tools", "images": "images", "videos": "videos",
                  "audios": "audios", "chosen": "chosen", "rejected": "rejected", "kto_tag": "kto_tag"},
         tags={"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
-              "observation_tag": "tool", "function_tag": "function_call", "system_tag": "system"}),
+              "observation_tag": "tool", "function_tag": "function_call", "system_tag": "system"},
+        unread=lf_unread),
 )

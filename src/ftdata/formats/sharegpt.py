@@ -144,6 +144,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         return {}
     w.default_weights_only("sharegpt")
     w.no_names("sharegpt")
+    w.alternating("sharegpt")
     out: dict[str, Any] = {}
     msgs = rec.messages or []
     start = 1 if msgs and msgs[0].role == "system" else 0

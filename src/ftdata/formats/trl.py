@@ -12,7 +12,7 @@ from ftdata.formats.base import Converted, Format, Msg, Row, build_record, parse
 from ftdata.formats.openai import OAMessage, convert_messages
 from ftdata.formats.write import Writing, with_meta
 from ftdata.problems import Problem, problem
-from ftdata.rules import Origin, Origins
+from ftdata.rules import OPEN, Origin, Origins
 
 Text = str | list[OAMessage]
 
@@ -58,6 +58,18 @@ def split_prompt(
     return prefix, chosen[n:], rejected[n:], problems
 
 
+def split_text(chosen: str, rejected: str) -> tuple[str, str, str]:
+    """An implicit prompt in standard (string) preference rows, as trl's `extract_prompt` finds it: the common
+    leading text, a space before the answers kept with them. ("The sky is blue.", "The sky is green.") ->
+    ("The sky is", " blue.", " green.")."""
+    n = 0
+    while n < min(len(chosen), len(rejected)) and chosen[n] == rejected[n]:
+        n += 1
+    if 0 < n < min(len(chosen), len(rejected)) and chosen[n - 1] == " ":
+        n -= 1
+    return chosen[:n], chosen[n:], rejected[n:]
+
+
 def to_canonical(raw: dict[str, Any]) -> Converted:
     """{"prompt": "2+2?", "chosen": "4", "rejected": "5"} -> messages [user], chosen [assistant], rejected [assistant]."""
     row, problems = parse_row(TrlRow, raw)
@@ -78,8 +90,14 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
             problems.append(problem("chosen" if row.chosen is None else "rejected", "missing_field",
                                     "a preference row needs both 'chosen' and 'rejected'"))
             return Converted(None, origins, problems)
-        chosen, found = _side(row.chosen, "chosen", "assistant", origins, images)
-        rejected, more = _side(row.rejected, "rejected", "assistant", origins, images)
+        chosen_value, rejected_value = row.chosen, row.rejected
+        if row.prompt is None and isinstance(chosen_value, str) and isinstance(rejected_value, str):
+            shared, chosen_value, rejected_value = split_text(chosen_value, rejected_value)
+            if shared:
+                prompt = [text_message("user", shared)]
+                origins.by_list["messages"] = [Origin("chosen", "chosen", "user")]
+        chosen, found = _side(chosen_value, "chosen", "assistant", origins, images)
+        rejected, more = _side(rejected_value, "rejected", "assistant", origins, images)
         prompt, chosen, rejected, split = split_prompt(prompt, chosen, rejected, origins)
         problems += found + more + split
         fields.update(messages=prompt, chosen=chosen, rejected=rejected)
@@ -92,8 +110,14 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
             for origin in origins.by_list.pop("completion", []):
                 origins.add("messages", origin)
             fields.update(messages=prompt + completion)
+    elif "completions" in raw:
+        problems.append(problem("completions", "invalid_value", "a stepwise-supervision row (completions + labels, for "
+                                                                "process reward models) has nothing to train on with "
+                                                                "SFT, DPO or KTO"))
     else:
-        problems.append(problem("completion", "missing_field", "a trl row needs 'completion' or 'chosen'/'rejected'"))
+        problems.append(problem("completion", "missing_field", "a trl row needs 'completion' or 'chosen'/'rejected' "
+                                                               "(a prompt-only row, as for GRPO, has no answer to "
+                                                               "train on with SFT, DPO or KTO)"))
     fields["images"] = images or None
     return build_record(fields, origins, problems)
 
@@ -125,7 +149,7 @@ FORMAT = Format(
     name="trl",
     summary="prompt/completion, prompt/chosen/rejected, prompt/completion/label (strings or message lists)",
     shapes=shapes("prompt completion", "prompt chosen", "prompt rejected", "chosen rejected", "prompt chosen rejected",
-                  "prompt completion label"),
+                  "prompt completion label", "prompt"),
     rows=(TrlRow,),
     schema_note="A row has prompt+completion (SFT), prompt+chosen+rejected or chosen+rejected (preference), or "
                 "prompt+completion+label (KTO).",
@@ -133,4 +157,5 @@ FORMAT = Format(
     from_canonical=from_canonical,
     light_writer=openai.light_writer,  # a plain conversation is {"messages": [{role, content}]} here too
     example={"prompt": "What colour is the sky?", "chosen": "Blue.", "rejected": "Green."},
+    policy=OPEN,
 )

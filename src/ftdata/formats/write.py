@@ -58,6 +58,14 @@ class Writing:
                 if m.weight is not None and m.weight != default:
                     self.refuse(self.where(name, i), f"{target} cannot express weight {m.weight} on a {m.role} message")
 
+    def alternating(self, target: str) -> None:
+        """Targets that alternate strictly (LLaMA-Factory's) cannot hold two user messages in a row."""
+        for name, msgs in self.record.message_lists():
+            for i in range(1, len(msgs)):
+                if msgs[i].role == msgs[i - 1].role == "user":
+                    self.refuse(self.where(name, i), f"{target} alternates user and assistant turns; two user messages "
+                                                     "in a row cannot be written (join them into one)")
+
     def no_names(self, target: str) -> None:
         for name, msgs in self.record.message_lists():
             for i, m in enumerate(msgs):
