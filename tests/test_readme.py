@@ -1,0 +1,43 @@
+"""Every console example in the README (a fenced block starting with `$ ftdata ...`) runs as typed and prints what
+the README shows: line for line (trailing spaces aside), `...` standing for any number of lines. Paths under /tmp/
+go to a fresh folder, so examples that write files can run again."""
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+EXAMPLES = [m.group(1) for m in re.finditer(r"```\n(\$ ftdata .*?)```", README, re.S)]
+
+
+def matches(expected: list[str], got: list[str]) -> bool:
+    """`...` in `expected` matches any run of lines (none included)."""
+    if not expected:
+        return not got
+    if expected[0].strip() == "...":
+        return any(matches(expected[1:], got[i:]) for i in range(len(got) + 1))
+    return bool(got) and got[0] == expected[0] and matches(expected[1:], got[1:])
+
+
+def test_the_readme_has_console_examples() -> None:
+    assert len(EXAMPLES) >= 3
+
+
+@pytest.mark.parametrize("block", EXAMPLES, ids=lambda b: b.splitlines()[0][2:40])
+def test_readme_example_runs_as_typed(block: str, tmp_path: Path) -> None:
+    command, *expected = (line.rstrip() for line in block.replace("/tmp/", f"{tmp_path}/").splitlines())
+    exe = Path(sys.executable).with_name("ftdata")
+    if not exe.exists():
+        pytest.skip("console script not installed in this environment")
+    args = shlex.split(command[2:])
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    proc = subprocess.run([str(exe), *args[1:]], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    got = [line.rstrip() for line in (proc.stdout + proc.stderr).splitlines()]
+    assert matches(expected, got), "\n".join(["expected:", *expected, "", "got:", *got])
