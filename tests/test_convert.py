@@ -59,7 +59,7 @@ def test_cli_exit_codes_and_summary(mixed: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0 and f"wrote {tmp_path / 'good.openai.jsonl'} (openai)" in result.output
     assert not (tmp_path / "good.openai.jsonl.rejects.jsonl").exists()
     result = runner.invoke(app, ["convert", str(good), "--to", "sharegpt", "-o", str(good)])
-    assert result.exit_code == 2 and "is also an input" in result.output
+    assert result.exit_code == 2 and "is the input" in result.output
     result = runner.invoke(app, ["convert", str(good), "--to", "yaml"])
     assert result.exit_code == 2 and "unknown target 'yaml'" in result.output
     result = runner.invoke(app, ["convert", str(tmp_path / "missing.jsonl"), "--to", "alpaca"])

@@ -177,11 +177,15 @@ def test_batch_writer_writes_everything_in_order(tmp_path: Path, monkeypatch) ->
     pieces = [b"%d," % i for i in range(5000)]
     part = tmp_path / "part"
     part.write_bytes(b"appended;")
-    with ftdata.sink.atomic_write(tmp_path / "out") as f:
+    from ftdata.staging import atomic_write
+
+    with atomic_write(tmp_path / "out") as raw:
+        f = ftdata.sink.BatchWriter(raw)
         for i, piece in enumerate(pieces):
             f.write(memoryview(piece) if i % 2 else piece)  # views are copied when written
             if i == 2500:
                 f.append_file(part)  # lands exactly here, after what was written before
+        f.close()
     assert (tmp_path / "out").read_bytes() == b"".join(pieces[:2501]) + b"appended;" + b"".join(pieces[2501:])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "part"]
 
@@ -197,8 +201,11 @@ def test_write_error_reaches_the_caller_and_leaves_no_file(tmp_path: Path, monke
 
     monkeypatch.setattr(ftdata.sink, "CHUNK", 8)
     monkeypatch.setattr(ftdata.sink, "_write_all", fail)
+    from ftdata.staging import atomic_write
+
     with pytest.raises(OSError, match="Input/output error"):
-        with ftdata.sink.atomic_write(tmp_path / "out") as f:
+        with atomic_write(tmp_path / "out") as raw:
+            f = ftdata.sink.BatchWriter(raw)
             for _ in range(1000):
                 f.write(b"0123456789")
     assert list(tmp_path.iterdir()) == []

@@ -1,30 +1,63 @@
-"""`convert_files`: any format in, any format out; every input record is written or rejected, never lost."""
+"""`convert_files`: any format in, any format out; every input record is written or rejected, never lost.
+
+OUT and OUT.rejects.jsonl are written as temp files beside their targets and put in place together at the end
+(`ftdata.staging`): an interrupted or failed run leaves neither, a run racing another to the same new OUT stops
+without touching it, and no output path may be an input under any name.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from ftdata.dataset_info_writer import check_name, update_dataset_info
 from ftdata.canonical import MEDIA_KINDS
+from ftdata.dataset_info_writer import DESCRIPTOR, check_name, update_dataset_info
 from ftdata.engine import Converter, Tick, Written, convert_range, open_items
 from ftdata.formats import FORMATS, TARGETS, Format
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError
+from ftdata.io import JSON_OUTPUT_SUFFIXES, JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError, same_file
 from ftdata.media import Media
-from ftdata.parallel import map_ranges
+from ftdata.parallel import map_ranges, workers_for
 from ftdata.reports import ConvertReport
-from ftdata.sink import BatchWriter, JsonWriter, Sink, atomic_write
+from ftdata.sink import BatchWriter, JsonWriter
+from ftdata.staging import Staged, clean_stale, commit, create, file_mode, is_regular_or_absent, new_run, temp_name
 from ftdata.validation import PARALLEL_MIN_BYTES
+
+STDOUT_REJECTS = "ftdata.rejects.jsonl"  # with -o -, rejected rows still land in a file, never lost
 
 
 def default_output(first: Path, target: str) -> Path:
     """moss.jsonl --to sharegpt -> moss.sharegpt.jsonl beside the input."""
     return first.with_name(f"{first.stem}.{target}.jsonl")
+
+
+def check_outputs(inputs: list[Path], out: Path, rejects: Path, force: bool, to_stdout: bool) -> None:
+    """Refuse what would lose data: an output that is an input by any name (links included), OUT of a kind that is
+    not written as such, replacing a FIFO or device, an existing OUT without --force."""
+    named = [p for p in inputs if str(p) != STDIN]
+    outputs = [rejects] if to_stdout else [out, rejects, out.parent / DESCRIPTOR]
+    for target in outputs:
+        for source in named:
+            if same_file(target, source):
+                raise UsageError(f"{target} is the input {source} (the same file); choose another -o")
+    if to_stdout:
+        return
+    if out.suffix.lower() not in JSON_OUTPUT_SUFFIXES:
+        raise UsageError(f"-o {out}: convert writes JSON Lines (.jsonl, .ndjson) or a JSON array (.json), not "
+                         f"'{out.suffix or 'no suffix'}'; name the output accordingly")
+    try:
+        exists = os.path.lexists(out)
+        regular = is_regular_or_absent(out)
+    except OSError as err:
+        raise UsageError(f"-o {out}: {err.strerror or err}") from None
+    if exists and not regular:
+        raise UsageError(f"{out} is not a regular file (a folder, FIFO or device); --force replaces regular files only")
+    if exists and not force:
+        raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
 
 
 def convert_files(
@@ -33,9 +66,9 @@ def convert_files(
     dataset_info: bool = True, progress: Tick | None = None, force: bool = False,
     allow_outside: bool = False, workers: int = 1,
 ) -> ConvertReport:
-    """Convert every record of `inputs` to `target`, writing OUT and OUT.rejects.jsonl atomically.
+    """Convert every record of `inputs` to `target`, writing OUT and OUT.rejects.jsonl together.
 
-    An existing OUT is replaced only with `force`; OUT may never be one of the inputs.
+    An existing OUT is replaced only with `force` (regular files only); no output may be an input.
     """
     if target not in TARGETS:
         raise UsageError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
@@ -45,57 +78,97 @@ def convert_files(
         raise UsageError("reading stdin needs -o (a file, or - for stdout)")
     out = output or default_output(inputs[0], target)
     to_stdout = str(out) == STDIN
-    if not to_stdout and any(str(p) != STDIN and out.resolve() == p.resolve() for p in inputs):
-        raise UsageError(f"output {out} is also an input; choose another -o")
-    if not to_stdout and out.exists() and not force:
-        raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
+    rejects = Path(STDOUT_REJECTS) if to_stdout else out.with_name(out.name + ".rejects.jsonl")
+    check_outputs(inputs, out, rejects, force, to_stdout)
     if dataset_info and not to_stdout:
         check_name(out, name, force)
-    # with -o - the rows go to stdout; rejected ones still land in a file, never lost
-    rejects = Path("ftdata.rejects.jsonl") if to_stdout else out.with_name(out.name + ".rejects.jsonl")
+    clean_stale(rejects.parent.resolve())
+    run = new_run()
+    staged_out = None if to_stdout else Staged(out, replace=force, run=run)
+    try:
+        # with -o -, an earlier run's rejects file is kept: ours takes the next free name
+        staged_rejects = Staged(rejects, replace=not to_stdout, run=run,
+                                alternatives=tuple(Path(f"ftdata.rejects.{i}.jsonl") for i in range(1, 100))
+                                if to_stdout else ())
+    except BaseException:
+        if staged_out is not None:
+            staged_out.discard()
+        raise
     report = ConvertReport([str(p) for p in inputs], str(out), str(rejects), target)
-    fmt = FORMATS[target]
     written = Written()
-    with ExitStack() as stack:
-        sink: Sink = sys.stdout.buffer if to_stdout else stack.enter_context(atomic_write(out))
-        writer = JsonWriter(sink, array=not to_stdout and out.suffix == ".json")
-        reject_writer = JsonWriter(stack.enter_context(atomic_write(rejects)), array=False)
-        for path in inputs:
-            found, _, items = open_items(path, source)
-            report.formats[str(path)] = found.name
-            label = path if len(inputs) > 1 else None
-            media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
-            conv = Converter(found, fmt, reasoning, writer, reject_writer, report, label, written)
-            if str(path) == STDIN or path.suffix.lower() not in JSONL_SUFFIXES:
-                conv.consume(items, media, fast=True, progress=progress)
-                continue
-            items.close()  # JSON Lines are re-read by the hot loop (detection only sampled the head)
-            if workers > 1 and not writer.array and not to_stdout and path.stat().st_size >= PARALLEL_MIN_BYTES:
-                _convert_ranges(conv, path, media, workers, out.parent)
-            else:
-                done = report.records
-                convert_range(conv, path, 0, None, media, (lambda n: progress(done + n)) if progress is not None else None)
+    try:
+        batch = BatchWriter(sys.stdout.buffer if staged_out is None else staged_out.file)
+        writer = JsonWriter(batch, array=not to_stdout and out.suffix.lower() == ".json")
+        reject_batch = BatchWriter(staged_rejects.file)
+        reject_writer = JsonWriter(reject_batch, array=False)
+        _convert_inputs(inputs, FORMATS[target], source, media_dir, reasoning, allow_outside, workers, progress,
+                        writer, reject_writer, report, written, to_stdout, out, run)
         writer.close()
-    if report.rejected == 0:
-        rejects.unlink(missing_ok=True)  # only a run with rejects leaves a rejects file
+        batch.close()
+        reject_batch.close()
+        placed = [s for s in (staged_out, staged_rejects if report.rejected else None) if s is not None]
+        commit(placed, discard=() if report.rejected else (staged_rejects,))
+    except BaseException:
+        for s in (staged_out, staged_rejects):
+            if s is not None:
+                s.discard()
+        raise
+    if report.rejected:
+        report.rejects = str(staged_rejects.placed)
+    elif not to_stdout:
+        _drop_old_rejects(rejects, inputs)
     report.output_problems = written.drift.problems()
-    media_bases = {Path(media_dir).resolve() if media_dir else Path(p).resolve().parent for p in inputs if str(p) != STDIN}
-    if report.keys & set(MEDIA_KINDS) and not to_stdout and media_bases != {out.parent.resolve()}:
-        report.notes.append(f"media paths are written as the input has them, relative to {', '.join(map(str, sorted(media_bases)))}; "
-                            f"pass that folder as --media-dir when you validate or train on {out.name}, or copy the media beside it")
+    _note_media(report, inputs, media_dir, out, to_stdout)
     if to_stdout:
         sys.stdout.buffer.flush()
     elif dataset_info and report.written:
-        report.dataset_info, report.dataset_info_note = update_dataset_info(out, report, name)
+        report.dataset_info, report.dataset_info_note = update_dataset_info(out, report, name, force)
     return report
 
 
-def _convert_ranges(conv: Converter, path: Path, media: Media, workers: int, part_dir: Path) -> None:
+def _convert_inputs(inputs: list[Path], fmt: Format, source: str | None, media_dir: Path | None,
+                    reasoning: ReasoningPolicy, allow_outside: bool, workers: int, progress: Tick | None,
+                    writer: JsonWriter, reject_writer: JsonWriter, report: ConvertReport, written: Written,
+                    to_stdout: bool, out: Path, run: str) -> None:
+    for path in inputs:
+        found, _, items = open_items(path, source)
+        report.formats[str(path)] = found.name
+        label = path if len(inputs) > 1 else None
+        media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
+        conv = Converter(found, fmt, reasoning, writer, reject_writer, report, label, written)
+        if str(path) == STDIN or path.suffix.lower() not in JSONL_SUFFIXES:
+            conv.consume(items, media, fast=True, progress=progress)
+            continue
+        items.close()  # JSON Lines are re-read by the hot loop (detection only sampled the head)
+        parts = workers_for(workers)
+        if parts > 1 and not writer.array and not to_stdout and path.stat().st_size >= PARALLEL_MIN_BYTES:
+            _convert_ranges(conv, path, media, parts, out.parent, run)
+        else:
+            done = report.records
+            convert_range(conv, path, 0, None, media, (lambda n: progress(done + n)) if progress is not None else None)
+
+
+def _drop_old_rejects(rejects: Path, inputs: list[Path]) -> None:
+    """A clean run's OUT has no rejects: an older OUT.rejects.jsonl beside it described another output."""
+    if os.path.lexists(rejects) and is_regular_or_absent(rejects) and not rejects.is_symlink():
+        if not any(str(p) != STDIN and same_file(rejects, p) for p in inputs):
+            rejects.unlink(missing_ok=True)
+
+
+def _note_media(report: ConvertReport, inputs: list[Path], media_dir: Path | None, out: Path, to_stdout: bool) -> None:
+    bases = {Path(media_dir).resolve() if media_dir else Path(p).resolve().parent for p in inputs if str(p) != STDIN}
+    if report.keys & set(MEDIA_KINDS) and not to_stdout and bases != {out.parent.resolve()}:
+        report.notes.append(f"media paths are written as the input has them, relative to "
+                            f"{', '.join(map(str, sorted(bases)))}; pass that folder as --media-dir when you validate "
+                            f"or train on {out.name}, or copy the media beside it")
+
+
+def _convert_ranges(conv: Converter, path: Path, media: Media, workers: int, part_dir: Path, run: str) -> None:
     """Convert byte ranges in parallel and append them to the writers in file order.
 
     This process converts the first range straight into the output while worker processes convert the others into
-    part files (dot-files in `part_dir`, the output's folder, removed in every case), which are then appended
-    inside the kernel. The output is a JSON Lines `atomic_write` file (a `BatchWriter`).
+    part files (dot-files in `part_dir`, unique to this run, removed in every case), which are then appended
+    inside the kernel.
     """
     sink = conv.writer.f
     assert isinstance(sink, BatchWriter)
@@ -105,13 +178,13 @@ def _convert_ranges(conv: Converter, path: Path, media: Media, workers: int, par
     try:
         ranges = map_ranges(path, workers, lambda a, b: (convert_range(conv, path, a, b, media), None, None),
                             _convert_remote, str(path), conv.source.name, conv.target.name, conv.reasoning, media,
-                            str(part_dir))
+                            str(part_dir), run)
         for index, (part_lines, part, written) in enumerate(ranges):
             if part is None or written is None:  # this process's range went straight into the output
                 records = report.records - before
             else:
                 conv.written.merge(written)
-                out_part, rejects_part = _part_paths(part_dir, path, index)
+                out_part, rejects_part = _part_paths(part_dir, path, index, run)
                 sink.append_file(out_part)
                 with open(rejects_part, "rb") as f:
                     for raw in f:
@@ -122,20 +195,22 @@ def _convert_ranges(conv: Converter, path: Path, media: Media, workers: int, par
             lines += part_lines
     finally:
         for index in range(1, workers):
-            for p in _part_paths(part_dir, path, index):
+            for p in _part_paths(part_dir, path, index, run):
                 p.unlink(missing_ok=True)
 
 
-def _part_paths(part_dir: Path, path: Path, index: int) -> tuple[Path, Path]:
-    return (part_dir / f".{path.name}.part{index - 1}.out.tmp", part_dir / f".{path.name}.part{index - 1}.rejects.tmp")
+def _part_paths(part_dir: Path, path: Path, index: int, run: str) -> tuple[Path, Path]:
+    base = part_dir / path.name
+    return temp_name(base, run, f"part{index}.out"), temp_name(base, run, f"part{index}.rejects")
 
 
 def _convert_remote(index: int, start: int, end: int, path: str, source: str, target: str,
-                    reasoning: ReasoningPolicy, media: Media, part_dir: str) -> tuple[int, ConvertReport, Written]:
-    """Convert one range into its own part files; lines and indexes in them are range-local."""
-    out_part, rejects_part = _part_paths(Path(part_dir), Path(path), index)
+                    reasoning: ReasoningPolicy, media: Media, part_dir: str, run: str) -> tuple[int, ConvertReport, Written]:
+    """Convert one range into its own part files (created exclusively); lines and indexes in them are range-local."""
+    out_part, rejects_part = _part_paths(Path(part_dir), Path(path), index, run)
     part = ConvertReport([path], str(out_part), str(rejects_part), target)
-    with open(out_part, "wb") as out, open(rejects_part, "wb") as rejects:
+    mode = file_mode(Path(part_dir) / ".part")
+    with create(out_part, mode) as out, create(rejects_part, mode) as rejects:
         batch = BatchWriter(out)  # a part is copied into the output, which is synced: no sync here
         conv = Converter(FORMATS[source], FORMATS[target], reasoning, JsonWriter(batch, False),
                          JsonWriter(rejects, False), part)

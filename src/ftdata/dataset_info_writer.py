@@ -6,15 +6,15 @@ or a weight without a word, we write none and say why (fttrain reads the file by
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from ftdata.formats import FORMATS
 from ftdata.io import UsageError
 from ftdata.reports import ConvertReport
-from ftdata.sink import atomic_write
+from ftdata.staging import atomic_write, locked
 
 DESCRIPTOR = "dataset_info.json"
 
@@ -52,16 +52,37 @@ def entry_descriptor(report: ConvertReport, file_name: str) -> tuple[dict[str, A
 
 
 def read_entries(info: Path) -> dict[str, Any]:
-    """The descriptor's entries as they are (empty when there is none); UsageError when it is not usable."""
+    """The descriptor's entries exactly as written (empty when there is none); UsageError when it is not usable.
+
+    Python's json keeps integers of any size and key order; floats are kept as Decimal, i.e. as the text they were
+    written with, so that rewriting the file changes no other entry (orjson would turn a 30-digit integer into
+    1.2345678901234568e+29).
+    """
     if not info.exists():
         return {}
     try:
-        data = orjson.loads(info.read_bytes())
-    except orjson.JSONDecodeError:
+        data = json.loads(info.read_bytes(), parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
         raise UsageError(f"{info} is not valid JSON; fix it, or pass --no-dataset-info") from None
+    except OSError as err:
+        raise UsageError(f"{info}: cannot read: {err.strerror}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{info} is not a JSON object of entries; fix it, or pass --no-dataset-info")
     return data
+
+
+def dumps(value: Any, depth: int = 0) -> str:
+    """JSON with a two-space indent in which every number reads as it was read (see `read_entries`). The standard
+    library cannot write a Decimal, and orjson cannot either: hence these few lines."""
+    pad, end = "  " * (depth + 1), "  " * depth
+    if isinstance(value, dict) and value:
+        items = (f"{pad}{json.dumps(k, ensure_ascii=False)}: {dumps(v, depth + 1)}" for k, v in value.items())
+        return "{\n" + ",\n".join(items) + f"\n{end}}}"
+    if isinstance(value, list) and value:
+        return "[\n" + ",\n".join(pad + dumps(v, depth + 1) for v in value) + f"\n{end}]"
+    if isinstance(value, Decimal):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def check_name(out: Path, name: str | None, force: bool) -> None:
@@ -73,15 +94,24 @@ def check_name(out: Path, name: str | None, force: bool) -> None:
                          f"not {out.name}; pass --name to add it under another name, or --force to replace it")
 
 
-def update_dataset_info(out: Path, report: ConvertReport, name: str | None) -> tuple[str | None, str]:
-    """Add or replace the entry for `out` in the dataset_info.json beside it; returns (path or None, note)."""
+def update_dataset_info(out: Path, report: ConvertReport, name: str | None, force: bool = False) -> tuple[str | None, str]:
+    """Add or replace the entry for `out` in the dataset_info.json beside it; returns (path or None, note).
+
+    Under a lock on the folder, so that runs converting into one folder at once keep each other's entries; every
+    other entry is written back exactly as it was.
+    """
     entry, why = entry_descriptor(report, out.name)
     if entry is None:
         return None, why or ""
     info = out.parent / DESCRIPTOR
-    data = read_entries(info)
     key = name or out.stem
-    data[key] = entry
-    with atomic_write(info, batched=False) as f:
-        f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    with locked(info.parent):
+        data = read_entries(info)
+        existing = data.get(key)
+        if not force and isinstance(existing, dict) and existing.get("file_name") != out.name:
+            return None, (f"not written: entry '{key}' was added for {existing.get('file_name')!r} by another run "
+                          "meanwhile; pass --name")
+        data[key] = entry
+        with atomic_write(info) as f:
+            f.write(dumps(data).encode() + b"\n")
     return str(info), f"entry '{key}'"

@@ -7,6 +7,8 @@ A file that cannot be read at all raises `UnreadableFile` with a one-line reason
 from __future__ import annotations
 
 import csv
+import os
+import stat
 import sys
 from dataclasses import dataclass
 from itertools import chain
@@ -19,6 +21,7 @@ from ftdata.jsonarray import TRAILING, UNCLOSED, NotAnArray, iter_elements
 from ftdata.problems import Problem
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+JSON_OUTPUT_SUFFIXES = JSONL_SUFFIXES | {".json"}  # what convert writes (JSON Lines, or one JSON array)
 STDIN = "-"  # the path that means standard input (JSON Lines) or, for an output, standard output
 SUFFIXES = JSONL_SUFFIXES | {".json", ".parquet", ".csv", ".txt"}
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark: harmless, dropped
@@ -61,16 +64,38 @@ def read_records(path: str | Path) -> Iterator[Item]:
     if str(path) == STDIN:
         return jsonl_items(cast(Readable, sys.stdin.buffer))  # a BufferedReader
     path = Path(path)
-    if not path.exists():
-        raise UnreadableFile(f"{path}: no such file")
-    if path.is_dir():
-        raise UnreadableFile(f"{path}: is a directory; name the data files in it")
+    check_readable(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UnreadableFile(f"{path}: unsupported file type '{suffix}'; use .jsonl, .json, .parquet, .csv or .txt")
     _check_encoding(path)
     reader = {".json": _read_json, ".parquet": _read_parquet, ".csv": _read_csv, ".txt": _read_text}.get(suffix, _read_jsonl)
     return reader(path)
+
+
+def check_readable(path: Path) -> None:
+    """A regular file we may open: a FIFO or device would block or never end, a folder holds no rows."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise UnreadableFile(f"{path}: no such file") from None
+    except OSError as err:  # a symlink loop, a name too long, no permission on a folder on the way
+        raise UnreadableFile(f"{path}: cannot read: {err.strerror or err}") from None
+    except ValueError:  # a NUL byte in the name
+        raise UnreadableFile(f"{path!r}: not a usable file name") from None
+    if stat.S_ISDIR(mode):
+        raise UnreadableFile(f"{path}: is a directory; name the data files in it")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise UnreadableFile(f"{path}: is {kind}, not a regular file; to stream data in, pipe it to '-' (standard input)")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Are `a` and `b` one file, under any names (symlinks, hard links)?"""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def _check_encoding(path: Path) -> None:

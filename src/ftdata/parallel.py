@@ -6,6 +6,7 @@ otherwise wait idle) while worker processes take the others.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
@@ -15,13 +16,28 @@ from ftdata.io import line_ranges
 R = TypeVar("R")
 
 
+def workers_for(asked: int) -> int:
+    """Processes worth starting: no more than asked, than cores (`-w 64` on 2 cores would only thrash)."""
+    return max(1, min(asked, os.cpu_count() or 1))
+
+
+def _die_with_parent() -> None:
+    """A worker ends when this process does (kill -9 included), rather than writing on as an orphan (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, 15)  # PR_SET_PDEATHSIG, SIGTERM
+    except (OSError, AttributeError):
+        pass
+
+
 def map_ranges(path: Path, parts: int, local: Callable[[int, int], R], remote: Callable[..., R],
                *shared: Any) -> Iterator[R]:
     """Split `path` into up to `parts` ranges that start at line starts; yield `local(start, end)` for the first
     (run here) and then `remote(index, start, end, *shared)` for the others (run in worker processes, so `remote`
     and `shared` must pickle), in file order."""
     (first_start, first_end), *rest = line_ranges(path, parts) or [(0, 0)]
-    with ProcessPoolExecutor(max_workers=max(len(rest), 1)) as pool:
+    with ProcessPoolExecutor(max_workers=max(len(rest), 1), initializer=_die_with_parent) as pool:
         futures = [pool.submit(remote, i, a, b, *shared) for i, (a, b) in enumerate(rest, start=1)]
         yield local(first_start, first_end)
         for future in futures:

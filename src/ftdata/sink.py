@@ -1,17 +1,15 @@
-"""Where converted rows go: atomic output files written in batches, and the JSON row writer.
+"""Where converted rows go: the JSON row writer and the batched file writer under it.
 
-`atomic_write` writes to a temp file beside the target and renames it into place only on success. Rows reach it
-through a `BatchWriter`: their bytes objects are collected and written 1 MB at a time with one `writev`, so the
-kernel copies straight from the row objects (no user-space buffer copy, one system call per megabyte).
+Rows reach a file through a `BatchWriter`: their bytes objects are collected and written 1 MB at a time with one
+`writev`, so the kernel copies straight from the row objects (no user-space buffer copy, one system call per
+megabyte). Which file, and how it gets into place, is `ftdata.staging`'s business.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import orjson
 
@@ -75,43 +73,6 @@ def _write_all(fd: int, parts: list[bytes]) -> None:
         rest = memoryview(b"".join(parts))[done:]
         while rest:
             rest = rest[os.write(fd, rest):]
-
-
-def file_mode(path: Path) -> int:
-    """The mode a file at `path` should get: an existing file's own; for a new one, what a plain open() would give
-    under the user's umask."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
-@contextmanager
-def atomic_write(path: Path, batched: bool = True) -> Iterator[Sink]:
-    """Write to a temp file beside `path` and rename it into place only on success: no half-written output.
-
-    With `batched` the writes go through a `BatchWriter`; the data is fsynced before the rename.
-    """
-    path = path.resolve() if path.is_symlink() else path  # write through a link to its target, keep the link
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, file_mode(path))  # mkstemp makes 0600: others (a trainer in a container) could not read it
-        with os.fdopen(fd, "wb") as f:
-            if batched:
-                batch = BatchWriter(f)
-                yield batch
-                batch.close()
-            else:
-                yield f
-                f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 class JsonWriter:

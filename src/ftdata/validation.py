@@ -10,7 +10,7 @@ from ftdata.filechecks import FileCheck, file_checks
 from ftdata.formats import FORMATS, Format
 from ftdata.io import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, UnreadableFile
 from ftdata.media import Media
-from ftdata.parallel import map_ranges
+from ftdata.parallel import map_ranges, workers_for
 from ftdata.reports import FileReport
 
 PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than it saves
@@ -33,8 +33,8 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
         checks = file_checks()
         if path.suffix.lower() in JSONL_SUFFIXES and str(path) != STDIN:
             items.close()  # JSON Lines are re-read by the hot loop (detection only sampled the head)
-            if workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES:
-                checks = _validate_ranges(report, path, chosen, media, workers)
+            if workers_for(workers) > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES:
+                checks = _validate_ranges(report, path, chosen, media, workers_for(workers))
             else:
                 part, _ = scan_range(path, chosen, media, 0, None, checks, progress)
                 report.merge(part, 0)

@@ -1,0 +1,192 @@
+"""Output files that appear whole, together, or not at all, in a folder other runs and users share.
+
+Each output is written to a temp file beside its target: a dot-file whose name carries this process's id and a
+random token (`.OUT.ftdata-<pid>-<token>.tmp`), created exclusively and never through a link (a symlink planted at
+a guessable name is refused, not followed), with the mode a plain write would give under the user's umask (an
+existing target's own mode when it is replaced). `commit` renames the files of one run into place with signals
+held, so OUT and its rejects file appear together; a target created without --force is created exclusively (a
+hard link fails when the name exists), so of two runs racing to the same new OUT one wins and the other stops
+without touching it. A later run removes temp files whose process is gone (kill -9, a crash).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import secrets
+import signal
+import stat
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+TAG = "ftdata"
+STALE = re.compile(rf"^\..+\.{TAG}-(\d+)-[0-9a-f]{{12}}\.(tmp|part\d+\.out|part\d+\.rejects)$")  # pid, kind
+HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class OutputExists(Exception):
+    """A target that was to be created appeared while this run was writing (another run?)."""
+
+
+def file_mode(path: Path) -> int:
+    """The mode a file at `path` should get: an existing file's own; for a new one, what a plain open() would give
+    under the user's umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def temp_name(target: Path, run: str, suffix: str = "tmp") -> Path:
+    """'.OUT.ftdata-<pid>-<token>.<suffix>' beside `target`: unique to the run, recognisable when stale."""
+    return target.parent / f".{target.name}.{TAG}-{run}.{suffix}"
+
+
+def new_run() -> str:
+    """This run's id in temp names: the process id (to tell stale files) and a random token (unguessable)."""
+    return f"{os.getpid()}-{secrets.token_hex(6)}"
+
+
+def create(path: Path, mode: int) -> BinaryIO:
+    """Open a new file for writing: exclusively (never an existing file), never through a symlink."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    os.fchmod(fd, mode)  # the umask already applied to a new file's mode; an existing target's mode is kept as is
+    return os.fdopen(fd, "wb")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def clean_stale(folder: Path) -> list[Path]:
+    """Remove this tool's temp and part files in `folder` whose process is gone; returns them."""
+    removed = []
+    with suppress(OSError):
+        for entry in os.scandir(folder):
+            m = STALE.match(entry.name)
+            if m and int(m.group(1)) != os.getpid() and not alive(int(m.group(1))) and entry.is_file(follow_symlinks=False):
+                with suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
+class Staged:
+    """One output being written to its temp file; `commit` puts it in place. `replace`: an existing regular file may
+    be replaced (--force); otherwise the target is created exclusively, trying `alternatives` in turn."""
+
+    def __init__(self, target: Path, replace: bool, run: str, alternatives: tuple[Path, ...] = ()) -> None:
+        self.target = target.resolve() if target.is_symlink() else target  # write through a link, keep the link
+        self.replace, self.alternatives = replace, alternatives
+        self.tmp = temp_name(self.target, run)
+        self.file = create(self.tmp, file_mode(self.target))
+        self.placed: Path | None = None
+
+    def sync(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+
+    def discard(self) -> None:
+        with suppress(OSError):
+            self.file.close()
+        with suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+
+    def place(self) -> Path:
+        self.file.close()
+        if self.replace:
+            os.replace(self.tmp, self.target)
+            self.placed = self.target
+            return self.target
+        for target in (self.target, *self.alternatives):
+            try:
+                os.link(self.tmp, target)  # fails when the name exists: creation is exclusive
+            except FileExistsError:
+                continue
+            except OSError as err:
+                if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                    raise
+                if os.path.lexists(target):  # no hard links on this file system: check, then rename
+                    continue
+                os.replace(self.tmp, target)
+            else:
+                os.unlink(self.tmp)
+            self.placed = target
+            return target
+        raise OutputExists(self.target)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block is done (they are delivered right after)."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def commit(staged: list[Staged], discard: tuple[Staged, ...] = ()) -> None:
+    """Sync and put `staged` in place in order, drop `discard`: as one step as far as the file system allows. When
+    a target to create appeared meanwhile, the files this commit created are removed again and OutputExists is
+    raised (replaced files cannot be put back, so replacing targets go last)."""
+    for s in staged:
+        s.sync()
+    done: list[Staged] = []
+    with signals_held():
+        try:
+            for s in staged:
+                s.place()
+                done.append(s)
+        except BaseException:
+            for s in done:
+                if not s.replace and s.placed is not None:
+                    with suppress(FileNotFoundError):
+                        os.unlink(s.placed)
+            raise
+        finally:
+            for s in [*staged, *discard]:
+                if s not in done:
+                    s.discard()
+
+
+def is_regular_or_absent(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return True
+
+
+@contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on a folder (flock on its descriptor): read-modify-write of a file in it by one run at a
+    time. Nothing is left behind."""
+    fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+@contextmanager
+def atomic_write(path: Path) -> Iterator[BinaryIO]:
+    """Write a whole file, replacing `path` only when done (a failure leaves the old one and no temp file)."""
+    staged = Staged(path, replace=True, run=new_run())
+    try:
+        yield staged.file
+    except BaseException:
+        staged.discard()
+        raise
+    commit([staged])
