@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ftdata.canonical import Record
-from ftdata.convert import convert_files
+from ftdata.convert import OutputExists, OutputsWritten, convert_files
 from ftdata.dataset_info import Entry, entry_files_note, entry_items, read_descriptor
 from ftdata.engine import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
@@ -93,7 +93,7 @@ def open_datasets(source: str | Path, names: list[str] | None = None, fmt: str |
         entry = entries[name]
         if not entry.local:
             raise DescriptorError(f"entry '{name}': {entry_files_note(entry)}")
-        found, adapter, items = entry_items(source, entry)
+        found, adapter, items = entry_items(source, entry, allow_outside)
         media = Media(Path(media_dir) if media_dir else source.parent, allow_outside)  # LLaMA-Factory's dataset dir
         out.append(Dataset(name, f"{source}#{name}", found, "descriptor", check_items(items, found, media, adapter=adapter),
                            entry))
@@ -115,5 +115,6 @@ def validate(path: str | Path, fmt: str | None = None, media_dir: str | Path | N
     return [validate_file(path, fmt, media_dir, workers, progress, allow_outside)]
 
 
-__all__ = ["ConvertReport", "Dataset", "DescriptorError", "FileReport", "UsageError", "check_raw", "convert_files",
+__all__ = ["ConvertReport", "Dataset", "DescriptorError", "FileReport", "OutputExists", "OutputsWritten", "UsageError",
+           "check_raw", "convert_files",
            "open_checked", "open_datasets", "stats", "validate", "validate_file"]

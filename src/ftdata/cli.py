@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated, Optional, cast
 
+import click
 import orjson
 import typer
 
@@ -20,7 +22,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode=None,
+    pretty_exceptions_enable=False,  # an internal error is a short message (exit 3); the traceback only with --debug
 )
+REPORT = "please report it: https://github.com/ftdata/ftdata/issues"
+_debug = False
 
 
 def _version(value: bool) -> None:
@@ -32,8 +37,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error (exit code 3).")] = False,
 ) -> None:
     """Validate and convert LLM fine-tuning data."""
+    global _debug
+    _debug = debug
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # a kill or a closed terminal cleans up like Ctrl-C
+        signal.signal(sig, _terminate)
 
 
 @app.command()
@@ -44,7 +54,7 @@ def validate(
     max_errors: Annotated[int, typer.Option("--max-errors", min=0, help="Problems shown per file (text output).")] = 20,
     media_dir: Annotated[Optional[Path], typer.Option("--media-dir", help="Base folder of media paths (default: each file's folder).")] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for large JSON Lines files (default: all cores).")] = os.cpu_count() or 1,
-    allow_outside_media: Annotated[bool, typer.Option("--allow-outside-media", help="Accept media paths outside the media folder.")] = False,
+    allow_outside_media: Annotated[bool, typer.Option("--allow-outside", "--allow-outside-media", help="Accept media paths (and a descriptor's file_name) outside their folder.")] = False,
 ) -> None:
     """Check every record and report each problem with file, line and JSON path.
 
@@ -77,7 +87,7 @@ def convert(
     no_dataset_info: Annotated[bool, typer.Option("--no-dataset-info", help="Do not add an entry to dataset_info.json.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for large JSON Lines files (default: all cores).")] = os.cpu_count() or 1,
-    allow_outside_media: Annotated[bool, typer.Option("--allow-outside-media", help="Accept media paths outside the media folder.")] = False,
+    allow_outside_media: Annotated[bool, typer.Option("--allow-outside", "--allow-outside-media", help="Accept media paths (and a descriptor's file_name) outside their folder.")] = False,
 ) -> None:
     """Convert records to another format; invalid or unrepresentable ones go to OUT.rejects.jsonl.
 
@@ -87,7 +97,6 @@ def convert(
     """
     if reasoning not in ("think", "drop", "reject"):
         _fail(f"--reasoning must be think, drop or reject, not '{reasoning}'")
-    signal.signal(signal.SIGTERM, _terminate)  # a kill cleans up like Ctrl-C: no partial OUT, no temp files
     try:
         with render.LazyProgress(f"converting to {to}") as progress:
             report = api.convert_files(files, to, output, source, media_dir, cast(ReasoningPolicy, reasoning), name,
@@ -95,8 +104,15 @@ def convert(
                                        allow_outside=allow_outside_media, workers=workers)
     except (api.UsageError, UnreadableFile) as err:
         _fail(str(err))
+    except api.OutputsWritten as done:
+        render.conversion(done.report)
+        _fail("interrupted just after the outputs were put in place (they are whole); dataset_info.json was not "
+              "updated", code=130)
+    except api.OutputExists as err:
+        _fail(f"{err.args[0]} was created by another run while this one was writing; it was left as it is and "
+              "nothing of this run was kept (run again with another -o, or --force)")
     except KeyboardInterrupt:
-        _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
+        _fail("interrupted: nothing was written (outputs are only put in place when complete)", code=130)
     except OSError as err:
         where = f"{err.filename}: " if err.filename else ""
         _fail(f"{where}{err.strerror or err}; nothing was written and the inputs are untouched")
@@ -105,7 +121,7 @@ def convert(
 
 
 def _fail(message: str, code: int = 2) -> None:
-    render.err.print(f"Error: {message}", markup=False, soft_wrap=True)
+    render.err.print(f"Error: {render.safe(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -129,6 +145,8 @@ def stats(
     from ftdata import stats as st
     from ftdata.tokens import load_tokenizer
 
+    if plot is not None and not plot.parent.is_dir():
+        _fail(f"--plot {plot}: the folder {plot.parent} does not exist; create it or choose another path")
     try:
         tok = load_tokenizer(tokenizer) if tokenizer else None
         result = api.stats(files, format, tok, max_length)
@@ -172,4 +190,22 @@ def formats() -> None:
 
 
 def main() -> None:
-    app()
+    """The console script: exit codes 0 valid, 1 invalid rows, 2 usage or unreadable input, 3 an internal error,
+    130 interrupted."""
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        code = done.exit_code
+    except click.ClickException as err:  # bad arguments: click's own message
+        err.show()
+        code = err.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        render.err.print("Error: interrupted", soft_wrap=True)
+        code = 130
+    except Exception as crash:  # a bug of ours, not the user's mistake
+        if _debug or "--debug" in sys.argv:
+            raise
+        render.err.print(f"internal error: {type(crash).__name__}: {render.safe(crash)} (run again with --debug for "
+                         f"the traceback; {REPORT})", soft_wrap=True)
+        code = 3
+    sys.exit(code if isinstance(code, int) else 0)

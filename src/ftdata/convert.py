@@ -24,10 +24,20 @@ from ftdata.media import Media
 from ftdata.parallel import map_ranges, workers_for
 from ftdata.reports import ConvertReport
 from ftdata.sink import BatchWriter, JsonWriter
-from ftdata.staging import Staged, clean_stale, commit, create, file_mode, is_regular_or_absent, new_run, temp_name
+from ftdata.staging import (
+    OutputExists, Staged, clean_stale, commit, create, file_mode, is_regular_or_absent, new_run, temp_name,
+)
 from ftdata.validation import PARALLEL_MIN_BYTES
 
 STDOUT_REJECTS = "ftdata.rejects.jsonl"  # with -o -, rejected rows still land in a file, never lost
+
+
+class OutputsWritten(KeyboardInterrupt):
+    """Interrupted just after the outputs were put in place: they are whole; nothing after them was done."""
+
+    def __init__(self, report: ConvertReport) -> None:
+        super().__init__("interrupted after the outputs were written")
+        self.report = report
 
 
 def default_output(first: Path, target: str) -> Path:
@@ -46,6 +56,8 @@ def check_outputs(inputs: list[Path], out: Path, rejects: Path, force: bool, to_
                 raise UsageError(f"{target} is the input {source} (the same file); choose another -o")
     if to_stdout:
         return
+    if not out.parent.is_dir():
+        raise UsageError(f"-o {out}: the folder {out.parent} does not exist; create it or choose another -o")
     if out.suffix.lower() not in JSON_OUTPUT_SUFFIXES:
         raise UsageError(f"-o {out}: convert writes JSON Lines (.jsonl, .ndjson) or a JSON array (.json), not "
                          f"'{out.suffix or 'no suffix'}'; name the output accordingly")
@@ -107,18 +119,19 @@ def convert_files(
         batch.close()
         reject_batch.close()
         placed = [s for s in (staged_out, staged_rejects if report.rejected else None) if s is not None]
-        commit(placed, discard=() if report.rejected else (staged_rejects,))
+        try:
+            commit(placed, discard=() if report.rejected else (staged_rejects,))
+        except KeyboardInterrupt:  # held during the commit, delivered right after it
+            if all(s.placed is not None for s in placed):
+                _finish(report, staged_rejects, rejects, inputs, written, media_dir, out, to_stdout)
+                raise OutputsWritten(report) from None
+            raise
     except BaseException:
         for s in (staged_out, staged_rejects):
             if s is not None:
                 s.discard()
         raise
-    if report.rejected:
-        report.rejects = str(staged_rejects.placed)
-    elif not to_stdout:
-        _drop_old_rejects(rejects, inputs)
-    report.output_problems = written.drift.problems()
-    _note_media(report, inputs, media_dir, out, to_stdout)
+    _finish(report, staged_rejects, rejects, inputs, written, media_dir, out, to_stdout)
     if to_stdout:
         sys.stdout.buffer.flush()
     elif dataset_info and report.written:
@@ -146,6 +159,17 @@ def _convert_inputs(inputs: list[Path], fmt: Format, source: str | None, media_d
         else:
             done = report.records
             convert_range(conv, path, 0, None, media, (lambda n: progress(done + n)) if progress is not None else None)
+
+
+def _finish(report: ConvertReport, staged_rejects: Staged, rejects: Path, inputs: list[Path], written: Written,
+            media_dir: Path | None, out: Path, to_stdout: bool) -> None:
+    """After the commit: where the rejects went, an older rejects file dropped, what holds across the output."""
+    if report.rejected:
+        report.rejects = str(staged_rejects.placed)
+    elif not to_stdout:
+        _drop_old_rejects(rejects, inputs)
+    report.output_problems = written.drift.problems()
+    _note_media(report, inputs, media_dir, out, to_stdout)
 
 
 def _drop_old_rejects(rejects: Path, inputs: list[Path]) -> None:
@@ -229,4 +253,5 @@ def _shift(reject: dict[str, Any], lines: int, records: int) -> dict[str, Any]:
     return reject
 
 
-__all__ = ["ConvertReport", "Format", "TARGETS", "UnreadableFile", "UsageError", "convert_files", "default_output"]
+__all__ = ["ConvertReport", "Format", "OutputExists", "OutputsWritten", "TARGETS", "UnreadableFile", "UsageError",
+           "convert_files", "default_output"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.base import parse_row
@@ -70,7 +70,7 @@ class Entry(_Closed):
     subset: str | None = None
     split: str = "train"
     folder: str | None = None
-    num_samples: int | None = None
+    num_samples: int | None = Field(None, ge=0)
     columns: Columns | None = None
     tags: Tags | None = None
 
@@ -185,11 +185,20 @@ def adapter_for(entry: Entry) -> Adapter:
     return Adapter(fmt, fields, roles, tags.get("role_tag", ""), tags.get("content_tag", ""), required)
 
 
-def entry_files(info: Path, entry: Entry) -> list[Path]:
-    """The local files an entry names: a file, or every data file in a folder (sorted)."""
+def entry_files(info: Path, entry: Entry, allow_outside: bool = False) -> list[Path]:
+    """The local files an entry names: a file, or every data file in a folder (sorted). Like media paths, they must
+    stay inside the descriptor's folder (no .., no absolute path, no symlink out) unless `allow_outside`: reading a
+    descriptor never reads files the user did not put beside it."""
     if not entry.local:
         raise UnreadableFile(entry_files_note(entry))
     target = info.parent / str(entry.file_name)
+    try:
+        inside = target.resolve().is_relative_to(info.parent.resolve())
+    except (OSError, RuntimeError, ValueError) as err:  # a link loop, a name too long, a NUL byte
+        raise UnreadableFile(f"file_name {entry.file_name!r}: cannot be resolved ({err})") from None
+    if not inside and not allow_outside:
+        raise UnreadableFile(f"file_name {entry.file_name!r} leaves the descriptor's folder {info.parent} (.., an "
+                             "absolute path or a symlink); move the data beside the descriptor, or pass --allow-outside")
     if target.is_dir():
         files = sorted(p for p in target.iterdir() if p.suffix.lower() in SUFFIXES)
         if not files:
@@ -198,11 +207,11 @@ def entry_files(info: Path, entry: Entry) -> list[Path]:
     return [target]
 
 
-def entry_items(info: Path, entry: Entry) -> tuple[Format, Adapter, Iterator[Item]]:
+def entry_items(info: Path, entry: Entry, allow_outside: bool = False) -> tuple[Format, Adapter, Iterator[Item]]:
     """The format an entry reads as, its renaming, and its items (every file of a folder in turn, indexed across
     them; lines are each file's own); `num_samples` takes the first N."""
     adapter = adapter_for(entry)
-    files = entry_files(info, entry)
+    files = entry_files(info, entry, allow_outside)
 
     def items() -> Iterator[Item]:
         stream: Iterator[Item] = (item for f in files for item in read_records(f))

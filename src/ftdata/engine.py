@@ -24,7 +24,7 @@ from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
 from ftdata.io import PROGRESS_EVERY, Accept, Ahead, Item, Tally, UnreadableFile, read_jsonl_range, read_records
 from ftdata.media import Media, check_media
-from ftdata.problems import Problem, problem
+from ftdata.problems import Problem, capped, problem
 from ftdata.reports import Checked, ConvertReport, FileReport
 from ftdata.rules import Origins, check_record
 from ftdata.sink import JsonWriter
@@ -88,7 +88,7 @@ def check_item(item: Item, fmt: Format, media: Media, records: bool = True, fast
         said = {(p.path, p.code) for p in renamed}  # a missing column: the format says so too; say it once
         found = renamed + [p for p in found if (p.path, p.code) not in said]
     return Checked(item.index, item.line, item.value, None if renamed else converted.record,
-                   [p.at(item.index, item.line) for p in found], converted.origins, item.text)
+                   [p.at(item.index, item.line) for p in capped(found)], converted.origins, item.text)
 
 
 def open_items(path: Path, fmt: str | None = None) -> tuple[Format, dict[str, int], Ahead]:

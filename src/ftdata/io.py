@@ -7,10 +7,13 @@ A file that cannot be read at all raises `UnreadableFile` with a one-line reason
 from __future__ import annotations
 
 import csv
+import io
 import os
 import stat
 import sys
+from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, cast
@@ -279,13 +282,52 @@ def _read_text(path: Path) -> Iterator[Item]:
                 index += 1
 
 
+csv.field_size_limit(1 << 30)  # the module's default (128 KiB a cell) refuses long conversations
+
+
 def _read_csv(path: Path) -> Iterator[Item]:
-    """CSV rows as records; a cell holding a JSON array/object (a conversation) is decoded."""
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        for index, row in enumerate(reader):
-            # Every row has every column; an empty cell means the field is absent.
-            yield Item(index, reader.line_num, {k: _cell(v) for k, v in row.items() if v not in ("", None)})
+    """CSV rows as records; a cell holding a JSON array/object (a conversation) is decoded. A row that cannot be a
+    record (not UTF-8, more cells than columns, broken quoting) is that row's problem; a header naming a column
+    twice makes the file unreadable (which value would be meant?)."""
+    with path.open("rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        reader = csv.reader(text)
+        try:
+            header = next(reader, [])
+        except csv.Error as err:
+            raise UnreadableFile(f"{path}: the CSV header cannot be read: {err}") from None
+        twice = sorted(name for name, n in Counter(header).items() if n > 1)
+        if twice or any(_not_utf8(h) for h in header):
+            raise UnreadableFile(f"{path}: the CSV header " + (f"names {', '.join(map(repr, twice))} more than once; "
+                                 "rename the columns" if twice else "is not valid UTF-8; re-save the file as UTF-8"))
+        index = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                yield Item(index, reader.line_num, Problem(None, None, "", "invalid_json", f"CSV row cannot be read: "
+                                                           f"{err}"), None)
+                index += 1
+                continue
+            if not any(cells):
+                continue  # a blank line
+            why = ("not valid UTF-8" if any(_not_utf8(c) for c in cells) else
+                   f"{len(cells)} cells but the header names {len(header)} columns" if len(cells) > len(header) else "")
+            if why:
+                line = ",".join(cells).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                yield Item(index, reader.line_num, Problem(None, None, "", "invalid_json", f"this CSV row has {why}"
+                                                           if why[0].isdigit() else f"this CSV row is {why}"), line)
+            else:
+                # An empty cell means the field is absent (every row has every column).
+                yield Item(index, reader.line_num, {k: _cell(v) for k, v in zip(header, cells) if v != ""})
+            index += 1
+
+
+def _not_utf8(text: str) -> bool:
+    """Bytes that were not UTF-8 come back from surrogateescape decoding as lone surrogates."""
+    return not text.isascii() and any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
 def _cell(value: str | None) -> Any:
@@ -299,12 +341,37 @@ def _cell(value: str | None) -> Any:
 
 def _read_parquet(path: Path) -> Iterator[Item]:
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise UnreadableFile(f"{path}: reading parquet needs pyarrow: pip install 'ftdata[arrow]'") from None
     index = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-        for row in batch.to_pylist():
-            # Columns are shared by all rows; null means the field is absent from this one.
-            yield Item(index, None, {k: v for k, v in row.items() if v is not None})
-            index += 1
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            for row in batch.to_pylist():
+                # Columns are shared by all rows; null means the field is absent from this one.
+                try:
+                    value: Any = {k: _plain(v) for k, v in row.items() if v is not None}
+                except UnicodeDecodeError as err:
+                    value = Problem(None, None, "", "invalid_json", f"a binary cell is not UTF-8 text: {err}")
+                yield Item(index, None, value)
+                index += 1
+    except (pa.ArrowException, OSError) as err:
+        raise UnreadableFile(f"{path}: not a readable Parquet file ({err}); after {index} rows") from None
+
+
+def _plain(value: Any) -> Any:
+    """Arrow's Python values as JSON ones: binary as UTF-8 text, times as ISO text, decimals as numbers."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

@@ -41,13 +41,19 @@ def check_media(record: Record, media: Media) -> list[Problem]:
         for i, ref in enumerate(getattr(record, kind) or []):
             if is_url(ref):
                 continue
-            target = (media.base / ref).resolve()  # an absolute ref replaces the base; symlinks are followed
+            try:
+                target = (media.base / ref).resolve()  # an absolute ref replaces the base; symlinks are followed
+                is_file = target.is_file()
+            except (OSError, RuntimeError, ValueError) as err:  # a NUL byte, a name too long, a symlink loop
+                out.append(problem(f"{kind}[{i}]", "media_missing", f"media path {ref[:80]!r} cannot be used: "
+                                   f"{getattr(err, 'strerror', None) or err}; fix the path"))
+                continue
             if not media.allow_outside and not target.is_relative_to(root):
                 how = "an absolute path" if os.path.isabs(ref) else "a path that leaves it (.. or a symlink)"
                 out.append(problem(f"{kind}[{i}]", "media_outside",
                                    f"media '{ref}' is {how}, outside the media folder {media.base}; "
-                                   "move it in, or pass --allow-outside-media"))
-            elif not target.is_file():
+                                   "move it in, or pass --allow-outside"))
+            elif not is_file:
                 out.append(problem(f"{kind}[{i}]", "media_missing",
                                    f"media file '{ref}' not found (looked in {media.base}); fix the path or pass --media-dir"))
     return out

@@ -7,6 +7,8 @@ README's code table (a test holds the three together).
 from __future__ import annotations
 
 import difflib
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Literal, get_args
 
@@ -19,12 +21,12 @@ Code = Literal[
     "role_order", "empty_content", "empty_conversation", "missing_assistant", "tool_call_invalid", "marker_mismatch",
     "turn_count_mismatch", "placeholder_mismatch", "media_missing", "media_outside", "mixed_format",
     "unrepresentable", "odd_placeholder", "odd_commands", "double_encoded", "reasoning_embedded", "reasoning_dropped",
-    "type_drift",
+    "type_drift", "more_problems",
 ]
 
 # code -> (severity, meaning): the one place both are written
 CODES: dict[Code, tuple[Severity, str]] = {
-    "invalid_json": ("error", "the line or file is not valid JSON"),
+    "invalid_json": ("error", "the line or file cannot be read as a record (not valid JSON, UTF-8 or CSV)"),
     "not_an_object": ("error", "a record must be a JSON object"),
     "missing_field": ("error", "a required field is absent"),
     "unknown_field": ("error", "a field the format does not know (often a typo)"),
@@ -48,6 +50,7 @@ CODES: dict[Code, tuple[Severity, str]] = {
     "double_encoded": ("warning", "tool call arguments were JSON-encoded twice; decoded"),
     "reasoning_embedded": ("warning", "convert: reasoning written as a <think>...</think> prefix (the target has no field)"),
     "reasoning_dropped": ("warning", "convert: reasoning dropped (--reasoning drop)"),
+    "more_problems": ("warning", "a record had more problems than are listed; the rest are counted by code"),
     "type_drift": ("warning", "a field's type, or a free-form object's keys, differ between rows: Arrow-based loaders "
                               "(datasets, so LLaMA-Factory, axolotl, trl) fail or add nulls"),
 }
@@ -87,12 +90,35 @@ def problem(path: str, code: Code, message: str) -> Problem:
     return Problem(None, None, path, code, message)
 
 
+ROW_PROBLEMS = 100  # problems listed per record: a row with 20,000 broken messages is one broken row, not a flood
+
+
+def capped(problems: list[Problem]) -> list[Problem]:
+    """At most ROW_PROBLEMS problems, then one `more_problems` counting the rest by code."""
+    if len(problems) <= ROW_PROBLEMS:
+        return problems
+    rest = problems[ROW_PROBLEMS:]
+    counts = Counter(p.code for p in rest)
+    listed = ", ".join(f"{code} x{n}" for code, n in counts.most_common())
+    return problems[:ROW_PROBLEMS] + [problem("", "more_problems", f"{len(rest)} more problems in this record "
+                                                                   f"({listed}); fix the ones above first")]
+
+
 def is_error(p: Problem) -> bool:
     return CODES[p.code][0] == "error"
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:
     return any(CODES[p.code][0] == "error" for p in problems)
+
+
+def odd_characters(text: str) -> str:
+    """' (it holds U+0435 CYRILLIC SMALL LETTER IE)' when a name has characters that are not printable ASCII: a
+    look-alike letter or an invisible character is why 'usеr' is not 'user'. '' otherwise."""
+    odd = dict.fromkeys(c for c in text if not (c.isascii() and c.isprintable()))
+    if not odd:
+        return ""
+    return " (it holds " + ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'a control character')}" for c in odd) + ")"
 
 
 def join_path(prefix: str, *parts: str | int) -> str:
@@ -168,7 +194,7 @@ def _translate(e: Any, path: str, field: str | int, known: list[str]) -> Problem
     if kind == "extra_forbidden":
         hint = difflib.get_close_matches(str(field), known, n=1)
         tip = f"; did you mean '{hint[0]}'?" if hint else "; remove it"
-        return problem(path, "unknown_field", f"unknown field '{field}'{tip}")
+        return problem(path, "unknown_field", f"unknown field '{field}'{odd_characters(str(field))}{tip}")
     if kind.endswith("_type") or kind in ("model_attributes_type", "model_type", "is_instance_of"):
         want = _TYPE_NAMES.get(kind.removesuffix("_type").removeprefix("model_attributes"), "a JSON object")
         return problem(path, "wrong_type", f"expected {want}, got {_json_type(e.get('input'))}")

@@ -1,4 +1,10 @@
-"""The only module that prints: rich text reports and JSON reports."""
+"""The only module that prints: rich text reports and JSON reports.
+
+Text output is terminal-safe: every value that comes from data or the file system (paths, roles, keys, messages
+quoting them) goes through `safe`, which shows control, bidi and invisible characters as visible escapes (a role
+holding an escape sequence cannot clear the screen or forge a report line) and rich markup and emoji codes
+literally. JSON output carries the values unchanged.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +21,20 @@ from rich.table import Table
 from ftdata.problems import CODES, Problem
 from ftdata.reports import ConvertReport, FileReport
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
+
+# Characters a terminal acts on or hides: C0/C1 controls, DEL, bidi overrides and isolates, zero-width and other
+# invisible format characters, line/paragraph separators. Shown as \xNN / \uNNNN.
+_INVISIBLE = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x00AD, 0x061C, 0x180E, *range(0x200B, 0x2010),
+              *range(0x2028, 0x202F), *range(0x2060, 0x2070), 0xFEFF, *range(0xFFF9, 0xFFFC)]
+_VISIBLE = {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in _INVISIBLE}
+
+
+def safe(value: object) -> str:
+    """A value as text a terminal shows as it is: invisible and control characters escaped visibly, rich markup
+    escaped. 'usr\u202e' -> 'usr\\u202e'; '[red]' -> '\\[red]'."""
+    return escape(str(value).translate(_VISIBLE))
 
 
 def where(path: str, p: Problem) -> str:
@@ -29,13 +47,13 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
     """Per file: format, counts, a table of codes and the first `max_errors` problems."""
     for r in reports:
         if r.error:
-            err.print(f"[red]Error:[/red] {escape(r.error)}", soft_wrap=True)
+            err.print(f"[red]Error:[/red] {safe(r.error)}", soft_wrap=True)
             continue
         if r.skipped:
-            out.print(f"[dim]{escape(r.path)}  skipped: {escape(r.skipped)}[/dim]", soft_wrap=True)
+            out.print(f"[dim]{safe(r.path)}  skipped: {safe(r.skipped)}[/dim]", soft_wrap=True)
             continue
         status = "[green]ok[/green]" if r.invalid == 0 else "[red]invalid records[/red]"
-        out.print(f"[bold]{escape(r.path)}[/bold]  format: {r.format} ({r.how})  records: {r.records}  valid: {r.valid}  "
+        out.print(f"[bold]{safe(r.path)}[/bold]  format: {r.format} ({r.how})  records: {r.records}  valid: {r.valid}  "
                   f"invalid: {r.invalid}  warnings: {r.warnings}  {status}", soft_wrap=True)
         mixed = {k: v for k, v in r.votes.items() if k != r.format}
         if mixed:
@@ -49,7 +67,7 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
             out.print(table)
             for p in r.problems[:max_errors]:
                 colour = "red" if p.severity == "error" else "yellow"
-                out.print(f"  [{colour}]{escape(where(r.path, p))}[/{colour}]: {escape(p.message)} [dim]\\[{p.code}][/dim]",
+                out.print(f"  [{colour}]{safe(where(r.path, p))}[/{colour}]: {safe(p.message)} [dim]\\[{p.code}][/dim]",
                           soft_wrap=True)
             if len(r.problems) > max_errors:
                 out.print(f"  ... {len(r.problems) - max_errors} more (raise --max-errors or use --json for all)")
@@ -77,26 +95,26 @@ def conversion(r: ConvertReport) -> None:
     rows themselves go to stdout)."""
     console = err if r.output == "-" else out
     for path, fmt in r.formats.items():
-        console.print(f"read {escape(path)} as {fmt}", soft_wrap=True)
+        console.print(f"read {safe(path)} as {fmt}", soft_wrap=True)
     console.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}", soft_wrap=True)
-    console.print(f"wrote {escape(r.output)} ({r.target})", soft_wrap=True)
+    console.print(f"wrote {safe(r.output)} ({r.target})", soft_wrap=True)
     if r.rejected:
         codes = ", ".join(f"{c} ({n})" for c, n in r.reject_codes.most_common())
-        console.print(f"[red]rejected {r.rejected} to {escape(r.rejects)}[/red]: {codes}", soft_wrap=True)
+        console.print(f"[red]rejected {r.rejected} to {safe(r.rejects)}[/red]: {codes}", soft_wrap=True)
     for code, n in r.warnings.most_common():
         console.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
     for p in r.output_problems:
-        console.print(f"[yellow]warning:[/yellow] {p.code} in the output: {escape(p.message)}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/yellow] {p.code} in the output: {safe(p.message)}", soft_wrap=True)
     if r.output_problems:
         console.print(f"  ({r.target} keeps these as objects, as its own layout says; for trainers that load through "
                       "datasets (LLaMA-Factory, axolotl, trl) convert --to sharegpt or trl, which write them as JSON text)",
                       soft_wrap=True)
     for note in r.notes:
-        console.print(f"note: {escape(note)}", soft_wrap=True)
+        console.print(f"note: {safe(note)}", soft_wrap=True)
     if r.dataset_info:
-        console.print(f"dataset_info: {escape(r.dataset_info_note or '')} in {escape(r.dataset_info)}", soft_wrap=True)
+        console.print(f"dataset_info: {safe(r.dataset_info_note or '')} in {safe(r.dataset_info)}", soft_wrap=True)
     elif r.dataset_info_note:
-        console.print(f"dataset_info: {escape(r.dataset_info_note)}", soft_wrap=True)
+        console.print(f"dataset_info: {safe(r.dataset_info_note)}", soft_wrap=True)
 
 
 class LazyProgress:
@@ -115,7 +133,7 @@ class LazyProgress:
             self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} records"),
                                 TimeElapsedColumn(), console=err, transient=True)
             self.bar.start()
-            self.task = self.bar.add_task(escape(self.label), total=None)
+            self.task = self.bar.add_task(safe(self.label), total=None)
         self.bar.update(self.task, completed=done)
 
     def __enter__(self) -> "LazyProgress":
@@ -133,8 +151,8 @@ def json_out(payload: Any) -> None:
 
 def stats_text(s: dict[str, Any]) -> None:
     """The stats summary as rich tables."""
-    out.print(f"[bold]{escape(', '.join(s['files']))}[/bold]  records: {s['records']}  valid: {s['valid']}  "
-              f"invalid: {s['invalid']}  kinds: {escape(str(s['kinds']))}", soft_wrap=True)
+    out.print(f"[bold]{safe(', '.join(s['files']))}[/bold]  records: {s['records']}  valid: {s['valid']}  "
+              f"invalid: {s['invalid']}  kinds: {safe(str(s['kinds']))}", soft_wrap=True)
     table = Table("per record", "min", "p50", "p95", "max", "mean", box=None, pad_edge=False)
     for name in ("turns", "chars", "tokens"):
         if s.get(name):

@@ -101,7 +101,7 @@ def validate_descriptor(path: Path, media_dir: Path | None = None, allow_outside
             reports.append(report)
             continue
         try:
-            fmt, adapter, items = entry_items(path, entry)
+            fmt, adapter, items = entry_items(path, entry, allow_outside)
             report.format = fmt.name
             media = Media(media_dir or path.parent, allow_outside)  # LLaMA-Factory resolves media against the dataset dir
             checks = file_checks()

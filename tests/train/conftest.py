@@ -19,13 +19,15 @@ def tokenizer():
 def info(tmp_path: Path) -> Path:
     """A dataset_info.json over the bundled fixtures: SFT, DPO and KTO entries."""
     lf = FIXTURES / "llamafactory"
+    for name in ("dpo_en_demo.json", "kto_en_demo.json"):  # a descriptor reads only files in its folder
+        (tmp_path / name).write_bytes((lf / name).read_bytes())
     (tmp_path / "sft.json").write_text(json.dumps([
         {"instruction": f"Say {w}.", "output": f"{w}!"} for w in ["hi", "yes", "no", "ok", "blue", "red", "one", "two"]]))
     entries = {
         "tiny_sft": {"file_name": "sft.json"},
-        "dpo": {"file_name": str(lf / "dpo_en_demo.json"), "formatting": "sharegpt", "ranking": True,
+        "dpo": {"file_name": "dpo_en_demo.json", "formatting": "sharegpt", "ranking": True,
                 "columns": {"messages": "conversations", "chosen": "chosen", "rejected": "rejected"}},
-        "kto": {"file_name": str(lf / "kto_en_demo.json"), "formatting": "sharegpt",
+        "kto": {"file_name": "kto_en_demo.json", "formatting": "sharegpt",
                 "columns": {"messages": "messages", "kto_tag": "label"},
                 "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}},
     }

@@ -7,6 +7,7 @@ Content may be a string or a list of parts; an `image_url` part becomes an `<ima
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any, Literal, Union
 
 import orjson
@@ -19,7 +20,7 @@ from ftdata.formats.base import (
 )
 from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, no_tags
 from ftdata.formats.write import Writing, media, with_meta
-from ftdata.problems import Problem, problem
+from ftdata.problems import Problem, odd_characters, problem
 from ftdata.rules import OPEN, Origin, Origins
 
 ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool",
@@ -102,8 +103,10 @@ def convert_messages(
         where = f"{path}[{i}]"
         role = ROLES.get(m.role)
         if role is None:
+            near = difflib.get_close_matches(m.role.strip().lower(), list(ROLES), n=1, cutoff=0.5)
+            tip = f"; did you mean '{near[0]}'?" if near else ""
             problems.append(problem(f"{where}.role", "unknown_role",
-                                    f"unknown role '{m.role}'; use one of {', '.join(ROLES)}"))
+                                    f"unknown role '{m.role}'{odd_characters(m.role)}{tip} (known: {', '.join(ROLES)})"))
             continue
         calls = []
         made = [(f"{where}.tool_calls[{j}].function", tc.function, tc.id) for j, tc in enumerate(m.tool_calls or [])]

@@ -20,7 +20,7 @@ from ftdata.formats.base import (
 )
 from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, is_text, no_tags
 from ftdata.formats.write import Writing, call_json, media, with_meta
-from ftdata.problems import Problem, problem
+from ftdata.problems import Problem, odd_characters, problem
 from ftdata.rules import Origin, Origins, Policy
 
 USER, ASSISTANT, TOOL, FUNCTION, SYSTEM = "human", "gpt", "observation", "function_call", "system"
@@ -59,7 +59,7 @@ def convert_message(m: ShareGPTMessage, path: str) -> tuple[Msg | None, list[Pro
         near = difflib.get_close_matches(m.from_.strip().lower(), list(ROLES), n=1, cutoff=0.5)
         tip = f"; did you mean '{near[0]}'?" if near else ""
         return None, [problem(f"{path}.from", "unknown_role",
-                              f"unknown role '{m.from_}'{tip} (known: {', '.join(ROLES)})")]
+                              f"unknown role '{m.from_}'{odd_characters(m.from_)}{tip} (known: {', '.join(ROLES)})")]
     if m.from_ != FUNCTION:
         return text_message(role, m.value), []
     reasoning, value = split_think(m.value)
