@@ -24,7 +24,7 @@ LAYERS = [
     ["ftdata.convert"],
     ["ftdata.api"],
     ["ftdata.render"],
-    ["ftdata.cli", "ftdata", "fttrain.template"],
+    ["ftdata.cli", "ftdata", "fttrain.template", "fttrain.lengths"],
     ["fttrain.model", "fttrain.data"],
     ["fttrain.trainers"],
     ["fttrain.run"],

@@ -28,6 +28,7 @@ def config_kwargs(spec: RunSpec, stage: Stage, has_eval: bool) -> dict[str, Any]
         fp16=spec.fp16,
         seed=spec.seed,
         save_steps=spec.save_steps,
+        save_total_limit=spec.save_total_limit,
         logging_steps=spec.logging_steps,
         report_to=spec.report_to,
         # no accelerator at all (CUDA, MPS, XPU, ...): say so, or a torchrun launch would not set up CPU DDP (gloo)
@@ -49,12 +50,36 @@ def config_kwargs(spec: RunSpec, stage: Stage, has_eval: bool) -> dict[str, Any]
     return kwargs
 
 
-def build_trainer(stage: Stage, loaded: Loaded, spec: RunSpec, train: Any, evaluation: Any | None) -> Any:
-    """SFTTrainer / DPOTrainer / KTOTrainer over our datasets."""
+def trainer_classes(stage: Stage) -> tuple[Any, Any]:
+    """(config class, trainer class) of a stage. DPO/KTO trainers take the rows fttrain tokenized: each row rendered
+    with its own tools (through Arrow a dataset would merge tool-argument keys across rows) and fitted to
+    --max-length by our counted policy, so trl's own tokenization, silent drop and EOS-cutting truncation never run.
+    """
     import trl
 
-    config_cls, trainer_cls = {"sft": (trl.SFTConfig, trl.SFTTrainer), "dpo": (trl.DPOConfig, trl.DPOTrainer),
-                               "kto": (trl.KTOConfig, trl.KTOTrainer)}[stage]
+    if stage == "sft":
+        return trl.SFTConfig, trl.SFTTrainer
+    config_cls, base = (trl.DPOConfig, trl.DPOTrainer) if stage == "dpo" else (trl.KTOConfig, trl.KTOTrainer)
+
+    class Tokenized(base):  # type: ignore[misc, valid-type]  # trl's trainers are untyped classes
+        def _prepare_dataset(self, dataset: Any, processing_class: Any, args: Any, dataset_name: str) -> Any:
+            if stage == "kto" and getattr(self, "calculate_KL", False):
+                # trl's KL pairs: each batch's completions rotated by one (as KTOTrainer._prepare_dataset builds them)
+                dataset = dataset.map(_rotate, batched=True, batch_size=args.per_device_train_batch_size)
+            return dataset
+
+    Tokenized.__name__ = base.__name__
+    return config_cls, Tokenized
+
+
+def _rotate(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    batch["KL_completion_ids"] = batch["completion_ids"][-1:] + batch["completion_ids"][:-1]
+    return batch
+
+
+def build_trainer(stage: Stage, loaded: Loaded, spec: RunSpec, train: Any, evaluation: Any | None) -> Any:
+    """SFTTrainer / DPOTrainer / KTOTrainer over our datasets."""
+    config_cls, trainer_cls = trainer_classes(stage)
     config = config_cls(**config_kwargs(spec, stage, evaluation is not None))
     return trainer_cls(model=loaded.model, args=config, train_dataset=train, eval_dataset=evaluation,
                        processing_class=loaded.tokenizer, peft_config=loaded.peft_config)
