@@ -12,6 +12,7 @@ SRC = ROOT / "src"
 # but may not form a circle (checked separately). The README's developer section lists the same layers.
 LAYERS = [
     ["ftdata.problems", "ftdata.canonical", "ftdata.jsonarray", "ftdata.sink", "fttrain.spec"],
+    ["fttrain.checks"],
     ["ftdata.rules", "ftdata.io", "ftdata.media", "ftdata.tokens"],
     ["ftdata.formats.light", "ftdata.formats.write"],
     ["ftdata.formats.base"],

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from fttrain.spec import RunSpec
-from fttrain.template import CHATML_TEMPLATE
+from ftdata.tokens import render
+from fttrain.template import CHATML_TEMPLATE, RENDER_ERRORS, time_limit
 
 
 def bundled_model() -> Path:
@@ -31,16 +32,31 @@ class ModelError(Exception):
 def load_tokenizer(path: Path, spec: RunSpec) -> Any:
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=spec.trust_remote_code)
+    try:
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=spec.trust_remote_code)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ModelError(f"{path}: cannot load its tokenizer ({type(error).__name__}: {_first_line(error)}); check "
+                         "the tokenizer files against the model's source") from None
     if spec.chat_template == "chatml":
         tok.chat_template = CHATML_TEMPLATE
     elif spec.chat_template:
         tok.chat_template = Path(spec.chat_template).read_text(encoding="utf-8")
     if not tok.chat_template:
         raise ModelError(f"{path} has no chat template; pass --chat-template chatml (or a .jinja file)")
+    probe = [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello."}]
+    try:
+        with time_limit(spec.render_timeout):
+            render(tok, probe, None)
+    except RENDER_ERRORS as error:
+        raise ModelError(f"the chat template fails on a two-message conversation ({type(error).__name__}: "
+                         f"{_first_line(error)}); fix it, or pass --chat-template chatml or a .jinja file") from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0][:300]
 
 
 def bf16_default(spec: RunSpec) -> bool:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from fttrain.checks import UsageError
 from fttrain.data import Counts, DataError, Source, load_sources, preference_rows, sft_rows
 from fttrain.model import ModelError, bundled_model, load_model, load_tokenizer, trainable
 from fttrain.spec import RunSpec, Stage
@@ -29,6 +30,8 @@ class Preflight:
     effective_batch: int = 0
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    max_length: int = 0
+    policy: str = ""
 
 
 @dataclass
@@ -48,7 +51,8 @@ def combine(per_source: list[Any], spec: RunSpec) -> Any:
         return concatenate_datasets(per_source) if len(per_source) > 1 else per_source[0]
     probs = [float(p) for p in spec.mix_probs.split(",")] if spec.mix_probs else None
     if probs is not None and len(probs) != len(per_source):
-        raise DataError(f"--mix-probs has {len(probs)} values for {len(per_source)} datasets")
+        raise UsageError(f"--mix-probs has {len(probs)} values but {len(per_source)} datasets have samples left; "
+                         "give one per dataset that keeps samples")
     return interleave_datasets(per_source, probabilities=probs, seed=spec.seed, stopping_strategy="all_exhausted")
 
 
@@ -82,6 +86,10 @@ def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
     model_path = Path(spec.model) if spec.model else bundled_model()
     tokenizer = load_tokenizer(model_path, spec)
     sources = load_sources(source, spec, stage)
+    probs = spec.mix_probs.split(",") if spec.mix_probs else []
+    if probs and len(probs) != len(sources):
+        raise UsageError(f"--mix-probs has {len(probs)} values for {len(sources)} datasets "
+                         f"({', '.join(s.name for s in sources)}); give one per dataset")
     build = sft_rows if stage == "sft" else preference_rows
     built = []
     for s in sources:
@@ -116,23 +124,23 @@ def nothing_left(sources: list[Source]) -> str:
 def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight], None], dry_run: bool = False) -> Result:
     """Run one training job; `show` prints the pre-flight summary before the first step. A dry run stops there,
     without loading the model."""
+    resume, skipped = resume_path(spec, stage)  # before anything heavy: a missing checkpoint stops the run now
     p = prepare(stage, source, spec)
     n_eval = len(p.eval_rows) if p.eval_rows is not None else 0
     if dry_run:
         show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts,
-                       len(p.train_rows), n_eval, dry_run=True))
+                       len(p.train_rows), n_eval, notes=skipped, dry_run=True, max_length=spec.max_length,
+                       policy=spec.overlong))
         return Result([], 0, [], [])
     loaded = load_model(p.model_path, p.tokenizer, spec, p.counts.max_token_id)
     trainer = build_trainer(stage, loaded, spec, p.train_rows, p.eval_rows)
     n_train, n_total = trainable(trainer.model)
     world = max(1, trainer.args.world_size)
     notes = loaded.notes + [disk_check(spec.out_dir(stage), n_train, n_total, spec, trainer.args.max_steps)]
-    resume = resume_path(spec, stage)
-    if resume is not None:
-        notes.append(f"resuming from {resume}")
+    notes += skipped + ([f"resuming from {resume}"] if resume is not None else [])
     show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts, len(p.train_rows),
                    n_eval, n_train, n_total, spec.per_device_train_batch_size * spec.gradient_accumulation_steps * world,
-                   notes))
+                   notes, max_length=spec.max_length, policy=spec.overlong))
     trainer.train(resume_from_checkpoint=resume)
     saved = save(trainer, loaded, spec, stage)
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]

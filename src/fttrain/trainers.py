@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -89,19 +90,67 @@ class ResumeError(Exception):
     """--resume-from-checkpoint names nothing to resume from."""
 
 
-def resume_path(spec: RunSpec, stage: Stage) -> str | None:
-    """--resume-from-checkpoint: a folder as given; 'last' / 'auto' -> the newest checkpoint in the output dir
-    (transformers' get_last_checkpoint); with none, 'last' is an error and 'auto' a fresh start (None)."""
-    if spec.resume_from_checkpoint not in ("last", "auto"):
-        return spec.resume_from_checkpoint
-    from transformers.trainer_utils import get_last_checkpoint
+WEIGHTS = ("adapter_model.safetensors", "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+           "adapter_model.bin")
 
+
+def incomplete(checkpoint: Path) -> str | None:
+    """Why a checkpoint folder cannot be resumed from (None when it can). transformers writes trainer_state.json
+    last, so a save killed half way (kill -9) leaves a folder without it, or with a weights file cut short."""
+    try:
+        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "no readable trainer_state.json (a save that did not finish)"
+    if not isinstance(state, dict) or "global_step" not in state:
+        return "trainer_state.json without global_step"
+    weights = [checkpoint / name for name in WEIGHTS if (checkpoint / name).is_file()]
+    if not weights or any(w.stat().st_size == 0 for w in weights):
+        return "no model or adapter weights"
+    for w in weights:
+        if w.suffix == ".safetensors" and not _whole_safetensors(w):
+            return f"{w.name} is cut short"
+    return None
+
+
+def _whole_safetensors(path: Path) -> bool:
+    """A safetensors file is as long as its header says (8-byte header length, JSON header, then the data)."""
+    try:
+        with path.open("rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size))
+    except (OSError, ValueError):
+        return False
+    ends = [int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"]
+    return path.stat().st_size >= 8 + size + max(ends, default=0)
+
+
+def resume_path(spec: RunSpec, stage: Stage) -> tuple[str | None, list[str]]:
+    """--resume-from-checkpoint: (the folder to resume from, notes on checkpoints skipped). A folder as given must be
+    complete; 'last' / 'auto' take the newest complete checkpoint in the output dir, skipping incomplete ones; with
+    none, 'last' is an error and 'auto' a fresh start (None)."""
+    asked = spec.resume_from_checkpoint
+    if asked is None:
+        return None, []
+    if asked not in ("last", "auto"):
+        why = incomplete(Path(asked))
+        if why:
+            raise ResumeError(f"--resume-from-checkpoint {asked}: cannot resume from it: {why}; pass another "
+                              "checkpoint or 'last' (the newest complete one)")
+        return asked, []
     out = spec.out_dir(stage)
-    found = get_last_checkpoint(str(out)) if out.is_dir() else None
-    if found is None and spec.resume_from_checkpoint == "last":
-        raise ResumeError(f"--resume-from-checkpoint last: no checkpoint-* folder in {out}; drop the flag to start "
-                          "fresh, or pass --resume-from-checkpoint auto (resume when there is one)")
-    return found
+    found = sorted((p for p in out.glob("checkpoint-*") if p.is_dir() and p.name[11:].isdigit()),
+                   key=lambda p: int(p.name[11:]), reverse=True) if out.is_dir() else []
+    notes: list[str] = []
+    for checkpoint in found:
+        why = incomplete(checkpoint)
+        if why is None:
+            return str(checkpoint), notes
+        notes.append(f"skipped {checkpoint.name}: {why}")
+    if asked == "last":
+        raise ResumeError(f"--resume-from-checkpoint last: no complete checkpoint-* folder in {out}"
+                          + (f" ({'; '.join(notes)})" if notes else "") + "; drop the flag to start fresh, or pass "
+                          "--resume-from-checkpoint auto (resume when there is one)")
+    return None, notes + ["no complete checkpoint: starting fresh"]
 
 
 def save(trainer: Any, loaded: Loaded, spec: RunSpec, stage: Stage) -> list[Path]:
