@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from fttrain.model import Loaded, bf16_default
+from fttrain.model import Loaded, bf16_default, merged_qlora
 from fttrain.spec import RunSpec, Stage
 
 
@@ -162,7 +162,8 @@ def save(trainer: Any, loaded: Loaded, spec: RunSpec, stage: Stage) -> list[Path
         return saved
     loaded.tokenizer.save_pretrained(str(out))
     if spec.merge and loaded.peft_config is not None:
-        merged = trainer.model.merge_and_unload()
+        # QLoRA: into the base loaded unquantized (never re-quantized to 4/8 bit); LoRA: into the trained model
+        merged = merged_qlora(loaded, out, spec) if spec.method == "qlora" else trainer.model.merge_and_unload()
         merged.save_pretrained(str(out / "merged"))
         loaded.tokenizer.save_pretrained(str(out / "merged"))
         saved.append(out / "merged")
