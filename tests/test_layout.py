@@ -27,7 +27,7 @@ LAYERS = [
     ["ftdata.render"],
     ["ftdata.cli", "ftdata", "fttrain.template", "fttrain.lengths"],
     ["fttrain.model", "fttrain.data"],
-    ["fttrain.trainers"],
+    ["fttrain.trainers", "fttrain.inspection"],
     ["fttrain.run"],
     ["fttrain.cli", "fttrain"],
 ]

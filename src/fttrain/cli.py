@@ -198,6 +198,86 @@ def counts_line(c: Any, max_length: int, policy: str) -> str:
             f"on {c.dropped_no_target}, unrenderable {c.unrenderable}, kept {c.kept}")
 
 
+@app.command("inspect")
+def inspect_command(
+    source: Annotated[Path, typer.Argument(help="A dataset_info.json (or a data file).")],
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help=option("dataset")[1])] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help=option("model")[1])] = None,
+    chat_template: Annotated[Optional[str], typer.Option("--chat-template", help=option("chat_template")[1])] = None,
+    train_on: Annotated[Optional[str], typer.Option("--train-on", help=option("train_on")[1])] = None,
+    rows: Annotated[int, typer.Option("--rows", min=0, help="How many rows to show token by token.")] = 3,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write the view as a self-contained HTML page.")] = None,
+    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help=option("skip_bad_rows")[1])] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
+) -> None:
+    """Show what training would see: each row's tokens with the trained ones highlighted, supervised-token counts,
+    EOS trained or not, the masking strategy; over the dataset, rows with nothing to train on and the share of
+    supervised tokens per role and per source.
+
+    Example: fttrain inspect dataset_info.json --dataset moss --rows 1 --html moss.html
+    """
+    from fttrain.checks import UsageError, check_model_folder
+
+    overrides = {"dataset": dataset, "model": model, "chat_template": chat_template, "train_on": train_on,
+                 "skip_bad_rows": skip_bad_rows}
+    try:
+        spec = load_spec(overrides, None)
+        if not source.exists():
+            raise UsageError(f"{source}: no such file; pass a dataset_info.json or a data file")
+        if model is not None:
+            check_model_folder(model)
+        if html is not None and html.parent.exists() and not html.parent.is_dir() or html is not None and html.is_dir():
+            raise UsageError(f"--html {html}: not a file path; give a path such as out.html")
+    except (SpecError, UsageError) as error:
+        _fail(str(error))
+    _guarded(lambda: _inspect(source, spec, rows, html), debug)
+
+
+def visible(text: str) -> str:
+    """Control, bidi and zero-width characters shown as escapes (a token must not drive the terminal); newlines and
+    tabs stay."""
+    return "".join(c if c in "\n\t" or (c.isprintable() and c not in HIDDEN) else c.encode("unicode_escape").decode()
+                   for c in text)
+
+
+HIDDEN = set("\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from rich.text import Text
+
+    from ftdata import render
+    from ftdata.io import UnreadableFile
+    from fttrain.data import DataError
+    from fttrain.inspection import html_page, inspect_data, row_heading, summary_lines
+    from fttrain.model import ModelError
+
+    try:
+        found = inspect_data(source, spec, rows)
+    except DataError as error:
+        render.validation_text(error.reports, max_errors=10)
+        _fail(str(error), code=1)
+    except (UnreadableFile, ModelError) as error:
+        _fail(str(error))
+    for view in found.rows:
+        out.print(Text(visible(row_heading(view)), style="bold"), soft_wrap=True)
+        for name, pieces in view.sequences:
+            text = Text(f"[{name}] ", style="bold")
+            for p in pieces:  # Text, not markup: the data is shown as it is, never interpreted
+                shown = p.text.replace("\n", "\u21b5\n") if p.trained else p.text
+                text.append(visible(shown),
+                            style=("bold black on green" if p.token_id in found.stops else "black on green")
+                            if p.trained else "dim")
+            out.print(text, soft_wrap=True)
+    for line in summary_lines(found):
+        out.print(Text(visible(line)), soft_wrap=True)
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(html_page(found), encoding="utf-8")
+        out.print(Text(f"wrote {html}"), soft_wrap=True)
+
+
 _stage_command("sft", "Supervised fine-tuning: loss on every assistant turn (EOS included), prompts and tool results masked.")
 _stage_command("dpo", "Direct preference optimisation on chosen/rejected pairs.")
 _stage_command("kto", "KTO on completions labelled desirable (true) or undesirable (false).")

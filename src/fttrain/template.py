@@ -30,6 +30,7 @@ from ftdata.canonical import Message, chat_messages
 from ftdata.tokens import render
 
 TrainOn = Literal["assistant", "all", "last"]
+IGNORE = -100
 Tools = list[dict[str, Any]] | None
 
 # ChatML with tool calls, tool results and reasoning; prefix-stable by construction.
@@ -88,17 +89,21 @@ class Encoded:
     input_ids: list[int]
     labels: list[int]
     strategy: str = "incremental"
+    owners: list[int] | None = None  # per token: the index of the trained message it belongs to, -1 for none
+    text: str = ""  # the render and each token's character span in it (with_owners only)
+    offsets: list[tuple[int, int]] | None = None
 
 
 MARKER = re.compile(r"{%-?\s*generation\s*-?%}")
 
 
 def encode_conversation(tokenizer: Any, messages: list[Message], tools: list[dict[str, Any]] | None,
-                        train_on: TrainOn = "assistant") -> Encoded:
+                        train_on: TrainOn = "assistant", with_owners: bool = False) -> Encoded:
     """Tokenize a canonical conversation; labels are -100 except on trained messages (their EOS included).
 
     A message is trained when its `weight` is 1, or, without a weight, by `train_on`: every assistant message
-    (`assistant`), every message (`all`), or only the last assistant message (`last`).
+    (`assistant`), every message (`all`), or only the last assistant message (`last`). `with_owners` also says
+    which message each trained token belongs to (for `fttrain inspect`; slower).
     """
     msgs = chat_messages(messages)
     text = render(tokenizer, msgs, tools)
@@ -115,7 +120,18 @@ def encode_conversation(tokenizer: Any, messages: list[Message], tools: list[dic
             spans, strategy = _full_render_spans(tokenizer, msgs, tools, text, messages, chosen), "full-render"
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)  # as ftdata.tokens.ids, with offsets
     ids = list(enc["input_ids"])
-    return Encoded(ids, _labels(ids, enc["offset_mapping"], spans), strategy)
+    labels = _labels(ids, enc["offset_mapping"], spans)
+    owners = [-1] * len(ids)
+    if with_owners:
+        whose = chosen if len(spans) == len(chosen) else [-1] * len(spans)
+        starts = [a for a, _ in spans]
+        for k, (a, _) in enumerate(enc["offset_mapping"]):
+            j = bisect_right(starts, a) - 1
+            if labels[k] != IGNORE and j >= 0 and a < spans[j][1]:
+                owners[k] = whose[j]
+    if not with_owners:
+        return Encoded(ids, labels, strategy)
+    return Encoded(ids, labels, strategy, owners, text, [(int(a), int(b)) for a, b in enc["offset_mapping"]])
 
 
 REWRITES = ("the chat template rewrites earlier turns as the conversation grows, and its turns cannot be located "
