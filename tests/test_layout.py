@@ -11,7 +11,8 @@ SRC = ROOT / "src"
 # Bottom to top; a module may import modules of its own layer or below, never above. Same-layer imports are allowed
 # but may not form a circle (checked separately). The README's developer section lists the same layers.
 LAYERS = [
-    ["ftdata.problems", "ftdata.canonical", "ftdata.jsonarray", "ftdata.sink", "ftdata.staging", "fttrain.spec"],
+    ["ftdata.problems", "ftdata.canonical", "ftdata.jsonarray", "ftdata.sink", "ftdata.staging", "fttrain.spec",
+     "fttrain.checks"],
     ["ftdata.rules", "ftdata.io", "ftdata.media", "ftdata.tokens"],
     ["ftdata.formats.light", "ftdata.formats.write"],
     ["ftdata.formats.base"],
@@ -24,9 +25,9 @@ LAYERS = [
     ["ftdata.convert"],
     ["ftdata.api"],
     ["ftdata.render"],
-    ["ftdata.cli", "ftdata", "fttrain.template"],
+    ["ftdata.cli", "ftdata", "fttrain.template", "fttrain.lengths"],
     ["fttrain.model", "fttrain.data"],
-    ["fttrain.trainers"],
+    ["fttrain.trainers", "fttrain.inspection"],
     ["fttrain.run"],
     ["fttrain.cli", "fttrain"],
 ]

@@ -7,7 +7,7 @@ import inspect
 import os
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 from pydantic import ValidationError
@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from fttrain import __version__
-from fttrain.spec import CLI_FIELDS, RunSpec, Stage, load_spec, option
+from fttrain.spec import CLI_FIELDS, RunSpec, SpecError, Stage, load_spec, option
 
 app = typer.Typer(help="Fine-tune LLMs on ftdata datasets with trl + peft (SFT, DPO, KTO).", no_args_is_help=True,
                   rich_markup_mode=None)
@@ -81,45 +81,79 @@ def _option(name: str) -> inspect.Parameter:
 def _stage_command(stage: Stage, summary: str) -> None:
     def command(**kwargs: Any) -> None:
         source, config = kwargs.pop("source"), kwargs.pop("config")
+        dry_run, debug = kwargs.pop("dry_run"), kwargs.pop("debug")
         missing = [n for n in ("torch", "transformers", "trl", "peft", "datasets") if importlib.util.find_spec(n) is None]
         if missing:
             _fail(f"training needs {', '.join(missing)}; install the training extra: {INSTALL}")
+        from fttrain.checks import UsageError, check_run
+
         try:
             spec = load_spec(kwargs, config)
-        except (ValidationError, ValueError, OSError) as error:
-            _fail(f"bad options: {error}")
-        _run(stage, source, spec)
+            check_run(stage, source, spec)
+        except (SpecError, UsageError) as error:
+            _fail(str(error))
+        _guarded(lambda: _run(stage, source, spec, dry_run), debug)
 
     params = [
         inspect.Parameter("source", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[
             Path, typer.Argument(help="A dataset_info.json (or a data file) with the training data.")]),
         inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
             Optional[Path], typer.Option("--config", help="A YAML file with these options; flags override it.")]),
+        inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+            bool, typer.Option("--dry-run", help="Read, validate, render and tokenize every row, print the pre-flight "
+                               "summary and stop (the tokenizer only; no model weights are loaded).")]),
+        inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+            bool, typer.Option("--debug", help="Show the traceback of an internal error.")]),
     ] + [_option(name) for name in CLI_FIELDS]
     setattr(command, "__signature__", inspect.Signature(params))  # typer reads the generated options from it
     command.__doc__ = f"{summary}\n\nExample: fttrain {stage} dataset_info.json --max-steps 20"
     app.command(name=stage)(command)
 
 
-def _run(stage: Stage, source: Path, spec: RunSpec) -> None:
+def _guarded(work: Callable[[], None], debug: bool) -> None:
+    """Run a command body; an unexpected exception is an internal error: one line and exit 3 (the traceback only
+    with --debug), never a traceback for the user to read through. Ctrl-C stays 130."""
+    try:
+        work()
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except KeyboardInterrupt:
+        _fail("interrupted; resume with --resume-from-checkpoint last", code=130)
+    except Exception as error:  # noqa: BLE001 - the last line of defence: report, do not crash
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        message = (str(error).strip().splitlines() or [""])[0][:300]
+        err.print(f"internal error: {type(error).__name__}: {message} (run again with --debug for the traceback; "
+                  "please report it)", markup=False, soft_wrap=True)
+        raise typer.Exit(3) from None
+
+
+def _run(stage: Stage, source: Path, spec: RunSpec, dry_run: bool) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are local folders; never reach for a hub
     from ftdata import render
     from ftdata.io import UnreadableFile
-    from fttrain.data import DataError
+    from fttrain.checks import UsageError
+    from fttrain.data import DataError, RenderError
     from fttrain.model import ModelError
     from fttrain.run import train
     from fttrain.template import TemplateError
     from fttrain.trainers import ResumeError
 
     try:
-        result = train(stage, source, spec, show_preflight)
+        result = train(stage, source, spec, show_preflight, dry_run=dry_run)
     except DataError as error:
         render.validation_text(error.reports, max_errors=10)
         _fail(str(error), code=1)
-    except (UnreadableFile, ModelError, TemplateError, ResumeError) as error:
+    except RenderError as error:
+        _fail(str(error), code=1)
+    except (UnreadableFile, ModelError, TemplateError, ResumeError, UsageError) as error:
         _fail(str(error))
-    except KeyboardInterrupt:
-        _fail("interrupted; resume with --resume-from-checkpoint last", code=130)
+    if dry_run:
+        out.print("dry run: every row read, validated, rendered and tokenized; no model loaded, nothing trained",
+                  soft_wrap=True)
+        return
     out.print(f"[green]done[/green]: {result.steps} steps, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}"
               if result.losses else f"[green]done[/green]: {result.steps} steps")
     for prompt, answer in result.samples:
@@ -129,23 +163,119 @@ def _run(stage: Stage, source: Path, spec: RunSpec) -> None:
 
 
 def show_preflight(p: Any) -> None:
-    """The pre-flight summary: data and its counts, model, method, trainable parameters, effective batch."""
+    """The pre-flight summary: each dataset and what happened to its samples, model, method, trainable parameters,
+    effective batch."""
     if p.bundled:
         out.print(f"[bold yellow]No --model given: using the bundled tiny test model ({escape(p.model)}). "
                   "It is for demos and tests, not for real fine-tuning.[/bold yellow]", soft_wrap=True)
+    spec_length = p.max_length
     for s in p.sources:
+        c = s.counts
         out.print(f"dataset {escape(s.name)}: {s.report.records} records, {len(s.records)} used"
                   + (f", {s.report.invalid} invalid skipped" if s.report.invalid else ""), soft_wrap=True)
+        out.print(f"  {counts_line(c, spec_length, p.policy)}", soft_wrap=True)
+        for failure in c.failures[:3]:
+            out.print(f"  skipped: {escape(failure)}", soft_wrap=True)
     c = p.counts
     lengths = sorted(c.lengths)
-    longest = lengths[-1] if lengths else 0
-    out.print(f"samples: {c.samples}  over max length: {c.over_length} (truncated {c.truncated}, dropped "
-              f"{c.dropped_over_length})  dropped with nothing to train on: {c.dropped_no_target}  longest: {longest} tokens")
+    out.print(f"samples: {c.samples}  kept: {c.kept}  longest: {lengths[-1] if lengths else 0} tokens  masks: "
+              + ", ".join(f"{k} {n}" for k, n in sorted(c.strategies.items())))
     out.print(f"train: {p.train_samples}  eval: {p.eval_samples}")
+    if p.dry_run:
+        out.print(f"model: {escape(p.model)} (tokenizer only)  method: {p.method}", soft_wrap=True)
+        return
     out.print(f"model: {escape(p.model)}  method: {p.method}  trainable parameters: {p.trainable:,} of {p.total:,} "
               f"({100 * p.trainable / max(p.total, 1):.2f}%)  effective batch size: {p.effective_batch}", soft_wrap=True)
     for note in p.notes:
         out.print(f"note: {escape(note)}", soft_wrap=True)
+
+
+def counts_line(c: Any, max_length: int, policy: str) -> str:
+    """One dataset's fate line: 'samples 300: over 512 tokens 265 (policy truncate: 133 cut, 132 dropped; answers
+    that lost their EOS 133), nothing to train on 0, unrenderable 0, kept 168'."""
+    return (f"samples {c.samples}: over {max_length} tokens {c.over_length} (--overlong {policy}: {c.truncated} cut "
+            f"to fit, {c.dropped_over_length} dropped; answers that lost their end/EOS {c.eos_cut}), nothing to train "
+            f"on {c.dropped_no_target}, unrenderable {c.unrenderable}, kept {c.kept}")
+
+
+@app.command("inspect")
+def inspect_command(
+    source: Annotated[Path, typer.Argument(help="A dataset_info.json (or a data file).")],
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help=option("dataset")[1])] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help=option("model")[1])] = None,
+    chat_template: Annotated[Optional[str], typer.Option("--chat-template", help=option("chat_template")[1])] = None,
+    train_on: Annotated[Optional[str], typer.Option("--train-on", help=option("train_on")[1])] = None,
+    rows: Annotated[int, typer.Option("--rows", min=0, help="How many rows to show token by token.")] = 3,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write the view as a self-contained HTML page.")] = None,
+    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help=option("skip_bad_rows")[1])] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
+) -> None:
+    """Show what training would see: each row's tokens with the trained ones highlighted, supervised-token counts,
+    EOS trained or not, the masking strategy; over the dataset, rows with nothing to train on and the share of
+    supervised tokens per role and per source.
+
+    Example: fttrain inspect dataset_info.json --dataset moss --rows 1 --html moss.html
+    """
+    from fttrain.checks import UsageError, check_model_folder
+
+    overrides = {"dataset": dataset, "model": model, "chat_template": chat_template, "train_on": train_on,
+                 "skip_bad_rows": skip_bad_rows}
+    try:
+        spec = load_spec(overrides, None)
+        if not source.exists():
+            raise UsageError(f"{source}: no such file; pass a dataset_info.json or a data file")
+        if model is not None:
+            check_model_folder(model)
+        if html is not None and html.parent.exists() and not html.parent.is_dir() or html is not None and html.is_dir():
+            raise UsageError(f"--html {html}: not a file path; give a path such as out.html")
+    except (SpecError, UsageError) as error:
+        _fail(str(error))
+    _guarded(lambda: _inspect(source, spec, rows, html), debug)
+
+
+def visible(text: str) -> str:
+    """Control, bidi and zero-width characters shown as escapes (a token must not drive the terminal); newlines and
+    tabs stay."""
+    return "".join(c if c in "\n\t" or (c.isprintable() and c not in HIDDEN) else c.encode("unicode_escape").decode()
+                   for c in text)
+
+
+HIDDEN = set("\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from rich.text import Text
+
+    from ftdata import render
+    from ftdata.io import UnreadableFile
+    from fttrain.data import DataError
+    from fttrain.inspection import html_page, inspect_data, row_heading, summary_lines
+    from fttrain.model import ModelError
+
+    try:
+        found = inspect_data(source, spec, rows)
+    except DataError as error:
+        render.validation_text(error.reports, max_errors=10)
+        _fail(str(error), code=1)
+    except (UnreadableFile, ModelError) as error:
+        _fail(str(error))
+    for view in found.rows:
+        out.print(Text(visible(row_heading(view)), style="bold"), soft_wrap=True)
+        for name, pieces in view.sequences:
+            text = Text(f"[{name}] ", style="bold")
+            for p in pieces:  # Text, not markup: the data is shown as it is, never interpreted
+                shown = p.text.replace("\n", "\u21b5\n") if p.trained else p.text
+                text.append(visible(shown),
+                            style=("bold black on green" if p.token_id in found.stops else "black on green")
+                            if p.trained else "dim")
+            out.print(text, soft_wrap=True)
+    for line in summary_lines(found):
+        out.print(Text(visible(line)), soft_wrap=True)
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(html_page(found), encoding="utf-8")
+        out.print(Text(f"wrote {html}"), soft_wrap=True)
 
 
 _stage_command("sft", "Supervised fine-tuning: loss on every assistant turn (EOS included), prompts and tool results masked.")

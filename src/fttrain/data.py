@@ -10,15 +10,16 @@ import gc
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ftdata.api import Dataset, DescriptorError, open_datasets
 from ftdata.canonical import Record, chat_messages
 from ftdata.io import UnreadableFile
 from ftdata.reports import FileReport
-from ftdata.tokens import count, text_ids
+from ftdata.tokens import ids, render, text_ids
+from fttrain.lengths import IGNORE, fit_labelled, fit_pair
 from fttrain.spec import RunSpec, Stage
-from fttrain.template import encode_conversation
+from fttrain.template import RENDER_ERRORS, encode_conversation, time_limit
 
 T = TypeVar("T")
 
@@ -40,19 +41,42 @@ class Source:
     name: str
     records: list[Record]
     report: FileReport
+    positions: list[str] = field(default_factory=list)  # where each record is, for messages ("moss line 12")
+    counts: Counts | None = None  # filled when its rows are built
 
 
 @dataclass
 class Counts:
-    """What happened to samples on the way to the trainer (shown in the pre-flight summary)."""
+    """What happened to one dataset's samples on the way to the trainer (shown in the pre-flight summary).
+
+    samples = kept + dropped_over_length + dropped_no_target + unrenderable; over_length = truncated +
+    dropped_over_length (a sample cut to nothing trained counts as dropped for length).
+    """
 
     samples: int = 0
     over_length: int = 0
     truncated: int = 0
+    eos_cut: int = 0  # kept, but an answer lost its end (the end-of-turn / EOS token the model learns to stop on)
     dropped_over_length: int = 0
     dropped_no_target: int = 0
+    unrenderable: int = 0
     max_token_id: int = -1
     lengths: list[int] = field(default_factory=list)
+    strategies: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def kept(self) -> int:
+        return self.samples - self.dropped_over_length - self.dropped_no_target - self.unrenderable
+
+    def add(self, other: Counts) -> Counts:
+        """The sum of two counts (the run's totals from each dataset's)."""
+        total = Counts(max_token_id=max(self.max_token_id, other.max_token_id), lengths=self.lengths + other.lengths,
+                       strategies=self.strategies + other.strategies, failures=self.failures + other.failures)
+        for name in ("samples", "over_length", "truncated", "eos_cut", "dropped_over_length", "dropped_no_target",
+                     "unrenderable"):
+            setattr(total, name, getattr(self, name) + getattr(other, name))
+        return total
 
 
 def load_sources(source: Path, spec: RunSpec, stage: Stage) -> list[Source]:
@@ -72,6 +96,7 @@ def load_sources(source: Path, spec: RunSpec, stage: Stage) -> list[Source]:
 
 def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool) -> Source:
     records: list[Record] = []
+    positions: list[str] = []
     report = ds.report()
     wrong_kind: Counter[str] = Counter()
     for item in ds.checked:
@@ -79,6 +104,7 @@ def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool) -> Sou
         if item.valid and item.record is not None:
             if item.record.kind in KINDS[stage]:
                 records.append(item.record)
+                positions.append(f"{ds.name} line {item.line}" if item.line else f"{ds.name} record {item.index + 1}")
             else:
                 wrong_kind[item.record.kind] += 1
     if report.invalid and not spec.skip_bad_rows:
@@ -89,7 +115,7 @@ def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool) -> Sou
         if records:
             raise DataError(f"{ds.name} mixes record kinds ({kinds} beside {len(records)} {stage} rows); split it")
         raise DataError(f"{ds.name} holds {kinds} records, not {stage} data ({' or '.join(KINDS[stage])})")
-    return Source(ds.name, records, report)
+    return Source(ds.name, records, report, positions)
 
 
 def paced_gc(items: Iterable[T], every: int = 500) -> Iterator[T]:
@@ -112,53 +138,122 @@ def paced_gc(items: Iterable[T], every: int = 500) -> Iterator[T]:
             gc.enable()
 
 
-def sft_rows(tokenizer: Any, records: list[Record], spec: RunSpec, counts: Counts) -> list[dict[str, list[int]]]:
-    """Tokenized SFT samples with our own labels (every trained turn, EOS included)."""
-    rows = []
-    for rec in paced_gc(records):
-        counts.samples += 1
+class RenderError(Exception):
+    """A row the chat template cannot render (or not within the time limit); `where` names the row."""
+
+
+Row = dict[str, Any]
+
+
+def sft_rows(tokenizer: Any, source: Source, spec: RunSpec, counts: Counts) -> list[Row]:
+    """Tokenized SFT samples with our own labels (every trained turn, EOS included), fitted to --max-length."""
+    def encode(rec: Record) -> Row | None:
         if rec.kind == "text":
             input_ids = text_ids(tokenizer, rec)
             labels = list(input_ids)
+            counts.strategies["text"] += 1
         else:
             enc = encode_conversation(tokenizer, rec.messages or [], rec.tools, spec.train_on)
             input_ids, labels = enc.input_ids, enc.labels
+            counts.strategies[enc.strategy] += 1
         counts.lengths.append(len(input_ids))
         counts.max_token_id = max(counts.max_token_id, max(input_ids, default=-1))
-        if len(input_ids) > spec.max_length:
-            counts.over_length += 1
-            if spec.overlong == "drop":
-                counts.dropped_over_length += 1
-                continue
-            counts.truncated += 1
-            input_ids, labels = input_ids[: spec.max_length], labels[: spec.max_length]
-        if all(label == -100 for label in labels):
+        trained = [i for i, label in enumerate(labels) if label != IGNORE]
+        if not trained:
             counts.dropped_no_target += 1
-            continue
-        rows.append({"input_ids": input_ids, "labels": labels})
-    return rows
+            return None
+        kept = fit_labelled(labels, spec.max_length, spec.overlong)
+        if kept is not None and not any(labels[k] != IGNORE for k in kept):
+            kept = None  # cut to nothing trained: dropped for its length
+        if not _fitted(counts, len(input_ids), kept is not None, spec.max_length):
+            return None
+        assert kept is not None
+        # the last trained token (the answer's EOS) left out: the model would not learn to stop there
+        counts.eos_cut += trained[-1] not in kept
+        return {"input_ids": [input_ids[k] for k in kept], "labels": [labels[k] for k in kept]}
+
+    return _rows(source, spec, counts, encode)
 
 
-def preference_rows(tokenizer: Any, records: list[Record], spec: RunSpec, counts: Counts) -> list[dict[str, Any]]:
-    """DPO (prompt/chosen/rejected) or KTO (prompt/completion/label) rows, conversational, as trl takes them."""
-    rows = []
-    for rec in paced_gc(records):
-        counts.samples += 1
-        answers = {"chosen": rec.chosen, "rejected": rec.rejected} if rec.kind == "preference" else {"completion": rec.completion}
-        row: dict[str, Any] = {"prompt": chat_messages(rec.messages or []),
-                               **{k: chat_messages(v or []) for k, v in answers.items()}}
+def preference_rows(tokenizer: Any, source: Source, spec: RunSpec, counts: Counts) -> list[Row]:
+    """DPO (prompt_ids/chosen_ids/rejected_ids) or KTO (prompt_ids/completion_ids/label) rows, tokenized as trl
+    tokenizes conversational rows (the prompt with its generation prompt, split where it stops being a prefix of
+    prompt + answer), each row with its own tools, fitted to --max-length by our policy."""
+    def encode(rec: Record) -> Row | None:
+        prompt, answers = encode_preference(tokenizer, rec)
+        counts.strategies["prompt/completion"] += 1
+        longest = len(prompt) + max(map(len, answers))
+        counts.lengths.append(longest)
+        counts.max_token_id = max(counts.max_token_id, *(max(x, default=-1) for x in [prompt, *answers]))
+        fitted = fit_pair(prompt, answers, spec.max_length, spec.overlong)
+        if fitted is not None and not all(fitted[1]):
+            fitted = None  # the prompt filled the budget: no answer token left to compare
+        if not _fitted(counts, longest, fitted is not None, spec.max_length):
+            return None
+        assert fitted is not None
+        # an answer cut at its end lost its end-of-turn / EOS (keep_end cuts starts, not ends)
+        counts.eos_cut += spec.overlong != "keep_end" and any(len(b) < len(a) for a, b in zip(answers, fitted[1]))
+        names = ["chosen_ids", "rejected_ids"] if rec.kind == "preference" else ["completion_ids"]
+        row: Row = {"prompt_ids": fitted[0], **dict(zip(names, fitted[1]))}
         if rec.kind == "kto":
             row["label"] = rec.label
-        longest = count(tokenizer, rec)
-        counts.lengths.append(longest)
-        if longest > spec.max_length:
-            counts.over_length += 1
-            if spec.overlong == "drop":
-                counts.dropped_over_length += 1
-                continue
-            counts.truncated += 1  # trl truncates to max_length; we count it
-        rows.append(row)
+        return row
+
+    return _rows(source, spec, counts, encode)
+
+
+def encode_preference(tokenizer: Any, rec: Record) -> tuple[list[int], list[list[int]]]:
+    """(prompt ids, [answer ids, ...]) of a preference or KTO record, split as trl 1.16 splits them: the prompt
+    rendered with its generation prompt, cut where it stops being a prefix of every prompt + answer render."""
+    prompt = chat_messages(rec.messages or [])
+    answers = [rec.chosen, rec.rejected] if rec.kind == "preference" else [rec.completion]
+    prompt_ids = ids(tokenizer, render(tokenizer, prompt, rec.tools, generation_prompt=True))
+    full = [ids(tokenizer, render(tokenizer, prompt + chat_messages(a or []), rec.tools)) for a in answers]
+    cut = min(_common_prefix(prompt_ids, f) for f in full)
+    return prompt_ids[:cut], [f[cut:] for f in full]
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _fitted(counts: Counts, length: int, kept: bool, max_length: int) -> bool:
+    """Count a sample's fate against --max-length; True when it is kept."""
+    if length > max_length:
+        counts.over_length += 1
+        if kept:
+            counts.truncated += 1
+        else:
+            counts.dropped_over_length += 1
+    return kept
+
+
+def _rows(source: Source, spec: RunSpec, counts: Counts, encode: Callable[[Record], Row | None]) -> list[Row]:
+    """Every record encoded within the render time limit; a row the template cannot render stops the run naming
+    it, or with --skip-bad-rows is skipped and counted."""
+    rows = []
+    for where, rec in paced_gc(zip(source.positions, source.records)):
+        counts.samples += 1
+        try:
+            with time_limit(spec.render_timeout):
+                row = encode(rec)
+        except RENDER_ERRORS as error:
+            message = f"{where}: the chat template cannot render this row: {type(error).__name__}: {error}"
+            if not spec.skip_bad_rows:
+                raise RenderError(message + " (fix the row or the template, or pass --skip-bad-rows to skip such "
+                                  "rows, counted)") from None
+            counts.unrenderable += 1
+            counts.failures.append(message)
+            continue
+        if row is not None:
+            rows.append(row)
     return rows
 
 
-__all__ = ["Counts", "DataError", "Source", "UnreadableFile", "load_sources", "preference_rows", "sft_rows"]
+__all__ = ["Counts", "DataError", "RenderError", "Source", "UnreadableFile", "encode_preference", "load_sources",
+           "preference_rows", "sft_rows"]

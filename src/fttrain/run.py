@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from fttrain.checks import UsageError
 from fttrain.data import Counts, DataError, Source, load_sources, preference_rows, sft_rows
 from fttrain.model import ModelError, bundled_model, load_model, load_tokenizer, trainable
 from fttrain.spec import RunSpec, Stage
@@ -28,6 +29,9 @@ class Preflight:
     total: int = 0
     effective_batch: int = 0
     notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    max_length: int = 0
+    policy: str = ""
 
 
 @dataclass
@@ -47,7 +51,8 @@ def combine(per_source: list[Any], spec: RunSpec) -> Any:
         return concatenate_datasets(per_source) if len(per_source) > 1 else per_source[0]
     probs = [float(p) for p in spec.mix_probs.split(",")] if spec.mix_probs else None
     if probs is not None and len(probs) != len(per_source):
-        raise DataError(f"--mix-probs has {len(probs)} values for {len(per_source)} datasets")
+        raise UsageError(f"--mix-probs has {len(probs)} values but {len(per_source)} datasets have samples left; "
+                         "give one per dataset that keeps samples")
     return interleave_datasets(per_source, probabilities=probs, seed=spec.seed, stopping_strategy="all_exhausted")
 
 
@@ -62,34 +67,84 @@ def split_eval(rows: Any, val_size: float, seed: int) -> tuple[Any, Any | None]:
     return split["train"], split["test"]
 
 
-def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight], None]) -> Result:
-    """Run one training job; `show` prints the pre-flight summary before the first step."""
+@dataclass
+class Prepared:
+    """The run's data, tokenized and fitted: what --dry-run stops after."""
+
+    model_path: Path
+    tokenizer: Any
+    sources: list[Source]
+    counts: Counts
+    train_rows: Any
+    eval_rows: Any | None
+
+
+def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
+    """Read, validate, render and tokenize every row (the tokenizer only, no model weights)."""
     from datasets import Dataset
 
     model_path = Path(spec.model) if spec.model else bundled_model()
-    if not (model_path / "config.json").is_file():
-        raise ModelError(f"{model_path}: not a model folder (no config.json); pass --model PATH")
     tokenizer = load_tokenizer(model_path, spec)
     sources = load_sources(source, spec, stage)
-    counts = Counts()
+    probs = spec.mix_probs.split(",") if spec.mix_probs else []
+    if probs and len(probs) != len(sources):
+        raise UsageError(f"--mix-probs has {len(probs)} values for {len(sources)} datasets "
+                         f"({', '.join(s.name for s in sources)}); give one per dataset")
     build = sft_rows if stage == "sft" else preference_rows
-    built = [build(tokenizer, s.records, spec, counts) for s in sources]
+    built = []
+    for s in sources:
+        s.counts = Counts()
+        built.append(build(tokenizer, s, spec, s.counts))
+    counts = total(sources)
     if not any(built):
-        raise DataError("no samples left to train on (see the counts above)")
+        raise DataError(f"no samples left to train on: {nothing_left(sources)}")
     rows = combine([Dataset.from_list(b) for b in built if b], spec)
     train_rows, eval_rows = split_eval(rows, spec.val_size, spec.seed)
-    loaded = load_model(model_path, tokenizer, spec, counts.max_token_id)
-    trainer = build_trainer(stage, loaded, spec, train_rows, eval_rows)
+    return Prepared(model_path, tokenizer, sources, counts, train_rows, eval_rows)
+
+
+def total(sources: list[Source]) -> Counts:
+    """The run's counts: the sum of each dataset's."""
+    counts = Counts()
+    for s in sources:
+        counts = counts.add(s.counts or Counts())
+    return counts
+
+
+def nothing_left(sources: list[Source]) -> str:
+    """Where every sample went, per dataset (for the "no samples left" error)."""
+    parts = []
+    for s in sources:
+        c = s.counts or Counts()
+        parts.append(f"{s.name}: {c.samples} samples, {c.dropped_over_length} dropped for length, "
+                     f"{c.dropped_no_target} with nothing to train on, {c.unrenderable} the template cannot render")
+    return "; ".join(parts) + " (try a larger --max-length or --overlong split)"
+
+
+def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight], None], dry_run: bool = False) -> Result:
+    """Run one training job; `show` prints the pre-flight summary before the first step. A dry run stops there,
+    without loading the model."""
+    resume, skipped = resume_path(spec, stage)  # before anything heavy: a missing checkpoint stops the run now
+    p = prepare(stage, source, spec)
+    n_eval = len(p.eval_rows) if p.eval_rows is not None else 0
+    if dry_run:
+        show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts,
+                       len(p.train_rows), n_eval, notes=skipped, dry_run=True, max_length=spec.max_length,
+                       policy=spec.overlong))
+        return Result([], 0, [], [])
+    loaded = load_model(p.model_path, p.tokenizer, spec, p.counts.max_token_id)
+    trainer = build_trainer(stage, loaded, spec, p.train_rows, p.eval_rows)
     n_train, n_total = trainable(trainer.model)
     world = max(1, trainer.args.world_size)
     notes = loaded.notes + [disk_check(spec.out_dir(stage), n_train, n_total, spec, trainer.args.max_steps)]
-    show(Preflight(stage, str(model_path), spec.model is None, spec.method, sources, counts, len(train_rows),
-                   len(eval_rows) if eval_rows is not None else 0, n_train, n_total,
-                   spec.per_device_train_batch_size * spec.gradient_accumulation_steps * world, notes))
-    trainer.train(resume_from_checkpoint=resume_path(spec, stage))
+    notes += skipped + ([f"resuming from {resume}"] if resume is not None else [])
+    show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts, len(p.train_rows),
+                   n_eval, n_train, n_total, spec.per_device_train_batch_size * spec.gradient_accumulation_steps * world,
+                   notes, max_length=spec.max_length, policy=spec.overlong))
+    trainer.train(resume_from_checkpoint=resume)
     saved = save(trainer, loaded, spec, stage)
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
-    samples = generate_samples(trainer.model, tokenizer, sources, spec.generate) if spec.generate else []
+    samples = generate_samples(trainer.model, p.tokenizer, p.sources, spec.generate) if spec.generate else []
     return Result(saved, trainer.state.global_step, losses, samples)
 
 
@@ -105,7 +160,8 @@ def disk_check(out: Path, n_train: int, n_total: int, spec: RunSpec, max_steps: 
 
     each = checkpoint_bytes(n_train, n_total, spec.method in ("lora", "qlora"))
     steps = max_steps if max_steps > 0 else spec.save_steps
-    count = max(1, steps // spec.save_steps) + 1  # the checkpoints plus the final save
+    count = max(1, steps // spec.save_steps)
+    count = min(count, spec.save_total_limit) + 1  # the checkpoints kept, plus the final save
     out.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(out).free
     mb = 1 << 20
@@ -113,7 +169,7 @@ def disk_check(out: Path, n_train: int, n_total: int, spec: RunSpec, max_steps: 
         raise ModelError(f"{out} has {free // mb} MB free but one checkpoint needs about {each // mb} MB; free space "
                          "or choose another --output-dir")
     need = each * count
-    warning = "" if free >= need else f" - WARNING: not enough for all {count}; raise --save-steps or set trl: save_total_limit"
+    warning = "" if free >= need else f" - WARNING: not enough for all {count}; raise --save-steps or lower --save-total-limit"
     return f"checkpoints: ~{each / mb:.1f} MB each, up to {count} ({need / mb:.1f} MB); {free // mb:,} MB free{warning}"
 
 

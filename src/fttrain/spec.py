@@ -1,11 +1,12 @@
 """Run options: each documented once, here. The CLI flags are generated from these fields; YAML configs use the
 same names; `trl:` in a YAML passes any other trl / transformers config field through untouched."""
 
+from difflib import get_close_matches
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Stage = Literal["sft", "dpo", "kto"]
 # trl 1.16's loss types (its configs accept any string and fail at the first step; we check them up front)
@@ -21,49 +22,64 @@ class RunSpec(BaseModel):
     dataset: str | None = Field(None, description="Entry names in the dataset_info.json, comma-separated (default: all local entries of this stage's kind).")
     method: Literal["lora", "qlora", "full", "freeze"] = Field("lora", description="lora, qlora (4/8-bit base + LoRA), full, or freeze (train the last N layers).")
     output_dir: str | None = Field(None, description="Where checkpoints and the final model/adapter go (default: output/<stage>).")
-    max_length: int = Field(1024, description="Cutoff length in tokens; longer samples follow --overlong.")
-    overlong: Literal["truncate", "drop"] = Field("truncate", description="Samples over --max-length: truncate or drop them (always counted).")
+    max_length: int = Field(1024, ge=1, description="Cutoff length in tokens; longer samples follow --overlong.")
+    overlong: Literal["split", "truncate", "keep_end", "drop"] = Field("split", description="Samples over --max-length (each counted per dataset): split the budget between prompt and answer (LLaMA-Factory's rule; a cut prompt keeps its end), truncate (keep the start), keep_end (keep the end), or drop them.")
     train_on: Literal["assistant", "all", "last"] = Field("assistant", description="SFT loss on every assistant turn, on all tokens, or on the last assistant turn; message weights override.")
-    val_size: float = Field(0.0, description="Fraction (0-1) or count (>=1) of samples held out for evaluation.")
+    val_size: float = Field(0.0, ge=0, description="Fraction (0-1) or count (>=1) of samples held out for evaluation.")
     packing: bool = Field(False, description="Pack SFT samples into --max-length sequences.")
     mix: Literal["concat", "interleave"] = Field("concat", description="How several datasets are combined.")
     mix_probs: str | None = Field(None, description="Interleave probabilities, comma-separated, one per dataset.")
-    lora_rank: int = Field(8, description="LoRA rank r.")
-    lora_alpha: int = Field(16, description="LoRA alpha.")
-    lora_dropout: float = Field(0.05, description="LoRA dropout.")
+    lora_rank: int = Field(8, ge=1, description="LoRA rank r.")
+    lora_alpha: int = Field(16, gt=0, description="LoRA alpha.")
+    lora_dropout: float = Field(0.05, ge=0, lt=1, description="LoRA dropout.")
     lora_target: str = Field("all-linear", description="LoRA target modules, comma-separated, or all-linear.")
     use_rslora: bool = Field(False, description="Rank-stabilised LoRA scaling.")
     use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
-    freeze_trainable_layers: int = Field(2, description="With --method freeze: how many last layers train.")
+    freeze_trainable_layers: int = Field(2, ge=1, description="With --method freeze: how many last layers train.")
     quantization_bit: Literal[4, 8] = Field(4, description="With --method qlora: 4 (nf4, double quant) or 8 bit.")
-    learning_rate: float = Field(1e-4, description="Peak learning rate.")
+    learning_rate: float = Field(1e-4, gt=0, description="Peak learning rate.")
     lr_scheduler_type: Literal["cosine", "constant_with_warmup", "linear", "constant"] = Field("cosine", description="Learning-rate schedule.")
-    warmup: float = Field(0.03, description="Warm-up: a fraction of the steps (< 1) or a number of steps (>= 1).")
+    warmup: float = Field(0.03, ge=0, description="Warm-up: a fraction of the steps (< 1) or a number of steps (>= 1).")
     optim: str = Field("adamw_torch", description="Optimizer name as transformers knows it (e.g. paged_adamw_32bit).")
-    num_train_epochs: float = Field(1.0, description="Epochs (ignored when --max-steps > 0).")
-    max_steps: int = Field(-1, description="Total optimizer steps; -1 to use epochs.")
-    per_device_train_batch_size: int = Field(2, description="Batch size per device.")
-    gradient_accumulation_steps: int = Field(1, description="Steps to accumulate before an optimizer step.")
+    num_train_epochs: float = Field(1.0, gt=0, description="Epochs (ignored when --max-steps > 0).")
+    max_steps: int = Field(-1, ge=-1, description="Total optimizer steps; -1 to use epochs.")
+    per_device_train_batch_size: int = Field(2, ge=1, description="Batch size per device.")
+    gradient_accumulation_steps: int = Field(1, ge=1, description="Steps to accumulate before an optimizer step.")
     gradient_checkpointing: bool = Field(False, description="Trade compute for memory.")
     bf16: bool | None = Field(None, description="bf16 mixed precision (default: on where the GPU supports it).")
     fp16: bool = Field(False, description="fp16 mixed precision.")
     seed: int = Field(42, description="Random seed.")
-    save_steps: int = Field(500, description="Checkpoint every N steps.")
-    logging_steps: int = Field(10, description="Log every N steps.")
+    save_steps: int = Field(500, ge=1, description="Checkpoint every N steps.")
+    save_total_limit: int = Field(3, ge=1, description="Checkpoints kept in --output-dir (older ones are deleted).")
+    logging_steps: int = Field(10, ge=1, description="Log every N steps.")
     resume_from_checkpoint: str | None = Field(None, description="A checkpoint folder; 'last': the newest in --output-dir (an error when there is none); 'auto': the newest, or a fresh start when there is none.")
     merge: bool = Field(False, description="Also save the base model with the LoRA adapter merged in (output_dir/merged).")
     report_to: Literal["none", "tensorboard", "wandb"] = Field("none", description="Experiment tracker.")
-    beta: float = Field(0.1, description="DPO/KTO beta.")
+    beta: float = Field(0.1, gt=0, description="DPO/KTO beta.")
     dpo_loss_type: DpoLoss = Field("sigmoid", description="DPO loss (trl's loss_type; combine several with trl: {loss_type: [...], loss_weights: [...]}).")
     kto_loss_type: KtoLoss = Field("kto", description="KTO loss (trl's loss_type).")
-    desirable_weight: float = Field(1.0, description="KTO weight of desirable (label true) samples.")
-    undesirable_weight: float = Field(1.0, description="KTO weight of undesirable (label false) samples.")
+    desirable_weight: float = Field(1.0, gt=0, description="KTO weight of desirable (label true) samples.")
+    undesirable_weight: float = Field(1.0, gt=0, description="KTO weight of undesirable (label false) samples.")
     trust_remote_code: bool = Field(False, description="Allow the model folder's own Python code to run.")
-    skip_bad_rows: bool = Field(False, description="Train on the valid rows when some are invalid (they are counted); default: stop.")
+    skip_bad_rows: bool = Field(False, description="Train on the valid rows when some are invalid or the chat template cannot render them (they are counted); default: stop, naming the row.")
+    render_timeout: float = Field(10.0, gt=0, description="Seconds a chat template may take to render one row (a runaway template loop stops there).")
     resize_embeddings: bool = Field(True, description="Grow the embeddings when the tokenizer has more tokens than the model (and train them).")
     chat_template: str | None = Field(None, description="'chatml' or a .jinja file, replacing the tokenizer's template.")
-    generate: int = Field(0, description="After training, sample this many generations from training prompts.")
+    generate: int = Field(0, ge=0, description="After training, sample this many generations from training prompts.")
     trl: dict[str, Any] = Field(default_factory=dict, description="YAML only: other trl/transformers config fields, passed through.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RunSpec":
+        if self.max_steps == 0:
+            raise ValueError("--max-steps 0 trains nothing: give a positive count, or -1 to use --num-train-epochs")
+        if self.mix_probs is not None:
+            try:
+                probs = [float(p) for p in self.mix_probs.split(",")]
+            except ValueError:
+                raise ValueError(f"--mix-probs {self.mix_probs!r}: give comma-separated numbers, e.g. 0.7,0.3") from None
+            if any(p < 0 for p in probs) or not 0.99 <= sum(probs) <= 1.01:
+                raise ValueError(f"--mix-probs {self.mix_probs!r}: probabilities are >= 0 and add up to 1")
+        return self
 
     def out_dir(self, stage: Stage) -> Path:
         return Path(self.output_dir or f"output/{stage}")
@@ -72,18 +88,62 @@ class RunSpec(BaseModel):
 CLI_FIELDS = [name for name in RunSpec.model_fields if name != "trl"]
 
 
+class SpecError(ValueError):
+    """Options that cannot make a run: one line saying what and how to fix it."""
+
+
 def load_spec(overrides: dict[str, Any], config: Path | None) -> RunSpec:
-    """YAML config (if any) updated by the flags that were given on the command line."""
+    """YAML config (if any) updated by the flags that were given on the command line; SpecError when either is bad."""
     values: dict[str, Any] = {}
     if config is not None:
-        import yaml
-
-        loaded = yaml.safe_load(config.read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{config}: a run config is a mapping of option names to values")
-        values.update({k.replace("-", "_"): v for k, v in loaded.items()})
+        values.update(_read_config(config))
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return RunSpec.model_validate(values)
+    try:
+        return RunSpec.model_validate(values)
+    except ValidationError as error:
+        raise SpecError(explain(error, config)) from None
+
+
+def _read_config(config: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = config.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"--config {config}: cannot read it ({error})") from None
+    try:
+        loaded = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise SpecError(f"--config {config}: not valid YAML{where}: {problem}") from None
+    if not isinstance(loaded, dict):
+        raise SpecError(f"--config {config}: a run config is a mapping of option names to values")
+    values = {str(k).replace("-", "_"): v for k, v in loaded.items()}
+    for key in values:
+        if key not in RunSpec.model_fields:
+            close = get_close_matches(key, list(RunSpec.model_fields), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else "; trl/transformers fields go under 'trl:'"
+            raise SpecError(f"--config {config}: unknown option '{key}'{hint}")
+    return values
+
+
+def explain(error: ValidationError, config: Path | None = None) -> str:
+    """A pydantic error as one line per bad option: '--save-steps 0: Input should be greater than or equal to 1'."""
+    lines = []
+    for e in error.errors():
+        if not e["loc"]:  # a check across options (model_validator): its message says it all
+            lines.append(str(e["msg"]).removeprefix("Value error, "))
+            continue
+        name = str(e["loc"][0])
+        flag = "--" + name.replace("_", "-")
+        if e["type"] == "extra_forbidden":
+            close = get_close_matches(name, list(RunSpec.model_fields), n=1)
+            lines.append(f"unknown option '{name}'" + (f"; did you mean '{close[0]}'?" if close else ""))
+        else:
+            lines.append(f"{flag} {e.get('input')!r}: {e['msg']}")
+    return "; ".join(lines) + (f" (from the flags or --config {config})" if config else "")
 
 
 def option(name: str) -> tuple[Any, str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from fttrain.model import Loaded, bf16_default
+from fttrain.model import Loaded, bf16_default, merged_qlora
 from fttrain.spec import RunSpec, Stage
 
 
@@ -28,6 +29,7 @@ def config_kwargs(spec: RunSpec, stage: Stage, has_eval: bool) -> dict[str, Any]
         fp16=spec.fp16,
         seed=spec.seed,
         save_steps=spec.save_steps,
+        save_total_limit=spec.save_total_limit,
         logging_steps=spec.logging_steps,
         report_to=spec.report_to,
         # no accelerator at all (CUDA, MPS, XPU, ...): say so, or a torchrun launch would not set up CPU DDP (gloo)
@@ -49,12 +51,36 @@ def config_kwargs(spec: RunSpec, stage: Stage, has_eval: bool) -> dict[str, Any]
     return kwargs
 
 
-def build_trainer(stage: Stage, loaded: Loaded, spec: RunSpec, train: Any, evaluation: Any | None) -> Any:
-    """SFTTrainer / DPOTrainer / KTOTrainer over our datasets."""
+def trainer_classes(stage: Stage) -> tuple[Any, Any]:
+    """(config class, trainer class) of a stage. DPO/KTO trainers take the rows fttrain tokenized: each row rendered
+    with its own tools (through Arrow a dataset would merge tool-argument keys across rows) and fitted to
+    --max-length by our counted policy, so trl's own tokenization, silent drop and EOS-cutting truncation never run.
+    """
     import trl
 
-    config_cls, trainer_cls = {"sft": (trl.SFTConfig, trl.SFTTrainer), "dpo": (trl.DPOConfig, trl.DPOTrainer),
-                               "kto": (trl.KTOConfig, trl.KTOTrainer)}[stage]
+    if stage == "sft":
+        return trl.SFTConfig, trl.SFTTrainer
+    config_cls, base = (trl.DPOConfig, trl.DPOTrainer) if stage == "dpo" else (trl.KTOConfig, trl.KTOTrainer)
+
+    class Tokenized(base):  # type: ignore[misc, valid-type]  # trl's trainers are untyped classes
+        def _prepare_dataset(self, dataset: Any, processing_class: Any, args: Any, dataset_name: str) -> Any:
+            if stage == "kto" and getattr(self, "calculate_KL", False):
+                # trl's KL pairs: each batch's completions rotated by one (as KTOTrainer._prepare_dataset builds them)
+                dataset = dataset.map(_rotate, batched=True, batch_size=args.per_device_train_batch_size)
+            return dataset
+
+    Tokenized.__name__ = base.__name__
+    return config_cls, Tokenized
+
+
+def _rotate(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    batch["KL_completion_ids"] = batch["completion_ids"][-1:] + batch["completion_ids"][:-1]
+    return batch
+
+
+def build_trainer(stage: Stage, loaded: Loaded, spec: RunSpec, train: Any, evaluation: Any | None) -> Any:
+    """SFTTrainer / DPOTrainer / KTOTrainer over our datasets."""
+    config_cls, trainer_cls = trainer_classes(stage)
     config = config_cls(**config_kwargs(spec, stage, evaluation is not None))
     return trainer_cls(model=loaded.model, args=config, train_dataset=train, eval_dataset=evaluation,
                        processing_class=loaded.tokenizer, peft_config=loaded.peft_config)
@@ -64,19 +90,67 @@ class ResumeError(Exception):
     """--resume-from-checkpoint names nothing to resume from."""
 
 
-def resume_path(spec: RunSpec, stage: Stage) -> str | None:
-    """--resume-from-checkpoint: a folder as given; 'last' / 'auto' -> the newest checkpoint in the output dir
-    (transformers' get_last_checkpoint); with none, 'last' is an error and 'auto' a fresh start (None)."""
-    if spec.resume_from_checkpoint not in ("last", "auto"):
-        return spec.resume_from_checkpoint
-    from transformers.trainer_utils import get_last_checkpoint
+WEIGHTS = ("adapter_model.safetensors", "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+           "adapter_model.bin")
 
+
+def incomplete(checkpoint: Path) -> str | None:
+    """Why a checkpoint folder cannot be resumed from (None when it can). transformers writes trainer_state.json
+    last, so a save killed half way (kill -9) leaves a folder without it, or with a weights file cut short."""
+    try:
+        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "no readable trainer_state.json (a save that did not finish)"
+    if not isinstance(state, dict) or "global_step" not in state:
+        return "trainer_state.json without global_step"
+    weights = [checkpoint / name for name in WEIGHTS if (checkpoint / name).is_file()]
+    if not weights or any(w.stat().st_size == 0 for w in weights):
+        return "no model or adapter weights"
+    for w in weights:
+        if w.suffix == ".safetensors" and not _whole_safetensors(w):
+            return f"{w.name} is cut short"
+    return None
+
+
+def _whole_safetensors(path: Path) -> bool:
+    """A safetensors file is as long as its header says (8-byte header length, JSON header, then the data)."""
+    try:
+        with path.open("rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size))
+    except (OSError, ValueError):
+        return False
+    ends = [int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"]
+    return path.stat().st_size >= 8 + size + max(ends, default=0)
+
+
+def resume_path(spec: RunSpec, stage: Stage) -> tuple[str | None, list[str]]:
+    """--resume-from-checkpoint: (the folder to resume from, notes on checkpoints skipped). A folder as given must be
+    complete; 'last' / 'auto' take the newest complete checkpoint in the output dir, skipping incomplete ones; with
+    none, 'last' is an error and 'auto' a fresh start (None)."""
+    asked = spec.resume_from_checkpoint
+    if asked is None:
+        return None, []
+    if asked not in ("last", "auto"):
+        why = incomplete(Path(asked))
+        if why:
+            raise ResumeError(f"--resume-from-checkpoint {asked}: cannot resume from it: {why}; pass another "
+                              "checkpoint or 'last' (the newest complete one)")
+        return asked, []
     out = spec.out_dir(stage)
-    found = get_last_checkpoint(str(out)) if out.is_dir() else None
-    if found is None and spec.resume_from_checkpoint == "last":
-        raise ResumeError(f"--resume-from-checkpoint last: no checkpoint-* folder in {out}; drop the flag to start "
-                          "fresh, or pass --resume-from-checkpoint auto (resume when there is one)")
-    return found
+    found = sorted((p for p in out.glob("checkpoint-*") if p.is_dir() and p.name[11:].isdigit()),
+                   key=lambda p: int(p.name[11:]), reverse=True) if out.is_dir() else []
+    notes: list[str] = []
+    for checkpoint in found:
+        why = incomplete(checkpoint)
+        if why is None:
+            return str(checkpoint), notes
+        notes.append(f"skipped {checkpoint.name}: {why}")
+    if asked == "last":
+        raise ResumeError(f"--resume-from-checkpoint last: no complete checkpoint-* folder in {out}"
+                          + (f" ({'; '.join(notes)})" if notes else "") + "; drop the flag to start fresh, or pass "
+                          "--resume-from-checkpoint auto (resume when there is one)")
+    return None, notes + ["no complete checkpoint: starting fresh"]
 
 
 def save(trainer: Any, loaded: Loaded, spec: RunSpec, stage: Stage) -> list[Path]:
@@ -88,7 +162,8 @@ def save(trainer: Any, loaded: Loaded, spec: RunSpec, stage: Stage) -> list[Path
         return saved
     loaded.tokenizer.save_pretrained(str(out))
     if spec.merge and loaded.peft_config is not None:
-        merged = trainer.model.merge_and_unload()
+        # QLoRA: into the base loaded unquantized (never re-quantized to 4/8 bit); LoRA: into the trained model
+        merged = merged_qlora(loaded, out, spec) if spec.method == "qlora" else trainer.model.merge_and_unload()
         merged.save_pretrained(str(out / "merged"))
         loaded.tokenizer.save_pretrained(str(out / "merged"))
         saved.append(out / "merged")

@@ -36,7 +36,7 @@ def test_missing_training_extra_says_what_to_install(monkeypatch, tmp_path) -> N
 
 def test_bad_option_values_exit_2(tmp_path) -> None:
     result = runner.invoke(app, ["sft", str(tmp_path / "x.json"), "--method", "magic"])
-    assert result.exit_code == 2 and "bad options" in result.output and "method" in result.output
+    assert result.exit_code == 2 and "--method 'magic': Input should be 'lora', 'qlora', 'full' or 'freeze'" in result.output
 
 
 def test_yaml_config_and_flags_override_it(tmp_path) -> None:
@@ -47,3 +47,22 @@ def test_yaml_config_and_flags_override_it(tmp_path) -> None:
     spec = load_spec({"lora_rank": 8, "method": None}, cfg)
     assert (spec.method, spec.lora_rank, spec.lora_alpha, spec.optim) == ("qlora", 8, 16, "paged_adamw_32bit")
     assert spec.trl == {"neftune_noise_alpha": 5}
+
+
+def test_version_floors_are_what_the_code_needs_and_the_tests_run() -> None:
+    """Options mean the same on every version allowed: warmup < 1 is a ratio only on transformers 5, DPO/KTO rows
+    mirror trl 1.16's preparation, torch.accelerator needs torch 2.6."""
+    import tomllib
+    from importlib import metadata
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    train = {r.name: r for r in map(Requirement, project["project"]["optional-dependencies"]["train"])}
+    needs = {"transformers": "5.24", "trl": "1.16", "torch": "2.6", "peft": "0.21"}
+    for name, floor in needs.items():
+        lowest = min(Version(s.version) for s in train[name].specifier if s.operator == ">=")
+        assert lowest >= Version(floor), name
+        assert train[name].specifier.contains(metadata.version(name).split("+")[0]), name

@@ -43,20 +43,25 @@ def test_over_length_truncated_or_dropped_and_fully_masked_dropped(tmp_path: Pat
     ]) + "\n")
     (source,) = load_sources(data, RunSpec(), "sft")
     counts = Counts()
-    rows = sft_rows(tokenizer, source.records, RunSpec(max_length=64), counts)
-    assert (counts.samples, counts.over_length, counts.truncated, counts.dropped_no_target) == (3, 2, 2, 1)
-    assert len(rows) == 2 and all(len(r["input_ids"]) <= 64 for r in rows)
+    rows = sft_rows(tokenizer, source, RunSpec(max_length=64, overlong="truncate"), counts)
+    # the third sample, cut to its prompt, has nothing left to train on: dropped for its length
+    assert (counts.samples, counts.over_length, counts.truncated, counts.dropped_over_length) == (3, 2, 1, 1)
+    assert counts.eos_cut == 1 and counts.kept == len(rows) == 2 and all(len(r["input_ids"]) <= 64 for r in rows)
     counts = Counts()
-    rows = sft_rows(tokenizer, source.records, RunSpec(max_length=64, overlong="drop"), counts)
+    rows = sft_rows(tokenizer, source, RunSpec(max_length=64, overlong="drop"), counts)
     assert (len(rows), counts.dropped_over_length) == (1, 2)
+    counts = Counts()
+    rows = sft_rows(tokenizer, source, RunSpec(max_length=64), counts)  # split: every answer keeps its start
+    assert (len(rows), counts.truncated, counts.dropped_over_length, counts.eos_cut) == (3, 2, 0, 1)
 
 
-def test_preference_rows_are_conversational_and_counted(info: Path, tokenizer) -> None:
+def test_preference_rows_are_tokenized_and_counted(info: Path, tokenizer) -> None:
     (source,) = load_sources(info, RunSpec(), "dpo")
     counts = Counts()
-    rows = preference_rows(tokenizer, source.records, RunSpec(max_length=4096), counts)
-    assert set(rows[0]) == {"prompt", "chosen", "rejected"}
-    assert rows[0]["prompt"][-1]["role"] == "user" and rows[0]["chosen"][0]["role"] == "assistant"
+    rows = preference_rows(tokenizer, source, RunSpec(max_length=4096), counts)
+    assert set(rows[0]) == {"prompt_ids", "chosen_ids", "rejected_ids"}
+    assert tokenizer.decode(rows[0]["prompt_ids"]).endswith("<|im_start|>assistant\n")
+    assert tokenizer.decode(rows[0]["chosen_ids"]).endswith("<|im_end|>\n")
     assert counts.samples == 8
 
 
@@ -115,7 +120,7 @@ def test_stats_counts_the_tokens_the_preflight_counts_row_for_row(tokenizer, nam
     (source,) = load_sources(src, RunSpec(), stage)
     counts = Counts()
     build = sft_rows if stage == "sft" else preference_rows
-    build(tokenizer, source.records, RunSpec(max_length=1024), counts)
+    build(tokenizer, source, RunSpec(max_length=1024), counts)
     per_record = stats([src], tokenizer=tokenizer, max_length=1024)
     assert per_record.tokens == counts.lengths and len(counts.lengths) == len(source.records) > 0
     result = CliRunner().invoke(app, ["stats", str(src), "--tokenizer", "tiny", "--max-length", "1024", "--json"])

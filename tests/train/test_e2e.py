@@ -180,3 +180,26 @@ def test_packing_eval_split_and_interleaved_datasets(info: Path, tmp_path: Path)
     result = run("sft", info, tmp_path, dataset="tiny_sft,more", mix="interleave", mix_probs="0.3,0.7",
                  packing=True, val_size=0.25, max_steps=3, save_steps=2)
     assert result.steps == 3
+
+
+def test_qlora_merge_is_the_unquantized_base_plus_the_adapter(info: Path, tmp_path: Path) -> None:
+    """--merge after QLoRA merges into the base loaded unquantized: the merged model's logits equal base + adapter
+    (unmerged), and nothing in it is 4-bit; merging into the 4-bit model would re-quantize the update away."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from fttrain.model import bundled_model
+
+    run("sft", info, tmp_path, method="qlora", max_steps=3, learning_rate=5e-2, merge=True, lora_dropout=0.0)
+    out = tmp_path / "out"
+    merged = AutoModelForCausalLM.from_pretrained(out / "merged")
+    assert getattr(merged.config, "quantization_config", None) is None
+    assert all(p.dtype == torch.float32 for p in merged.parameters())
+    base = AutoModelForCausalLM.from_pretrained(bundled_model(), dtype=torch.float32)
+    with_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(bundled_model()), str(out))
+    ids = torch.tensor([[1, 50, 300, 7, 99, 640, 12, 5]])
+    with torch.no_grad():
+        want, got, before = with_adapter(ids).logits, merged(ids).logits, base(ids).logits
+    assert (want - before).abs().max() > 1e-2  # the adapter changed something worth keeping
+    assert (got - want).abs().max() < 1e-4

@@ -62,7 +62,7 @@ def test_a_template_that_rewrites_history_is_refused(tokenizer) -> None:
     tok = tokenizer.__class__.from_pretrained(tokenizer.name_or_path)
     # renders only the last message: earlier turns vanish as the conversation grows
     tok.chat_template = "{{ messages[-1].role }}: {{ messages[-1].content }}"
-    with pytest.raises(TemplateError, match="rewrites earlier turns"):
+    with pytest.raises(TemplateError, match="cannot be located"):
         encode_conversation(tok, convo(), None)
 
 
