@@ -27,7 +27,10 @@ def read_rows(path: Path) -> list:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory) -> tuple[Path, dict]:
     """Convert everything into one folder; returns it and {entry name: (output, report text)}."""
+    import shutil
+
     folder = tmp_path_factory.mktemp("chain")
+    shutil.copytree(FIXTURES / "llamafactory" / "mllm_demo_data", folder / "mllm_demo_data")  # media beside the data
     done = {}
     for src in SOURCES:
         for target in TARGETS:
@@ -51,10 +54,9 @@ def test_every_output_validates_and_the_descriptor_too(chain) -> None:
         drift = {w["path"] for w in json.loads(result.stdout)["files"][0]["warnings"] if w["code"] == "type_drift"}
         # what we write is Arrow-stable; OpenAI's own layout keeps tool schemas as objects (and says so)
         assert drift == set() or (name.endswith(".openai") and all(p.startswith("tools") for p in drift)), (name, drift)
-    # media paths stay as the inputs have them: relative to the media folder of the fixtures (convert says so)
+    # media paths stay as the inputs have them (convert says so); the media were copied beside the outputs
     assert "note: media paths are written as the input has them" in done["llamafactory.mllm_demo.sharegpt"][1]
-    info = runner.invoke(app, ["validate", str(folder / "dataset_info.json"), "--json", "--media-dir",
-                               str(FIXTURES / "llamafactory")])
+    info = runner.invoke(app, ["validate", str(folder / "dataset_info.json"), "--json"])
     payload = json.loads(info.stdout)
     assert info.exit_code == 0 and payload["invalid"] == 0, [f["errors"][:2] for f in payload["files"] if f["errors"]]
     assert all(not f.get("error") for f in payload["files"])
@@ -141,3 +143,26 @@ def test_a_linked_descriptor_is_updated_through_the_link(tmp_path: Path) -> None
                                  str(tmp_path / "o.jsonl")])
     assert result.exit_code == 0 and (tmp_path / "dataset_info.json").is_symlink()
     assert set(json.loads(real.read_text())) == {"keep", "o"}
+
+
+@pytest.mark.parametrize("stage,kinds", [("sft", ("sft", "text")), ("dpo", ("preference",)), ("kto", ("kto",))])
+def test_fttrain_dry_run_uses_every_row_of_every_entry(chain, stage: str, kinds: tuple) -> None:
+    """`fttrain STAGE dataset_info.json --dry-run` picks the entries of its kind and trains on every one of their
+    rows (nothing invalid, nothing dropped: the length budget is wide here)."""
+    pytest.importorskip("transformers")
+    import re
+
+    from fttrain.cli import app as fttrain
+
+    folder, done = chain
+    entries = json.loads((folder / "dataset_info.json").read_text())
+    result = runner.invoke(fttrain, [stage, str(folder / "dataset_info.json"), "--dry-run", "--max-length", "100000"])
+    assert result.exit_code == 0, result.output[-3000:]
+    used = {m.group(1): (int(m.group(2)), int(m.group(3)))
+            for m in re.finditer(r"^dataset (\S+): (\d+) records, (\d+) used", result.output, re.M)}
+    assert used and all(records == n for records, n in used.values()), used
+    for name in used:
+        rows = read_rows(folder / entries[name]["file_name"])
+        assert used[name][0] == len(rows), name
+    total = sum(n for _, n in used.values())
+    assert f"kept: {total} " in result.output
