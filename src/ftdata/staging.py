@@ -129,12 +129,28 @@ class Staged:
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """Hold Ctrl-C, SIGTERM and SIGHUP until the block is done (they are delivered right after)."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block is done, then deliver them as they would have been.
+
+    Python runs signal handlers in the main thread whichever thread the kernel picked, so a mask on this thread
+    alone would not hold a signal in a process with other threads: the handlers are swapped for one that only
+    takes note. (Outside the main thread handlers cannot be swapped: the block runs unheld.)"""
+    got: list[int] = []
+    try:
+        old = {s: signal.signal(s, lambda signum, frame: got.append(signum)) for s in HELD}
+    except ValueError:  # not the main thread
+        yield
+        return
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        for signum in dict.fromkeys(got):
+            handler = old[signal.Signals(signum)]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), signum)
 
 
 def commit(staged: list[Staged], discard: tuple[Staged, ...] = ()) -> None:
