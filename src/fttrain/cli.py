@@ -12,16 +12,16 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
 
+from ftdata.render import safe
 from fttrain import __version__
 from fttrain.spec import CLI_FIELDS, RunSpec, SpecError, Stage, load_spec, option
 
 app = typer.Typer(help="Fine-tune LLMs on ftdata datasets with trl + peft (SFT, DPO, KTO).", no_args_is_help=True,
                   rich_markup_mode=None)
 # Under torchrun / accelerate every rank runs this CLI: only rank 0 prints.
-out = Console(highlight=False, quiet=os.environ.get("RANK", "0") != "0")
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, emoji=False, quiet=os.environ.get("RANK", "0") != "0")
+err = Console(stderr=True, highlight=False, emoji=False)
 TRAIN_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes")
 INSTALL = "pip install torch==2.13.0 && pip install 'ftdata[train]'"
 
@@ -65,7 +65,7 @@ def env() -> None:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"Error: {message}", markup=False, soft_wrap=True)
+    err.print(f"Error: {safe(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -125,8 +125,8 @@ def _guarded(work: Callable[[], None], debug: bool) -> None:
 
             traceback.print_exc()
         message = (str(error).strip().splitlines() or [""])[0][:300]
-        err.print(f"internal error: {type(error).__name__}: {message} (run again with --debug for the traceback; "
-                  "please report it)", markup=False, soft_wrap=True)
+        err.print(f"internal error: {type(error).__name__}: {safe(message)} (run again with --debug for the traceback; "
+                  "please report it)", soft_wrap=True)
         raise typer.Exit(3) from None
 
 
@@ -157,37 +157,37 @@ def _run(stage: Stage, source: Path, spec: RunSpec, dry_run: bool) -> None:
     out.print(f"[green]done[/green]: {result.steps} steps, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}"
               if result.losses else f"[green]done[/green]: {result.steps} steps")
     for prompt, answer in result.samples:
-        out.print(f"[bold]sample[/bold] {escape(prompt[:60])!s} -> {escape(answer)}", soft_wrap=True)
+        out.print(f"[bold]sample[/bold] {safe(prompt[:60])!s} -> {safe(answer)}", soft_wrap=True)
     for path in result.saved:
-        out.print(f"saved {escape(str(path))}", soft_wrap=True)
+        out.print(f"saved {safe(str(path))}", soft_wrap=True)
 
 
 def show_preflight(p: Any) -> None:
     """The pre-flight summary: each dataset and what happened to its samples, model, method, trainable parameters,
     effective batch."""
     if p.bundled:
-        out.print(f"[bold yellow]No --model given: using the bundled tiny test model ({escape(p.model)}). "
+        out.print(f"[bold yellow]No --model given: using the bundled tiny test model ({safe(p.model)}). "
                   "It is for demos and tests, not for real fine-tuning.[/bold yellow]", soft_wrap=True)
     spec_length = p.max_length
     for s in p.sources:
         c = s.counts
-        out.print(f"dataset {escape(s.name)}: {s.report.records} records, {len(s.records)} used"
+        out.print(f"dataset {safe(s.name)}: {s.report.records} records, {len(s.records)} used"
                   + (f", {s.report.invalid} invalid skipped" if s.report.invalid else ""), soft_wrap=True)
         out.print(f"  {counts_line(c, spec_length, p.policy)}", soft_wrap=True)
         for failure in c.failures[:3]:
-            out.print(f"  skipped: {escape(failure)}", soft_wrap=True)
+            out.print(f"  skipped: {safe(failure)}", soft_wrap=True)
     c = p.counts
     lengths = sorted(c.lengths)
     out.print(f"samples: {c.samples}  kept: {c.kept}  longest: {lengths[-1] if lengths else 0} tokens  masks: "
               + ", ".join(f"{k} {n}" for k, n in sorted(c.strategies.items())))
     out.print(f"train: {p.train_samples}  eval: {p.eval_samples}")
     if p.dry_run:
-        out.print(f"model: {escape(p.model)} (tokenizer only)  method: {p.method}", soft_wrap=True)
+        out.print(f"model: {safe(p.model)} (tokenizer only)  method: {p.method}", soft_wrap=True)
         return
-    out.print(f"model: {escape(p.model)}  method: {p.method}  trainable parameters: {p.trainable:,} of {p.total:,} "
+    out.print(f"model: {safe(p.model)}  method: {p.method}  trainable parameters: {p.trainable:,} of {p.total:,} "
               f"({100 * p.trainable / max(p.total, 1):.2f}%)  effective batch size: {p.effective_batch}", soft_wrap=True)
     for note in p.notes:
-        out.print(f"note: {escape(note)}", soft_wrap=True)
+        out.print(f"note: {safe(note)}", soft_wrap=True)
 
 
 def counts_line(c: Any, max_length: int, policy: str) -> str:
