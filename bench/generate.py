@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import random
+from pathlib import Path
 
 import orjson
 
@@ -106,7 +107,148 @@ def moss(rng: random.Random, defect: str | None) -> dict:
     return row
 
 
-MAKERS = {"sharegpt": sharegpt, "alpaca": alpaca, "openai": openai, "moss": moss}
+TOOLS = [{"type": "function", "function": {"name": name, "description": f"{name} a thing",
+                                          "parameters": {"type": "object", "properties": {arg: {"type": "string"}},
+                                                         "required": [arg]}}}
+         for name, arg in (("search", "query"), ("weather", "city"), ("clock", "zone"), ("calc", "expression"))]
+
+
+def _call(rng: random.Random) -> dict:
+    tool = rng.choice(TOOLS)["function"]
+    arg = next(iter(tool["parameters"]["properties"]))
+    return {"name": tool["name"], "arguments": {arg: text(rng)[:40]}}
+
+
+def openai_tools(rng: random.Random, defect: str | None) -> dict:
+    """OpenAI chat rows with tool calls (one to three in parallel), tool results with ids, and tool schemas."""
+    msgs = [{"role": "system", "content": text(rng)[:200]}] if rng.random() < 0.3 else []
+    for turn in range(rng.randint(1, 4)):
+        msgs.append({"role": "user", "content": text(rng)})
+        if rng.random() < 0.7:
+            calls = [_call(rng) for _ in range(rng.choice((1, 1, 2, 3)))]
+            msgs.append({"role": "assistant", "content": None, "tool_calls": [
+                {"id": f"call_{turn}_{i}", "type": "function",
+                 "function": {"name": c["name"], "arguments": orjson.dumps(c["arguments"]).decode()}}
+                for i, c in enumerate(calls)]})
+            msgs += [{"role": "tool", "tool_call_id": f"call_{turn}_{i}", "content": text(rng)[:300]}
+                     for i in range(len(calls))]
+        msgs.append({"role": "assistant", "content": text(rng)})
+    if defect == "role_order":
+        msgs.insert(len(msgs) - 1, {"role": "tool", "tool_call_id": "x", "content": "late"})
+    elif defect == "missing_field":
+        del msgs[-1]["role"]
+    elif defect == "empty":
+        msgs[-1]["content"] = ""
+    return {"messages": msgs, "tools": rng.sample(TOOLS, rng.randint(1, 3))}
+
+
+def sharegpt_tools(rng: random.Random, defect: str | None) -> dict:
+    """LLaMA-Factory sharegpt rows with function_call / observation turns and a tools JSON string."""
+    conv = []
+    for _ in range(rng.randint(1, 4)):
+        conv.append({"from": "human", "value": text(rng)})
+        if rng.random() < 0.7:
+            conv += [{"from": "function_call", "value": orjson.dumps(_call(rng)).decode()},
+                     {"from": "observation", "value": text(rng)[:300]}]
+        conv.append({"from": "gpt", "value": text(rng)})
+    row = {"conversations": conv, "tools": orjson.dumps([t["function"] for t in rng.sample(TOOLS, 2)]).decode()}
+    if defect == "role_order":
+        conv[0]["from"] = "observation"
+    elif defect == "missing_field":
+        del conv[-1]["value"]
+    elif defect == "empty":
+        conv[-1]["value"] = " "
+    return row
+
+
+def moss_plugins(rng: random.Random, defect: str | None) -> dict:
+    """MOSS rows where most turns use a plugin: inner thoughts, commands and their results."""
+    turns = {}
+    n = rng.randint(1, 5)
+    for i in range(1, n + 1):
+        tool = rng.random() < 0.7
+        command = ", ".join(f'{rng.choice(("Search", "Calculate"))}("{rng.choice(EN)}")'
+                            for _ in range(rng.randint(1, 2))) if tool else "None"
+        turns[f"turn_{i}"] = {
+            "Human": f"<|Human|>: {text(rng)}<eoh>\n",
+            "Inner Thoughts": f"<|Inner Thoughts|>: {text(rng)[:300] if tool else 'None'}<eot>\n",
+            "Commands": f"<|Commands|>: {command}<eoc>\n",
+            "Tool Responses": f"<|Results|>:\n{text(rng)[:500] if tool else 'None'}\n<eor>\n",
+            "MOSS": f"<|MOSS|>: {text(rng)}<eom>\n",
+        }
+    row = {"conversation_id": rng.randint(1, 10**6), "meta_instruction": "You are an AI assistant whose name is MOSS.\n"
+           "- Inner thoughts: enabled.\n- Web search: enabled. API: Search(query)\n- Calculator: enabled. API: "
+           "Calculate(expression)\n", "num_turns": n, "chat": turns, "category": "tools"}
+    return _moss_defect(row, turns, n, defect)
+
+
+def _moss_defect(row: dict, turns: dict, n: int, defect: str | None) -> dict:
+    if defect == "role_order":
+        row["num_turns"] = n + 1
+    elif defect == "missing_field":
+        del turns["turn_1"]["MOSS"]
+    elif defect == "empty":
+        turns["turn_1"]["Human"] = turns["turn_1"]["Human"].replace("<eoh>", "")
+    return row
+
+
+def preference(rng: random.Random, defect: str | None) -> dict:
+    """Preference pairs, half in LLaMA-Factory's sharegpt shape, half in OpenAI's input / preferred_output shape."""
+    if rng.random() < 0.5:
+        conv = [{"from": "human", "value": text(rng)}]
+        row: dict = {"conversations": conv, "chosen": {"from": "gpt", "value": text(rng)},
+                     "rejected": {"from": "gpt", "value": text(rng)}}
+        if defect == "missing_field":
+            del row["rejected"]
+        elif defect:
+            row["chosen"]["value"] = ""
+        return row
+    row = {"input": {"messages": [{"role": "user", "content": text(rng)}]},
+           "preferred_output": [{"role": "assistant", "content": text(rng)}],
+           "non_preferred_output": [{"role": "assistant", "content": text(rng)}]}
+    if defect:
+        row["preferred_output"][0]["content"] = ""
+    return row
+
+
+def kto(rng: random.Random, defect: str | None) -> dict:
+    """KTO rows: a conversation whose last answer is labelled desirable or not (LLaMA-Factory's kto demo shape)."""
+    row = openai(rng, None)
+    row["label"] = rng.random() < 0.5
+    if defect:
+        row["label"] = "yes"
+    return row
+
+
+def multimodal(rng: random.Random, defect: str | None) -> dict:
+    """sharegpt rows with images (files in bench/media/, created by `media_folder`) and their placeholders."""
+    n = rng.randint(1, 2)
+    conv = [{"from": "human", "value": "<image>" * n + text(rng)}, {"from": "gpt", "value": text(rng)}]
+    row = {"conversations": conv, "images": [f"media/{rng.randint(0, 9)}.jpg" for _ in range(n)]}
+    if defect:
+        row["images"].append("media/missing.jpg")
+    return row
+
+
+MAKERS = {"sharegpt": sharegpt, "alpaca": alpaca, "openai": openai, "moss": moss, "openai_tools": openai_tools,
+          "sharegpt_tools": sharegpt_tools, "moss_plugins": moss_plugins, "preference": preference, "kto": kto,
+          "multimodal": multimodal}
+RICH = ["openai_tools", "sharegpt_tools", "moss_plugins", "preference", "kto", "multimodal"]
+
+
+def media_folder(folder: "Path") -> None:
+    """The images multimodal rows name (tiny files: existence is what is checked)."""
+    (folder / "media").mkdir(exist_ok=True)
+    for i in range(10):
+        (folder / "media" / f"{i}.jpg").write_bytes(b"\xff\xd8\xff" + bytes(64))
+
+
+def repeat_file(src: "Path", out: "Path", megabytes: float) -> None:
+    """A real file repeated to about `megabytes` (the shared MOSS sample, for one real-data row of the table)."""
+    data = src.read_bytes()
+    with open(out, "wb") as f:
+        for _ in range(max(1, int(megabytes * 1e6 // len(data)))):
+            f.write(data)
 
 
 class Pool(random.Random):
