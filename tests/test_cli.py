@@ -183,8 +183,8 @@ def test_validate_text_report_exactly(monkeypatch) -> None:
         "'1. # current' [odd_commands]",
         "  tests/data/moss/valid/odd_variants.jsonl:3 chat.turn_1.Tool Responses: commands were issued but Tool "
         "Responses is None; kept as the tool result 'None' [odd_placeholder]",
-        "  tests/data/moss/valid/odd_variants.jsonl:3 conversation_id: 'conversation_id' is integer 2 times (first: "
-        "line 1) and string 1 times (first: line 3): one Arrow column cannot hold integer and string: "
+        "  tests/data/moss/valid/odd_variants.jsonl:3 conversation_id: 'conversation_id' is integer (first: line 1), "
+        "string (first: line 3): one Arrow column cannot hold integer and string: "
         "datasets.load_dataset (LLaMA-Factory, axolotl, trl) fails or converts the values; write one type in every "
         "row (`ftdata convert` does) [type_drift]",
         "total  files: 2  records: 4  valid: 3  invalid: 1",

@@ -24,6 +24,7 @@ from ftdata.problems import has_errors
 from ftdata.rules import RULES
 
 FAST = {f.name: f for f in REGISTRY if f.fast is not None}
+CHECK = {f.name: f for f in REGISTRY if f.check is not None}
 WRITERS = {f.name: f for f in REGISTRY if f.light_writer is not None}
 VALID = {
     "sharegpt": {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}], "system": "s", "id": 1},
@@ -40,15 +41,65 @@ NAMES = st.sampled_from(["from", "value", "role", "content", "extra", "human", "
                          "tools"])
 
 
+# Seeds near the richer rows validate's wider fast lane (`Format.check`) takes.
+RICH = {
+    "openai": [
+        {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "weather?"},
+                      {"role": "assistant", "content": None, "tool_calls": [
+                          {"id": "c1", "type": "function", "function": {"name": "w", "arguments": '{"city": "Oslo"}'}},
+                          {"id": "c2", "type": "function", "function": {"name": "t", "arguments": "{}"}}]},
+                      {"role": "tool", "tool_call_id": "c1", "content": "3C"}, {"role": "tool", "content": "12:00"},
+                      {"role": "assistant", "content": "3 degrees", "weight": 1, "reasoning_content": "look"}],
+         "tools": [{"type": "function", "function": {"name": "w"}}], "parallel_tool_calls": True, "id": "r1"},
+        {"messages": [{"role": "user", "content": "q"}, {"role": "user", "content": "more"},
+                      {"role": "assistant", "content": "a", "name": "bot"}], "label": False},
+        {"input": {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}],
+                   "parallel_tool_calls": False},
+         "preferred_output": [{"role": "assistant", "content": "good"}],
+         "non_preferred_output": [{"role": "assistant", "content": "bad"}], "id": "p1"},
+        {"messages": [{"role": "user", "content": "call it"}, {"role": "assistant", "tool_calls": [
+            {"type": "function", "function": {"name": "f", "arguments": '{"x": 1}'}}]}], "tools": '[{"name": "f"}]'},
+    ],
+    "sharegpt": [
+        {"conversations": [{"from": "human", "value": "weather?"},
+                           {"from": "function_call", "value": '{"name": "w", "arguments": {"city": "Oslo"}}'},
+                           {"from": "observation", "value": "3C"}, {"from": "gpt", "value": "3 degrees"},
+                           {"from": "human", "value": "and?"},
+                           {"from": "function_call", "value": '[{"name": "a", "arguments": "{}"}, {"name": "b"}]'}],
+         "tools": '[{"name": "w"}]', "system": "s", "id": 3},
+        {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}, {"from": "user", "value": "q2"}],
+         "chosen": {"from": "gpt", "value": "good"}, "rejected": {"from": "gpt", "value": "bad"}},
+        {"conversations": [{"from": "human", "value": "q"}, {"from": "assistant", "value": "a"}], "kto_tag": True},
+    ],
+    "moss": [
+        {"conversation_id": "m-1", "meta_instruction": "You are MOSS.", "num_turns": 2, "category": "tools", "chat": {
+            "turn_1": {"Human": "<|Human|>: 1+1?<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: compute<eot>\n",
+                       "Commands": '<|Commands|>: Calculate("1+1"), Search("sum")<eoc>\n',
+                       "Tool Responses": "<|Results|>:\n2\n<eor>\n", "MOSS": "<|MOSS|>: 2<sup><|1|></sup><eom>\n"},
+            "turn_2": {"Human": "<|Human|>: thanks<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: None<eot>\n",
+                       "Commands": "<|Commands|>: None<eoc>\n", "Tool Responses": "<|Results|>: None<eor>\n",
+                       "MOSS": "<|MOSS|>: welcome<eom>\n"}}},
+    ],
+}
+
+
 def test_every_fast_lane_has_a_seed_and_the_seed_is_accepted() -> None:
-    assert set(VALID) == set(FAST)
+    assert set(VALID) == set(FAST) and set(RICH) <= set(CHECK)
     for name, fmt in FAST.items():
         assert fmt.fast(VALID[name]), name
         assert fmt.light is not None, f"{name}: a fast check needs a light builder"
+    for name, rows in RICH.items():
+        for row in rows:
+            assert CHECK[name].check(row) and not CHECK[name].fast(row), row
+            promise_holds_for(CHECK[name].check, CHECK[name], row)
 
 
 def promise_holds(fmt: Format, raw: dict) -> None:
-    if fmt.fast(raw):
+    promise_holds_for(fmt.fast, fmt, raw)
+
+
+def promise_holds_for(accept, fmt: Format, raw: dict) -> None:
+    if accept(raw):
         converted = convert_raw(raw, fmt, Path("."))
         assert converted.record is not None and converted.problems == [], (raw, converted.problems)
 
@@ -96,6 +147,31 @@ def test_fast_lane_properties_on_every_golden_and_fixture_row(check: str) -> Non
             CHECKS[check](fmt, raw)
 
 
+@pytest.mark.parametrize("fmt", sorted(RICH))
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_wider_check_keeps_the_promise_on_mutated_rich_rows(fmt: str, data: st.DataObject) -> None:
+    """`Format.check` (validate's fast lane for tool calls, preference pairs, ...): accepted => no problem at all."""
+    raw = data.draw(mutations.mutated(st.sampled_from(RICH[fmt]), RICH_ODD, RICH_NAMES))
+    promise_holds_for(CHECK[fmt].check, CHECK[fmt], raw)
+
+
+def test_the_wider_check_keeps_the_promise_on_every_golden_and_fixture_row() -> None:
+    for _, raw in fixture_rows():
+        for fmt in CHECK.values():
+            promise_holds_for(fmt.check, fmt, raw)
+
+
+RICH_ODD = st.one_of(ODD, st.sampled_from(["<|Commands|>: None.<eoc>\n", "<|Results|>: None<eor>\n",
+                                           "<|Results|>: <eor>\n", '<|Commands|>: 1. Search("x")<eoc>\n',
+                                           "<|Inner Thoughts|>: Non<eot>\n", "<|Commands|>: Search(<eoc>\n",'"{}"', '{"a": 1}', "not json", '"\\"x\\""', "function", "tool", "developer",
+                                           "function_call", "observation", 2, 0.5, False, {"name": "f"},
+                                           {"name": "", "arguments": "{}"}, '[{"name": "f"}]', "c1", "x<image>"]))
+RICH_NAMES = st.sampled_from(["input", "preferred_output", "non_preferred_output", "messages", "from", "value", "role", "content", "tool_calls", "tool_call_id", "function",
+                              "arguments", "name", "weight", "label", "type", "id", "tools", "reasoning_content",
+                              "function_call", "images"])
+
+
 def plain_conversation(fmt: str) -> dict[str, Any]:
     """The canonical JSON of a format's valid seed (a plain text conversation)."""
     return FAST[fmt].to_canonical(VALID[fmt]).record.to_json()
@@ -108,7 +184,7 @@ def test_every_rule_broken_is_refused_by_every_fast_lane(rule) -> None:
     lane does not accept the row. At least one format must hold each broken rule, or the rule is untested (rules
     about records no fast lane takes, such as preference answers, say so by breaking nothing: `violate` -> None)."""
     expressed, applies = [], False
-    for name, fmt in FAST.items():
+    for name, fmt in {**FAST, **CHECK}.items():
         broken = rule.violate(plain_conversation(name))
         if broken is None:
             continue  # the rule is about records no fast lane takes (preference answers, ...)
@@ -120,7 +196,8 @@ def test_every_rule_broken_is_refused_by_every_fast_lane(rule) -> None:
         if not has_errors(full.problems):
             continue  # the format's structure absorbed the break (e.g. a blank system prompt is dropped)
         assert set(rule.codes) & {p.code for p in full.problems}, (name, rule.name, full.problems)
-        assert not fmt.fast(row), f"the {name} fast lane accepts a row that breaks '{rule.name}': {row}"
+        for accept in filter(None, (fmt.fast, fmt.check)):
+            assert not accept(row), f"the {name} fast lane accepts a row that breaks '{rule.name}': {row}"
         expressed.append(name)
     assert expressed or not applies, f"no fast-laned format can hold a break of '{rule.name}'; give the rule a " \
                                      "violation they can"

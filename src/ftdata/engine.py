@@ -65,7 +65,7 @@ def check_items(items: Iterable[Item], fmt: Format, media: Media, records: bool 
                 adapter: Adapter | None = None) -> Iterator[Checked]:
     """Check decoded items against `fmt` (see `check_item`). `fast_done`: the reader already ran the fast check
     and only yields the rows it refused."""
-    fast = None if fast_done else fmt.fast
+    fast = None if fast_done else fmt.fast if records else (fmt.check or fmt.fast)  # records: light ones only
     for item in items:
         yield check_item(item, fmt, media, records, fast, adapter)
 
@@ -118,7 +118,7 @@ def scan_range(path: Path, fmt: Format, media: Media, start: int, end: int | Non
     physical lines read; `checks` see every row. Rows the fast lane accepts are only counted while reading."""
     report = FileReport(str(path), fmt.name)
     tally = Tally()
-    items = read_jsonl_range(path, start, end, tally, plain_rows(fmt.fast, checks), progress)
+    items = read_jsonl_range(path, start, end, tally, plain_rows(fmt.check or fmt.fast, checks), progress)
     for item in check_items(items, fmt, media, records=False, fast_done=True):
         report.add(item)
         see(checks, item)

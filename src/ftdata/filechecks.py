@@ -6,14 +6,17 @@ which every `datasets`-based trainer reads JSON through, wants one type per colu
 object: `datasets.load_dataset("json")` fails ("changed from number to string"), changes the values, or adds the
 missing keys as nulls, which a chat template then renders and the model is trained on.
 
-Checks are streaming (one pass, flat memory: per path a few counters) and cheap on the fast lane's plain rows,
-whose nested values are known strings: only their top-level fields are looked at.
+Checks are streaming (one pass, flat memory: per path the types seen and where first) and cheap: the fast lane's
+plain rows, whose nested values are known strings, cost one look at their top-level fields; other rows cost about
+one tuple per object (objects are remembered by shape, see `TypeDrift`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import orjson
 
 from ftdata.problems import Problem
 from ftdata.reports import Checked
@@ -39,97 +42,131 @@ class FileCheck(Protocol):
 
 @dataclass
 class Seen:
-    """How often a type (or a key) was seen at a path, and where first."""
+    """Where something (a type at a path, an object's set of keys) was first seen."""
 
-    count: int
     index: int
     line: int | None
 
 
+Shape = tuple[tuple[str, ...], tuple[type, ...]]  # an object's keys and the types of their values
+
+
 @dataclass
 class TypeDrift:
-    """Per path (list items as `[*]`): the JSON types seen; per free-form object path: the keys seen."""
+    """Per path (list items as `[*]`): the JSON types seen; per free-form object path: the key sets seen.
+
+    Objects are remembered by shape (their keys and value types): an object whose shape was seen at its path before
+    adds nothing, so only the objects and lists inside it are visited. Rows of a dataset repeat a few shapes, so a
+    row costs about one tuple per object, not one step per value.
+    """
 
     types: dict[str, dict[str, Seen]] = field(default_factory=dict)
-    objects: dict[str, int] = field(default_factory=dict)  # free-form path -> objects seen there
-    keys: dict[str, dict[str, Seen]] = field(default_factory=dict)  # free-form path -> key -> seen
+    keys: dict[str, dict[frozenset[str], Seen]] = field(default_factory=dict)  # free-form path -> key set -> seen
+    shapes: dict[str, dict[Shape, tuple[str, ...]]] = field(default_factory=dict)  # -> the keys holding containers
+    free_seen: set[int] = field(default_factory=set)  # hashes of free-form values walked already (tools repeat)
     walked: bool = False  # one plain row walked whole (its nested paths, all strings, registered)
 
     def see(self, item: Checked) -> None:
         if isinstance(item.raw, dict):
-            self._walk(item.raw, item.index, item.line)
+            self._object("", item.raw, item.index, item.line, False, 0)
 
     def see_plain(self, row: dict[str, Any], index: int, line: int | None) -> None:
         if not self.walked:
             self.walked = True
-            self._walk(row, index, line)
+            self._object("", row, index, line, False, 0)
             return
         types = self.types
         for key, value in row.items():  # the hot path: plain rows vary only in their top-level fields
-            name = JSON_TYPE.get(type(value), "other")
             at = types.get(key)
+            kind = type(value)
+            name = JSON_TYPE.get(kind, "other")
             if at is None:
-                types[key] = {name: Seen(1, index, line)}
-            elif (slot := at.get(name)) is not None:
-                slot.count += 1
-            else:
-                at[name] = Seen(1, index, line)
+                types[key] = {name: Seen(index, line)}
+            elif name not in at:
+                at[name] = Seen(index, line)
+            if key in FREE_FORM and (kind is dict or kind is list):  # tools: their keys vary row to row
+                self._free(key, value, index, line, 1)
 
-    def _walk(self, row: dict[str, Any], index: int, line: int | None) -> None:
-        stack: list[tuple[str, Any, int, bool]] = [(k, v, 1, k in FREE_FORM) for k, v in row.items()]
-        while stack:
-            path, value, depth, free = stack.pop()
-            self._type(path, JSON_TYPE.get(type(value), "other"), index, line)
-            if depth >= MAX_DEPTH:
-                continue
-            if isinstance(value, dict):
-                if free:
-                    self._keys(path, value, index, line)
-                stack += [(f"{path}.{k}", v, depth + 1, free or k in FREE_FORM) for k, v in value.items()]
-            elif isinstance(value, list):
-                stack += [(f"{path}[*]", v, depth + 1, free) for v in value]
+    def _object(self, path: str, value: dict[str, Any], index: int, line: int | None, free: bool, depth: int) -> None:
+        shape: Shape = (tuple(value), tuple(map(type, value.values())))
+        known = self.shapes.get(path)
+        if known is None:
+            known = {}
+            if len(self.shapes) < MAX_PATHS:
+                self.shapes[path] = known
+        inner = known.get(shape)
+        if inner is None:  # a new shape here: note its keys' types, and which keys hold objects or lists
+            prefix = f"{path}." if path else ""
+            for key, kind in zip(*shape):
+                self._type(prefix + key, JSON_TYPE.get(kind, "other"), index, line)
+            if free:
+                self.keys.setdefault(path, {}).setdefault(frozenset(shape[0]), Seen(index, line))
+            inner = tuple(k for k, kind in zip(*shape) if kind is dict or kind is list)
+            if len(known) < MAX_PATHS:
+                known[shape] = inner
+        if depth >= MAX_DEPTH:
+            return
+        for key in inner:
+            child, sub = (f"{path}.{key}" if path else key), value[key]
+            if not free and key in FREE_FORM:
+                self._free(child, sub, index, line, depth + 1)
+            elif type(sub) is dict:
+                self._object(child, sub, index, line, free, depth + 1)
+            else:
+                self._list(child + "[*]", sub, index, line, free, depth + 1)
+
+    def _free(self, path: str, value: Any, index: int, line: int | None, depth: int) -> None:
+        """A free-form value (tool schemas, arguments, meta): walked once per distinct value (by its JSON text)."""
+        digest = hash((path, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
+        if digest in self.free_seen:
+            return
+        if len(self.free_seen) < MAX_PATHS:
+            self.free_seen.add(digest)
+        if type(value) is dict:
+            self._object(path, value, index, line, True, depth)
+        elif type(value) is list:
+            self._list(path + "[*]", value, index, line, True, depth)
+
+    def _list(self, path: str, items: list[Any], index: int, line: int | None, free: bool, depth: int) -> None:
+        for kind in set(map(type, items)):
+            self._type(path, JSON_TYPE.get(kind, "other"), index, line)
+        if depth >= MAX_DEPTH:
+            return
+        for sub in items:
+            if type(sub) is dict:
+                self._object(path, sub, index, line, free, depth + 1)
+            elif type(sub) is list:
+                self._list(path + "[*]", sub, index, line, free, depth + 1)
 
     def _type(self, path: str, name: str, index: int, line: int | None) -> None:
         at = self.types.get(path)
         if at is None:
             if len(self.types) < MAX_PATHS:
-                self.types[path] = {name: Seen(1, index, line)}
-        elif name in at:
-            at[name].count += 1
-        else:
-            at[name] = Seen(1, index, line)
-
-    def _keys(self, path: str, value: dict[str, Any], index: int, line: int | None) -> None:
-        self.objects[path] = self.objects.get(path, 0) + 1
-        at = self.keys.setdefault(path, {})
-        for key in value:
-            if key in at:
-                at[key].count += 1
-            elif len(at) < MAX_PATHS:
-                at[key] = Seen(1, index, line)
+                self.types[path] = {name: Seen(index, line)}
+        elif name not in at:
+            at[name] = Seen(index, line)
 
     def merge(self, later: TypeDrift, records: int, lines: int) -> None:
         """Add what a later byte range saw (its indexes and lines counted from its own start)."""
-        for mine, theirs in ((self.types, later.types), (self.keys, later.keys)):
-            for path, seen in theirs.items():
-                at = mine.setdefault(path, {})
-                for name, s in seen.items():
-                    if name in at:
-                        at[name].count += s.count
-                    else:
-                        at[name] = Seen(s.count, s.index + records, None if s.line is None else s.line + lines)
-        for path, n in later.objects.items():
-            self.objects[path] = self.objects.get(path, 0) + n
+        def moved(s: Seen) -> Seen:
+            return Seen(s.index + records, None if s.line is None else s.line + lines)
+
+        for path, names in later.types.items():
+            at = self.types.setdefault(path, {})
+            for name, s in names.items():
+                at.setdefault(name, moved(s))
+        for path, sets in later.keys.items():
+            known = self.keys.setdefault(path, {})
+            for key_set, s in sets.items():
+                known.setdefault(key_set, moved(s))
         self.walked = self.walked or later.walked
 
     def problems(self) -> list[Problem]:
         out = [_type_problem(path, seen) for path, seen in self.types.items() if len(seen) > 1]
-        by_root: dict[str, list[tuple[str, int, dict[str, Seen]]]] = {}  # one warning per free-form field
-        for path, keys in self.keys.items():
-            total = self.objects[path]
-            partial = {k: s for k, s in keys.items() if s.count < total}
-            if partial:
-                by_root.setdefault(_free_root(path), []).append((path, total, partial))
+        by_root: dict[str, list[tuple[str, dict[frozenset[str], Seen]]]] = {}  # one warning per free-form field
+        for path, sets in self.keys.items():
+            if len(sets) > 1:
+                by_root.setdefault(_free_root(path), []).append((path, sets))
         for varying in by_root.values():
             varying.sort(key=lambda v: len(v[0]))
             out.append(_keys_problem(*varying[0], len(varying) - 1))
@@ -142,7 +179,7 @@ def _where(s: Seen) -> str:
 
 def _type_problem(path: str, seen: dict[str, Seen]) -> Problem:
     ordered = sorted(seen.items(), key=lambda kv: kv[1].index)
-    described = " and ".join(f"{name} {s.count} times (first: {_where(s)})" for name, s in ordered)
+    described = ", ".join(f"{name} (first: {_where(s)})" for name, s in ordered)
     kinds = set(seen) - {"null"}  # null fits any column
     if kinds == {"integer", "number"}:
         effect = "Arrow reads them all as floats, so datasets.load_dataset changes the integers (1 -> 1.0)"
@@ -164,14 +201,15 @@ def _free_root(path: str) -> str:
     return path
 
 
-def _keys_problem(path: str, total: int, partial: dict[str, Seen], more: int) -> Problem:
-    shown = sorted(partial.items(), key=lambda kv: kv[1].index)
-    keys = ", ".join(f"'{k}' in {s.count} of {total}" for k, s in shown[:4]) + (" ..." if len(shown) > 4 else "")
+def _keys_problem(path: str, sets: dict[frozenset[str], Seen], more: int) -> Problem:
+    (first_keys, first), (other_keys, other) = sorted(sets.items(), key=lambda kv: kv[1].index)[:2]
+    differ = sorted(first_keys ^ other_keys)
+    shown = ", ".join(f"'{k}'" for k in differ[:4]) + (" ..." if len(differ) > 4 else "")
     also = f"; so do {more} object(s) inside it" if more else ""
-    first = shown[0][1]
-    return Problem(first.index, first.line, path, "type_drift",
-                   f"the keys of '{path}' differ between objects ({keys}){also}: datasets.load_dataset adds the missing keys "
-                   "as nulls, which chat templates render and the model learns, or fails on large files; write it as "
+    return Problem(other.index, other.line, path, "type_drift",
+                   f"the keys of '{path}' differ between objects ({shown} in {_where(first)} or {_where(other)} but "
+                   f"not both; {len(sets)} key sets in all){also}: datasets.load_dataset adds the missing keys as "
+                   "nulls, which chat templates render and the model learns, or fails on large files; write it as "
                    "JSON text (`ftdata convert` does for tools, tool-call arguments and meta)")
 
 

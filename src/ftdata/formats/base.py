@@ -62,7 +62,8 @@ class Format:
 
     Reading: `shapes` (detection), `rows` (the pydantic row models: the schema of record), `to_canonical`, `policy`
     (turn order), `roles` (source role -> canonical role). The fast lane, for plainly valid text conversations:
-    `fast` (accept a decoded row), `light` (its light canonical record). Writing: `from_canonical` (full),
+    `fast` (accept a decoded row), `light` (its light canonical record); `check` accepts more rows that are
+    certainly valid (tool calls, preference pairs, ...) for validate, which builds no record. Writing: `from_canonical` (full),
     `light_writer` (for light records), `as_is` (target name -> "an accepted row is already exactly what that
     target's writer writes": convert copies its line). `llamafactory`: how LLaMA-Factory reads it, if it does.
     """
@@ -80,6 +81,7 @@ class Format:
     also_accepts: Fast | None = None
     from_canonical: Callable[[Writing], Raw] | None = None
     fast: Fast | None = None
+    check: Fast | None = None  # validate's fast lane: `fast`, and richer rows no light record is built for
     light: Callable[[Raw], LightRecord] | None = None
     light_writer: Callable[[LightRecord], Raw] | None = None
     as_is: Mapping[str, Fast] = field(default_factory=dict)
@@ -188,6 +190,31 @@ def parse_tool_call(value: Any, path: str) -> tuple[ToolCall | None, list[Proble
         return None, [problem(path, "tool_call_invalid", "'arguments' must be a JSON object")]
     call_id = value.get("id")
     return ToolCall(name=value["name"], arguments=args, id=call_id if isinstance(call_id, str) else None), found
+
+
+def function_ok(name: Any, args: Any) -> bool:
+    """The fast lanes' test of a call: what `parse_tool_call` takes without a problem or a warning (a non-empty name;
+    arguments an object, or JSON text of one encoded once)."""
+    if type(name) is not str or not name:
+        return False
+    if type(args) is str:
+        try:
+            args = orjson.loads(args) if args.strip() else {}
+        except orjson.JSONDecodeError:
+            return False
+    return type(args) is dict
+
+
+def tools_ok(tools: Any) -> bool:
+    """The fast lanes' test of `tools`: what `parse_tools` takes without a problem (schema objects, or JSON text
+    holding a list of them or one)."""
+    if type(tools) is str:
+        try:
+            tools = orjson.loads(tools) if tools else []
+        except orjson.JSONDecodeError:
+            return False
+        tools = [tools] if type(tools) is dict else tools
+    return type(tools) is list and all(type(t) is dict for t in tools)
 
 
 def parse_tools(value: Any, path: str) -> tuple[list[dict[str, Any]] | None, list[Problem]]:

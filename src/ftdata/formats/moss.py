@@ -48,6 +48,9 @@ class MossRow(Row):
 
 def inside(value: str, opening: str, closing: str) -> str | None:
     """'<|Human|>: Hi<eoh>\\n' -> 'Hi' (stripped), or None when the markers are not there."""
+    end = len(value) - 1 - len(closing)
+    if value.endswith("\n") and value.startswith(opening) and value.startswith(closing, end):  # as published
+        return value[len(opening):end].strip()
     body = value.rstrip()
     if not body.startswith(opening) or not body.endswith(closing):
         return None
@@ -225,6 +228,58 @@ def fast(raw: Raw) -> bool:
     return True
 
 
+def check(raw: Raw) -> bool:
+    """Is this row certainly valid, warnings included? `fast`'s plain turns, and plugin turns: inner thoughts,
+    commands the full lane reads without a word (`parse_commands`), and their results (it takes `fast`'s rows too,
+    in one pass)."""
+    if not raw.keys() <= FAST_KEYS or type(raw.get("conversation_id")) not in (str, int):
+        return False
+    if not is_text(raw.get("meta_instruction")):
+        return False
+    chat, n = raw.get("chat"), raw.get("num_turns")
+    if type(chat) is not dict or type(n) is not int or len(chat) != n or n < 1:
+        return False
+    for i, (key, turn) in enumerate(chat.items(), start=1):
+        if key != f"turn_{i}" or type(turn) is not dict or turn.keys() != MARKERS.keys() or not _turn_ok(turn):
+            return False
+    return True
+
+
+# How the published data writes an absent field ('<|Commands|>: None<eoc>\n'): the common case, compared whole.
+NONE_TEXT = {field: f"{opening} None{closing}\n" for field, (opening, closing) in MARKERS.items()}
+# One or more plain calls with one quoted argument, `Search("a"), Calculate("1+1")`: what `parse_commands` reads
+# without a word; anything else goes through `parse_commands` itself.
+_PLAIN_CALL = r'[A-Za-z_][A-Za-z0-9_]*\("(?:[^"\\\n]|\\.)*"\)'
+_PLAIN_CALLS = re.compile(rf"\s*{_PLAIN_CALL}(?:\s*,\s*{_PLAIN_CALL})*\s*")
+
+
+def _turn_ok(turn: Raw) -> bool:
+    parts: dict[str, str | None] = {}
+    for field, (opening, closing) in MARKERS.items():
+        value = turn[field]
+        if value == NONE_TEXT[field]:
+            parts[field] = None
+            continue
+        if type(value) is not str:
+            return False
+        inner = inside(value, opening, closing)
+        if inner is None or (inner != "None" and _ODD_NONE.match(inner)):
+            return False  # a broken marker, or an odd 'None' (a warning)
+        parts[field] = None if inner == "None" else inner
+    for field in SPOKEN:
+        if not is_text(parts[field]):
+            return False
+    commands, results = parts["Commands"], parts["Tool Responses"]
+    if commands is None:
+        return results is None  # results without commands: a warning
+    if not is_text(results):
+        return False
+    if _PLAIN_CALLS.fullmatch(commands):
+        return True
+    calls, found = parse_commands(commands, "")
+    return bool(calls) and not found
+
+
 def light(raw: Raw) -> LightRecord:
     msgs = [LightMessage("system", raw["meta_instruction"])]
     for turn in raw["chat"].values():
@@ -243,6 +298,7 @@ FORMAT = Format(
                 + "); chat holds turn_1..turn_N with N = num_turns; Commands are Name(arguments) calls.",
     to_canonical=to_canonical,
     fast=fast,
+    check=check,
     light=light,
     example={
         "conversation_id": 1, "meta_instruction": "You are MOSS.", "num_turns": 1,

@@ -15,10 +15,10 @@ from pydantic import Field
 
 from ftdata.canonical import Message, Role
 from ftdata.formats.base import (
-    ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, parse_row, parse_tool_call, parse_tools,
-    shapes, text_message,
+    ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, function_ok, parse_row, parse_tool_call,
+    parse_tools, shapes, text_message, tools_ok,
 )
-from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, no_tags
+from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, is_text, no_tags
 from ftdata.formats.write import Writing, media, with_meta
 from ftdata.problems import Problem, odd_characters, problem
 from ftdata.rules import OPEN, Origin, Origins
@@ -258,6 +258,110 @@ def fast(raw: Raw) -> bool:
     return True
 
 
+# validate's fast lane goes further: tool calls, tools, weights, names, reasoning and KTO labels (no content parts,
+# legacy functions or media: the full lane reads those).
+CHECK_KEYS = frozenset({"messages", "id", "tools", "parallel_tool_calls", "label"})
+MESSAGE_KEYS = frozenset({"role", "content", "tool_calls", "tool_call_id", "name", "weight", "reasoning_content"})
+CALL_KEYS = frozenset({"id", "type", "function"})
+FUNCTION_KEYS = frozenset({"name", "arguments"})
+TEXT_FIELDS = ("tool_call_id", "name", "reasoning_content")
+
+
+def check(raw: Raw) -> bool:
+    """Is this row certainly valid, warnings included? `fast`'s plain rows, and rows with tool calls (arguments as
+    JSON objects, not encoded twice), tools, weights, names, reasoning or a KTO label."""
+    if fast(raw):
+        return True
+    if "input" in raw:
+        return _preference_ok(raw)
+    if not raw.keys() <= CHECK_KEYS or not is_ident(raw.get("id")):
+        return False
+    if "parallel_tool_calls" in raw and type(raw["parallel_tool_calls"]) is not bool:
+        return False
+    if "label" in raw and type(raw["label"]) is not bool:
+        return False
+    if "tools" in raw and not tools_ok(raw["tools"]):
+        return False
+    msgs = raw.get("messages")
+    return type(msgs) is list and bool(msgs) and messages_ok(msgs, "kto" if "label" in raw else "answer")
+
+
+PREFERENCE_CHECK_KEYS = frozenset({"input", "preferred_output", "non_preferred_output", "id"})
+
+
+def _preference_ok(raw: Raw) -> bool:
+    """{"input": {"messages", "tools"?, "parallel_tool_calls"?}, "preferred_output": [answer], ...}: a prompt that
+    ends on the user side and two single plain answers."""
+    inp = raw.get("input")
+    if not raw.keys() <= PREFERENCE_CHECK_KEYS or not is_ident(raw.get("id")) or type(inp) is not dict:
+        return False
+    if not inp.keys() <= {"messages", "parallel_tool_calls"}:
+        return False  # tools inside `input`: the full lane, where type_drift looks at their keys
+    if "parallel_tool_calls" in inp and type(inp["parallel_tool_calls"]) is not bool:
+        return False
+    for key in ("preferred_output", "non_preferred_output"):
+        answer = raw.get(key)
+        if type(answer) is not list or len(answer) != 1 or type(answer[0]) is not dict:
+            return False
+        m = answer[0]
+        if m.keys() != FAST_MESSAGE_KEYS or m["role"] != "assistant" or not is_text(m["content"]):
+            return False
+    msgs = inp.get("messages")
+    return type(msgs) is list and bool(msgs) and messages_ok(msgs, "prompt")
+
+
+def call_ok(call: Any) -> bool:
+    """{"id"?, "type": "function", "function": {"name", "arguments": JSON text of an object, encoded once}}: OpenAI's
+    own form. Arguments given as objects take the full lane, where `type_drift` looks at their keys."""
+    if type(call) is not dict or not call.keys() <= CALL_KEYS or call.get("type", "function") != "function":
+        return False
+    if "id" in call and type(call["id"]) is not str:
+        return False
+    f = call.get("function")
+    return (type(f) is dict and f.keys() <= FUNCTION_KEYS and type(f.get("arguments", "")) is str
+            and function_ok(f.get("name"), f.get("arguments", "{}")))
+
+
+def messages_ok(msgs: list[Any], end: Literal["answer", "prompt", "kto"]) -> bool:
+    """Messages the full lane would find nothing wrong with: fields of the right types, no blank content (but beside
+    tool calls), no media placeholders, and the order rules of `ftdata.rules` under this format's open policy."""
+    expect, prev, calls_before = "user", "", False
+    for i, m in enumerate(msgs):
+        if type(m) is not dict or not m.keys() <= MESSAGE_KEYS or any(
+                k in m and type(m[k]) is not str for k in TEXT_FIELDS):
+            return False
+        spelled = m.get("role")
+        role = ROLES.get(spelled) if type(spelled) is str and spelled != "function" else None
+        if role is None:
+            return False
+        weight = m.get("weight")
+        if weight is not None and (type(weight) is not int or weight not in (0, 1) or role != "assistant"):
+            return False
+        content, calls = m.get("content"), m.get("tool_calls")
+        if calls is not None:
+            if role != "assistant" or type(calls) is not list or not calls or not all(map(call_ok, calls)):
+                return False
+            if content is not None and (type(content) is not str or not no_tags(content)):
+                return False
+        elif type(content) is not str or not content or content.isspace() or not no_tags(content):
+            return False
+        if role == "system":
+            if i:
+                return False  # a system message only first
+            continue
+        side = "assistant" if role == "assistant" else "user"
+        if role == "tool" and not (calls_before or prev == "tool"):
+            return False  # a tool result follows a call (or another result: parallel calls)
+        if side != expect and not (role == prev == "user" or role == prev == "tool"):
+            return False
+        expect, prev, calls_before = ("user" if side == "assistant" else "assistant"), role, bool(calls)
+    if end == "kto":  # the last answer is the labelled completion; the prompt before it ends on the user side
+        return prev == "assistant" and len(msgs) > 1 and ROLES.get(msgs[-2]["role"]) in ("user", "tool")
+    if end == "prompt":  # a preference prompt: the answers are apart
+        return prev in ("user", "tool")
+    return prev == "assistant"
+
+
 def light(raw: Raw) -> LightRecord:
     return LightRecord([LightMessage(ROLES[m["role"]], m["content"]) for m in raw["messages"]], raw.get("id"))
 
@@ -303,6 +407,7 @@ FORMAT = Format(
     policy=OPEN,
     roles=ROLES,
     fast=fast,
+    check=check,
     light=light,
     light_writer=light_writer,
     as_is={"openai": as_is, "trl": as_is},

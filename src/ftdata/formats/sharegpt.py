@@ -15,8 +15,8 @@ from pydantic import Field
 
 from ftdata.canonical import Message, Role
 from ftdata.formats.base import (
-    ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, parse_row, parse_tool_call, parse_tools,
-    shapes, text_message,
+    ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, function_ok, parse_row, parse_tool_call,
+    parse_tools, shapes, text_message, tools_ok,
 )
 from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, is_text, no_tags
 from ftdata.formats.write import Writing, call_json, media, with_meta
@@ -197,6 +197,64 @@ def fast(raw: Raw) -> bool:
     return True
 
 
+# validate's fast lane goes further: function calls and observations, tools, preference pairs, KTO tags (no media).
+CHECK_KEYS = frozenset({"conversations", "system", "id", "tools", "chosen", "rejected", "kto_tag"})
+SIDE = {r: ("assistant" if c == "assistant" else "user") for r, c in ROLES.items() if c != "system"}
+
+
+def check(raw: Raw) -> bool:
+    """Is this row certainly valid, warnings included? `fast`'s plain rows, and rows with function calls (JSON
+    {name, arguments} objects, arguments encoded once) and observations, tools, a preference pair or a KTO tag."""
+    if fast(raw):
+        return True
+    if not raw.keys() <= CHECK_KEYS or not is_ident(raw.get("id")):
+        return False
+    if ("system" in raw and not is_text(raw["system"])) or ("tools" in raw and not tools_ok(raw["tools"])):
+        return False
+    conv = raw.get("conversations")
+    if type(conv) is not list or not conv:
+        return False
+    pair = "chosen" in raw or "rejected" in raw
+    if pair:  # both single plain answers; the conversation before them ends on the user side
+        if not all(_plain_answer(raw.get(k)) for k in ("chosen", "rejected")) or "kto_tag" in raw:
+            return False
+    elif "kto_tag" in raw and (type(raw["kto_tag"]) is not bool or not _plain_answer(conv[-1])):
+        return False
+    expect, prev = "user", ""
+    for m in conv:
+        if type(m) is not dict or m.keys() != {"from", "value"}:
+            return False
+        role, value = m["from"], m["value"]
+        side = SIDE.get(role) if type(role) is str else None
+        if side is None or type(value) is not str or side != expect:
+            return False
+        if role == FUNCTION:
+            if not _calls_ok(value):
+                return False
+        elif not value or value.isspace() or not no_tags(value) or (ROLES[role] == "tool" and prev != FUNCTION):
+            return False  # blank, a placeholder without media, or a result that follows no call
+        expect, prev = ("user" if side == "assistant" else "assistant"), role
+    if pair:
+        return expect == "assistant"  # the prompt ends on the user side
+    return expect == "user" and ("kto_tag" not in raw or len(conv) > 1)  # ends with an answer (KTO: after a prompt)
+
+
+def _plain_answer(m: Any) -> bool:
+    return (type(m) is dict and m.keys() == {"from", "value"} and m["from"] in PLAIN_SIDES[1] and is_text(m["value"]))
+
+
+def _calls_ok(value: str) -> bool:
+    """A function_call value `convert_message` reads without a problem: a JSON call object or a list of them."""
+    if value.startswith("<think>"):
+        return False  # reasoning before the call: the full lane splits it off
+    try:
+        calls = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return False
+    calls = calls if type(calls) is list else [calls]
+    return bool(calls) and all(type(c) is dict and function_ok(c.get("name"), c.get("arguments", {})) for c in calls)
+
+
 def light(raw: Raw) -> LightRecord:
     msgs = [LightMessage("system", raw["system"])] if "system" in raw else []
     msgs += [LightMessage(ROLES[m["from"]], m["value"]) for m in raw["conversations"]]
@@ -227,6 +285,7 @@ FORMAT = Format(
     policy=Policy(user_side=f"'{USER}' or '{TOOL}'", assistant_side=f"'{ASSISTANT}' or '{FUNCTION}'"),
     roles=ROLES,
     fast=fast,
+    check=check,
     light=light,
     light_writer=light_writer,
     as_is={"sharegpt": as_is},
