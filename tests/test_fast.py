@@ -17,9 +17,10 @@ import mutations
 from encoders import encode
 from mutations import fixture_rows
 from ftdata.canonical import Record
-from ftdata.engine import convert_raw
+from ftdata.engine import check_lane, convert_raw
 from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.write import Writing
+from ftdata.media import Media
 from ftdata.problems import has_errors
 from ftdata.rules import RULES
 
@@ -70,6 +71,10 @@ RICH = {
         {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}, {"from": "user", "value": "q2"}],
          "chosen": {"from": "gpt", "value": "good"}, "rejected": {"from": "gpt", "value": "bad"}},
         {"conversations": [{"from": "human", "value": "q"}, {"from": "assistant", "value": "a"}], "kto_tag": True},
+        {"conversations": [{"from": "human", "value": "<image>what is this?<image>"}, {"from": "gpt", "value": "cats"},
+                           {"from": "human", "value": "and <video>?"}, {"from": "gpt", "value": "a dog"}],
+         "images": ["https://example.com/a.png", "s3://bucket/b.png"], "videos": ["https://example.com/c.mp4"],
+         "audios": []},
     ],
     "moss": [
         {"conversation_id": "m-1", "meta_instruction": "You are MOSS.", "num_turns": 2, "category": "tools", "chat": {
@@ -91,7 +96,7 @@ def test_every_fast_lane_has_a_seed_and_the_seed_is_accepted() -> None:
     for name, rows in RICH.items():
         for row in rows:
             assert CHECK[name].check(row) and not CHECK[name].fast(row), row
-            promise_holds_for(CHECK[name].check, CHECK[name], row)
+            promise_holds_for(check_lane(CHECK[name], Media(Path("."))), CHECK[name], row)
 
 
 def promise_holds(fmt: Format, raw: dict) -> None:
@@ -153,23 +158,43 @@ def test_fast_lane_properties_on_every_golden_and_fixture_row(check: str) -> Non
 def test_the_wider_check_keeps_the_promise_on_mutated_rich_rows(fmt: str, data: st.DataObject) -> None:
     """`Format.check` (validate's fast lane for tool calls, preference pairs, ...): accepted => no problem at all."""
     raw = data.draw(mutations.mutated(st.sampled_from(RICH[fmt]), RICH_ODD, RICH_NAMES))
-    promise_holds_for(CHECK[fmt].check, CHECK[fmt], raw)
+    promise_holds_for(check_lane(CHECK[fmt], Media(Path("."))), CHECK[fmt], raw)
 
 
 def test_the_wider_check_keeps_the_promise_on_every_golden_and_fixture_row() -> None:
     for _, raw in fixture_rows():
         for fmt in CHECK.values():
-            promise_holds_for(fmt.check, fmt, raw)
+            promise_holds_for(check_lane(fmt, Media(Path("."))), fmt, raw)
 
 
 RICH_ODD = st.one_of(ODD, st.sampled_from(["<|Commands|>: None.<eoc>\n", "<|Results|>: None<eor>\n",
                                            "<|Results|>: <eor>\n", '<|Commands|>: 1. Search("x")<eoc>\n',
                                            "<|Inner Thoughts|>: Non<eot>\n", "<|Commands|>: Search(<eoc>\n",'"{}"', '{"a": 1}', "not json", '"\\"x\\""', "function", "tool", "developer",
-                                           "function_call", "observation", 2, 0.5, False, {"name": "f"},
+                                           "function_call", "observation", 2, 0.5, False, {"name": "f"}, ["a.png"], ["https://x/y.png", 1],
+                                           "<audio>", "<image><image>",
                                            {"name": "", "arguments": "{}"}, '[{"name": "f"}]', "c1", "x<image>"]))
 RICH_NAMES = st.sampled_from(["input", "preferred_output", "non_preferred_output", "messages", "from", "value", "role", "content", "tool_calls", "tool_call_id", "function",
                               "arguments", "name", "weight", "label", "type", "id", "tools", "reasoning_content",
-                              "function_call", "images"])
+                              "function_call", "images", "videos", "audios"])
+
+
+def test_validate_checks_the_media_files_of_rows_its_fast_lane_takes(tmp_path: Path) -> None:
+    """`check` looks at a row; the files its media lists name are looked at by the engine's lane (`check_lane`):
+    a missing file or one outside the media folder is reported by the full lane, with its path."""
+    from ftdata.validation import validate_file
+
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "a.png").write_bytes(b"x")
+    (tmp_path / "img" / "link.png").symlink_to(tmp_path.parent)
+    row = {"conversations": [{"from": "human", "value": "<image>what?"}, {"from": "gpt", "value": "a cat"}]}
+    rows = [{**row, "images": [ref]} for ref in ("img/a.png", "img/b.png", "../x.png", "img/link.png", "img/../img/a.png")]
+    lane = check_lane(FORMATS["sharegpt"], Media(tmp_path))
+    assert [lane(r) for r in rows] == [True, False, False, False, True]
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(__import__("json").dumps(r) + "\n" for r in rows))
+    report = validate_file(path)
+    assert [(p.line, p.path, p.code) for p in report.problems] == [
+        (2, "images[0]", "media_missing"), (3, "images[0]", "media_outside"), (4, "images[0]", "media_outside")]
 
 
 def plain_conversation(fmt: str) -> dict[str, Any]:

@@ -19,11 +19,11 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 from ftdata.filechecks import FileCheck, TypeDrift
 from ftdata.formats import FORMATS, Converted, Format, accepts, detect, get_format, match
 from ftdata.formats.base import Fast, Raw
-from ftdata.canonical import Record
+from ftdata.canonical import MEDIA_KINDS, Record
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
 from ftdata.io import PROGRESS_EVERY, Accept, Ahead, Item, Tally, UnreadableFile, read_jsonl_range, read_records
-from ftdata.media import Media, check_media
+from ftdata.media import Media, check_media, refs_ok
 from ftdata.problems import Problem, capped, problem
 from ftdata.reports import Checked, ConvertReport, FileReport
 from ftdata.rules import Origins, check_record
@@ -65,7 +65,7 @@ def check_items(items: Iterable[Item], fmt: Format, media: Media, records: bool 
                 adapter: Adapter | None = None) -> Iterator[Checked]:
     """Check decoded items against `fmt` (see `check_item`). `fast_done`: the reader already ran the fast check
     and only yields the rows it refused."""
-    fast = None if fast_done else fmt.fast if records else (fmt.check or fmt.fast)  # records: light ones only
+    fast = None if fast_done else fmt.fast if records else check_lane(fmt, media)  # records: light ones only
     for item in items:
         yield check_item(item, fmt, media, records, fast, adapter)
 
@@ -118,12 +118,26 @@ def scan_range(path: Path, fmt: Format, media: Media, start: int, end: int | Non
     physical lines read; `checks` see every row. Rows the fast lane accepts are only counted while reading."""
     report = FileReport(str(path), fmt.name)
     tally = Tally()
-    items = read_jsonl_range(path, start, end, tally, plain_rows(fmt.check or fmt.fast, checks), progress)
+    items = read_jsonl_range(path, start, end, tally, plain_rows(check_lane(fmt, media), checks), progress)
     for item in check_items(items, fmt, media, records=False, fast_done=True):
         report.add(item)
         see(checks, item)
     report.add_valid(tally.accepted)
     return report, tally.lines
+
+
+def check_lane(fmt: Format, media: Media) -> Fast | None:
+    """validate's fast lane: the format's `check` (or `fast`); a row it accepts with media lists (`images`, ...) is
+    accepted when its files are where they should be (otherwise the full lane says what is wrong)."""
+    check = fmt.check or fmt.fast
+    if check is None:
+        return None
+    kinds = frozenset(MEDIA_KINDS)
+
+    def ok(row: Raw) -> bool:
+        return check(row) and (kinds.isdisjoint(row) or refs_ok(row, media))
+
+    return ok
 
 
 def plain_rows(fast: Fast | None, checks: list[FileCheck]) -> Accept | None:

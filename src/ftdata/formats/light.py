@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftdata.canonical import PLACEHOLDERS, Kind, Message, Record, Role, id_text, json_text
+from ftdata.canonical import MEDIA_KINDS, PLACEHOLDERS, Kind, Message, Record, Role, id_text, json_text
 
 TAGS = tuple(PLACEHOLDERS.values())
 
@@ -29,6 +29,18 @@ def no_tags(value: str) -> bool:
 def is_text(value: Any) -> bool:
     """A non-blank string without media placeholders."""
     return type(value) is str and not blank(value) and no_tags(value)
+
+
+def placeholders_match(raw: dict[str, Any], texts: list[str]) -> bool:
+    """The row's media lists (`images`, ...; lists of strings) hold as many items as `texts` hold placeholders."""
+    joined = "\x00".join(texts)
+    for kind in MEDIA_KINDS:
+        refs = raw.get(kind, ())
+        if kind in raw and (type(refs) is not list or not all(type(r) is str for r in refs)):
+            return False
+        if joined.count(PLACEHOLDERS[kind]) != len(refs):
+            return False
+    return True
 
 
 def is_ident(value: Any) -> bool:

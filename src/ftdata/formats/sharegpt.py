@@ -13,12 +13,12 @@ from typing import Any
 import orjson
 from pydantic import Field
 
-from ftdata.canonical import Message, Role
+from ftdata.canonical import MEDIA_KINDS, Message, Role
 from ftdata.formats.base import (
     ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, function_ok, parse_row, parse_tool_call,
     parse_tools, shapes, text_message, tools_ok,
 )
-from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, is_text, no_tags
+from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, is_text, no_tags, placeholders_match
 from ftdata.formats.write import Writing, call_json, media, with_meta
 from ftdata.problems import Problem, odd_characters, problem
 from ftdata.rules import Origin, Origins, Policy
@@ -197,14 +197,16 @@ def fast(raw: Raw) -> bool:
     return True
 
 
-# validate's fast lane goes further: function calls and observations, tools, preference pairs, KTO tags (no media).
-CHECK_KEYS = frozenset({"conversations", "system", "id", "tools", "chosen", "rejected", "kto_tag"})
+# validate's fast lane goes further: function calls and observations, tools, preference pairs, KTO tags, media lists.
+CHECK_KEYS = frozenset({"conversations", "system", "id", "tools", "chosen", "rejected", "kto_tag", *MEDIA_KINDS})
+MEDIA_KINDS_SET = frozenset(MEDIA_KINDS)
 SIDE = {r: ("assistant" if c == "assistant" else "user") for r, c in ROLES.items() if c != "system"}
 
 
 def check(raw: Raw) -> bool:
     """Is this row certainly valid, warnings included? `fast`'s plain rows, and rows with function calls (JSON
-    {name, arguments} objects, arguments encoded once) and observations, tools, a preference pair or a KTO tag."""
+    {name, arguments} objects, arguments encoded once) and observations, tools, a preference pair, a KTO tag, or
+    media lists with their placeholders in the turns (the files themselves: `engine.check_lane`)."""
     if fast(raw):
         return True
     if not raw.keys() <= CHECK_KEYS or not is_ident(raw.get("id")):
@@ -221,6 +223,7 @@ def check(raw: Raw) -> bool:
     elif "kto_tag" in raw and (type(raw["kto_tag"]) is not bool or not _plain_answer(conv[-1])):
         return False
     expect, prev = "user", ""
+    media = not MEDIA_KINDS_SET.isdisjoint(raw)
     for m in conv:
         if type(m) is not dict or m.keys() != {"from", "value"}:
             return False
@@ -231,9 +234,11 @@ def check(raw: Raw) -> bool:
         if role == FUNCTION:
             if not _calls_ok(value):
                 return False
-        elif not value or value.isspace() or not no_tags(value) or (ROLES[role] == "tool" and prev != FUNCTION):
+        elif not value or value.isspace() or not (media or no_tags(value)) or (ROLES[role] == "tool" and prev != FUNCTION):
             return False  # blank, a placeholder without media, or a result that follows no call
         expect, prev = ("user" if side == "assistant" else "assistant"), role
+    if media and not placeholders_match(raw, [m["value"] for m in conv if m["from"] != FUNCTION]):
+        return False
     if pair:
         return expect == "assistant"  # the prompt ends on the user side
     return expect == "user" and ("kto_tag" not in raw or len(conv) > 1)  # ends with an answer (KTO: after a prompt)
