@@ -2,9 +2,10 @@
 
     python bench/generate.py FORMAT ROWS OUT.jsonl [--invalid 0.03] [--seed 0]
 
-FORMAT: sharegpt | alpaca | openai | moss. Conversations of 1-8 turns, mixed English / Chinese, 50-2,000
-characters a message; a few percent of rows carry a realistic defect (wrong role order, missing field, empty
-answer, broken JSON line).
+FORMAT: plain conversations (sharegpt | alpaca | openai | moss) or rich rows (openai_tools | sharegpt_tools |
+moss_plugins | preference_sharegpt | preference_openai | kto | multimodal; see each maker). Conversations of 1-8
+turns, mixed English / Chinese, 50-2,000 characters a message; a few percent of rows carry a realistic defect
+(wrong role order, missing field, empty answer, broken JSON line).
 """
 
 from __future__ import annotations
@@ -192,17 +193,23 @@ def _moss_defect(row: dict, turns: dict, n: int, defect: str | None) -> dict:
     return row
 
 
-def preference(rng: random.Random, defect: str | None) -> dict:
-    """Preference pairs, half in LLaMA-Factory's sharegpt shape, half in OpenAI's input / preferred_output shape."""
-    if rng.random() < 0.5:
-        conv = [{"from": "human", "value": text(rng)}]
-        row: dict = {"conversations": conv, "chosen": {"from": "gpt", "value": text(rng)},
-                     "rejected": {"from": "gpt", "value": text(rng)}}
-        if defect == "missing_field":
-            del row["rejected"]
-        elif defect:
-            row["chosen"]["value"] = ""
-        return row
+def preference_sharegpt(rng: random.Random, defect: str | None) -> dict:
+    """Preference pairs in LLaMA-Factory's sharegpt shape (a conversation, then chosen / rejected answers)."""
+    conv = []
+    for _ in range(rng.randint(0, 2)):
+        conv += [{"from": "human", "value": text(rng)}, {"from": "gpt", "value": text(rng)}]
+    conv.append({"from": "human", "value": text(rng)})
+    row: dict = {"conversations": conv, "chosen": {"from": "gpt", "value": text(rng)},
+                 "rejected": {"from": "gpt", "value": text(rng)}}
+    if defect == "missing_field":
+        del row["rejected"]
+    elif defect:
+        row["chosen"]["value"] = ""
+    return row
+
+
+def preference_openai(rng: random.Random, defect: str | None) -> dict:
+    """Preference pairs in OpenAI's fine-tuning shape (input / preferred_output / non_preferred_output)."""
     row = {"input": {"messages": [{"role": "user", "content": text(rng)}]},
            "preferred_output": [{"role": "assistant", "content": text(rng)}],
            "non_preferred_output": [{"role": "assistant", "content": text(rng)}]}
@@ -221,25 +228,27 @@ def kto(rng: random.Random, defect: str | None) -> dict:
 
 
 def multimodal(rng: random.Random, defect: str | None) -> dict:
-    """sharegpt rows with images (files in bench/media/, created by `media_folder`) and their placeholders."""
+    """sharegpt rows with images (files in media/ beside the data file, made by `media_folder`) and their placeholders."""
     n = rng.randint(1, 2)
     conv = [{"from": "human", "value": "<image>" * n + text(rng)}, {"from": "gpt", "value": text(rng)}]
-    row = {"conversations": conv, "images": [f"media/{rng.randint(0, 9)}.jpg" for _ in range(n)]}
+    row = {"conversations": conv, "images": [f"media/{rng.randint(0, MEDIA_FILES - 1)}.jpg" for _ in range(n)]}
     if defect:
         row["images"].append("media/missing.jpg")
     return row
 
 
 MAKERS = {"sharegpt": sharegpt, "alpaca": alpaca, "openai": openai, "moss": moss, "openai_tools": openai_tools,
-          "sharegpt_tools": sharegpt_tools, "moss_plugins": moss_plugins, "preference": preference, "kto": kto,
-          "multimodal": multimodal}
-RICH = ["openai_tools", "sharegpt_tools", "moss_plugins", "preference", "kto", "multimodal"]
+          "sharegpt_tools": sharegpt_tools, "moss_plugins": moss_plugins, "preference_sharegpt": preference_sharegpt,
+          "preference_openai": preference_openai, "kto": kto, "multimodal": multimodal}
+RICH = ["openai_tools", "sharegpt_tools", "moss_plugins", "preference_sharegpt", "preference_openai", "kto",
+        "multimodal"]
+MEDIA_FILES = 1000
 
 
 def media_folder(folder: "Path") -> None:
     """The images multimodal rows name (tiny files: existence is what is checked)."""
     (folder / "media").mkdir(exist_ok=True)
-    for i in range(10):
+    for i in range(MEDIA_FILES):
         (folder / "media" / f"{i}.jpg").write_bytes(b"\xff\xd8\xff" + bytes(64))
 
 
@@ -287,3 +296,5 @@ if __name__ == "__main__":
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     generate(a.format, a.rows, a.out, a.invalid, a.seed)
+    if a.format == "multimodal":
+        media_folder(Path(a.out).resolve().parent)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 SCRATCH = Path(tempfile.gettempdir())  # set per run in __main__
+TARGET = "sharegpt"  # convert's target: argv[3]
 
 
 def floor(path: Path) -> int:
@@ -38,7 +39,7 @@ def ftdata_validate(path: Path, workers: int = 1) -> int:
 def ftdata_convert(path: Path, workers: int = 1) -> int:
     from ftdata.convert import convert_files
 
-    return convert_files([path], "sharegpt", SCRATCH / "out.jsonl", dataset_info=False, workers=workers).records
+    return convert_files([path], TARGET, SCRATCH / "out.jsonl", dataset_info=False, workers=workers).records
 
 
 def datasets_load(path: Path) -> int:
@@ -91,35 +92,40 @@ def pydantic_plain(path: Path) -> int:
 
 
 def sft_preprocess(_: Path) -> dict:
-    """Tokens/s of SFT preprocessing on the tiny tokenizer: ours (masks on every assistant turn) vs trl's own
-    conversational path (SFTTrainer's dataset preparation, and the bare render + tokenize inside it; no per-turn
-    masks there: the template has no generation markers)."""
+    """Tokens/s of fttrain's SFT pre-flight on the tiny tokenizer, on plain rows and on rich ones (OpenAI tool calls
+    with tool schemas, MOSS plugin turns): ours (exact masks on every assistant turn) beside trl's own
+    conversational path on the same conversations (SFTTrainer's dataset preparation, and the bare render +
+    tokenize inside it; no per-turn masks there: the bundled template has no generation markers)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from transformers import AutoTokenizer
 
     from ftdata.formats import get_format
-    from fttrain.data import Counts, sft_rows
+    from ftdata.reports import FileReport
+    from fttrain.data import Counts, Source, sft_rows
     from fttrain.model import bundled_model
     from fttrain.spec import RunSpec
     from ftdata.canonical import chat_messages as hf_messages
-    from generate import Pool, sharegpt
+    from generate import Pool, moss_plugins, openai_tools, sharegpt
 
     tok = AutoTokenizer.from_pretrained(bundled_model())
-    rng = Pool(1)
-    records = [get_format("sharegpt").to_canonical(sharegpt(rng, None)).record for _ in range(200)]
     results = {}
-    t = time.perf_counter()
-    counts = Counts()
-    rows = sft_rows(tok, records, RunSpec(max_length=10**9), counts)
-    secs = time.perf_counter() - t
-    results["fttrain (masks from incremental renders)"] = {
-        "rows_s": round(len(rows) / secs), "tokens_s": round(sum(len(r["input_ids"]) for r in rows) / secs)}
-    t = time.perf_counter()
-    ids = [tok.apply_chat_template(hf_messages(r.messages), tokenize=True, return_dict=True)["input_ids"] for r in records]
-    secs = time.perf_counter() - t
-    results["trl-style single render + tokenize (no turn masks)"] = {
-        "rows_s": round(len(ids) / secs), "tokens_s": round(sum(map(len, ids)) / secs)}
-    results["trl SFTTrainer._prepare_dataset (datasets.map, no turn masks)"] = trl_prepare(tok, records)
+    for name, fmt, make in (("plain sharegpt", "sharegpt", sharegpt), ("openai tool calls", "openai", openai_tools),
+                            ("MOSS plugins", "moss", moss_plugins)):
+        rng = Pool(1)
+        records = [get_format(fmt).to_canonical(make(rng, None)).record for _ in range(200)]
+        source = Source(name, records, FileReport(name, fmt), [f"row {i}" for i in range(len(records))])
+        t = time.perf_counter()
+        rows = sft_rows(tok, source, RunSpec(max_length=10**9), Counts())
+        secs = time.perf_counter() - t
+        results[f"{name}: fttrain pre-flight (exact masks on every assistant turn)"] = {
+            "rows_s": round(len(rows) / secs), "tokens_s": round(sum(len(r["input_ids"]) for r in rows) / secs)}
+        t = time.perf_counter()
+        ids = [tok.apply_chat_template(hf_messages(r.messages), tools=r.tools, tokenize=True,
+                                       return_dict=True)["input_ids"] for r in records]
+        secs = time.perf_counter() - t
+        results[f"{name}: single render + tokenize (no turn masks)"] = {
+            "rows_s": round(len(ids) / secs), "tokens_s": round(sum(map(len, ids)) / secs)}
+        results[f"{name}: trl SFTTrainer._prepare_dataset (datasets.map, no turn masks)"] = trl_prepare(tok, records)
     return results
 
 
@@ -136,7 +142,10 @@ def trl_prepare(tok, records) -> dict:
 
     disable_progress_bars()
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    data = Dataset.from_list([{"messages": hf_messages(r.messages)} for r in records])
+    # tools as trl takes them (a column of schema lists); Arrow adds other rows' keys to them as nulls, which only
+    # lengthens the render a little here
+    data = Dataset.from_list([{"messages": hf_messages(r.messages), **({"tools": r.tools} if r.tools else {})}
+                              for r in records])
     args = SFTConfig(output_dir=str(SCRATCH / "trl"), max_length=None, report_to="none", use_cpu=True,
                      dataset_num_proc=None)
     trainer = SFTTrainer(AutoModelForCausalLM.from_pretrained(bundled_model()), args=args, train_dataset=data.select([0]),
@@ -154,6 +163,8 @@ TOOLS = {"floor": floor, "ftdata_validate": ftdata_validate, "ftdata_validate_w2
 
 if __name__ == "__main__":
     tool, file = sys.argv[1], Path(sys.argv[2])
+    if len(sys.argv) > 3:
+        TARGET = sys.argv[3]
     if tool == "sft_preprocess":
         with tempfile.TemporaryDirectory() as scratch:
             SCRATCH = Path(scratch)
