@@ -11,7 +11,7 @@ SRC = ROOT / "src"
 # Bottom to top; a module may import modules of its own layer or below, never above. Same-layer imports are allowed
 # but may not form a circle (checked separately). The README's developer section lists the same layers.
 LAYERS = [
-    ["ftdata.problems", "ftdata.canonical", "ftdata.jsonarray", "ftdata.sink", "fttrain.spec"],
+    ["ftdata.problems", "ftdata.canonical", "ftdata.jsonarray", "ftdata.sink", "ftdata.similarity", "fttrain.spec"],
     ["ftdata.rules", "ftdata.io", "ftdata.media", "ftdata.tokens"],
     ["ftdata.formats.light", "ftdata.formats.write"],
     ["ftdata.formats.base"],

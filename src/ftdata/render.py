@@ -136,11 +136,16 @@ def stats_text(s: dict[str, Any]) -> None:
     out.print(f"[bold]{escape(', '.join(s['files']))}[/bold]  records: {s['records']}  valid: {s['valid']}  "
               f"invalid: {s['invalid']}  kinds: {escape(str(s['kinds']))}", soft_wrap=True)
     table = Table("per record", "min", "p50", "p95", "max", "mean", box=None, pad_edge=False)
-    for name in ("turns", "chars", "tokens"):
-        if s.get(name):
-            d = s[name]
+    for name, key in (("turns", "turns"), ("chars", "chars"), ("tokens", "tokens"),
+                      ("chosen/rejected chars", "chosen_rejected_length_ratio")):
+        if s.get(key):
+            d = s[key]
             table.add_row(name, *(str(d[k]) for k in ("min", "p50", "p95", "max", "mean")))
     out.print(table)
+    if "chosen_longer" in s:
+        out.print(f"chosen answer longer than rejected: {s['chosen_longer']:.1%}")
+    if "kto_labels" in s:
+        out.print(f"KTO labels: desirable {s['kto_labels']['desirable']}  undesirable {s['kto_labels']['undesirable']}")
     roles = "  ".join(f"{k}: {v}" for k, v in s["messages_per_role"].items())
     out.print(f"messages per role: {roles}")
     out.print(f"exact duplicates: {s['exact_duplicates']}  very short answers: {s['short_answers']}  "
