@@ -11,18 +11,19 @@ SRC = ROOT / "src"
 # Bottom to top; a module may import modules of its own layer or below, never above. Same-layer imports are allowed
 # but may not form a circle (checked separately). The README's developer section lists the same layers.
 LAYERS = [
-    ["ftdata.problems", "ftdata.canonical", "ftdata.jsonarray", "ftdata.sink", "ftdata.similarity", "fttrain.spec"],
-    ["ftdata.rules", "ftdata.io", "ftdata.media", "ftdata.tokens"],
+    ["ftdata.problems", "ftdata.canonical", "ftdata.jsonarray", "ftdata.sink", "ftdata.similarity", "ftdata.minhash",
+     "fttrain.spec"],
+    ["ftdata.rules", "ftdata.io", "ftdata.media", "ftdata.tokens", "ftdata.textkeys", "ftdata.dedup_index"],
     ["ftdata.formats.light", "ftdata.formats.write"],
     ["ftdata.formats.base"],
     ["ftdata.formats.alpaca", "ftdata.formats.canonical", "ftdata.formats.firefly", "ftdata.formats.llamafactory_v1",
      "ftdata.formats.moss",
      "ftdata.formats.openai", "ftdata.formats.sharegpt", "ftdata.formats.text", "ftdata.formats.trl"],
     ["ftdata.formats"],
-    ["ftdata.reports", "ftdata.dataset_info", "ftdata.schemas", "ftdata.parallel", "ftdata.filechecks"],
+    ["ftdata.reports", "ftdata.dataset_info", "ftdata.schemas", "ftdata.parallel", "ftdata.filechecks", "ftdata.fixes"],
     ["ftdata.engine", "ftdata.stats", "ftdata.dataset_info_writer"],
     ["ftdata.validation", "ftdata.batch"],
-    ["ftdata.convert"],
+    ["ftdata.convert", "ftdata.dedup", "ftdata.fix"],
     ["ftdata.api"],
     ["ftdata.render"],
     ["ftdata.cli", "ftdata", "fttrain.template"],

@@ -142,6 +142,81 @@ def stats(
         render.stats_text(result.summary())
 
 
+@app.command()
+def dedup(
+    files: Annotated[list[Path], typer.Argument(help="Training data files (any format ftdata reads).")],
+    near: Annotated[Optional[float], typer.Option("--near", help="Also remove near duplicates: estimated Jaccard similarity of word 3-grams from this value on (0.5-1.0; 0.8 is a common choice).")] = None,
+    against: Annotated[Optional[list[Path]], typer.Option("--against", help="Eval / benchmark file: remove training rows whose prompt matches one of its rows (repeat for several).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Kept rows (.jsonl or .json); default <first input stem>.dedup.jsonl beside it.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write kept rows in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
+    source: Annotated[Optional[str], typer.Option("--from", help="Input format (default: detected per file).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+) -> None:
+    """Remove exact duplicates (the same normalised conversation, in any format) and, with --near, near duplicates
+    (MinHash LSH), across files; with --against, rows whose prompt is in an eval set. Kept rows go to OUT, removed
+    ones to OUT.dupes.jsonl (each naming the row it duplicates and the similarity), invalid ones to
+    OUT.rejects.jsonl.
+
+    Exit code 0: nothing rejected; 1: some rows rejected (outputs still written); 2: usage error or unreadable input.
+
+    Example: ftdata dedup train.jsonl more.jsonl --near 0.8 --against eval.jsonl -o train.dedup.jsonl
+    """
+    from ftdata.dedup import dedup_files
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        report = dedup_files(files, output, near, against, to, source, force)
+    except (api.UsageError, UnreadableFile) as err:
+        _fail(str(err))
+    except KeyboardInterrupt:
+        _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
+    except OSError as err:
+        _fail(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}; nothing was written")
+    if json:
+        render.json_out(report.to_dict())
+    else:
+        render.dedup(report)
+    raise typer.Exit(1 if report.rejected else 0)
+
+
+@app.command()
+def fix(
+    files: Annotated[list[Path], typer.Argument(help="Data files (any format ftdata reads).")],
+    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Fixed rows (.jsonl or .json); default <first input stem>.fixed.jsonl beside it.")] = None,
+    source: Annotated[Optional[str], typer.Option("--from", help="Input format (default: detected per file).")] = None,
+    merge_consecutive: Annotated[bool, typer.Option("--merge-consecutive", help="Join text turns of the same role that follow each other (changes the structure; logged).")] = False,
+    drop_empty: Annotated[bool, typer.Option("--drop-empty", help="Remove turns with blank content and no tool call (changes the structure; logged).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+) -> None:
+    """Apply only fixes that cannot change meaning (role names in another case, whitespace around content, tool
+    arguments encoded twice, MOSS 'None.' placeholders), each logged in OUT.changes.jsonl as {index, line, path,
+    code, before, after}; rows still invalid go to OUT.rejects.jsonl.
+
+    Exit code 0: every row written; 1: some rejected (outputs still written); 2: usage error or unreadable input.
+
+    Example: ftdata fix data.jsonl --drop-empty -o data.fixed.jsonl
+    """
+    from ftdata.fix import fix_files
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        report = fix_files(files, to, output, source, merge_consecutive, drop_empty, force)
+    except (api.UsageError, UnreadableFile) as err:
+        _fail(str(err))
+    except KeyboardInterrupt:
+        _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
+    except OSError as err:
+        _fail(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}; nothing was written")
+    if json:
+        render.json_out(report.to_dict())
+    else:
+        render.fixed(report)
+    raise typer.Exit(1 if report.rejected else 0)
+
+
 schema_app = typer.Typer(help="JSON Schemas of the formats.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(schema_app, name="schema")
 

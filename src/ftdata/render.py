@@ -153,3 +153,49 @@ def stats_text(s: dict[str, Any]) -> None:
               f"with system prompt: {s['share_with_system']:.1%}")
     if "over_max_length" in s:
         out.print(f"over max length {s['max_length']}: {s['over_max_length']} (would be truncated)")
+
+
+def dedup(r: Any) -> None:
+    """Summary of a dedup run (`ftdata.dedup.DedupReport`): in = kept + removed + rejected, where each went, the
+    largest clusters."""
+    for path, fmt in r.formats.items():
+        out.print(f"read {escape(path)} as {fmt}", soft_wrap=True)
+    removed = sum(r.removed.values())
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(r.removed.items()))
+    out.print(f"records: {r.records}  kept: {r.kept}  removed: {removed}{f' ({kinds})' if kinds else ''}  "
+              f"rejected: {r.rejected}", soft_wrap=True)
+    if r.evals:
+        out.print(f"checked against {r.eval_records} eval records in {escape(', '.join(r.evals))}", soft_wrap=True)
+    out.print(f"wrote {escape(r.output)} ({r.target})", soft_wrap=True)
+    if removed:
+        out.print(f"removed rows in {escape(r.dupes)}", soft_wrap=True)
+    if r.rejected:
+        codes = ", ".join(f"{c} ({n})" for c, n in r.reject_codes.most_common())
+        out.print(f"[red]rejected {r.rejected} to {escape(r.rejects)}[/red]: {codes}", soft_wrap=True)
+    for code, n in r.warnings.most_common():
+        out.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
+    if r.clusters:
+        out.print(f"clusters: {r.clusters} kept rows have duplicates; largest:", soft_wrap=True)
+        for c in r.largest:
+            loc = f"{c['file']}:{c['line']}" if c["line"] is not None else f"{c['file']}[{c['index']}]"
+            out.print(f"  {escape(loc)}  {c['rows']} rows", soft_wrap=True)
+    if r.capped:
+        out.print(f"[yellow]note:[/yellow] {r.capped} comparisons skipped in over-full LSH buckets (rows that are all "
+                  "alike but under the threshold); some near duplicates there may remain", soft_wrap=True)
+
+
+def fixed(r: Any) -> None:
+    """Summary of a fix run (`ftdata.fix.FixReport`): in = written + rejected, the changes by code."""
+    for path, fmt in r.formats.items():
+        out.print(f"read {escape(path)} as {fmt}", soft_wrap=True)
+    out.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}  rows changed: {r.rows_changed}",
+              soft_wrap=True)
+    out.print(f"wrote {escape(r.output)} ({r.target})", soft_wrap=True)
+    if r.changes:
+        out.print(f"changes in {escape(r.changes_file)}: "
+                  + ", ".join(f"{c} {n}" for c, n in r.changes.most_common()), soft_wrap=True)
+    if r.rejected:
+        codes = ", ".join(f"{c} ({n})" for c, n in r.reject_codes.most_common())
+        out.print(f"[red]rejected {r.rejected} to {escape(r.rejects)}[/red]: {codes}", soft_wrap=True)
+    for code, n in r.warnings.most_common():
+        out.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
