@@ -22,7 +22,7 @@ LAYERS = [
     ["ftdata.formats"],
     ["ftdata.reports", "ftdata.dataset_info", "ftdata.schemas", "ftdata.parallel", "ftdata.filechecks", "ftdata.fixes"],
     ["ftdata.engine", "ftdata.stats", "ftdata.dataset_info_writer"],
-    ["ftdata.validation", "ftdata.batch"],
+    ["ftdata.validation", "ftdata.batch", "ftdata.v1_descriptor"],
     ["ftdata.convert", "ftdata.dedup", "ftdata.fix"],
     ["ftdata.api"],
     ["ftdata.render"],

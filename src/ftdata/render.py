@@ -15,6 +15,7 @@ from rich.table import Table
 from ftdata.problems import CODES, Problem
 from ftdata.reports import ConvertReport, FileReport
 
+DESCRIPTORS = ("dataset_info", "llamafactory-v1 yaml")  # reports of descriptors: their entries are no data records
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -54,14 +55,14 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
             if len(r.problems) > max_errors:
                 out.print(f"  ... {len(r.problems) - max_errors} more (raise --max-errors or use --json for all)")
     if len(reports) > 1:
-        ok = [r for r in reports if not r.error and r.format != "dataset_info"]
+        ok = [r for r in reports if not r.error and r.format not in DESCRIPTORS]
         out.print(f"[bold]total[/bold]  files: {len(reports)}  records: {sum(r.records for r in ok)}  "
                   f"valid: {sum(r.valid for r in ok)}  invalid: {sum(r.invalid for r in ok)}")
 
 
 def validation_json(reports: list[FileReport]) -> None:
     """Exactly one JSON object on stdout: totals and every problem of every file."""
-    data = [r for r in reports if r.format != "dataset_info"]  # a descriptor's entries are not data records
+    data = [r for r in reports if r.format not in DESCRIPTORS]  # a descriptor's entries are not data records
     payload: dict[str, Any] = {
         "records": sum(r.records for r in data),
         "valid": sum(r.valid for r in data),
