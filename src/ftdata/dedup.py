@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from ftdata.engine import Converter, check_items, open_items, reject_row
 from ftdata.formats import FORMATS, TARGETS
-from ftdata.io import STDIN, UsageError
+from ftdata.io import JSONL_SUFFIXES, STDIN, UsageError
 from ftdata.media import Media
 from ftdata.problems import Code
 from ftdata.reports import Checked, ConvertReport
@@ -148,6 +148,8 @@ def _scan(paths: list[Path], source: str | None, cols: Any, allow_outside: bool,
 
     batch: list[Any] = []
     where: list[tuple[int, int, int]] = []
+    if paths and all(p.suffix.lower() in JSONL_SUFFIXES for p in paths):
+        cols.reserve(sum(_lines(p) for p in paths))  # at most one row a line: the columns are filled in place
 
     def flush() -> None:
         cols.add("file", np.array([w[0] for w in where], dtype=np.int32))
@@ -166,14 +168,27 @@ def _scan(paths: list[Path], source: str | None, cols: Any, allow_outside: bool,
         batch.clear()
 
     for number, path in enumerate(paths):
-        for item in _checked(path, source, allow_outside):
-            if item.valid and item.record is not None:
+        fmt, _, items = open_items(path, source)
+        light = fmt.light
+        for item in check_items(items, fmt, Media(path.resolve().parent, allow_outside), records=False):
+            record = light(item.raw) if item.accepted and light is not None else item.record  # no pydantic object
+            if item.valid and record is not None:
                 where.append((number, item.index, -1 if item.line is None else item.line))
-                batch.append(item.record)
+                batch.append(record)
                 if len(batch) >= BATCH:
                     flush()
     if batch:
         flush()
+
+
+def _lines(path: Path) -> int:
+    """Lines in a file (a last line without a newline counts): ~0.3 s for 600 MB."""
+    count, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while block := f.read(1 << 24):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
 
 
 def _write(inputs: list[Path], source: str | None, out: Path, report: DedupReport, decisions: Any,
@@ -193,9 +208,9 @@ def _write(inputs: list[Path], source: str | None, out: Path, report: DedupRepor
             copy = fmt.name == report.target
             conv = Converter(fmt, FORMATS[report.target], "think", writer, rejects, ConvertReport([], "", "", ""),
                              path if len(inputs) > 1 else None)
-            for item in _checked(path, source, allow_outside):
+            for item in _checked(path, source, allow_outside, records=not copy):
                 report.records += 1
-                if not item.valid or item.record is None:
+                if not item.valid or (item.record is None and not item.accepted):
                     report.rejected += 1
                     report.reject_codes.update(list(dict.fromkeys(p.code for p in item.problems if p.severity == "error")))
                     rejects.write(reject_row(item, item.problems, path if len(inputs) > 1 else None))

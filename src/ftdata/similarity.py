@@ -13,15 +13,12 @@ almost every pair first:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-
-_SPACE = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
     """' Hello,\\n\\n  world ' -> 'Hello, world': runs of whitespace become one space, ends stripped."""
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def edit_similarity(a: str, b: str, at_least: float) -> float | None:

@@ -16,11 +16,29 @@ punctuation are dropped later, when it is cut into words (`ftdata.minhash`).
 from __future__ import annotations
 
 import hashlib
+from typing import Any, Protocol
 
 import orjson
 
-from ftdata.canonical import Message, Record
 from ftdata.similarity import normalise
+
+
+class Conversation(Protocol):
+    """A canonical `Record`, or the fast lane's light record of a plain conversation (no pydantic object built:
+    dedup reads a million rows)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def text(self) -> str | None: ...
+
+    @property
+    def label(self) -> bool | None: ...
+
+
+def _lists(record: Any) -> list[tuple[str, list[Any]]]:
+    return [(k, v) for k in ("messages", "chosen", "rejected", "completion") if (v := getattr(record, k)) is not None]
 
 
 def _digest(value: object) -> int:
@@ -29,38 +47,39 @@ def _digest(value: object) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
-def _message(m: Message) -> list[object]:
+def _message(m: Any) -> list[object]:
     return [m.role, normalise(m.content), normalise(m.reasoning or ""),
             [[c.name, c.arguments] for c in m.tool_calls or ()]]
 
 
-def conversation_key(record: Record) -> int:
+def conversation_key(record: Conversation) -> int:
     """The exact-duplicate key of a record (see the module docstring for what it ignores)."""
     if record.kind == "text":
         return _digest(["text", normalise(record.text or "")])
-    lists = [[name, [_message(m) for m in msgs]] for name, msgs in record.message_lists()]
-    return _digest([record.kind, lists, record.label, record.tools, record.images, record.videos, record.audios])
+    lists = [[name, [_message(m) for m in msgs]] for name, msgs in _lists(record)]
+    media = [getattr(record, k) for k in ("tools", "images", "videos", "audios")]
+    return _digest([record.kind, lists, record.label, *media])
 
 
-def _text(m: Message) -> str:
+def _text(m: Any) -> str:
     calls = " ".join(f"{c.name} {orjson.dumps(c.arguments, option=orjson.OPT_SORT_KEYS).decode()}"
                      for c in m.tool_calls or ())
     return "\n".join(part for part in (m.reasoning, m.content, calls) if part)
 
 
-def conversation_text(record: Record) -> str:
+def conversation_text(record: Conversation) -> str:
     """Every message's text, joined: what near duplicates are measured on."""
     if record.kind == "text":
         return record.text or ""
-    return "\n".join(_text(m) for _, msgs in record.message_lists() for m in msgs)
+    return "\n".join(_text(m) for _, msgs in _lists(record) for m in msgs)
 
 
-def prompt_text(record: Record) -> str:
+def prompt_text(record: Conversation) -> str:
     """The user turns (a pretraining record: its text), whitespace normalised: what contamination is measured on,
     so that an eval question found in training data counts whatever answer each side gives."""
     if record.kind == "text":
         return normalise(record.text or "")
-    return normalise("\n".join(m.content for _, msgs in record.message_lists() for m in msgs if m.role == "user"))
+    return normalise("\n".join(m.content for _, msgs in _lists(record) for m in msgs if m.role == "user"))
 
 
 def prompt_key(text: str) -> int:
