@@ -23,7 +23,7 @@ LAYERS = [
     ["ftdata.reports", "ftdata.dataset_info", "ftdata.schemas", "ftdata.parallel", "ftdata.filechecks", "ftdata.fixes"],
     ["ftdata.engine", "ftdata.stats", "ftdata.dataset_info_writer"],
     ["ftdata.validation", "ftdata.batch", "ftdata.v1_descriptor"],
-    ["ftdata.convert", "ftdata.dedup", "ftdata.fix"],
+    ["ftdata.convert", "ftdata.dedup", "ftdata.fix", "ftdata.descriptors"],
     ["ftdata.api"],
     ["ftdata.render"],
     ["ftdata.cli", "ftdata", "fttrain.template"],

@@ -235,6 +235,76 @@ def schema_export(
         render.out.print(f"wrote {path}", markup=False)
 
 
+descriptor_app = typer.Typer(help="Other trainers' dataset descriptors (axolotl, trl, LLaMA-Factory v1) from and to a "
+                                   "dataset_info.json.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(descriptor_app, name="descriptor")
+
+
+@descriptor_app.command("export")
+def descriptor_export(
+    info: Annotated[Path, typer.Argument(help="A LLaMA-Factory dataset_info.json.")],
+    to: Annotated[str, typer.Option("--to", "-t", help="axolotl (its datasets: block), trl (its dataset mixture YAML) or llamafactory-v1 (a v1 dataset YAML).")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the YAML here (default: print it).")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Entry names, comma-separated (default: all).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+) -> None:
+    """Write the entries of a dataset_info.json as another trainer's dataset YAML; entries it cannot read as they
+    are are left out, each with the reason and the ftdata convert that fixes it (exit 1).
+
+    Example: ftdata descriptor export data/dataset_info.json --to trl -o mixture.yaml
+    """
+    from ftdata.descriptors import export
+
+    names = dataset.split(",") if dataset else None
+    try:
+        _refuse_existing(output, force)
+        result = export(info, to, output.parent if output else Path.cwd(), names)
+        text = render.yaml_text(result.document)
+        if output is not None:
+            _write_text(output, text)
+    except (api.UsageError, UnreadableFile) as err:
+        _fail(str(err))
+    render.exported(result, text if output is None else None, str(output) if output else None)
+    raise typer.Exit(1 if result.refused else 0)
+
+
+@descriptor_app.command("import")
+def descriptor_import(
+    source: Annotated[Path, typer.Argument(help="An axolotl config, a trl dataset mixture YAML or a LLaMA-Factory v1 dataset YAML.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the dataset_info.json here (default: print it).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+) -> None:
+    """Read another trainer's dataset YAML back into dataset_info.json entries (file names relative to OUT's folder);
+    entries LLaMA-Factory cannot read are left out with the reason (exit 1).
+
+    Example: ftdata descriptor import mixture.yaml -o data/dataset_info.json
+    """
+    from ftdata.descriptors import import_descriptor
+
+    try:
+        _refuse_existing(output, force)
+        result = import_descriptor(source, output.parent if output else Path.cwd())
+        text = orjson.dumps(result.document, option=orjson.OPT_INDENT_2).decode() + "\n"
+        if output is not None:
+            _write_text(output, text)
+    except (api.UsageError, UnreadableFile) as err:
+        _fail(str(err))
+    render.exported(result, text if output is None else None, str(output) if output else None)
+    raise typer.Exit(1 if result.refused else 0)
+
+
+def _refuse_existing(output: Optional[Path], force: bool) -> None:
+    if output is not None and output.exists() and not force:
+        raise api.UsageError(f"{output} exists; pass --force to replace it, or choose another -o")
+
+
+def _write_text(path: Path, text: str) -> None:
+    from ftdata.sink import atomic_write
+
+    with atomic_write(path, batched=False) as f:
+        f.write(text.encode())
+
+
 @app.command()
 def formats() -> None:
     """List the supported formats, each with a minimal example record.

@@ -200,3 +200,24 @@ def fixed(r: Any) -> None:
         out.print(f"[red]rejected {r.rejected} to {escape(r.rejects)}[/red]: {codes}", soft_wrap=True)
     for code, n in r.warnings.most_common():
         out.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
+
+
+def yaml_text(document: Any) -> str:
+    """A descriptor as YAML (block style, keys in the order given)."""
+    import yaml
+
+    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False))
+
+
+def exported(r: Any, text: str | None, output: str | None) -> None:
+    """A descriptor export / import (`ftdata.descriptors.Exported`): the document (or where it went), then on
+    stderr each entry left out and why, and the notes."""
+    if text is not None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        err.print(f"wrote {escape(output or '')} ({r.kind})", soft_wrap=True)
+    for name, why in r.refused.items():
+        err.print(f"[red]left out[/red] {escape(name)}: {escape(why)}", soft_wrap=True)
+    for note in r.notes:
+        err.print(f"note: {escape(note)}", soft_wrap=True)
