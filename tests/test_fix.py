@@ -121,3 +121,32 @@ def test_cli_summary_and_bad_input(tmp_path: Path, monkeypatch) -> None:
         result = runner.invoke(app, ["fix", *args])
         assert result.exit_code == 2 and result.output.startswith(message), result.output
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_fix_never_makes_a_valid_row_invalid(tmp_path: Path, monkeypatch) -> None:
+    """Every golden and fixture file: no row that validates is rejected after fixing (and the output validates)."""
+    from conftest import FIXTURES
+
+    files = sorted(DATA.glob("*/*/*.jsonl")) + sorted(FIXTURES.rglob("*.json*"))
+    for i, src in enumerate(files):
+        if src.suffix not in (".jsonl", ".json") or src.name == "dataset_info.json":
+            continue
+        before = validate_file(src)
+        out = tmp_path / f"{i}.jsonl"
+        report = fix_files([src], output=out, force=True)
+        assert report.rejected <= before.invalid, src
+        assert validate_file(out, media_dir=src.parent).invalid == 0, src
+
+
+def test_a_fix_that_would_break_a_row_is_not_applied(tmp_path: Path, monkeypatch) -> None:
+    import ftdata.fix as fix_module
+    from ftdata.fixes import Change
+
+    def breaking(raw, fmt):
+        return {**raw, "conversations": []}, [Change("conversations", "whitespace", "x", "y")]
+
+    monkeypatch.setattr(fix_module, "fix_row", breaking)
+    row = {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}
+    report = fix_files([write(tmp_path / "a.jsonl", [row])], output=tmp_path / "o.jsonl")
+    assert (report.written, report.unfixed, dict(report.changes)) == (1, 1, {})
+    assert lines(tmp_path / "o.jsonl") == [row] and not (tmp_path / "o.jsonl.changes.jsonl").exists()

@@ -20,7 +20,7 @@ from ftdata.fixes import Change, FixCode, fix_reported, fix_row, fix_structure
 from ftdata.formats import FORMATS, TARGETS, Format
 from ftdata.io import STDIN, Item, UsageError
 from ftdata.media import Media
-from ftdata.problems import Code, Problem
+from ftdata.problems import Code, Problem, has_errors
 from ftdata.reports import Checked, ConvertReport
 from ftdata.sink import JsonWriter, atomic_write
 
@@ -39,6 +39,7 @@ class FixReport:
     written: int = 0
     rejected: int = 0
     rows_changed: int = 0
+    unfixed: int = 0  # valid rows whose fixes would have made them invalid: written as they were
     changes: Counter[FixCode] = field(default_factory=Counter)
     reject_codes: Counter[Code] = field(default_factory=Counter)
     warnings: Counter[Code] = field(default_factory=Counter)
@@ -108,6 +109,12 @@ def _one(item: Item, fmt: Format, media: Media, structure: tuple[bool, bool], co
         changes += reported + more
         if reported or more:
             checked = convert_raw(raw, fmt, media)
+        if changes and has_errors(checked.problems):
+            original = convert_raw(item.value, fmt, media)
+            if original.record is not None and not has_errors(original.problems):
+                # a fix must never make a valid row invalid (a field that has to match another one): keep it as is
+                raw, changes, checked = item.value, [], original
+                report.unfixed += 1
         problems = [p.at(item.index, item.line) for p in checked.problems]
         record, origins = checked.record, checked.origins
     else:

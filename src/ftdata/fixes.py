@@ -118,7 +118,8 @@ def fix_whitespace(row: dict[str, Any], fmt: Format) -> list[Change]:
                     if field in value[i]:
                         _strip(value[i], field, f"{path}.{key}[{i}].{field}", out, start=i == texts[0],
                                end=i == texts[-1])
-    for key in TOP_TEXT + (("chosen", "rejected") if fmt.name == "alpaca" else ()):
+    extra = {"alpaca": ("chosen", "rejected"), "firefly": ("prompt",)}.get(fmt.name, ())  # turn texts there
+    for key in TOP_TEXT + extra:
         if isinstance(row.get(key), str):
             _strip(row, key, key, out)
     for i, pair in enumerate(row.get("history") or () if fmt.name == "alpaca" else ()):

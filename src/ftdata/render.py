@@ -192,6 +192,9 @@ def fixed(r: Any) -> None:
     out.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}  rows changed: {r.rows_changed}",
               soft_wrap=True)
     out.print(f"wrote {escape(r.output)} ({r.target})", soft_wrap=True)
+    if r.unfixed:
+        out.print(f"[yellow]note:[/yellow] {r.unfixed} valid rows written unchanged: their fixes would have made them "
+                  "invalid", soft_wrap=True)
     if r.changes:
         out.print(f"changes in {escape(r.changes_file)}: "
                   + ", ".join(f"{c} {n}" for c, n in r.changes.most_common()), soft_wrap=True)
