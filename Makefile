@@ -40,10 +40,12 @@ demo: $(STAMP)
 	$(BIN)/fttrain sft out/demo/dataset_info.json --dataset moss,firefly --max-steps 12 --max-length 1024 \
 	  --learning-rate 1e-3 --logging-steps 3 --generate 1 --output-dir out/demo/sft
 
-# Side-by-side throughput / memory table (bench/results/); BENCH_ARGS="--gb 1" adds a ~1 GB file.
+# Side-by-side throughput / memory table (bench/results/); BENCH_ARGS="--gb 1" adds a ~1 GB file. Then dedup on 1 M
+# generated rows with planted duplicates (DEDUP_ARGS="--rows 100000" for a quick one).
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q matplotlib
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/dedup.py $(DEDUP_ARGS)
 
 wheel-check: $(STAMP)
 	bash scripts/wheel_check.sh

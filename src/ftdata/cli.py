@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
-from typing import Annotated, Optional, cast
+from typing import Annotated, Callable, Optional, TypeVar, cast
 
 import orjson
 import typer
@@ -142,6 +142,24 @@ def stats(
         render.stats_text(result.summary())
 
 
+T = TypeVar("T")
+
+
+def _guarded(call: Callable[[], T]) -> T:
+    """Run a command's library call: usage errors and unreadable input exit 2 with one line, Ctrl-C / SIGTERM 130
+    (outputs are only renamed into place when complete, so nothing partial is left)."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return call()
+    except (api.UsageError, UnreadableFile) as err:
+        _fail(str(err))
+    except KeyboardInterrupt:
+        _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
+    except OSError as err:
+        _fail(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}; nothing was written")
+    raise AssertionError("unreachable: _fail exits")
+
+
 @app.command()
 def dedup(
     files: Annotated[list[Path], typer.Argument(help="Training data files (any format ftdata reads).")],
@@ -164,15 +182,7 @@ def dedup(
     """
     from ftdata.dedup import dedup_files
 
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        report = dedup_files(files, output, near, against, to, source, force)
-    except (api.UsageError, UnreadableFile) as err:
-        _fail(str(err))
-    except KeyboardInterrupt:
-        _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
-    except OSError as err:
-        _fail(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}; nothing was written")
+    report = _guarded(lambda: dedup_files(files, output, near, against, to, source, force))
     if json:
         render.json_out(report.to_dict())
     else:
@@ -201,15 +211,7 @@ def fix(
     """
     from ftdata.fix import fix_files
 
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        report = fix_files(files, to, output, source, merge_consecutive, drop_empty, force)
-    except (api.UsageError, UnreadableFile) as err:
-        _fail(str(err))
-    except KeyboardInterrupt:
-        _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
-    except OSError as err:
-        _fail(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}; nothing was written")
+    report = _guarded(lambda: fix_files(files, to, output, source, merge_consecutive, drop_empty, force))
     if json:
         render.json_out(report.to_dict())
     else:
@@ -253,17 +255,13 @@ def descriptor_export(
 
     Example: ftdata descriptor export data/dataset_info.json --to trl -o mixture.yaml
     """
-    from ftdata.descriptors import export
+    from ftdata.descriptors import export, save
 
     names = dataset.split(",") if dataset else None
-    try:
-        _refuse_existing(output, force)
-        result = export(info, to, output.parent if output else Path.cwd(), names)
-        text = render.yaml_text(result.document)
-        if output is not None:
-            _write_text(output, text)
-    except (api.UsageError, UnreadableFile) as err:
-        _fail(str(err))
+    result = _guarded(lambda: export(info, to, output.parent if output else Path.cwd(), names,
+                                     refuse=output if not force else None))
+    text = render.yaml_text(result.document)
+    _guarded(lambda: save(output, text))
     render.exported(result, text if output is None else None, str(output) if output else None)
     raise typer.Exit(1 if result.refused else 0)
 
@@ -279,30 +277,14 @@ def descriptor_import(
 
     Example: ftdata descriptor import mixture.yaml -o data/dataset_info.json
     """
-    from ftdata.descriptors import import_descriptor
+    from ftdata.descriptors import import_descriptor, save
 
-    try:
-        _refuse_existing(output, force)
-        result = import_descriptor(source, output.parent if output else Path.cwd())
-        text = orjson.dumps(result.document, option=orjson.OPT_INDENT_2).decode() + "\n"
-        if output is not None:
-            _write_text(output, text)
-    except (api.UsageError, UnreadableFile) as err:
-        _fail(str(err))
+    result = _guarded(lambda: import_descriptor(source, output.parent if output else Path.cwd(),
+                                                refuse=output if not force else None))
+    text = orjson.dumps(result.document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    _guarded(lambda: save(output, text))
     render.exported(result, text if output is None else None, str(output) if output else None)
     raise typer.Exit(1 if result.refused else 0)
-
-
-def _refuse_existing(output: Optional[Path], force: bool) -> None:
-    if output is not None and output.exists() and not force:
-        raise api.UsageError(f"{output} exists; pass --force to replace it, or choose another -o")
-
-
-def _write_text(path: Path, text: str) -> None:
-    from ftdata.sink import atomic_write
-
-    with atomic_write(path, batched=False) as f:
-        f.write(text.encode())
 
 
 @app.command()

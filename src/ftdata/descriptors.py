@@ -21,6 +21,7 @@ from ftdata.dataset_info import READERS, Entry, entry_files, read_descriptor
 from ftdata.engine import open_items
 from ftdata.formats import FORMATS
 from ftdata.io import UnreadableFile, UsageError
+from ftdata.sink import atomic_write
 from ftdata.v1_descriptor import CONVERTERS, V1Entry, entry_files as v1_files, load_yaml, read_v1_yaml
 
 Kind = Literal["axolotl", "trl", "llamafactory-v1"]
@@ -118,9 +119,11 @@ def _trl(info: Path, entry: Entry, files: list[str]) -> dict[str, Any]:
 
 def _v1(entry: Entry, path: str, notes: list[str], name: str) -> dict[str, Any]:
     cols, tags = _columns(entry), _tags(entry)
-    if entry.ranking or cols.get("kto_tag"):
-        raise Refused("v1 reads preference rows as whole chosen / rejected conversations (converter pair) and has no "
-                      f"KTO; ftdata convert the file --to llamafactory-v1")
+    if cols.get("kto_tag"):
+        raise Refused("LLaMA-Factory v1 has no KTO data")
+    if entry.ranking:
+        raise Refused("v1 reads preference rows as whole chosen / rejected conversations; ftdata convert the file "
+                      "--to llamafactory-v1 (its DPO rows need no converter)")
     if entry.formatting == "alpaca" and set(cols) == {"prompt"}:
         raise Refused("v1 has no converter for pretraining text")
     if entry.formatting == "alpaca":
@@ -142,8 +145,22 @@ def _v1(entry: Entry, path: str, notes: list[str], name: str) -> dict[str, Any]:
     return out
 
 
-def export(info: Path, kind: str, out_dir: Path, names: list[str] | None = None) -> Exported:
-    """dataset_info.json -> the `kind` descriptor (see the module docstring). UsageError for bad arguments."""
+def _check_out(out: Path | None) -> None:
+    if out is not None and out.exists():
+        raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
+
+
+def save(out: Path | None, text: str) -> None:
+    """Write a descriptor's text to `out` atomically (nothing when `out` is None: it was printed)."""
+    if out is not None:
+        with atomic_write(out, batched=False) as f:
+            f.write(text.encode())
+
+
+def export(info: Path, kind: str, out_dir: Path, names: list[str] | None = None, refuse: Path | None = None) -> Exported:
+    """dataset_info.json -> the `kind` descriptor (see the module docstring). UsageError for bad arguments, and for
+    an existing `refuse` (the output, unless it may be replaced)."""
+    _check_out(refuse)
     if kind not in KINDS:
         raise UsageError(f"unknown descriptor '{kind}'; choose one of {', '.join(KINDS)}")
     entries, problems = read_descriptor(info)
@@ -210,8 +227,9 @@ def kind_of(document: Any) -> Kind:
                      "a LLaMA-Factory v1 dataset YAML")
 
 
-def import_descriptor(path: Path, out_dir: Path) -> Exported:
+def import_descriptor(path: Path, out_dir: Path, refuse: Path | None = None) -> Exported:
     """axolotl / trl / v1 YAML -> dataset_info.json entries (in `document`), file names relative to `out_dir`."""
+    _check_out(refuse)
     document = load_yaml(path)
     kind = kind_of(document)
     result = Exported("dataset_info", {})
