@@ -154,3 +154,18 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, monkeypatch, args:
     result = runner.invoke(app, ["dedup", *args])
     assert result.exit_code == 2 and result.output.startswith(message), result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_every_golden_file_dedups_without_losing_a_row(tmp_path: Path) -> None:
+    """Each golden file (every format, valid and invalid rows), deduplicated near and exact against itself: every
+    row lands in exactly one output, and the kept rows validate."""
+    from conftest import DATA
+    from ftdata import validate_file
+
+    for i, src in enumerate(sorted(DATA.glob("*/*/*.jsonl"))):
+        out = tmp_path / f"{i}.jsonl"
+        report = dedup_files([src], out, threshold=0.8, against=[src])
+        found = len(lines(out)) + len(lines(tmp_path / f"{i}.jsonl.dupes.jsonl")) + len(lines(
+            tmp_path / f"{i}.jsonl.rejects.jsonl"))
+        assert report.records == found == report.kept + sum(report.removed.values()) + report.rejected, src
+        assert report.kept == 0 or validate_file(out, media_dir=src.parent).invalid == 0, src

@@ -98,6 +98,8 @@ def _exact(keys: NDArray[np.uint64], out: Decisions) -> None:
     import numpy as np
 
     open_rows = np.flatnonzero(out.status == KEPT)
+    if not len(open_rows):
+        return  # every row is contamination
     order = open_rows[np.argsort(keys[open_rows], kind="stable")]  # equal keys stay in reading order
     sorted_keys = keys[order]
     starts = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
@@ -113,6 +115,8 @@ def _near(sigs: NDArray[np.uint8], threshold: float, out: Decisions) -> None:
 
     bands, rows = lsh_params(threshold)
     open_rows = np.flatnonzero(out.status == KEPT)
+    if len(open_rows) < 2:
+        return  # nothing to compare
     members: list[NDArray[np.int64]] = []  # per band: (row, bucket) for rows that share the bucket with another
     buckets: list[NDArray[np.int64]] = []
     next_bucket = 0
@@ -173,6 +177,8 @@ def _contamination(train: Columns, evals: Columns, threshold: float | None, out:
     bands, rows = lsh_params(threshold)
     e_rows = np.flatnonzero(e_has)
     open_rows = np.flatnonzero(has & (out.status == KEPT))
+    if not len(e_rows) or not len(open_rows):
+        return
     candidates: dict[int, set[int]] = {}
     for band in range(bands):
         e_band = band_keys(e_sigs, band, rows)[e_rows]
