@@ -249,7 +249,9 @@ def main() -> None:
         print(json.dumps({k: v for k, v in result.items() if k != "libraries"}, indent=1))
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "dedup.json").write_text(json.dumps(result, indent=1) + "\n")
+    path = out / "dedup.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}  # --compare-only keeps the last 1 M run, and back
+    path.write_text(json.dumps({**previous, **result}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
