@@ -11,7 +11,7 @@ export OMP_NUM_THREADS := 1
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[train,dev]'
+	$(BIN)/python -m pip install -q -e '.[train,dev,dedup,yaml]'
 	@$(BIN)/python -m pip list 2>/dev/null | grep -E '^torch ' | grep -q '+cpu' || echo "warning: torch is not the CPU build"
 	touch $(STAMP)
 
@@ -40,10 +40,12 @@ demo: $(STAMP)
 	$(BIN)/fttrain sft out/demo/dataset_info.json --dataset moss,firefly --max-steps 12 --max-length 1024 \
 	  --learning-rate 1e-3 --logging-steps 3 --generate 1 --output-dir out/demo/sft
 
-# Side-by-side throughput / memory table (bench/results/); BENCH_ARGS="--gb 1" adds a ~1 GB file.
+# Side-by-side throughput / memory table (bench/results/); BENCH_ARGS="--gb 1" adds a ~1 GB file. Then dedup on 1 M
+# generated rows with planted duplicates (DEDUP_ARGS="--rows 100000" for a quick one).
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q matplotlib
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/dedup.py $(DEDUP_ARGS)
 
 wheel-check: $(STAMP)
 	bash scripts/wheel_check.sh

@@ -1,6 +1,7 @@
 """Every console example in the README (a fenced block starting with `$ ftdata ...` or `$ fttrain ...`) runs as
 typed and prints what the README shows: line for line (trailing spaces aside), a `...` line standing for any number
-of lines and `...` inside a line for any text. Paths under /tmp/ go to a fresh folder, so examples that write files
+of lines and `...` inside a line for any text. A block may go on with more `$ ` commands (`$ head -1 out.jsonl`),
+run in turn, each followed by its own output. Paths under /tmp/ go to a fresh folder, so examples that write files
 can run again."""
 
 import os
@@ -38,14 +39,28 @@ def test_the_readme_has_console_examples() -> None:
     assert len(EXAMPLES) >= 3
 
 
+def steps(block: str) -> list[tuple[str, list[str]]]:
+    """A block's commands, each with the output the README shows for it."""
+    out: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            out.append((line, []))
+        else:
+            out[-1][1].append(line.rstrip())
+    return out
+
+
 @pytest.mark.parametrize("block", EXAMPLES, ids=lambda b: b.splitlines()[0][2:40])
 def test_readme_example_runs_as_typed(block: str, tmp_path: Path) -> None:
-    command, *expected = (line.rstrip() for line in block.replace("/tmp/", f"{tmp_path}/").splitlines())
-    exe = Path(sys.executable).with_name(command.split()[1])
-    if not exe.exists():
-        pytest.skip("console script not installed in this environment")
-    args = shlex.split(command[2:])
-    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
-    proc = subprocess.run([str(exe), *args[1:]], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
-    got = [line.rstrip() for line in (proc.stdout + proc.stderr).splitlines()]
-    assert matches(expected, got), "\n".join(["expected:", *expected, "", "got:", *got])
+    (tmp_path / "ex").mkdir()  # the folder examples write to
+    for command, expected in steps(block.replace("/tmp/", f"{tmp_path}/")):
+        args = shlex.split(command[2:])
+        if args[0] in ("ftdata", "fttrain"):
+            exe = Path(sys.executable).with_name(args[0])
+            if not exe.exists():
+                pytest.skip("console script not installed in this environment")
+            args[0] = str(exe)
+        env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+        proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+        got = [line.rstrip() for line in (proc.stdout + proc.stderr).splitlines()]
+        assert matches(expected, got), "\n".join([command, "expected:", *expected, "", "got:", *got])

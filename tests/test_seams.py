@@ -121,6 +121,41 @@ def test_no_output_may_be_an_input_under_any_name(tmp_path: Path, how: str) -> N
     assert src.read_bytes() == before
 
 
+@pytest.mark.parametrize("command", ["fix", "dedup"])
+@pytest.mark.parametrize("how", ["same", "symlink", "side_file", "no_folder", "exists", "suffix", "fifo"])
+def test_fix_and_dedup_refuse_outputs_as_convert_does(tmp_path: Path, command: str, how: str) -> None:
+    """The other commands that write rows (fix, dedup) keep convert's rules: no output is an input under any name
+    (OUT or a file written beside it), the folder must exist, an existing OUT needs --force, --force replaces
+    regular files only, OUT is named .jsonl/.json."""
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(ROW + b"\n")
+    before = src.read_bytes()
+    out = {"same": src, "symlink": tmp_path / "link.jsonl", "side_file": tmp_path / "o.jsonl",
+           "no_folder": tmp_path / "nope" / "o.jsonl", "exists": tmp_path / "o.jsonl", "suffix": tmp_path / "o.txt",
+           "fifo": tmp_path / "o.jsonl"}[how]
+    side = ".changes.jsonl" if command == "fix" else ".dupes.jsonl"
+    if how == "symlink":
+        out.symlink_to(src)
+    elif how == "side_file":
+        src = tmp_path / f"o.jsonl{side}"
+        src.write_bytes(ROW + b"\n")
+        before = src.read_bytes()
+    elif how == "exists":
+        out.write_text("keep me\n")
+    elif how == "fifo":
+        os.mkfifo(out)
+    force = ["--force"] if how in ("same", "symlink", "side_file", "fifo") else []
+    result = run(command, str(src), "-o", str(out), *force)
+    said = {"same": "is the input", "symlink": "is the input", "side_file": "is the input",
+            "no_folder": "does not exist; create it", "exists": "exists; pass --force", "suffix": "writes JSON Lines",
+            "fifo": "regular files only"}[how]
+    assert result.exit_code == 2 and said in result.output, result.output
+    assert src.read_bytes() == before
+    if how == "exists":
+        assert out.read_text() == "keep me\n"
+    assert leftovers(tmp_path) == []
+
+
 def test_force_replaces_regular_files_only(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_bytes(ROW + b"\n")

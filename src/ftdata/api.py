@@ -1,5 +1,5 @@
 """The library's front door: validate, convert, read and summarise records, from data files or from the entries of
-a dataset_info.json descriptor (the one place that tells the two apart). Everything here is plain Python, no
+a dataset_info.json descriptor or a LLaMA-Factory v1 dataset YAML (the one place that tells them apart). Everything here is plain Python, no
 printing; the CLI and fttrain call it.
 
     from ftdata import api
@@ -26,6 +26,7 @@ from ftdata.media import Media
 from ftdata.problems import Problem
 from ftdata.reports import Checked, ConvertReport, FileReport
 from ftdata.stats import Stats, collect
+from ftdata.v1_descriptor import entry_checked, is_v1_yaml, read_v1_yaml, validate_v1_yaml
 from ftdata.validation import is_descriptor, validate_descriptor, validate_file
 
 
@@ -77,6 +78,8 @@ def open_datasets(source: str | Path, names: list[str] | None = None, fmt: str |
     """The datasets at `source`: a data file (one dataset), or a dataset_info.json's entries (`names`, default
     every local entry). Raises DescriptorError / UnreadableFile with a one-line reason."""
     source = Path(source)
+    if is_v1_yaml(source):
+        return _open_v1_yaml(source, names, Path(media_dir) if media_dir else None, allow_outside)
     if not is_descriptor(source):
         chosen, _, checked = open_checked(source, fmt, media_dir, allow_outside)
         return [Dataset(source.stem, str(source), chosen, "detected" if fmt is None else "given", checked)]
@@ -100,6 +103,27 @@ def open_datasets(source: str | Path, names: list[str] | None = None, fmt: str |
     return out
 
 
+def _open_v1_yaml(source: Path, names: list[str] | None, media_dir: Path | None,
+                  allow_outside: bool) -> list[Dataset]:
+    """The local entries of a LLaMA-Factory v1 dataset YAML, as `open_datasets` gives descriptor entries."""
+    entries, problems = read_v1_yaml(source)
+    if problems:
+        raise DescriptorError(f"{source}: the descriptor has errors", FileReport(
+            str(source), format="llamafactory-v1 yaml", how="descriptor", invalid=len(problems), problems=problems))
+    wanted = names if names is not None else [n for n, e in entries.items() if e.source == "local"]
+    unknown = [n for n in wanted if n not in entries]
+    if unknown:
+        raise DescriptorError(f"no entry {', '.join(unknown)} in {source}; it has: {', '.join(entries)}")
+    out = []
+    for name in wanted:
+        if entries[name].source != "local":
+            raise DescriptorError(f"entry '{name}': {entries[name].source} entry: not loadable here (offline, local "
+                                  "files only)")
+        fmt, checked = entry_checked(source, entries[name], media_dir, allow_outside)
+        out.append(Dataset(name, f"{source}#{name}", fmt, "descriptor", checked))
+    return out
+
+
 def stats(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_length: int | None = None) -> Stats:
     """`ftdata stats` over data files and descriptors (every local entry)."""
     datasets = [ds for path in paths for ds in open_datasets(path, fmt=fmt)]
@@ -110,6 +134,8 @@ def validate(path: str | Path, fmt: str | None = None, media_dir: str | Path | N
              progress: Tick | None = None, allow_outside: bool = False) -> list[FileReport]:
     """Validate a data file (one report) or a descriptor (a report for it and one per entry)."""
     path = Path(path)
+    if is_v1_yaml(path):
+        return validate_v1_yaml(path, Path(media_dir) if media_dir else None, allow_outside)
     if is_descriptor(path):
         return validate_descriptor(path, Path(media_dir) if media_dir else None, allow_outside)
     return [validate_file(path, fmt, media_dir, workers, progress, allow_outside)]

@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Optional, cast
+from typing import Annotated, Callable, Optional, TypeVar, cast
 
 import click
 import orjson
@@ -160,6 +160,83 @@ def stats(
         render.stats_text(result.summary())
 
 
+T = TypeVar("T")
+
+
+def _guarded(call: Callable[[], T]) -> T:
+    """Run a command's library call: usage errors and unreadable input exit 2 with one line, Ctrl-C / SIGTERM 130
+    (outputs are only renamed into place when complete, so nothing partial is left)."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return call()
+    except (api.UsageError, UnreadableFile) as err:
+        _fail(str(err))
+    except KeyboardInterrupt:
+        _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
+    except OSError as err:
+        _fail(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}; nothing was written")
+    raise AssertionError("unreachable: _fail exits")
+
+
+@app.command()
+def dedup(
+    files: Annotated[list[Path], typer.Argument(help="Training data files (any format ftdata reads).")],
+    near: Annotated[Optional[float], typer.Option("--near", help="Also remove near duplicates: estimated Jaccard similarity of word 3-grams from this value on (0.5-1.0; 0.8 is a common choice).")] = None,
+    against: Annotated[Optional[list[Path]], typer.Option("--against", help="Eval / benchmark file: remove training rows whose prompt matches one of its rows (repeat for several).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Kept rows (.jsonl or .json); default <first input stem>.dedup.jsonl beside it.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write kept rows in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
+    source: Annotated[Optional[str], typer.Option("--from", help="Input format (default: detected per file).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+) -> None:
+    """Remove exact duplicates (the same normalised conversation, in any format) and, with --near, near duplicates
+    (MinHash LSH), across files; with --against, rows whose prompt is in an eval set. Kept rows go to OUT, removed
+    ones to OUT.dupes.jsonl (each naming the row it duplicates and the similarity), invalid ones to
+    OUT.rejects.jsonl.
+
+    Exit code 0: nothing rejected; 1: some rows rejected (outputs still written); 2: usage error or unreadable input.
+
+    Example: ftdata dedup train.jsonl more.jsonl --near 0.8 --against eval.jsonl -o train.dedup.jsonl
+    """
+    from ftdata.dedup import dedup_files
+
+    report = _guarded(lambda: dedup_files(files, output, near, against, to, source, force))
+    if json:
+        render.json_out(report.to_dict())
+    else:
+        render.dedup(report)
+    raise typer.Exit(1 if report.rejected else 0)
+
+
+@app.command()
+def fix(
+    files: Annotated[list[Path], typer.Argument(help="Data files (any format ftdata reads).")],
+    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Fixed rows (.jsonl or .json); default <first input stem>.fixed.jsonl beside it.")] = None,
+    source: Annotated[Optional[str], typer.Option("--from", help="Input format (default: detected per file).")] = None,
+    merge_consecutive: Annotated[bool, typer.Option("--merge-consecutive", help="Join text turns of the same role that follow each other (changes the structure; logged).")] = False,
+    drop_empty: Annotated[bool, typer.Option("--drop-empty", help="Remove turns with blank content and no tool call (changes the structure; logged).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+) -> None:
+    """Apply only fixes that cannot change meaning (role names in another case, whitespace around content, tool
+    arguments encoded twice, MOSS 'None.' placeholders), each logged in OUT.changes.jsonl as {index, line, path,
+    code, before, after}; rows still invalid go to OUT.rejects.jsonl.
+
+    Exit code 0: every row written; 1: some rejected (outputs still written); 2: usage error or unreadable input.
+
+    Example: ftdata fix data.jsonl --drop-empty -o data.fixed.jsonl
+    """
+    from ftdata.fix import fix_files
+
+    report = _guarded(lambda: fix_files(files, to, output, source, merge_consecutive, drop_empty, force))
+    if json:
+        render.json_out(report.to_dict())
+    else:
+        render.fixed(report)
+    raise typer.Exit(1 if report.rejected else 0)
+
+
 schema_app = typer.Typer(help="JSON Schemas of the formats.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(schema_app, name="schema")
 
@@ -176,6 +253,56 @@ def schema_export(
 
     for path in export(directory):
         render.out.print(f"wrote {path}", markup=False)
+
+
+descriptor_app = typer.Typer(help="Other trainers' dataset descriptors (axolotl, trl, LLaMA-Factory v1) from and to a "
+                                   "dataset_info.json.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(descriptor_app, name="descriptor")
+
+
+@descriptor_app.command("export")
+def descriptor_export(
+    info: Annotated[Path, typer.Argument(help="A LLaMA-Factory dataset_info.json.")],
+    to: Annotated[str, typer.Option("--to", "-t", help="axolotl (its datasets: block), trl (its dataset mixture YAML) or llamafactory-v1 (a v1 dataset YAML).")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the YAML here (default: print it).")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Entry names, comma-separated (default: all).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+) -> None:
+    """Write the entries of a dataset_info.json as another trainer's dataset YAML; entries it cannot read as they
+    are are left out, each with the reason and the ftdata convert that fixes it (exit 1).
+
+    Example: ftdata descriptor export data/dataset_info.json --to trl -o mixture.yaml
+    """
+    from ftdata.descriptors import export, save
+
+    names = dataset.split(",") if dataset else None
+    result = _guarded(lambda: export(info, to, output.parent if output else Path.cwd(), names,
+                                     refuse=output if not force else None))
+    text = render.yaml_text(result.document)
+    _guarded(lambda: save(output, text))
+    render.exported(result, text if output is None else None, str(output) if output else None)
+    raise typer.Exit(1 if result.refused else 0)
+
+
+@descriptor_app.command("import")
+def descriptor_import(
+    source: Annotated[Path, typer.Argument(help="An axolotl config, a trl dataset mixture YAML or a LLaMA-Factory v1 dataset YAML.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the dataset_info.json here (default: print it).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+) -> None:
+    """Read another trainer's dataset YAML back into dataset_info.json entries (file names relative to OUT's folder);
+    entries LLaMA-Factory cannot read are left out with the reason (exit 1).
+
+    Example: ftdata descriptor import mixture.yaml -o data/dataset_info.json
+    """
+    from ftdata.descriptors import import_descriptor, save
+
+    result = _guarded(lambda: import_descriptor(source, output.parent if output else Path.cwd(),
+                                                refuse=output if not force else None))
+    text = orjson.dumps(result.document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    _guarded(lambda: save(output, text))
+    render.exported(result, text if output is None else None, str(output) if output else None)
+    raise typer.Exit(1 if result.refused else 0)
 
 
 @app.command()

@@ -45,11 +45,13 @@ def default_output(first: Path, target: str) -> Path:
     return first.with_name(f"{first.stem}.{target}.jsonl")
 
 
-def check_outputs(inputs: list[Path], out: Path, rejects: Path, force: bool, to_stdout: bool) -> None:
-    """Refuse what would lose data: an output that is an input by any name (links included), OUT of a kind that is
-    not written as such, replacing a FIFO or device, an existing OUT without --force."""
+def check_outputs(inputs: list[Path], out: Path, others: list[Path], force: bool, to_stdout: bool = False,
+                  command: str = "convert") -> None:
+    """Refuse what would lose data: an output (OUT, or one of the `others` written beside it) that is an input by
+    any name (links included), OUT of a kind that is not written as such, a missing folder, replacing a FIFO or
+    device, an existing OUT without --force. `to_stdout`: OUT is standard output. (convert, fix and dedup.)"""
     named = [p for p in inputs if str(p) != STDIN]
-    outputs = [rejects] if to_stdout else [out, rejects, out.parent / DESCRIPTOR]
+    outputs = others if to_stdout else [out, *others]
     for target in outputs:
         for source in named:
             if same_file(target, source):
@@ -59,7 +61,7 @@ def check_outputs(inputs: list[Path], out: Path, rejects: Path, force: bool, to_
     if not out.parent.is_dir():
         raise UsageError(f"-o {out}: the folder {out.parent} does not exist; create it or choose another -o")
     if out.suffix.lower() not in JSON_OUTPUT_SUFFIXES:
-        raise UsageError(f"-o {out}: convert writes JSON Lines (.jsonl, .ndjson) or a JSON array (.json), not "
+        raise UsageError(f"-o {out}: {command} writes JSON Lines (.jsonl, .ndjson) or a JSON array (.json), not "
                          f"'{out.suffix or 'no suffix'}'; name the output accordingly")
     try:
         exists = os.path.lexists(out)
@@ -91,7 +93,7 @@ def convert_files(
     out = output or default_output(inputs[0], target)
     to_stdout = str(out) == STDIN
     rejects = Path(STDOUT_REJECTS) if to_stdout else out.with_name(out.name + ".rejects.jsonl")
-    check_outputs(inputs, out, rejects, force, to_stdout)
+    check_outputs(inputs, out, [rejects] if to_stdout else [rejects, out.parent / DESCRIPTOR], force, to_stdout)
     if dataset_info and not to_stdout:
         check_name(out, name, force)
     clean_stale(rejects.parent.resolve())

@@ -21,7 +21,7 @@ Code = Literal[
     "role_order", "empty_content", "empty_conversation", "missing_assistant", "tool_call_invalid", "marker_mismatch",
     "turn_count_mismatch", "placeholder_mismatch", "media_missing", "media_outside", "mixed_format",
     "unrepresentable", "odd_placeholder", "odd_commands", "double_encoded", "reasoning_embedded", "reasoning_dropped",
-    "type_drift", "more_problems",
+    "type_drift", "more_problems", "identical_answers", "similar_answers", "label_imbalance",
 ]
 
 # code -> (severity, meaning): the one place both are written
@@ -53,6 +53,10 @@ CODES: dict[Code, tuple[Severity, str]] = {
     "more_problems": ("warning", "a record had more problems than are listed; the rest are counted by code"),
     "type_drift": ("warning", "a field's type, or a free-form object's keys, differ between rows: Arrow-based loaders "
                               "(datasets, so LLaMA-Factory, axolotl, trl) fail or add nulls"),
+    "identical_answers": ("error", "chosen and rejected are the same answer: the pair teaches a preference method nothing"),
+    "similar_answers": ("warning", "chosen and rejected differ only slightly (normalised edit similarity >= 0.95)"),
+    "label_imbalance": ("warning", "one KTO label is under 10% of the rows; the message names the weights that balance "
+                                   "them"),
 }
 assert set(CODES) == set(get_args(Code)), "every code has a severity and a meaning"
 

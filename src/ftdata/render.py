@@ -21,6 +21,7 @@ from rich.table import Table
 from ftdata.problems import CODES, Problem
 from ftdata.reports import ConvertReport, FileReport
 
+DESCRIPTORS = ("dataset_info", "llamafactory-v1 yaml")  # reports of descriptors: their entries are no data records
 out = Console(highlight=False, emoji=False)
 err = Console(stderr=True, highlight=False, emoji=False)
 
@@ -72,14 +73,14 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
             if len(r.problems) > max_errors:
                 out.print(f"  ... {len(r.problems) - max_errors} more (raise --max-errors or use --json for all)")
     if len(reports) > 1:
-        ok = [r for r in reports if not r.error and r.format != "dataset_info"]
+        ok = [r for r in reports if not r.error and r.format not in DESCRIPTORS]
         out.print(f"[bold]total[/bold]  files: {len(reports)}  records: {sum(r.records for r in ok)}  "
                   f"valid: {sum(r.valid for r in ok)}  invalid: {sum(r.invalid for r in ok)}")
 
 
 def validation_json(reports: list[FileReport]) -> None:
     """Exactly one JSON object on stdout: totals and every problem of every file."""
-    data = [r for r in reports if r.format != "dataset_info"]  # a descriptor's entries are not data records
+    data = [r for r in reports if r.format not in DESCRIPTORS]  # a descriptor's entries are not data records
     payload: dict[str, Any] = {
         "records": sum(r.records for r in data),
         "valid": sum(r.valid for r in data),
@@ -154,11 +155,16 @@ def stats_text(s: dict[str, Any]) -> None:
     out.print(f"[bold]{safe(', '.join(s['files']))}[/bold]  records: {s['records']}  valid: {s['valid']}  "
               f"invalid: {s['invalid']}  kinds: {safe(str(s['kinds']))}", soft_wrap=True)
     table = Table("per record", "min", "p50", "p95", "max", "mean", box=None, pad_edge=False)
-    for name in ("turns", "chars", "tokens"):
-        if s.get(name):
-            d = s[name]
+    for name, key in (("turns", "turns"), ("chars", "chars"), ("tokens", "tokens"),
+                      ("chosen/rejected chars", "chosen_rejected_length_ratio")):
+        if s.get(key):
+            d = s[key]
             table.add_row(name, *(str(d[k]) for k in ("min", "p50", "p95", "max", "mean")))
     out.print(table)
+    if "chosen_longer" in s:
+        out.print(f"chosen answer longer than rejected: {s['chosen_longer']:.1%}")
+    if "kto_labels" in s:
+        out.print(f"KTO labels: desirable {s['kto_labels']['desirable']}  undesirable {s['kto_labels']['undesirable']}")
     roles = "  ".join(f"{k}: {v}" for k, v in s["messages_per_role"].items())
     out.print(f"messages per role: {roles}")
     out.print(f"exact duplicates: {s['exact_duplicates']}  very short answers: {s['short_answers']}  "
@@ -166,3 +172,73 @@ def stats_text(s: dict[str, Any]) -> None:
               f"with system prompt: {s['share_with_system']:.1%}")
     if "over_max_length" in s:
         out.print(f"over max length {s['max_length']}: {s['over_max_length']} (would be truncated)")
+
+
+def dedup(r: Any) -> None:
+    """Summary of a dedup run (`ftdata.dedup.DedupReport`): in = kept + removed + rejected, where each went, the
+    largest clusters."""
+    for path, fmt in r.formats.items():
+        out.print(f"read {safe(path)} as {fmt}", soft_wrap=True)
+    removed = sum(r.removed.values())
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(r.removed.items()))
+    out.print(f"records: {r.records}  kept: {r.kept}  removed: {removed}{f' ({kinds})' if kinds else ''}  "
+              f"rejected: {r.rejected}", soft_wrap=True)
+    if r.evals:
+        out.print(f"checked against {r.eval_records} eval records in {safe(', '.join(r.evals))}", soft_wrap=True)
+    out.print(f"wrote {safe(r.output)} ({r.target})", soft_wrap=True)
+    if removed:
+        out.print(f"removed rows in {safe(r.dupes)}", soft_wrap=True)
+    if r.rejected:
+        codes = ", ".join(f"{c} ({n})" for c, n in r.reject_codes.most_common())
+        out.print(f"[red]rejected {r.rejected} to {safe(r.rejects)}[/red]: {codes}", soft_wrap=True)
+    for code, n in r.warnings.most_common():
+        out.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
+    if r.clusters:
+        out.print(f"clusters: {r.clusters} kept rows have duplicates; largest:", soft_wrap=True)
+        for c in r.largest:
+            loc = f"{c['file']}:{c['line']}" if c["line"] is not None else f"{c['file']}[{c['index']}]"
+            out.print(f"  {safe(loc)}  {c['rows']} rows", soft_wrap=True)
+    if r.capped:
+        out.print(f"[yellow]note:[/yellow] {r.capped} comparisons skipped in over-full LSH buckets (rows that are all "
+                  "alike but under the threshold); some near duplicates there may remain", soft_wrap=True)
+
+
+def fixed(r: Any) -> None:
+    """Summary of a fix run (`ftdata.fix.FixReport`): in = written + rejected, the changes by code."""
+    for path, fmt in r.formats.items():
+        out.print(f"read {safe(path)} as {fmt}", soft_wrap=True)
+    out.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}  rows changed: {r.rows_changed}",
+              soft_wrap=True)
+    out.print(f"wrote {safe(r.output)} ({r.target})", soft_wrap=True)
+    if r.unfixed:
+        out.print(f"[yellow]note:[/yellow] {r.unfixed} valid rows written unchanged: their fixes would have made them "
+                  "invalid", soft_wrap=True)
+    if r.changes:
+        out.print(f"changes in {safe(r.changes_file)}: "
+                  + ", ".join(f"{c} {n}" for c, n in r.changes.most_common()), soft_wrap=True)
+    if r.rejected:
+        codes = ", ".join(f"{c} ({n})" for c, n in r.reject_codes.most_common())
+        out.print(f"[red]rejected {r.rejected} to {safe(r.rejects)}[/red]: {codes}", soft_wrap=True)
+    for code, n in r.warnings.most_common():
+        out.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
+
+
+def yaml_text(document: Any) -> str:
+    """A descriptor as YAML (block style, keys in the order given)."""
+    import yaml
+
+    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False))
+
+
+def exported(r: Any, text: str | None, output: str | None) -> None:
+    """A descriptor export / import (`ftdata.descriptors.Exported`): the document (or where it went), then on
+    stderr each entry left out and why, and the notes."""
+    if text is not None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        err.print(f"wrote {safe(output or '')} ({r.kind})", soft_wrap=True)
+    for name, why in r.refused.items():
+        err.print(f"[red]left out[/red] {safe(name)}: {safe(why)}", soft_wrap=True)
+    for note in r.notes:
+        err.print(f"note: {safe(note)}", soft_wrap=True)

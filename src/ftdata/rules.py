@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from ftdata.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Record
 from ftdata.problems import Code, Problem, problem
+from ftdata.similarity import edit_similarity, normalise
 
 
 @dataclass(slots=True)
@@ -221,6 +222,42 @@ def check_placeholders(w: Where) -> list[Problem]:
     return out
 
 
+SIMILAR_ANSWERS = 0.95  # normalised edit similarity from which chosen and rejected count as near-identical
+
+
+def answer_text(messages: list[Message]) -> str:
+    """An answer as one comparable text: contents, reasoning and tool calls, whitespace normalised."""
+    parts = []
+    for m in messages:
+        parts.append(m.reasoning or "")
+        parts.append(m.content)
+        parts += [f"{c.name}({sorted(c.arguments.items())})" for c in m.tool_calls or ()]
+    return normalise("\n".join(p for p in parts if p))
+
+
+def check_answers(w: Where) -> list[Problem]:
+    """Preference records: chosen and rejected must differ. Identical answers give DPO a margin of exactly zero
+    (no gradient from the pair); answers that differ only in a few characters (whitespace, punctuation, a word)
+    teach the model that noise, so they are flagged from `SIMILAR_ANSWERS` on."""
+    rec = w.record
+    if rec.kind != "preference" or not rec.chosen or not rec.rejected:
+        return []
+    path = w.origins.list_path("rejected")
+    if _plain(rec.chosen) == _plain(rec.rejected):
+        return [problem(path, "identical_answers", "chosen and rejected are identical: the pair carries no preference; "
+                                                   "fix the rejected answer or drop the row")]
+    similarity = edit_similarity(answer_text(rec.chosen), answer_text(rec.rejected), SIMILAR_ANSWERS)
+    if similarity is None:
+        return []
+    return [problem(path, "similar_answers", f"chosen and rejected are {similarity:.1%} alike (normalised edit "
+                                             f"similarity >= {SIMILAR_ANSWERS:.0%}): check that they differ in what "
+                                             "the preference is about")]
+
+
+def _plain(messages: list[Message]) -> list[tuple[object, ...]]:
+    return [(m.role, m.content, m.reasoning, [(c.name, c.arguments) for c in m.tool_calls or ()]) for m in messages]
+
+
 # Ways to break each rule in a plain SFT conversation [system?, user, assistant, ...] (canonical JSON).
 def _edit(record: Json, change: Callable[[list[Json]], None]) -> Json:
     out = copy.deepcopy(record)
@@ -260,4 +297,6 @@ RULES: tuple[Rule, ...] = (  # in the order they run
     Rule("conversation end", ("role_order", "missing_assistant"), check_end, lambda r: _edit(r, _ends_on_user)),
     Rule("media placeholders", ("placeholder_mismatch",), check_placeholders, lambda r: _edit(r, _placeholder),
          per_record=True),
+    # only preference records have answers to compare: no plain SFT conversation breaks it
+    Rule("distinct answers", ("identical_answers", "similar_answers"), check_answers, lambda r: None, per_record=True),
 )

@@ -6,7 +6,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import orjson
 
@@ -35,6 +35,8 @@ class Stats:
     with_media: int = 0
     with_system: int = 0
     max_length: int | None = None
+    answer_ratios: list[float] = field(default_factory=list)  # preference: chosen / rejected characters
+    labels: Counter[bool] = field(default_factory=Counter)  # KTO: rows per label
     _seen: set[bytes] = field(default_factory=set, repr=False)
 
     def add(self, rec: Record, tokens: int | None) -> None:
@@ -55,6 +57,11 @@ class Stats:
             self.with_tools += bool(rec.tools or any(m.tool_calls for m in msgs))
             self.with_system += bool(rec.messages and rec.messages[0].role == "system")
         self.with_media += bool(rec.images or rec.videos or rec.audios)
+        if rec.kind == "preference":
+            chosen, rejected = (sum(len(m.content) for m in ms or []) for ms in (rec.chosen, rec.rejected))
+            self.answer_ratios.append(round(chosen / rejected, 2) if rejected else float("inf"))
+        elif rec.kind == "kto" and rec.label is not None:
+            self.labels[rec.label] += 1
         if tokens is not None:
             self.tokens.append(tokens)
 
@@ -72,22 +79,31 @@ class Stats:
             "share_with_tools": share(self.with_tools), "share_with_media": share(self.with_media),
             "share_with_system": share(self.with_system),
         }
+        if self.answer_ratios:
+            # a length bias (chosen systematically longer) is what DPO most easily learns instead of quality
+            finite = [r for r in self.answer_ratios if r != float("inf")]
+            out["chosen_rejected_length_ratio"] = spread(finite)
+            out["chosen_longer"] = share(sum(r > 1 for r in self.answer_ratios))
+        if self.labels:
+            out["kto_labels"] = {"desirable": self.labels[True], "undesirable": self.labels[False]}
         if self.max_length is not None and self.tokens:
             out["over_max_length"] = sum(t > self.max_length for t in self.tokens)
             out["max_length"] = self.max_length
         return out
 
 
-def spread(values: list[int]) -> dict[str, float] | None:
+def spread(values: Sequence[float]) -> dict[str, float] | None:
     """min / p50 / p95 / max / mean."""
     if not values:
         return None
     s = sorted(values)
 
-    def pick(q: float) -> int:
+    def pick(q: float) -> float:
         return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
 
-    return {"min": s[0], "p50": pick(0.5), "p95": pick(0.95), "max": s[-1], "mean": round(sum(s) / len(s), 1)}
+    mean = sum(s) / len(s)
+    return {"min": s[0], "p50": pick(0.5), "p95": pick(0.95), "max": s[-1],
+            "mean": round(mean, 2 if isinstance(s[0], float) else 1)}
 
 
 def collect(streams: Iterable[Iterator[Checked]], files: list[str], tokenizer: Any = None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable
 
-from ftdata.formats import alpaca, canonical, firefly, moss, openai, sharegpt, text, trl
+from ftdata.formats import alpaca, canonical, firefly, llamafactory_v1, moss, openai, sharegpt, text, trl
 from ftdata.formats.base import Converted, Format, Raw, Shape
 
 REGISTRY: tuple[Format, ...] = (  # one line per format; the order breaks detection ties (see above)
@@ -26,6 +26,7 @@ REGISTRY: tuple[Format, ...] = (  # one line per format; the order breaks detect
     alpaca.FORMAT,
     trl.FORMAT,
     canonical.FORMAT,
+    llamafactory_v1.FORMAT,  # before openai: both have `messages`; v1's sniff looks at the content blocks
     openai.FORMAT,
     text.FORMAT,
 )

@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from ftdata.canonical import MEDIA_KINDS, PLACEHOLDERS, Kind, Message, Record, Role, id_text, json_text
+from ftdata.rules import SIMILAR_ANSWERS
+from ftdata.similarity import edit_similarity, normalise
 
 TAGS = tuple(PLACEHOLDERS.values())
 
@@ -41,6 +43,12 @@ def placeholders_match(raw: dict[str, Any], texts: list[str]) -> bool:
         if joined.count(PLACEHOLDERS[kind]) != len(refs):
             return False
     return True
+
+
+def distinct_answers(chosen: str, rejected: str) -> bool:
+    """Two plain answer texts the `distinct answers` rule finds nothing in: not identical, and under its edit
+    similarity threshold."""
+    return chosen != rejected and edit_similarity(normalise(chosen), normalise(rejected), SIMILAR_ANSWERS) is None
 
 
 def is_ident(value: Any) -> bool:

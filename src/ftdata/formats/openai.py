@@ -18,7 +18,7 @@ from ftdata.formats.base import (
     ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, function_ok, parse_row, parse_tool_call,
     parse_tools, shapes, text_message, tools_ok,
 )
-from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, is_text, no_tags
+from ftdata.formats.light import LightMessage, LightRecord, distinct_answers, id_as_written, is_ident, is_text, no_tags
 from ftdata.formats.write import Writing, media, with_meta
 from ftdata.problems import Problem, odd_characters, problem
 from ftdata.rules import OPEN, Origin, Origins
@@ -306,6 +306,8 @@ def _preference_ok(raw: Raw) -> bool:
         m = answer[0]
         if m.keys() != FAST_MESSAGE_KEYS or m["role"] != "assistant" or not is_text(m["content"]):
             return False
+    if not distinct_answers(raw["preferred_output"][0]["content"], raw["non_preferred_output"][0]["content"]):
+        return False
     msgs = inp.get("messages")
     return type(msgs) is list and bool(msgs) and messages_ok(msgs, "prompt")
 

@@ -18,7 +18,7 @@ from ftdata.formats.base import (
     ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, function_ok, parse_row, parse_tool_call,
     parse_tools, shapes, text_message, tools_ok,
 )
-from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, is_text, no_tags, placeholders_match
+from ftdata.formats.light import LightMessage, LightRecord, distinct_answers, id_as_written, is_ident, is_text, no_tags, placeholders_match
 from ftdata.formats.write import Writing, call_json, media, with_meta
 from ftdata.problems import Problem, odd_characters, problem
 from ftdata.rules import Origin, Origins, Policy
@@ -219,6 +219,8 @@ def check(raw: Raw) -> bool:
     pair = "chosen" in raw or "rejected" in raw
     if pair:  # both single plain answers; the conversation before them ends on the user side
         if not all(_plain_answer(raw.get(k)) for k in ("chosen", "rejected")) or "kto_tag" in raw:
+            return False
+        if not distinct_answers(raw["chosen"]["value"], raw["rejected"]["value"]):
             return False
     elif "kto_tag" in raw and (type(raw["kto_tag"]) is not bool or not _plain_answer(conv[-1])):
         return False

@@ -1,0 +1,302 @@
+"""Other trainers' dataset descriptors from a dataset_info.json, and back: axolotl's `datasets:` block, trl's dataset
+mixture YAML (`DatasetMixtureConfig`, trl/scripts/utils.py), LLaMA-Factory v1's dataset YAML.
+
+Export maps each entry to what the other trainer reads the same rows with, or refuses it with the reason and the
+`ftdata convert` that makes it readable; nothing is mapped by guess. Paths are written relative to the output's
+folder (the current folder when printing), since every one of these trainers resolves them against the folder it
+runs from; for LLaMA-Factory v1 beside the dataset_info.json they get its `data/` prefix. Lossy parts of a mapping
+(LLaMA-Factory's `num_samples` becoming v1's `size`, which samples with replacement) are notes.
+
+Import reads any of the three (which one: `kind_of`) back into dataset_info.json entries, under the same rules.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ftdata.dataset_info import READERS, Entry, entry_files, read_descriptor
+from ftdata.engine import open_items
+from ftdata.formats import FORMATS
+from ftdata.io import UnreadableFile, UsageError
+from ftdata.staging import atomic_write
+from ftdata.v1_descriptor import CONVERTERS, V1Entry, entry_files as v1_files, load_yaml, read_v1_yaml
+
+Kind = Literal["axolotl", "trl", "llamafactory-v1"]
+KINDS: tuple[Kind, ...] = ("axolotl", "trl", "llamafactory-v1")
+LOADERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv", ".txt": "text"}  # datasets builders
+V1_ALPACA = {"prompt": "instruction", "query": "input", "response": "output", "system": "system", "images": "images",
+             "videos": "videos", "audios": "audios"}  # what v1's alpaca converter reads
+V1_ROLES = {"human", "user", "gpt", "assistant", "observation", "tool", "function_call", "system"}
+OPENAI_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
+               "observation_tag": "tool", "system_tag": "system"}
+
+
+class Refused(Exception):
+    """An entry the target cannot read as it is; the message says why and what to do."""
+
+
+@dataclass
+class Exported:
+    """A descriptor in another trainer's terms: the YAML document, and notes on what the mapping loses."""
+
+    kind: str
+    document: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # entry name -> why
+
+
+def _rel(path: Path, out_dir: Path) -> str:
+    return os.path.relpath(path.resolve(), out_dir.resolve())
+
+
+def _tags(entry: Entry) -> dict[str, str]:
+    """The entry's role/content keys and role names: its format's defaults, overridden by its own `tags`."""
+    lf = READERS[entry.formatting].llamafactory
+    defaults = dict(lf.tags) if lf is not None else {}
+    return {**defaults, **(entry.tags.model_dump(exclude_none=True) if entry.tags else {})}
+
+
+def _messages_column(entry: Entry) -> str:
+    lf = READERS[entry.formatting].llamafactory
+    return _columns(entry).get("messages") or (lf.columns["messages"] if lf is not None else "messages")
+
+
+def _columns(entry: Entry) -> dict[str, str]:
+    return entry.columns.model_dump(exclude_none=True) if entry.columns else {}
+
+
+def _row_format(info: Path, entry: Entry) -> str:
+    fmt, _, items = open_items(entry_files(info, entry)[0])
+    items.close()
+    return fmt.name
+
+
+def _axolotl(name: str, entry: Entry, path: str) -> dict[str, Any]:
+    cols, tags = _columns(entry), _tags(entry)
+    if cols.get("kto_tag"):
+        raise Refused("axolotl's KTO types read their own row shapes; convert it --to trl and use type chatml.* / "
+                      "user_defined")
+    if entry.formatting == "alpaca":
+        if set(cols) == {"prompt"}:
+            return {"path": path, "type": "completion", "field": cols["prompt"]}
+        if entry.ranking:
+            return {"path": path, "split": entry.split, "type": {
+                "field_prompt": cols.get("prompt", "instruction"), "field_chosen": cols.get("chosen", "chosen"),
+                "field_rejected": cols.get("rejected", "rejected"), "prompt_format": "{prompt}",
+                "chosen_format": "{chosen}", "rejected_format": "{rejected}"}}
+        if cols.get("history"):
+            raise Refused("axolotl's alpaca type has no history; convert it --to openai and use type chat_template")
+        fields = {"field_instruction": cols.get("prompt", "instruction"), "field_input": cols.get("query", "input"),
+                  "field_output": cols.get("response", "output")}
+        if fields == {"field_instruction": "instruction", "field_input": "input", "field_output": "output"}:
+            return {"path": path, "type": "alpaca"}
+        return {"path": path, "type": {**fields, "format": "{instruction} {input}", "no_input_format": "{instruction}"}}
+    out: dict[str, Any] = {"path": path, "type": "chat_template.default" if entry.ranking else "chat_template",
+                           "field_messages": _messages_column(entry),
+                           "message_property_mappings": {"role": tags["role_tag"], "content": tags["content_tag"]},
+                           "roles": {"user": [tags["user_tag"]], "assistant": [tags["assistant_tag"]],
+                                     "system": [tags["system_tag"]], "tool": [tags["observation_tag"]]}}
+    if entry.ranking:
+        out.update(field_chosen=cols.get("chosen", "chosen"), field_rejected=cols.get("rejected", "rejected"))
+    return out
+
+
+def _trl(info: Path, entry: Entry, files: list[str]) -> dict[str, Any]:
+    """trl reads its own types (messages; prompt/completion; prompt/chosen/rejected; prompt/completion/label) and
+    text: rows already in one of them pass; OpenAI-shaped `messages` rows only as SFT data (trl's KTO and DPO
+    types have no `messages` + label / input + preferred_output)."""
+    rows = _row_format(info, entry)
+    sft = not entry.ranking and not _columns(entry).get("kto_tag")
+    if rows == "trl" or rows == "text" or (rows == "openai" and sft):
+        return {"path": LOADERS.get(Path(files[0]).suffix.lower(), "json"),
+                "data_files": files[0] if len(files) == 1 else files, "split": "train"}
+    raise Refused(f"its rows are {rows}{'' if sft else ' preference / KTO'} rows, which trl does not read; ftdata "
+                  f"convert {files[0]} --to trl")
+
+
+def _v1(entry: Entry, path: str, notes: list[str], name: str) -> dict[str, Any]:
+    cols, tags = _columns(entry), _tags(entry)
+    if cols.get("kto_tag"):
+        raise Refused("LLaMA-Factory v1 has no KTO data")
+    if entry.ranking:
+        raise Refused("v1 reads preference rows as whole chosen / rejected conversations; ftdata convert the file "
+                      "--to llamafactory-v1 (its DPO rows need no converter)")
+    if entry.formatting == "alpaca" and set(cols) == {"prompt"}:
+        raise Refused("v1 has no converter for pretraining text")
+    if entry.formatting == "alpaca":
+        if any(V1_ALPACA.get(col) != source for col, source in cols.items()):
+            raise Refused("v1's alpaca converter reads fixed keys (instruction, input, output, system, media) and no "
+                          "history; ftdata convert the file --to llamafactory-v1")
+        converter = "alpaca"
+    else:
+        names = {v for k, v in tags.items() if k not in ("role_tag", "content_tag")}
+        if (tags["role_tag"], tags["content_tag"]) not in (("from", "value"), ("role", "content")) \
+                or not names <= V1_ROLES or _messages_column(entry) not in ("conversations", "messages"):
+            raise Refused("v1's sharegpt converter reads conversations (or messages) with its own keys and role "
+                          "names; ftdata convert the file --to llamafactory-v1")
+        converter = "sharegpt"  # its rows' top-level `system`, which v1 ignores: `ftdata validate` on the YAML says
+    out: dict[str, Any] = {"path": path, "source": "local", "converter": converter}
+    if entry.num_samples is not None:
+        out["size"] = entry.num_samples
+        notes.append(f"{name}: num_samples {entry.num_samples} became size, which v1 draws at random with replacement")
+    return out
+
+
+def _check_out(out: Path | None) -> None:
+    if out is not None and out.exists():
+        raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
+
+
+def save(out: Path | None, text: str) -> None:
+    """Write a descriptor's text to `out` atomically (nothing when `out` is None: it was printed)."""
+    if out is not None:
+        with atomic_write(out) as f:
+            f.write(text.encode())
+
+
+def export(info: Path, kind: str, out_dir: Path, names: list[str] | None = None, refuse: Path | None = None) -> Exported:
+    """dataset_info.json -> the `kind` descriptor (see the module docstring). UsageError for bad arguments, and for
+    an existing `refuse` (the output, unless it may be replaced)."""
+    _check_out(refuse)
+    if kind not in KINDS:
+        raise UsageError(f"unknown descriptor '{kind}'; choose one of {', '.join(KINDS)}")
+    entries, problems = read_descriptor(info)
+    if problems:
+        raise UsageError(f"{info} has errors; run: ftdata validate {info}")
+    unknown = [n for n in names or [] if n not in entries]
+    if unknown:
+        raise UsageError(f"no entry {', '.join(unknown)} in {info}; it has: {', '.join(entries)}")
+    result = Exported(kind, {})
+    items: list[dict[str, Any]] = []
+    for name in names or list(entries):
+        entry = entries[name]
+        try:
+            items.append(_entry(info, name, entry, kind, out_dir, result))
+        except Refused as why:
+            result.refused[name] = str(why)
+        except UnreadableFile as err:
+            result.refused[name] = str(err)
+    if kind == "llamafactory-v1":
+        result.document = {item.pop("_name"): item for item in items}
+    else:
+        for item in items:
+            item.pop("_name")
+        result.document = {"datasets": items}
+        ranked = {entries[n].ranking for n in names or entries if n not in result.refused}
+        if kind == "axolotl" and ranked == {True}:
+            result.document = {"rl": "dpo", **result.document}
+        elif len(ranked) > 1:
+            result.notes.append("the entries mix SFT and preference data: one training run reads one kind")
+    return result
+
+
+def _entry(info: Path, name: str, entry: Entry, kind: str, out_dir: Path, result: Exported) -> dict[str, Any]:
+    if not entry.local:
+        repo = entry.hf_hub_url or (entry.ms_hub_url if kind == "llamafactory-v1" else None)
+        if repo is None:
+            raise Refused("only Hugging Face hub entries (and ModelScope ones for v1) have a place in this descriptor")
+        if kind == "llamafactory-v1":
+            return {"_name": name, "path": repo, "source": "hf_hub" if entry.hf_hub_url else "ms_hub",
+                    "split": entry.split}
+        return {"_name": name, "path": repo, "split": entry.split, **({"name": entry.subset} if entry.subset else {})}
+    files = [_rel(f, out_dir) for f in entry_files(info, entry)]
+    target = info.parent / str(entry.file_name)
+    if kind == "axolotl":
+        return {"_name": name, **_axolotl(name, entry, _rel(target, out_dir))}
+    if kind == "trl":
+        return {"_name": name, **_trl(info, entry, files)}
+    beside = out_dir.resolve() == info.parent.resolve()
+    path = "data/" + str(entry.file_name) if beside else _rel(target, out_dir)
+    return {"_name": name, **_v1(entry, path, result.notes, name)}
+
+
+def kind_of(document: Any) -> Kind:
+    """Which descriptor a YAML document is: trl (`datasets:` entries with trl's keys only), axolotl (`datasets:`
+    with a `type`), or LLaMA-Factory v1 (a mapping of names to entries with a `path`)."""
+    if isinstance(document, dict) and isinstance(document.get("datasets"), list):
+        trl_keys = {"path", "name", "data_dir", "data_files", "split", "columns", "fraction"}
+        items = [d for d in document["datasets"] if isinstance(d, dict)]
+        return "trl" if all(set(d) <= trl_keys for d in items) and set(document) <= {"datasets", "streaming",
+                                                                                       "test_split_size"} else "axolotl"
+    if isinstance(document, dict) and all(isinstance(v, dict) and "path" in v for v in document.values()):
+        return "llamafactory-v1"
+    raise UsageError("not a descriptor ftdata knows: expected an axolotl config or trl mixture with `datasets:`, or "
+                     "a LLaMA-Factory v1 dataset YAML")
+
+
+def import_descriptor(path: Path, out_dir: Path, refuse: Path | None = None) -> Exported:
+    """axolotl / trl / v1 YAML -> dataset_info.json entries (in `document`), file names relative to `out_dir`."""
+    _check_out(refuse)
+    document = load_yaml(path)
+    kind = kind_of(document)
+    result = Exported("dataset_info", {})
+    if kind == "llamafactory-v1":
+        entries, problems = read_v1_yaml(path)
+        if problems:
+            raise UsageError(f"{path} has errors; run: ftdata validate {path}")
+        for name, v1 in entries.items():
+            _import_one(result, name, lambda v1=v1: _from_v1(path, v1, out_dir))
+        return result
+    for i, item in enumerate(document["datasets"]):
+        base = path.parent
+        name = Path(str(item.get("data_files") or item.get("path") or f"dataset_{i}")).stem if isinstance(item, dict) \
+            else f"dataset_{i}"
+        while name in result.document:
+            name += "_"
+        _import_one(result, name, lambda item=item: _from_list(kind, item, base, out_dir))
+    return result
+
+
+def _import_one(result: Exported, name: str, make: Any) -> None:
+    try:
+        result.document[name] = make()
+    except (Refused, UnreadableFile) as why:
+        result.refused[name] = str(why)
+
+
+def _from_v1(path: Path, v1: V1Entry, out_dir: Path) -> dict[str, Any]:
+    if v1.source != "local":
+        return {("hf_hub_url" if v1.source == "hf_hub" else "ms_hub_url"): v1.path, "split": v1.split}
+    if CONVERTERS[v1.converter] not in ("alpaca", "sharegpt"):
+        raise Refused("LLaMA-Factory's dataset_info.json cannot read v1 rows or pair rows; ftdata convert the file "
+                      "--to sharegpt")
+    return _local(v1_files(path, v1)[0], v1.converter or "", out_dir)
+
+
+def _local(file: Path, how: str, out_dir: Path) -> dict[str, Any]:
+    """An entry for a local file whose rows are alpaca, sharegpt, openai-like messages or text."""
+    fmt, _, items = open_items(file)
+    items.close()
+    entry: dict[str, Any] = {"file_name": _rel(file, out_dir)}
+    if fmt.name == "alpaca" or (how == "alpaca" and fmt.name != "text"):
+        return {**entry, "formatting": "alpaca"}
+    if fmt.name == "text":
+        return {**entry, "columns": {"prompt": "text"}}
+    if fmt.name == "sharegpt":
+        return {**entry, "formatting": "sharegpt"}
+    if fmt.name in ("openai", "trl", "canonical") and how != "pair":
+        return {**entry, "formatting": "sharegpt", "columns": {"messages": "messages"}, "tags": OPENAI_TAGS}
+    raise Refused(f"its rows are {fmt.name}, which LLaMA-Factory's dataset_info.json cannot read; ftdata convert "
+                  f"{file} --to sharegpt")
+
+
+def _from_list(kind: str, item: Any, base: Path, out_dir: Path) -> dict[str, Any]:
+    if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+        raise Refused("an entry without a path")
+    files = item.get("data_files") if kind == "trl" else item.get("data_files") or item["path"]
+    local = [base / f for f in ([files] if isinstance(files, str) else files or [])]
+    if not local or not all(f.exists() for f in local):
+        if kind == "trl" and item["path"] in LOADERS.values():
+            raise Refused(f"data_files {files} not found (looked in {base})")
+        return {"hf_hub_url": item["path"], "split": item.get("split", "train"),
+                **({"subset": item["name"]} if item.get("name") else {})}
+    if len(local) > 1:
+        raise Refused("several data_files in one entry; dataset_info.json names one file or folder per entry")
+    kind_type = item.get("type")
+    how = "alpaca" if kind_type == "alpaca" else "pair" if isinstance(kind_type, str) and "." in kind_type else ""
+    if kind == "axolotl" and kind_type not in ("alpaca", "chat_template", "completion"):
+        raise Refused(f"axolotl type {kind_type!r} has no dataset_info.json counterpart here")
+    return _local(local[0], how, out_dir)

@@ -1,0 +1,143 @@
+"""`fix_files`: apply the meaning-preserving fixes of `ftdata.fixes` to every row, log each change, lose nothing.
+
+Every input row goes to exactly one place: OUT (valid after fixing; in its own format, as it was apart from the
+logged changes, or converted with `target`) or OUT.rejects.jsonl (still invalid, or not representable in
+`target`: the original row with the problems of the fixed one), so `records = written + rejected`. Each change is
+a line of OUT.changes.jsonl: `{index, line, path, code, before, after}` (and `file` with several inputs); only
+changes of rows written to OUT are logged.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftdata.convert import check_outputs
+from ftdata.engine import Converter, convert_raw, open_items, reject_row
+from ftdata.fixes import Change, FixCode, fix_reported, fix_row, fix_structure
+from ftdata.formats import FORMATS, TARGETS, Format
+from ftdata.io import STDIN, Item, UsageError
+from ftdata.media import Media
+from ftdata.problems import Code, Problem, has_errors
+from ftdata.reports import Checked, ConvertReport
+from ftdata.sink import JsonWriter
+from ftdata.staging import atomic_write
+
+
+@dataclass
+class FixReport:
+    """What a fix run did; `records == written + rejected`."""
+
+    inputs: list[str]
+    output: str
+    changes_file: str
+    rejects: str
+    target: str
+    formats: dict[str, str] = field(default_factory=dict)
+    records: int = 0
+    written: int = 0
+    rejected: int = 0
+    rows_changed: int = 0
+    unfixed: int = 0  # valid rows whose fixes would have made them invalid: written as they were
+    changes: Counter[FixCode] = field(default_factory=Counter)
+    reject_codes: Counter[Code] = field(default_factory=Counter)
+    warnings: Counter[Code] = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (dict(v) if isinstance(v, Counter) else v) for k, v in self.__dict__.items()}
+
+
+def fix_files(inputs: list[Path], target: str | None = None, output: Path | None = None, source: str | None = None,
+              merge_consecutive: bool = False, drop_empty: bool = False, force: bool = False,
+              allow_outside: bool = False) -> FixReport:
+    """Fix every row of `inputs` into OUT (see the module docstring). Raises UsageError / UnreadableFile."""
+    if not inputs:
+        raise UsageError("no input files")
+    if target is not None and target not in TARGETS:
+        raise UsageError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
+    if output is None and str(inputs[0]) == STDIN:
+        raise UsageError("reading stdin needs -o")
+    out = output or inputs[0].with_name(f"{inputs[0].stem}.fixed.jsonl")
+    check_outputs(inputs, out, [out.with_name(out.name + ".changes.jsonl"), out.with_name(out.name + ".rejects.jsonl")],
+                  force, command="fix")
+    opened = []
+    for path in inputs:
+        fmt, _, items = open_items(path, source)
+        opened.append((path, fmt, items))
+    formats = {str(p): f.name for p, f, _ in opened}
+    if target is None and len(set(formats.values())) > 1:
+        raise UsageError("the inputs have different formats (" + ", ".join(f"{p}: {f}" for p, f in formats.items())
+                         + "); pass --to to write them in one")
+    target = target or opened[0][1].name
+    report = FixReport([str(p) for p in inputs], str(out), str(out.with_name(out.name + ".changes.jsonl")),
+                       str(out.with_name(out.name + ".rejects.jsonl")), target, formats)
+    with ExitStack() as stack:
+        writer = JsonWriter(stack.enter_context(atomic_write(out)), array=out.suffix == ".json")
+        log = JsonWriter(stack.enter_context(atomic_write(Path(report.changes_file))), array=False)
+        rejects = JsonWriter(stack.enter_context(atomic_write(Path(report.rejects))), array=False)
+        for path, fmt, items in opened:
+            label = path if len(inputs) > 1 else None
+            media = Media(path.resolve().parent if str(path) != STDIN else Path("."), allow_outside)
+            conv = Converter(fmt, FORMATS[target], "think", writer, rejects, ConvertReport([], "", "", target), label)
+            for item in items:
+                _one(item, fmt, media, (drop_empty, merge_consecutive), conv, writer, log, rejects, label, report)
+            report.written += conv.report.written
+            report.rejected += conv.report.rejected
+            report.reject_codes.update(conv.report.reject_codes)
+            report.warnings.update(conv.report.warnings)
+        writer.close()
+    for path, n in ((Path(report.changes_file), sum(report.changes.values())), (Path(report.rejects), report.rejected)):
+        if not n:
+            path.unlink(missing_ok=True)
+    return report
+
+
+def _one(item: Item, fmt: Format, media: Media, structure: tuple[bool, bool], conv: Converter, writer: JsonWriter,
+         log: JsonWriter, rejects: JsonWriter, label: Path | None, report: FixReport) -> None:
+    """Fix, check and write one row."""
+    report.records += 1
+    raw = item.value
+    changes: list[Change] = []
+    if isinstance(raw, dict):
+        raw, changes = fix_row(raw, fmt)
+        checked = convert_raw(raw, fmt, media)
+        reported = fix_reported(raw, fmt, checked.problems)
+        more = fix_structure(raw, fmt, *structure)
+        changes += reported + more
+        if reported or more:
+            checked = convert_raw(raw, fmt, media)
+        if changes and has_errors(checked.problems):
+            original = convert_raw(item.value, fmt, media)
+            if original.record is not None and not has_errors(original.problems):
+                # a fix must never make a valid row invalid (a field that has to match another one): keep it as is
+                raw, changes, checked = item.value, [], original
+                report.unfixed += 1
+        problems = [p.at(item.index, item.line) for p in checked.problems]
+        record, origins = checked.record, checked.origins
+    else:
+        record, origins = None, None
+        problems = [raw.at(item.index, item.line)] if isinstance(raw, Problem) else []
+    done = Checked(item.index, item.line, item.value, record, problems, origins, item.text)  # rejects: the original
+    if not done.valid:
+        report.rejected += 1
+        report.reject_codes.update(list(dict.fromkeys(p.code for p in problems if p.severity == "error")))
+        rejects.write(reject_row(done, problems, label))
+        return
+    if fmt.name == report.target:
+        writer.write(raw)  # its own format: the row as read, with only the logged changes
+        report.written += 1
+    else:
+        before = conv.report.written
+        conv.write_checked(done)
+        if conv.report.written == before:
+            return  # not representable in the target: rejected by the converter, nothing logged
+    if changes:
+        report.rows_changed += 1
+    for c in changes:
+        report.changes[c.code] += 1
+        entry = {"index": item.index, "line": item.line, "path": c.path, "code": c.code, "before": c.before,
+                 "after": c.after}
+        log.write({"file": str(label), **entry} if label is not None else entry)

@@ -1,0 +1,207 @@
+"""LLaMA-Factory v1 dataset YAMLs (`DatasetInfo` in `src/llamafactory/v1/core/data_engine.py`): the model, the
+reader, and validation of the YAML and every local dataset it names.
+
+    identity:
+      path: data/identity.json     # a HF Hub id, or a local file or folder
+      source: local                # hf_hub (default) | ms_hub | local
+      converter: alpaca            # alpaca | sharegpt | pair | none: the rows are v1 rows already
+      size: 500                    # LLaMA-Factory samples this many rows (with replacement) ...
+      weight: 0.5                  # ... and then len * weight; ftdata checks every row
+      split: train
+      streaming: false             # every entry must agree
+
+Paths: LLaMA-Factory resolves `path` against the folder it runs from (its repository), where these YAMLs sit in
+`data/`: so `data/identity.json` is looked up in the YAML's own folder (as is any other relative path), then
+beside it with the `data/` dropped, then in the folder above. Rows are read the way each converter reads them,
+with its traps named instead of followed: `alpaca` joins instruction and input without a separator (as v1 does) and
+would drop `history` (an error here); `sharegpt` takes `messages` with role/content as well, and would drop a
+top-level `system` (an error here); `pair` reads whole-conversation chosen / rejected lists (trl's implicit
+preference rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ftdata.engine import check_items
+from ftdata.filechecks import file_checks
+from ftdata.formats import FORMATS, Format
+from ftdata.formats.base import parse_row
+from ftdata.engine import see
+from ftdata.io import SUFFIXES, Item, UnreadableFile, read_records
+from ftdata.media import Media
+from ftdata.problems import Problem, problem
+from ftdata.reports import Checked, FileReport
+
+CONVERTERS = {"alpaca": "alpaca", "sharegpt": "sharegpt", "pair": "trl", None: "llamafactory-v1"}
+
+
+class V1Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+
+    path: str
+    source: Literal["hf_hub", "ms_hub", "local"] = "hf_hub"
+    split: str = "train"
+    converter: str | None = None
+    size: int | None = None
+    weight: float | None = None
+    streaming: bool = False
+
+
+def is_v1_yaml(path: Path) -> bool:
+    return path.suffix.lower() in (".yaml", ".yml")
+
+
+def load_yaml(path: Path) -> Any:
+    """The YAML document at `path`; UnreadableFile with a one-line reason when it cannot be had."""
+    try:
+        import yaml
+    except ImportError:
+        raise UnreadableFile(f"{path}: reading YAML needs PyYAML: pip install 'ftdata[yaml]'") from None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise UnreadableFile(f"{path}: cannot read: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise UnreadableFile(f"{path}: not UTF-8 text") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise UnreadableFile(f"{path}: not valid YAML{where}: {getattr(err, 'problem', None) or err}") from None
+
+
+def read_v1_yaml(path: Path) -> tuple[dict[str, V1Entry], list[Problem]]:
+    """Parse a v1 dataset YAML: unknown keys, converters and disagreeing `streaming` are problems naming the entry."""
+    data = load_yaml(path)
+    if not isinstance(data, dict) or not data:
+        raise UnreadableFile(f"{path}: a LLaMA-Factory v1 dataset YAML is a mapping of dataset names to entries")
+    entries: dict[str, V1Entry] = {}
+    problems: list[Problem] = []
+    for i, (name, raw) in enumerate(data.items()):
+        entry, found = parse_row(V1Entry, raw if isinstance(raw, dict) else {"": raw}, prefix=str(name))
+        if entry is not None and entry.converter not in CONVERTERS:
+            found.append(problem(f"{name}.converter", "invalid_value", f"converter {entry.converter!r} is not one of "
+                                 "LLaMA-Factory v1's (alpaca, sharegpt, pair); a plugin's own converter cannot be read here"))
+        for key in ("size", "weight"):
+            if entry is not None and (value := getattr(entry, key)) is not None and value <= 0:
+                found.append(problem(f"{name}.{key}", "invalid_value", f"{key} must be above 0 (LLaMA-Factory ignores "
+                                     f"{value}, so the whole dataset would be used)"))
+        problems += [p.at(i, None) for p in found]
+        if entry is not None and not found:
+            entries[str(name)] = entry
+    streaming = {e.streaming for e in entries.values()}
+    if len(streaming) > 1:
+        problems.append(problem("", "invalid_value", "entries disagree on 'streaming'; LLaMA-Factory needs one value "
+                                                     "for all of them").at(None, None))
+    return entries, problems
+
+
+def entry_files(yaml_path: Path, entry: V1Entry) -> list[Path]:
+    """The local files an entry names (a file, or a folder's data files), found as the module docstring says."""
+    given = Path(entry.path)
+    base = yaml_path.parent
+    tries = [given] if given.is_absolute() else [base / given, base.parent / given]
+    if not given.is_absolute() and given.parts[:1] == ("data",):
+        tries.insert(1, base / Path(*given.parts[1:]))
+    target = next((t for t in tries if t.exists()), None)
+    if target is None:
+        raise UnreadableFile(f"{entry.path}: no such file (looked in {', '.join(str(t.parent) for t in tries)})")
+    if target.is_dir():
+        files = sorted(p for p in target.iterdir() if p.suffix.lower() in SUFFIXES)
+        if not files:
+            raise UnreadableFile(f"{target}: folder holds no data files")
+        return files
+    return [target]
+
+
+@dataclass
+class ConverterRows:
+    """A v1 converter's reading of rows, as an engine Adapter: renames to our format's fields, and names what the
+    converter would drop (see the module docstring)."""
+
+    converter: str | None
+    renamed: bool = field(default=False, init=False)
+
+    def native(self, row: Any) -> tuple[Any, list[Problem]]:
+        self.renamed = False
+        if not isinstance(row, dict):
+            return row, []
+        if self.converter == "alpaca":
+            found = [problem("history", "invalid_value", "LLaMA-Factory v1's alpaca converter ignores 'history'; its "
+                                                         "turns would be lost (convert the file to llamafactory-v1)")
+                     ] if row.get("history") else []
+            if isinstance(row.get("input"), str) and isinstance(row.get("instruction"), str):
+                row = {**{k: v for k, v in row.items() if k != "input"}, "instruction": row["instruction"] + row["input"]}
+            return row, found
+        if self.converter == "sharegpt":
+            found = [problem("system", "invalid_value", "LLaMA-Factory v1's sharegpt converter ignores a top-level "
+                                                        "'system'; put it first in the conversation as a system turn")
+                     ] if row.get("system") else []
+            if "messages" in row and "conversations" not in row and isinstance(row["messages"], list):
+                self.renamed = True
+                row = {**{k: v for k, v in row.items() if k != "messages"}, "conversations": [
+                    {("from" if k == "role" else "value" if k == "content" else k): v for k, v in m.items()}
+                    if isinstance(m, dict) else m for m in row["messages"]]}
+            return row, found
+        return row, []
+
+    def source_path(self, path: str) -> str:
+        if not self.renamed or not path.startswith("conversations"):
+            return path
+        path = "messages" + path[len("conversations"):]
+        return path.replace(".from", ".role").replace(".value", ".content")
+
+
+def entry_items(yaml_path: Path, entry: V1Entry) -> tuple[Format, ConverterRows, Iterator[Item]]:
+    """The format an entry's rows are read as, the converter's adapter, and the rows (a folder's files in turn)."""
+    files = entry_files(yaml_path, entry)
+
+    def items() -> Iterator[Item]:
+        stream = (item for f in files for item in read_records(f))
+        for index, item in enumerate(stream):
+            yield Item(index, item.line, item.value, item.text)
+
+    return FORMATS[CONVERTERS[entry.converter]], ConverterRows(entry.converter), items()
+
+
+def entry_checked(yaml_path: Path, entry: V1Entry, media_dir: Path | None,
+                  allow_outside: bool) -> tuple[Format, Iterator[Checked]]:
+    fmt, adapter, items = entry_items(yaml_path, entry)
+    base = media_dir or entry_files(yaml_path, entry)[0].parent
+    return fmt, check_items(items, fmt, Media(base, allow_outside), adapter=adapter)
+
+
+def validate_v1_yaml(path: Path, media_dir: Path | None = None, allow_outside: bool = False) -> list[FileReport]:
+    """Reports for the YAML itself and for every local entry; hub entries are listed as not loadable."""
+    head = FileReport(str(path), format="llamafactory-v1 yaml", how="descriptor")
+    try:
+        entries, problems = read_v1_yaml(path)
+    except UnreadableFile as err:
+        head.error = str(err)
+        return [head]
+    bad = {p.index for p in problems} - {None}
+    head.records, head.invalid, head.problems = len(entries) + len(bad), len(bad), problems
+    head.valid = head.records - head.invalid
+    reports = [head]
+    for name, entry in entries.items():
+        report = FileReport(f"{path}#{name}", how="descriptor")
+        reports.append(report)
+        if entry.source != "local":
+            report.format = CONVERTERS.get(entry.converter, "?")
+            report.skipped = f"{entry.source} entry: not loadable here (offline, local files only)"
+            continue
+        try:
+            fmt, checked = entry_checked(path, entry, media_dir, allow_outside)
+            report.format = fmt.name
+            checks = file_checks()
+            for item in checked:
+                report.add(item)
+                see(checks, item)
+            report.add_across(p for c in checks for p in c.problems())
+        except UnreadableFile as err:
+            report.error = f"{path}#{name}: {err}"
+    return reports

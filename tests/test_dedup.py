@@ -1,0 +1,171 @@
+"""`ftdata dedup`: exact duplicates across formats, near duplicates without chains, contamination, nothing lost
+(records = kept + removed + rejected), exact CLI output, and clear errors (exit 2) for bad input."""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("numpy")
+pytest.importorskip("rensa")
+
+from ftdata.cli import app  # noqa: E402
+from ftdata.dedup import dedup_files  # noqa: E402
+from ftdata.dedup_index import EXACT, KEPT, NEAR, Columns, decide  # noqa: E402
+
+runner = CliRunner()
+WORDS = [f"w{i}" for i in range(3000)]
+
+
+def sg(q: str, a: str, **extra) -> dict:
+    return {"conversations": [{"from": "human", "value": q}, {"from": "gpt", "value": a}], **extra}
+
+
+def oa(q: str, a: str) -> dict:
+    return {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+
+
+def write(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows))
+    return path
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def text(seed: int, n: int = 150) -> list[str]:
+    return random.Random(seed).choices(WORDS, k=n)
+
+
+def edited(ws: list[str], changes: int, seed: int) -> str:
+    rng, out = random.Random(seed), list(ws)
+    for i in rng.sample(range(len(out)), changes):
+        out[i] = f"x{rng.randrange(10**6)}"
+    return " ".join(out)
+
+
+def test_the_same_conversation_in_two_formats_is_one(tmp_path: Path) -> None:
+    a = write(tmp_path / "a.jsonl", [sg("hi", "hello"), sg("  hi ", "hello", id=3), sg("Hi", "hello"), sg("q", "a")])
+    b = write(tmp_path / "b.jsonl", [oa("hi", "hello\n"), oa("new", "row")])
+    out = tmp_path / "out.jsonl"
+    report = dedup_files([a, b], out, target="sharegpt")
+    assert (report.records, report.kept, dict(report.removed), report.rejected) == (6, 4, {"exact": 2}, 0)
+    assert [r["conversations"][0]["value"] for r in lines(out)] == ["hi", "Hi", "q", "new"]  # case is content
+    assert lines(tmp_path / "out.jsonl.dupes.jsonl") == [
+        {"file": str(a), "index": 1, "line": 2, "kind": "exact", "duplicate_of": {"file": str(a), "index": 0, "line": 1},
+         "similarity": 1.0, "record": sg("  hi ", "hello", id=3)},
+        {"file": str(b), "index": 0, "line": 1, "kind": "exact", "duplicate_of": {"file": str(a), "index": 0, "line": 1},
+         "similarity": 1.0, "record": oa("hi", "hello\n")}]
+    assert (report.clusters, report.largest) == (1, [{"file": str(a), "index": 0, "line": 1, "rows": 3}])
+
+
+def test_near_duplicates_name_the_kept_row_and_its_similarity(tmp_path: Path) -> None:
+    base = text(1)
+    rows = [sg("q", " ".join(base)), sg("q", edited(base, 3, 2)), sg("q", " ".join(text(3))), sg("q", edited(base, 60, 4))]
+    src = write(tmp_path / "a.jsonl", rows)
+    report = dedup_files([src], tmp_path / "out.jsonl", threshold=0.8)
+    (dupe,) = lines(tmp_path / "out.jsonl.dupes.jsonl")
+    assert (dupe["index"], dupe["kind"], dupe["duplicate_of"]["index"]) == (1, "near", 0)
+    assert 0.85 < dupe["similarity"] < 1.0
+    assert report.kept == 3 and dict(report.removed) == {"near": 1}
+
+
+def test_greedy_keeps_a_row_whose_only_match_was_removed() -> None:
+    """A ~ B and B ~ C over the threshold, A ~ C under it: B goes (it matches A), C stays (B is not kept)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, 128, dtype=np.uint8)
+    b, c = a.copy(), a.copy()
+    b[:16] += 1  # B agrees with A on 112 of 128 values (~0.87)
+    c[:16] += 1
+    c[16:32] += 1  # C agrees with B on 112 (~0.87), with A on 96 (~0.75)
+    cols = Columns()
+    cols.add("key", np.array([1, 2, 3], dtype=np.uint64))
+    cols.add("sig", np.stack([a, b, c]))
+    d = decide(cols, None, 0.8)
+    assert d.status.tolist() == [KEPT, NEAR, KEPT] and d.ref.tolist()[1] == 0
+    cols = Columns()
+    cols.add("key", np.array([5, 5, 6, 5], dtype=np.uint64))
+    assert decide(cols, None, None).status.tolist() == [KEPT, EXACT, KEPT, EXACT]
+
+
+def test_against_removes_rows_whose_prompt_is_in_the_eval_set(tmp_path: Path) -> None:
+    question = " ".join(text(7, 40))
+    train = write(tmp_path / "t.jsonl", [sg(question, "our answer"), sg("another question entirely", "a"),
+                                         sg(edited(question.split(), 1, 8), "b"), sg("unrelated words here", "c")])
+    evals = write(tmp_path / "e.jsonl", [oa("some eval question", "x"), oa(question, "the reference answer")])
+    report = dedup_files([train], tmp_path / "o.jsonl", threshold=0.8, against=[evals])
+    got = [(d["index"], d["kind"], d["duplicate_of"]["file"], d["duplicate_of"]["index"])
+           for d in lines(tmp_path / "o.jsonl.dupes.jsonl")]
+    assert got == [(0, "contamination", str(evals), 1), (2, "contamination", str(evals), 1)]
+    assert report.eval_records == 2 and report.kept == 2
+    exact_only = dedup_files([train], tmp_path / "p.jsonl", against=[evals])
+    assert dict(exact_only.removed) == {"contamination": 1}
+
+
+def test_nothing_is_lost_invalid_rows_are_rejected_and_json_arrays_work(tmp_path: Path) -> None:
+    src = write(tmp_path / "a.jsonl", [sg("q", "a"), "not json", {"conversations": []}, sg("q", "a"), sg("q2", "a2")])
+    out = tmp_path / "o.json"
+    report = dedup_files([src], out, threshold=0.9, target="alpaca")
+    assert report.records == report.kept + sum(report.removed.values()) + report.rejected == 5
+    assert json.loads(out.read_text()) == [{"instruction": "q", "output": "a"}, {"instruction": "q2", "output": "a2"}]
+    rejects = lines(tmp_path / "o.json.rejects.jsonl")
+    assert [(r["index"], r["errors"][0]["code"]) for r in rejects] == [(1, "invalid_json"), (2, "empty_conversation")]
+    assert rejects[0]["record_text"] == "not json" and rejects[1]["record"] == {"conversations": []}
+
+
+def test_cli_summary_exactly(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "a.jsonl", [sg("hi", "hello"), sg("hi", "hello"), sg("q", "a"), "{"])
+    result = runner.invoke(app, ["dedup", "a.jsonl"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "read a.jsonl as sharegpt\n"
+        "records: 4  kept: 2  removed: 1 (exact 1)  rejected: 1\n"
+        "wrote a.dedup.jsonl (sharegpt)\n"
+        "removed rows in a.dedup.jsonl.dupes.jsonl\n"
+        "rejected 1 to a.dedup.jsonl.rejects.jsonl: invalid_json (1)\n"
+        "clusters: 1 kept rows have duplicates; largest:\n"
+        "  a.jsonl:1  2 rows\n")
+    again = runner.invoke(app, ["dedup", "a.jsonl"])
+    assert again.exit_code == 2 and again.output == "Error: a.dedup.jsonl exists; pass --force to replace it, or choose another -o\n"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["missing.jsonl"], "Error: missing.jsonl: no such file"),
+    (["-"], "Error: dedup reads its inputs twice; it cannot read standard input (save it to a file)"),
+    (["a.jsonl", "--near", "0.3"], "Error: --near must be between 0.5 and 1.0 (an estimated Jaccard similarity), not 0.3"),
+    (["a.jsonl", "b.jsonl"], "Error: the inputs have different formats (a.jsonl: sharegpt, b.jsonl: openai); pass --to to "
+                             "write them in one"),
+    (["a.jsonl", "-o", "a.jsonl"], "Error: a.jsonl is the input a.jsonl (the same file); choose another -o"),
+    (["a.jsonl", "--to", "moss"], "Error: unknown target 'moss'; choose one of "),
+    (["a.jsonl", "bad.jsonl", "--to", "openai"], "Error: bad.jsonl: file is UTF-16 encoded; re-save it as UTF-8"),
+])
+def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, monkeypatch, args: list[str], message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "a.jsonl", [sg("q", "a")])
+    write(tmp_path / "b.jsonl", [oa("q", "a")])
+    (tmp_path / "bad.jsonl").write_bytes("\ufeff{}".encode("utf-16"))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = runner.invoke(app, ["dedup", *args])
+    assert result.exit_code == 2 and result.output.startswith(message), result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_every_golden_file_dedups_without_losing_a_row(tmp_path: Path) -> None:
+    """Each golden file (every format, valid and invalid rows), deduplicated near and exact against itself: every
+    row lands in exactly one output, and the kept rows validate."""
+    from conftest import DATA
+    from ftdata import validate_file
+
+    for i, src in enumerate(sorted(DATA.glob("*/*/*.jsonl"))):
+        out = tmp_path / f"{i}.jsonl"
+        report = dedup_files([src], out, threshold=0.8, against=[src])
+        found = len(lines(out)) + len(lines(tmp_path / f"{i}.jsonl.dupes.jsonl")) + len(lines(
+            tmp_path / f"{i}.jsonl.rejects.jsonl"))
+        assert report.records == found == report.kept + sum(report.removed.values()) + report.rejected, src
+        assert report.kept == 0 or validate_file(out, media_dir=src.parent).invalid == 0, src
