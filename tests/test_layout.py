@@ -21,7 +21,7 @@ LAYERS = [
     ["ftdata.formats"],
     ["ftdata.reports", "ftdata.dataset_info", "ftdata.schemas", "ftdata.parallel", "ftdata.filechecks"],
     ["ftdata.engine", "ftdata.stats", "ftdata.dataset_info_writer"],
-    ["ftdata.validation", "ftdata.batch"],
+    ["ftdata.validation", "ftdata.batch", "ftdata.shards"],
     ["ftdata.convert"],
     ["ftdata.api"],
     ["ftdata.render"],
@@ -133,8 +133,9 @@ def test_the_library_needs_neither_typer_nor_rich() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, ftdata.api, ftdata.convert, ftdata.stats, ftdata.batch\n"
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'rich', 'torch', 'transformers'))\n"
+    code = ("import sys, ftdata.api, ftdata.convert, ftdata.stats, ftdata.batch, ftdata.shards\n"
+            "heavy = ('typer', 'rich', 'torch', 'transformers', 'ray')\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
