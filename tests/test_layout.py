@@ -22,7 +22,7 @@ LAYERS = [
     ["ftdata.reports", "ftdata.dataset_info", "ftdata.schemas", "ftdata.parallel", "ftdata.filechecks"],
     ["ftdata.engine", "ftdata.stats", "ftdata.dataset_info_writer"],
     ["ftdata.validation", "ftdata.batch", "ftdata.shards"],
-    ["ftdata.convert"],
+    ["ftdata.convert", "ftdata.distributed"],
     ["ftdata.api"],
     ["ftdata.render"],
     ["ftdata.cli", "ftdata", "fttrain.template", "fttrain.lengths"],
