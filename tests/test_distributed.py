@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import pytest
 from typer.testing import CliRunner
 
+from conftest import ROOT
 from ftdata.cli import app
 from ftdata.io import UnreadableFile, UsageError
 from shard_inputs import moss_file, plain_file
@@ -141,3 +142,13 @@ def test_a_failing_worker_fails_the_run_with_its_error(tmp_path: Path) -> None:
         rows.write_datasink(fd.ConvertSink(tmp_path / "out", target="openai"))
     assert list((tmp_path / "out").glob("part-*")) == []
 
+
+def test_the_readme_recipe_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    recipe = re.search(r"<!-- recipe: ray -->\n```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert recipe
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fixtures").symlink_to(ROOT / "fixtures")
+    exec(compile(recipe[1], "README.md", "exec"), {})
+    assert capsys.readouterr().out == "20 20 0\n"
+    assert len(part_lines(tmp_path / "out" / "moss.sharegpt")) == 20
