@@ -11,7 +11,7 @@ export OMP_NUM_THREADS := 1
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[train,dev,dedup,yaml]'
+	$(BIN)/python -m pip install -q -e '.[train,dev,dedup,yaml,ray]'
 	@$(BIN)/python -m pip list 2>/dev/null | grep -E '^torch ' | grep -q '+cpu' || echo "warning: torch is not the CPU build"
 	touch $(STAMP)
 

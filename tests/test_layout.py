@@ -22,8 +22,8 @@ LAYERS = [
     ["ftdata.formats"],
     ["ftdata.reports", "ftdata.dataset_info", "ftdata.schemas", "ftdata.parallel", "ftdata.filechecks", "ftdata.fixes"],
     ["ftdata.engine", "ftdata.stats", "ftdata.dataset_info_writer"],
-    ["ftdata.validation", "ftdata.batch", "ftdata.v1_descriptor"],
-    ["ftdata.convert", "ftdata.dedup", "ftdata.fix", "ftdata.descriptors"],
+    ["ftdata.validation", "ftdata.batch", "ftdata.v1_descriptor", "ftdata.shards"],
+    ["ftdata.convert", "ftdata.dedup", "ftdata.fix", "ftdata.descriptors", "ftdata.distributed"],
     ["ftdata.api"],
     ["ftdata.render"],
     ["ftdata.cli", "ftdata", "fttrain.template", "fttrain.lengths"],
@@ -134,8 +134,9 @@ def test_the_library_needs_neither_typer_nor_rich() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, ftdata.api, ftdata.convert, ftdata.stats, ftdata.batch\n"
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'rich', 'torch', 'transformers'))\n"
+    code = ("import sys, ftdata.api, ftdata.convert, ftdata.stats, ftdata.batch, ftdata.shards\n"
+            "heavy = ('typer', 'rich', 'torch', 'transformers', 'ray')\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -8,6 +8,10 @@ and cluster-scale (Ray Data, Spark) runs over the same converters as `ftdata con
 
 Each output row has `ftdata_row` (the converted row as JSON text: shapes vary row to row, Arrow columns cannot),
 `ftdata_valid`, and `ftdata_errors` (JSON list of problems, each `{index, path, code, message}`).
+
+For JSON Lines files too varied for Arrow to type (ids that are numbers in some rows and text in others, tool
+arguments whose keys vary) or with lines that are not JSON, `ftdata.shards` reads records as unparsed lines and
+gives the CLI's exact rows, rejects and counts (`ftdata.distributed` runs it on Ray Data).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -64,6 +64,27 @@ class Stats:
             self.labels[rec.label] += 1
         if tokens is not None:
             self.tokens.append(tokens)
+
+    def merge(self, other: Stats) -> None:
+        """Add the stats of another part of the same input (a shard of a distributed run); parts may come in any
+        order: the summary sorts each distribution. Counters add up, per-record lists join, counts add."""
+        self.duplicates += other.duplicates + len(self._seen & other._seen)  # a record in both parts: one more copy
+        self._seen |= other._seen
+        self.files += [f for f in other.files if f not in self.files]
+        if self.max_length is None:
+            self.max_length = other.max_length
+        for f in fields(self):
+            if f.name in ("files", "max_length", "duplicates", "_seen"):
+                continue
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, Counter):
+                mine.update(theirs)
+            elif isinstance(mine, list):
+                mine.extend(theirs)
+            elif isinstance(mine, (int, float)):
+                setattr(self, f.name, mine + theirs)
+            else:  # a new kind of field: say how it merges here rather than merge it wrong
+                raise TypeError(f"Stats.merge: no rule for the field {f.name!r}")
 
     def summary(self) -> dict[str, Any]:
         valid = self.records - self.invalid
