@@ -187,14 +187,17 @@ def test_validate_checks_the_media_files_of_rows_its_fast_lane_takes(tmp_path: P
     (tmp_path / "img" / "a.png").write_bytes(b"x")
     (tmp_path / "img" / "link.png").symlink_to(tmp_path.parent)
     row = {"conversations": [{"from": "human", "value": "<image>what?"}, {"from": "gpt", "value": "a cat"}]}
-    rows = [{**row, "images": [ref]} for ref in ("img/a.png", "img/b.png", "../x.png", "img/link.png", "img/../img/a.png")]
+    refs = ("img/a.png", "img/b.png", "../x.png", "img/link.png", "img/../img/a.png", "/ftdata-absent.png",
+            str(tmp_path / "img" / "a.png"))
+    rows = [{**row, "images": [ref]} for ref in refs]
     lane = check_lane(FORMATS["sharegpt"], Media(tmp_path))
-    assert [lane(r) for r in rows] == [True, False, False, False, True]
+    assert [lane(r) for r in rows] == [True, False, False, False, True, False, True]
     path = tmp_path / "d.jsonl"
     path.write_text("".join(__import__("json").dumps(r) + "\n" for r in rows))
     report = validate_file(path)
     assert [(p.line, p.path, p.code) for p in report.problems] == [
-        (2, "images[0]", "media_missing"), (3, "images[0]", "media_outside"), (4, "images[0]", "media_outside")]
+        (2, "images[0]", "media_missing"), (3, "images[0]", "media_outside"), (4, "images[0]", "media_outside"),
+        (6, "images[0]", "media_outside")]
 
 
 def plain_conversation(fmt: str) -> dict[str, Any]:
@@ -226,3 +229,26 @@ def test_every_rule_broken_is_refused_by_every_fast_lane(rule) -> None:
         expressed.append(name)
     assert expressed or not applies, f"no fast-laned format can hold a break of '{rule.name}'; give the rule a " \
                                      "violation they can"
+
+
+def test_type_drift_sees_inside_rich_rows_the_fast_lane_took(tmp_path: Path) -> None:
+    """validate's fast lane takes tool-call rows whose arguments are JSON text without building records; a later
+    row with the arguments as an object (valid, through the full lane) is the drift Arrow fails on, and is found
+    even when the first row (walked whole) had no tool call."""
+    from ftdata.validation import validate_file
+
+    call = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c", "type": "function", "function": {"name": "w", "arguments": '{"city": "Oslo"}'}}]}
+    rich = {"messages": [{"role": "user", "content": "q"}, call, {"role": "tool", "tool_call_id": "c", "content": "3C"},
+                         {"role": "assistant", "content": "3 degrees"}]}
+    as_object = __import__("copy").deepcopy(rich)
+    as_object["messages"][1]["tool_calls"][0]["function"]["arguments"] = {"city": "Oslo"}
+    plain = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    assert FORMATS["openai"].check(rich) and not FORMATS["openai"].check(as_object)
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(__import__("json").dumps(r) + "\n" for r in [plain, rich, rich, as_object]))
+    for workers in (1, 2):
+        drift = [p for p in validate_file(path, workers=workers).problems if p.code == "type_drift"]
+        assert [(p.line, p.path) for p in drift] == [  # (content null beside the calls: as the full lane says)
+            (2, "messages[*].content"), (4, "messages[*].tool_calls[*].function.arguments")], drift
+        assert "string (first: line 2), object (first: line 4)" in drift[1].message

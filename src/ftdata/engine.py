@@ -118,7 +118,8 @@ def scan_range(path: Path, fmt: Format, media: Media, start: int, end: int | Non
     physical lines read; `checks` see every row. Rows the fast lane accepts are only counted while reading."""
     report = FileReport(str(path), fmt.name)
     tally = Tally()
-    items = read_jsonl_range(path, start, end, tally, plain_rows(check_lane(fmt, media), checks), progress)
+    items = read_jsonl_range(path, start, end, tally, plain_rows(check_lane(fmt, media), checks, walks(fmt)),
+                             progress)
     for item in check_items(items, fmt, media, records=False, fast_done=True):
         report.add(item)
         see(checks, item)
@@ -140,8 +141,18 @@ def check_lane(fmt: Format, media: Media) -> Fast | None:
     return ok
 
 
-def plain_rows(fast: Fast | None, checks: list[FileCheck]) -> Accept | None:
-    """The reader's hot-path test: the fast check, showing each accepted row to the file checks."""
+def walks(fmt: Format) -> Fast | None:
+    """Which rows `fmt`'s check lane takes must be shown to the file checks whole (`Format.check_walk`): those
+    beyond its plain fast lane. None: none."""
+    if not fmt.check_walk:
+        return None
+    fast = fmt.fast
+    return (lambda row: not fast(row)) if fast is not None else (lambda row: True)
+
+
+def plain_rows(fast: Fast | None, checks: list[FileCheck], whole: Fast | None = None) -> Accept | None:
+    """The reader's hot-path test: the fast check, showing each accepted row to the file checks (`whole`: which
+    of them whole, see `walks`)."""
     if fast is None:
         return None
     shows = [c.see_plain for c in checks]
@@ -149,21 +160,22 @@ def plain_rows(fast: Fast | None, checks: list[FileCheck]) -> Accept | None:
     def accept(row: Raw, _line: memoryview, index: int, line: int) -> bool:
         if not fast(row):
             return False
+        deep = whole is not None and whole(row)
         for show in shows:
-            show(row, index, line)
+            show(row, index, line, deep)
         return True
 
     return accept
 
 
-def see(checks: list[FileCheck], item: Checked) -> None:
-    """Show a valid checked row to the file checks (the fast lane's rows as plain rows); invalid rows are reported
-    already and would only add noise."""
+def see(checks: list[FileCheck], item: Checked, whole: Fast | None = None) -> None:
+    """Show a valid checked row to the file checks (the fast lane's rows as plain rows, `whole` as in
+    `plain_rows`); invalid rows are reported already and would only add noise."""
     if not item.valid:
         return
     for c in checks:
         if item.accepted and isinstance(item.raw, dict):
-            c.see_plain(item.raw, item.index, item.line)
+            c.see_plain(item.raw, item.index, item.line, whole is not None and whole(item.raw))
         else:
             c.see(item)
 

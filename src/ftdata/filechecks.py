@@ -36,7 +36,9 @@ class FileCheck(Protocol):
 
     def see(self, item: Checked) -> None: ...
 
-    def see_plain(self, row: dict[str, Any], index: int, line: int | None) -> None: ...
+    def see_plain(self, row: dict[str, Any], index: int, line: int | None, whole: bool = False) -> None:
+        """A row the fast lane accepted (valid, no record built); `whole`: its nested values may vary from row to
+        row (see `Format.check_walk`)."""
 
     def merge(self, later: Any, records: int, lines: int) -> None: ...
 
@@ -73,8 +75,8 @@ class TypeDrift:
         if isinstance(item.raw, dict):
             self._object("", item.raw, item.index, item.line, False, 0)
 
-    def see_plain(self, row: dict[str, Any], index: int, line: int | None) -> None:
-        if not self.walked:
+    def see_plain(self, row: dict[str, Any], index: int, line: int | None, whole: bool = False) -> None:
+        if whole or not self.walked:
             self.walked = True
             self._object("", row, index, line, False, 0)
             return
@@ -92,23 +94,36 @@ class TypeDrift:
 
     def _object(self, path: str, value: dict[str, Any], index: int, line: int | None, free: bool, depth: int) -> None:
         shape: Shape = (tuple(value), tuple(map(type, value.values())))
+        known = self._shapes_at(path)
+        inner = known.get(shape)
+        if inner is None:
+            inner = self._new_shape(path, shape, known, index, line, free)
+        if inner and depth < MAX_DEPTH:
+            self._inner(path, value, inner, index, line, free, depth)
+
+    def _shapes_at(self, path: str) -> dict[Shape, tuple[str, ...]]:
         known = self.shapes.get(path)
         if known is None:
             known = {}
             if len(self.shapes) < MAX_PATHS:
                 self.shapes[path] = known
-        inner = known.get(shape)
-        if inner is None:  # a new shape here: note its keys' types, and which keys hold objects or lists
-            prefix = f"{path}." if path else ""
-            for key, kind in zip(*shape):
-                self._type(prefix + key, JSON_TYPE.get(kind, "other"), index, line)
-            if free:
-                self.keys.setdefault(path, {}).setdefault(frozenset(shape[0]), Seen(index, line))
-            inner = tuple(k for k, kind in zip(*shape) if kind is dict or kind is list)
-            if len(known) < MAX_PATHS:
-                known[shape] = inner
-        if depth >= MAX_DEPTH:
-            return
+        return known
+
+    def _new_shape(self, path: str, shape: Shape, known: dict[Shape, tuple[str, ...]], index: int, line: int | None,
+                   free: bool) -> tuple[str, ...]:
+        """A shape not seen at `path` before: note its keys' types; returns the keys holding objects or lists."""
+        prefix = f"{path}." if path else ""
+        for key, kind in zip(*shape):
+            self._type(prefix + key, JSON_TYPE.get(kind, "other"), index, line)
+        if free:
+            self.keys.setdefault(path, {}).setdefault(frozenset(shape[0]), Seen(index, line))
+        inner = tuple(k for k, kind in zip(*shape) if kind is dict or kind is list)
+        if len(known) < MAX_PATHS:
+            known[shape] = inner
+        return inner
+
+    def _inner(self, path: str, value: dict[str, Any], inner: tuple[str, ...], index: int, line: int | None,
+               free: bool, depth: int) -> None:
         for key in inner:
             child, sub = (f"{path}.{key}" if path else key), value[key]
             if not free and key in FREE_FORM:
@@ -131,15 +146,25 @@ class TypeDrift:
             self._list(path + "[*]", value, index, line, True, depth)
 
     def _list(self, path: str, items: list[Any], index: int, line: int | None, free: bool, depth: int) -> None:
-        for kind in set(map(type, items)):
+        kinds = set(map(type, items))
+        for kind in kinds:
             self._type(path, JSON_TYPE.get(kind, "other"), index, line)
         if depth >= MAX_DEPTH:
             return
-        for sub in items:
-            if type(sub) is dict:
-                self._object(path, sub, index, line, free, depth + 1)
-            elif type(sub) is list:
-                self._list(path + "[*]", sub, index, line, free, depth + 1)
+        if dict in kinds:  # the hot loop (messages, tool calls): objects inlined, recursing only into containers
+            known = self._shapes_at(path)
+            for sub in items:
+                if type(sub) is dict:
+                    shape: Shape = (tuple(sub), tuple(map(type, sub.values())))
+                    inner = known.get(shape)
+                    if inner is None:
+                        inner = self._new_shape(path, shape, known, index, line, free)
+                    if inner and depth + 1 < MAX_DEPTH:
+                        self._inner(path, sub, inner, index, line, free, depth + 1)
+        if list in kinds:
+            for sub in items:
+                if type(sub) is list:
+                    self._list(path + "[*]", sub, index, line, free, depth + 1)
 
     def _type(self, path: str, name: str, index: int, line: int | None) -> None:
         at = self.types.get(path)
@@ -240,7 +265,7 @@ class LabelBalance:
             path = "kto_tag" if isinstance(item.raw, dict) and "kto_tag" in item.raw else "label"
             self.first[record.label] = (item.index, item.line, path)
 
-    def see_plain(self, row: dict[str, Any], index: int, line: int | None) -> None:
+    def see_plain(self, row: dict[str, Any], index: int, line: int | None, whole: bool = False) -> None:
         """A fast-lane row: its label is the top-level `kto_tag` (sharegpt) or `label` (openai), a boolean."""
         for key in ("kto_tag", "label"):
             label = row.get(key)

@@ -25,8 +25,9 @@ class Media:
 
     base: Path
     allow_outside: bool = False
-    # folder as written in a ref -> that folder resolved (rows of a dataset share a few folders)
-    folders: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # folder as written in a ref -> (that folder resolved, its entries: name -> FILE / LINK / OTHER, or None when
+    # it is not listed); rows of a dataset name files in a few folders, so a folder is resolved and listed once
+    folders: dict[str, tuple[str, dict[str, int] | None]] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def root(self) -> str:
@@ -36,20 +37,36 @@ class Media:
     def locate(self, ref: str) -> tuple[str, bool]:
         """(the file `ref` names, resolved, symlinks followed; whether it is a regular file).
 
-        `Path.resolve()` walks every component with a system call; here each folder is resolved once and each file
-        costs one `lstat` (a symlinked file is resolved in full). Raises OSError / RuntimeError / ValueError as
-        `resolve()` does (a NUL byte, a name too long, a symlink loop).
+        `Path.resolve()` walks every component with a system call; here each folder is resolved and listed once
+        (`os.scandir`: a system call per thousand entries, their types included), so a file costs a dictionary
+        look-up; a symlinked file is resolved in full. Folders too big to list cost one `lstat` per file. Raises
+        OSError / RuntimeError / ValueError as `resolve()` does (a NUL byte, a name too long, a symlink loop).
         """
-        folder, name = os.path.split(ref)
+        if os.sep == "/":
+            folder, slash, name = ref.rpartition("/")
+            if slash and not folder:
+                folder = "/"  # "/x.jpg": the root folder, not the media folder
+        else:
+            folder, name = os.path.split(ref)
         if name in ("", ".", ".."):
             whole = (self.base / ref).resolve()
             return str(whole), whole.is_file()
-        parent = self.folders.get(folder)
-        if parent is None:
+        known = self.folders.get(folder)
+        if known is None:
             parent = str((self.base / folder).resolve())  # an absolute folder replaces the base
+            known = (parent, _listing(parent) if len(self.folders) < MAX_LISTED else None)
             if len(self.folders) < 10_000:
-                self.folders[folder] = parent
-        target = os.path.join(parent, name)
+                self.folders[folder] = known
+        parent, entries = known
+        target = parent + name if parent.endswith(os.sep) else parent + os.sep + name
+        if entries is not None and "\x00" not in name:
+            kind = entries.get(name)
+            if kind is None:
+                return target, False
+            if kind == LINK:
+                whole = Path(target).resolve()
+                return str(whole), whole.is_file()
+            return target, kind == FILE
         try:
             mode = os.lstat(target).st_mode
         except (FileNotFoundError, NotADirectoryError):
@@ -58,6 +75,26 @@ class Media:
             whole = Path(target).resolve()
             return str(whole), whole.is_file()
         return target, stat.S_ISREG(mode)
+
+
+FILE, LINK, OTHER = 0, 1, 2
+MAX_LISTED = 1_000  # folders listed per run (others: an lstat per file)
+MAX_ENTRIES = 200_000  # a bigger folder is not listed (memory)
+
+
+def _listing(folder: str) -> dict[str, int] | None:
+    """A folder's entries and their types, or None when it cannot be listed or is too big to hold."""
+    out: dict[str, int] = {}
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if len(out) >= MAX_ENTRIES:
+                    return None
+                out[entry.name] = (LINK if entry.is_symlink() else FILE if entry.is_file(follow_symlinks=False)
+                                   else OTHER)
+    except OSError:
+        return None  # missing, not a folder, not readable: each file says so (lstat)
+    return out
 
 
 def inside(path: str, top: str) -> bool:

@@ -25,7 +25,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from ftdata.engine import Converter, check_items, check_lane, plain_rows, see
+from ftdata.engine import Converter, check_items, check_lane, plain_rows, see, walks
 from ftdata.filechecks import FileCheck, file_checks
 from ftdata.formats import Format, get_format
 from ftdata.formats.write import ReasoningPolicy
@@ -180,7 +180,7 @@ def validate_lines(batch: Any, *, source: Source, media_dir: str | Path | None =
         fmt = source_format(source, run.path)
         report, checks, tally = FileReport(run.path, fmt.name), file_checks(), Tally()
         media = _media(run.path, media_dir, allow_outside)
-        items = run.items(plain_rows(check_lane(fmt, media), checks), tally)  # validate's lane, as scan_range
+        items = run.items(plain_rows(check_lane(fmt, media), checks, walks(fmt)), tally)  # validate's lane, as scan_range
         for item in check_items(items, fmt, media, records=False, fast_done=True):
             report.add(item)
             see(checks, item)

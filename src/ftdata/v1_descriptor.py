@@ -27,11 +27,10 @@ from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ftdata.engine import check_items
+from ftdata.engine import check_items, see, walks
 from ftdata.filechecks import file_checks
 from ftdata.formats import FORMATS, Format
 from ftdata.formats.base import parse_row
-from ftdata.engine import see
 from ftdata.io import SUFFIXES, Item, UnreadableFile, read_records
 from ftdata.media import Media
 from ftdata.problems import Problem, problem
@@ -200,7 +199,7 @@ def validate_v1_yaml(path: Path, media_dir: Path | None = None, allow_outside: b
             checks = file_checks()
             for item in checked:
                 report.add(item)
-                see(checks, item)
+                see(checks, item, walks(fmt))
             report.add_across(p for c in checks for p in c.problems())
         except UnreadableFile as err:
             report.error = f"{path}#{name}: {err}"

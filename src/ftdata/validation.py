@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ftdata.dataset_info import entry_files_note, entry_items, read_descriptor
-from ftdata.engine import Tick, check_items, open_items, scan_range, see
+from ftdata.engine import Tick, check_items, open_items, scan_range, see, walks
 from ftdata.filechecks import FileCheck, file_checks
 from ftdata.formats import FORMATS, Format
 from ftdata.io import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, UnreadableFile
@@ -41,7 +41,7 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
         else:
             for item in check_items(items, chosen, media, records=False):
                 report.add(item)
-                see(checks, item)
+                see(checks, item, walks(chosen))
                 if progress is not None and not report.records % PROGRESS_EVERY:
                     progress(report.records)
         report.add_across(p for c in checks for p in c.problems())
@@ -107,7 +107,7 @@ def validate_descriptor(path: Path, media_dir: Path | None = None, allow_outside
             checks = file_checks()
             for item in check_items(items, fmt, media, records=False, adapter=adapter):
                 report.add(item)
-                see(checks, item)
+                see(checks, item, walks(fmt))
             report.add_across(p for c in checks for p in c.problems())
         except UnreadableFile as err:
             report.error = f"{path}#{name}: {err}"

@@ -82,6 +82,9 @@ class Format:
     from_canonical: Callable[[Writing], Raw] | None = None
     fast: Fast | None = None
     check: Fast | None = None  # validate's fast lane: `fast`, and richer rows no light record is built for
+    # the rows `check` takes beyond `fast` hold nested values whose JSON type other rows may hold differently
+    # (OpenAI tool-call arguments as text here, objects there): type_drift walks them whole
+    check_walk: bool = False
     light: Callable[[Raw], LightRecord] | None = None
     light_writer: Callable[[LightRecord], Raw] | None = None
     as_is: Mapping[str, Fast] = field(default_factory=dict)

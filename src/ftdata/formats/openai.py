@@ -329,9 +329,12 @@ def messages_ok(msgs: list[Any], end: Literal["answer", "prompt", "kto"]) -> boo
     tool calls), no media placeholders, and the order rules of `ftdata.rules` under this format's open policy."""
     expect, prev, calls_before = "user", "", False
     for i, m in enumerate(msgs):
-        if type(m) is not dict or not m.keys() <= MESSAGE_KEYS or any(
-                k in m and type(m[k]) is not str for k in TEXT_FIELDS):
+        if type(m) is not dict or not m.keys() <= MESSAGE_KEYS:
             return False
+        if len(m) > 2:  # beyond role and content: the text fields must be text
+            for k in TEXT_FIELDS:
+                if k in m and type(m[k]) is not str:
+                    return False
         spelled = m.get("role")
         role = ROLES.get(spelled) if type(spelled) is str and spelled != "function" else None
         if role is None:
@@ -410,6 +413,7 @@ FORMAT = Format(
     roles=ROLES,
     fast=fast,
     check=check,
+    check_walk=True,
     light=light,
     light_writer=light_writer,
     as_is={"openai": as_is, "trl": as_is},
