@@ -1,4 +1,5 @@
-# Quick start: `make demo`, `make test`. Both set up .venv on a fresh machine (CPU torch first).
+# Quick start: `make demo`, `make test`. Both set up .venv on a fresh machine (CPU torch first; on a machine whose
+# package index serves the CUDA build by default, as PyPI does: TORCH_INDEX=https://download.pytorch.org/whl/cpu).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ export OMP_NUM_THREADS := 1
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install -q -e '.[train,dev,dedup,yaml,ray]'
 	@$(BIN)/python -m pip list 2>/dev/null | grep -E '^torch ' | grep -q '+cpu' || echo "warning: torch is not the CPU build"
 	touch $(STAMP)

@@ -99,13 +99,7 @@ def moss(rng: random.Random, defect: str | None) -> dict:
         }
     row = {"conversation_id": rng.randint(1, 10**6), "meta_instruction": "You are an AI assistant whose name is MOSS.\n",
            "num_turns": n, "chat": turns}
-    if defect == "role_order":
-        row["num_turns"] = n + 1
-    elif defect == "missing_field":
-        del turns["turn_1"]["MOSS"]
-    elif defect == "empty":
-        turns["turn_1"]["Human"] = turns["turn_1"]["Human"].replace("<eoh>", "")
-    return row
+    return _moss_defect(row, turns, n, defect)
 
 
 TOOLS = [{"type": "function", "function": {"name": name, "description": f"{name} a thing",

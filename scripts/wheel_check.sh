@@ -8,8 +8,15 @@ trap 'rm -rf "$work"' EXIT
 python="${PYTHON:-python3}"
 "$repo/.venv/bin/python" -m pip wheel -q --no-deps -w "$work/dist" "$repo"
 "$python" -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install -q torch==2.13.0
 wheel="$(ls "$work"/dist/ftdata-*.whl)"
+# The core install (no extras): the ftdata command works on its own (no click, datasets or torch needed), and a
+# bad argument is a usage error (exit 2), not an internal one.
+"$python" -m venv "$work/core"
+"$work/core/bin/python" -m pip install -q "$wheel"
+"$work/core/bin/ftdata" validate "$repo/fixtures/data/moss/moss_sample.jsonl" > /dev/null
+rc=0; "$work/core/bin/ftdata" validate --no-such-option x 2> "$work/usage.txt" || rc=$?
+test "$rc" = 2 && grep -q "No such option" "$work/usage.txt"
+"$work/venv/bin/python" -m pip install -q torch==2.13.0
 "$work/venv/bin/python" -m pip install -q "${wheel}[train]"
 mkdir "$work/run"
 cp "$repo/fixtures/data/llamafactory/identity.json" "$work/run/identity.json"

@@ -137,6 +137,18 @@ def test_console_script_runs_as_a_subprocess(tmp_path: Path) -> None:
     assert codes == ["missing_assistant", "not_an_object"]
 
 
+@pytest.mark.parametrize("args,said", [(["validate", "--no-such-option", "x"], "No such option"),
+                                       (["convert", "x.jsonl"], "Missing option"), (["nosuchcmd"], "No such command")])
+def test_bad_arguments_are_usage_errors_not_internal_ones(args: list[str], said: str) -> None:
+    """The console script (not CliRunner): the parser's message and exit 2, whichever click typer uses (typer >= 0.29
+    vendors its own copy)."""
+    exe = shutil.which("ftdata", path=os.path.dirname(sys.executable))
+    if exe is None:
+        pytest.skip("console script not installed in this environment")
+    proc = subprocess.run([exe, *args], capture_output=True, text=True)
+    assert proc.returncode == 2 and said in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+
+
 def test_stdin_and_stdout_compose_in_a_pipe(tmp_path: Path) -> None:
     exe = shutil.which("ftdata", path=os.path.dirname(sys.executable))
     if exe is None:

@@ -254,6 +254,29 @@ def test_descriptor_entries_stay_in_the_descriptor_folder(tmp_path: Path, where:
     assert run("validate", str(info), "--allow-outside").exit_code == 0
 
 
+@pytest.mark.parametrize("where", ["dotdot", "absolute", "symlink"])
+def test_v1_yaml_entries_stay_in_the_yaml_folder(tmp_path: Path, where: str) -> None:
+    """The same policy for a LLaMA-Factory v1 dataset YAML (its `data/...` paths may name the data folder beside
+    it, where LLaMA-Factory looks)."""
+    pytest.importorskip("yaml")
+    outside = tmp_path / "secret.jsonl"
+    outside.write_bytes(ROW + b"\n")
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    name = {"dotdot": "../secret.jsonl", "absolute": str(outside), "symlink": "link.jsonl"}[where]
+    if where == "symlink":
+        (folder / "link.jsonl").symlink_to(outside)
+    yaml = folder / "v1.yaml"
+    yaml.write_text(f"x: {{path: {json.dumps(name)}, source: local, converter: sharegpt}}\n")
+    result = run("validate", str(yaml))
+    assert result.exit_code == 2 and "leaves the YAML's folder" in result.output, result.output
+    assert run("validate", str(yaml), "--allow-outside").exit_code == 0
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "ok.jsonl").write_bytes(ROW + b"\n")
+    yaml.write_text("x: {path: data/ok.jsonl, source: local, converter: sharegpt}\n")
+    assert run("validate", str(yaml)).exit_code == 0
+
+
 # --- hangs, slowdowns, leftovers -----------------------------------------------------------------------------------
 
 def test_a_row_with_twenty_thousand_broken_messages_is_one_row_with_counted_problems(tmp_path: Path) -> None:

@@ -6,16 +6,15 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Callable, Optional, TypeVar, cast
+from typing import Annotated, Any, Callable, Optional, TypeVar, cast
 
-import click
 import orjson
 import typer
 
-from ftdata import __version__, api, render
+from ftdata import __version__, render
 from ftdata.formats import FORMATS, TARGETS
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io import UnreadableFile
+from ftdata.io import UnreadableFile, UsageError
 
 app = typer.Typer(
     help="Validate and convert LLM fine-tuning data (alpaca, sharegpt, openai, trl, moss, firefly, text).",
@@ -62,6 +61,8 @@ def validate(
 
     Example: ftdata validate moss.jsonl --max-errors 5
     """
+    from ftdata import api
+
     reports = []
     for f in files:
         with render.LazyProgress(f"validating {f}") as progress:
@@ -95,6 +96,8 @@ def convert(
 
     Example: ftdata convert moss.jsonl --to sharegpt
     """
+    from ftdata import api
+
     if reasoning not in ("think", "drop", "reject"):
         _fail(f"--reasoning must be think, drop or reject, not '{reasoning}'")
     try:
@@ -143,6 +146,7 @@ def stats(
     Example: ftdata stats moss.jsonl --tokenizer tiny --max-length 1024 --plot moss.png
     """
     from ftdata import stats as st
+    from ftdata import api
     from ftdata.tokens import load_tokenizer
 
     if plot is not None and not plot.parent.is_dir():
@@ -169,7 +173,7 @@ def _guarded(call: Callable[[], T]) -> T:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return call()
-    except (api.UsageError, UnreadableFile) as err:
+    except (UsageError, UnreadableFile) as err:
         _fail(str(err))
     except KeyboardInterrupt:
         _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
@@ -316,23 +320,31 @@ def formats() -> None:
         render.out.print("  " + orjson.dumps(f.example).decode(), soft_wrap=True, markup=False)
 
 
+def _usage_error(err: Exception) -> bool:
+    """A command-line parsing error (no such option, a missing argument, a bad value): click's `ClickException`, or
+    its copy inside typer (typer >= 0.29 vendors click and no longer depends on it)."""
+    return any(c.__name__ == "ClickException" for c in type(err).__mro__) and isinstance(
+        getattr(err, "exit_code", None), int) and callable(getattr(err, "show", None))
+
+
 def main() -> None:
     """The console script: exit codes 0 valid, 1 invalid rows, 2 usage or unreadable input, 3 an internal error,
     130 interrupted."""
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         code = done.exit_code
-    except click.ClickException as err:  # bad arguments: click's own message
-        err.show()
-        code = err.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         render.err.print("Error: interrupted", soft_wrap=True)
         code = 130
-    except Exception as crash:  # a bug of ours, not the user's mistake
-        if _debug or "--debug" in sys.argv:
+    except Exception as crash:
+        if _usage_error(crash):  # bad arguments: the parser's own message
+            cast(Any, crash).show()
+            code = cast(Any, crash).exit_code
+        elif _debug or "--debug" in sys.argv:  # a bug of ours, not the user's mistake
             raise
-        render.err.print(f"internal error: {type(crash).__name__}: {render.safe(crash)} (run again with --debug for "
-                         f"the traceback; {REPORT})", soft_wrap=True)
-        code = 3
+        else:
+            render.err.print(f"internal error: {type(crash).__name__}: {render.safe(crash)} (run again with --debug "
+                             f"for the traceback; {REPORT})", soft_wrap=True)
+            code = 3
     sys.exit(code if isinstance(code, int) else 0)

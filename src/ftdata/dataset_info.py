@@ -199,6 +199,11 @@ def entry_files(info: Path, entry: Entry, allow_outside: bool = False) -> list[P
     if not inside and not allow_outside:
         raise UnreadableFile(f"file_name {entry.file_name!r} leaves the descriptor's folder {info.parent} (.., an "
                              "absolute path or a symlink); move the data beside the descriptor, or pass --allow-outside")
+    return data_files(target)
+
+
+def data_files(target: Path) -> list[Path]:
+    """A data file, or every data file in a folder (sorted)."""
     if target.is_dir():
         files = sorted(p for p in target.iterdir() if p.suffix.lower() in SUFFIXES)
         if not files:
@@ -228,4 +233,4 @@ def entry_files_note(entry: Entry) -> str:
     return f"{kind} entry: not loadable here (offline, local files only)"
 
 
-__all__ = ["Adapter", "Entry", "adapter_for", "entry_files", "entry_items", "read_descriptor"]
+__all__ = ["Adapter", "Entry", "adapter_for", "data_files", "entry_files", "entry_items", "read_descriptor"]

@@ -7,7 +7,6 @@ otherwise wait idle) while worker processes take the others.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -37,6 +36,8 @@ def map_ranges(path: Path, parts: int, local: Callable[[int, int], R], remote: C
     (run here) and then `remote(index, start, end, *shared)` for the others (run in worker processes, so `remote`
     and `shared` must pickle), in file order."""
     (first_start, first_end), *rest = line_ranges(path, parts) or [(0, 0)]
+    from concurrent.futures import ProcessPoolExecutor  # here: `import ftdata` and small runs skip it
+
     with ProcessPoolExecutor(max_workers=max(len(rest), 1), initializer=_die_with_parent) as pool:
         futures = [pool.submit(remote, i, a, b, *shared) for i, (a, b) in enumerate(rest, start=1)]
         yield local(first_start, first_end)

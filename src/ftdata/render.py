@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ftdata.problems import CODES, Problem
-from ftdata.reports import ConvertReport, FileReport
+
+if TYPE_CHECKING:  # annotations only: `ftdata --help` need not load the canonical models (pydantic)
+    from rich.progress import Progress
+
+    from ftdata.reports import ConvertReport, FileReport
 
 DESCRIPTORS = ("dataset_info", "llamafactory-v1 yaml")  # reports of descriptors: their entries are no data records
 out = Console(highlight=False, emoji=False)
@@ -131,6 +134,8 @@ class LazyProgress:
         if self.bar is None:
             if time.monotonic() - self.started < self.delay:
                 return
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
             self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} records"),
                                 TimeElapsedColumn(), console=err, transient=True)
             self.bar.start()

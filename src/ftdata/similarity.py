@@ -8,8 +8,6 @@ The distance is rapidfuzz's (C++, bit-parallel, stopping at the cutoff): about a
 
 from __future__ import annotations
 
-from rapidfuzz.distance import Levenshtein
-
 
 def normalise(text: str) -> str:
     """' Hello,\\n\\n  world ' -> 'Hello, world': runs of whitespace become one space, ends stripped."""
@@ -25,6 +23,8 @@ def edit_similarity(a: str, b: str, at_least: float) -> float | None:
     if longest == 0:
         return 1.0
     budget = int((1.0 - at_least) * longest + 1e-9)  # the most edits that still reach `at_least`
+    from rapidfuzz.distance import Levenshtein  # here: start-up pays for it only where preference rows are
+
     edits = Levenshtein.distance(a, b, score_cutoff=budget)  # budget + 1 once it is over
     if edits > budget:
         return None
@@ -33,4 +33,6 @@ def edit_similarity(a: str, b: str, at_least: float) -> float | None:
 
 def distance(a: str, b: str) -> int:
     """Levenshtein distance (unit costs)."""
+    from rapidfuzz.distance import Levenshtein
+
     return int(Levenshtein.distance(a, b))

@@ -31,7 +31,8 @@ from ftdata.engine import check_items, see, walks
 from ftdata.filechecks import file_checks
 from ftdata.formats import FORMATS, Format
 from ftdata.formats.base import parse_row
-from ftdata.io import SUFFIXES, Item, UnreadableFile, read_records
+from ftdata.dataset_info import data_files
+from ftdata.io import Item, UnreadableFile, read_records
 from ftdata.media import Media
 from ftdata.problems import Problem, problem
 from ftdata.reports import Checked, FileReport
@@ -99,8 +100,10 @@ def read_v1_yaml(path: Path) -> tuple[dict[str, V1Entry], list[Problem]]:
     return entries, problems
 
 
-def entry_files(yaml_path: Path, entry: V1Entry) -> list[Path]:
-    """The local files an entry names (a file, or a folder's data files), found as the module docstring says."""
+def entry_files(yaml_path: Path, entry: V1Entry, allow_outside: bool = False) -> list[Path]:
+    """The local files an entry names (a file, or a folder's data files), found as the module docstring says. As
+    for dataset_info.json entries, they must stay inside the YAML's folder (or, for a `data/...` path, the `data`
+    folder beside it: LLaMA-Factory runs from the folder above) unless `allow_outside`."""
     given = Path(entry.path)
     base = yaml_path.parent
     tries = [given] if given.is_absolute() else [base / given, base.parent / given]
@@ -109,12 +112,15 @@ def entry_files(yaml_path: Path, entry: V1Entry) -> list[Path]:
     target = next((t for t in tries if t.exists()), None)
     if target is None:
         raise UnreadableFile(f"{entry.path}: no such file (looked in {', '.join(str(t.parent) for t in tries)})")
-    if target.is_dir():
-        files = sorted(p for p in target.iterdir() if p.suffix.lower() in SUFFIXES)
-        if not files:
-            raise UnreadableFile(f"{target}: folder holds no data files")
-        return files
-    return [target]
+    roots = [base] + ([base.parent / "data"] if given.parts[:1] == ("data",) else [])
+    try:
+        inside = any(target.resolve().is_relative_to(root.resolve()) for root in roots)
+    except (OSError, RuntimeError, ValueError) as err:  # a link loop, a name too long, a NUL byte
+        raise UnreadableFile(f"path {entry.path!r}: cannot be resolved ({err})") from None
+    if not inside and not allow_outside:
+        raise UnreadableFile(f"path {entry.path!r} leaves the YAML's folder {base} (.., an absolute path or a "
+                             "symlink); move the data beside the YAML, or pass --allow-outside")
+    return data_files(target)
 
 
 @dataclass
@@ -155,9 +161,10 @@ class ConverterRows:
         return path.replace(".from", ".role").replace(".value", ".content")
 
 
-def entry_items(yaml_path: Path, entry: V1Entry) -> tuple[Format, ConverterRows, Iterator[Item]]:
+def entry_items(yaml_path: Path, entry: V1Entry, allow_outside: bool = False
+                ) -> tuple[Format, ConverterRows, Iterator[Item]]:
     """The format an entry's rows are read as, the converter's adapter, and the rows (a folder's files in turn)."""
-    files = entry_files(yaml_path, entry)
+    files = entry_files(yaml_path, entry, allow_outside)
 
     def items() -> Iterator[Item]:
         stream = (item for f in files for item in read_records(f))
@@ -169,8 +176,8 @@ def entry_items(yaml_path: Path, entry: V1Entry) -> tuple[Format, ConverterRows,
 
 def entry_checked(yaml_path: Path, entry: V1Entry, media_dir: Path | None,
                   allow_outside: bool) -> tuple[Format, Iterator[Checked]]:
-    fmt, adapter, items = entry_items(yaml_path, entry)
-    base = media_dir or entry_files(yaml_path, entry)[0].parent
+    fmt, adapter, items = entry_items(yaml_path, entry, allow_outside)
+    base = media_dir or entry_files(yaml_path, entry, allow_outside)[0].parent
     return fmt, check_items(items, fmt, Media(base, allow_outside), adapter=adapter)
 
 

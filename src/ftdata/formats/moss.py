@@ -201,14 +201,23 @@ FAST_KEYS = frozenset({"conversation_id", "meta_instruction", "num_turns", "chat
 SPOKEN = ("Human", "MOSS")  # the fields every turn needs
 
 
-def fast(raw: Raw) -> bool:
-    """Plain MOSS turns: Human and MOSS text, Inner Thoughts / Commands / Tool Responses exactly `None`."""
+def _chat(raw: Raw) -> dict[str, Any] | None:
+    """The row's `chat` when everything around it is as the fast lanes want it (known keys, an id, a system text,
+    num_turns equal to the turns), else None."""
     if not raw.keys() <= FAST_KEYS or type(raw.get("conversation_id")) not in (str, int):
-        return False
+        return None
     if not is_text(raw.get("meta_instruction")):
-        return False
+        return None
     chat, n = raw.get("chat"), raw.get("num_turns")
     if type(chat) is not dict or type(n) is not int or len(chat) != n or n < 1:
+        return None
+    return chat
+
+
+def fast(raw: Raw) -> bool:
+    """Plain MOSS turns: Human and MOSS text, Inner Thoughts / Commands / Tool Responses exactly `None`."""
+    chat = _chat(raw)
+    if chat is None:
         return False
     for i, (key, turn) in enumerate(chat.items(), start=1):
         if key != f"turn_{i}" or type(turn) is not dict or len(turn) != len(MARKERS):
@@ -232,12 +241,8 @@ def check(raw: Raw) -> bool:
     """Is this row certainly valid, warnings included? `fast`'s plain turns, and plugin turns: inner thoughts,
     commands the full lane reads without a word (`parse_commands`), and their results (it takes `fast`'s rows too,
     in one pass)."""
-    if not raw.keys() <= FAST_KEYS or type(raw.get("conversation_id")) not in (str, int):
-        return False
-    if not is_text(raw.get("meta_instruction")):
-        return False
-    chat, n = raw.get("chat"), raw.get("num_turns")
-    if type(chat) is not dict or type(n) is not int or len(chat) != n or n < 1:
+    chat = _chat(raw)
+    if chat is None:
         return False
     for i, (key, turn) in enumerate(chat.items(), start=1):
         if key != f"turn_{i}" or type(turn) is not dict or turn.keys() != MARKERS.keys() or not _turn_ok(turn):
