@@ -73,6 +73,27 @@ def test_every_entry_loads_with_datasets_as_written(chain) -> None:
         assert strip_nulls(loaded) == read_rows(path), name  # null (Arrow's absent) == absent
 
 
+def test_every_entry_reads_back_the_records_of_its_file(chain) -> None:
+    """Read through its dataset_info.json entry (columns and tags), a file gives the records it gives read directly:
+    the same kinds (a KTO label not lost to an unmapped column), messages, answers and labels."""
+    from ftdata import api
+
+    folder, _ = chain
+
+    def records(dataset) -> list:
+        out = []
+        for item in dataset.checked:
+            assert item.valid, (dataset.name, item.problems)
+            out.append({k: v for k, v in item.record.to_json().items() if k not in ("id", "meta")})
+        return out
+
+    entries = api.open_datasets(folder / "dataset_info.json", media_dir=FIXTURES / "llamafactory")
+    assert len(entries) > 30
+    for ds in entries:
+        [direct] = api.open_datasets(folder / ds.entry.file_name, media_dir=FIXTURES / "llamafactory")
+        assert records(ds) == records(direct), ds.name
+
+
 def test_no_entry_for_rows_llamafactory_cannot_read_whole(chain) -> None:
     folder, done = chain
     entries = json.loads((folder / "dataset_info.json").read_text())

@@ -420,7 +420,7 @@ FORMAT = Format(
     llamafactory=LlamaFactory(
         "openai",
         columns={"messages": "messages", "system": "system", "tools": "tools", "images": "images", "videos": "videos",
-                 "audios": "audios", "chosen": "chosen", "rejected": "rejected", "kto_tag": "kto_tag"},
+                 "audios": "audios", "chosen": "chosen", "rejected": "rejected", "kto_tag": "label"},
         tags={"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
               "observation_tag": "tool", "function_tag": "function_call", "system_tag": "system"},
         unread=lf_unread),
