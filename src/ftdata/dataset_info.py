@@ -192,14 +192,20 @@ def entry_files(info: Path, entry: Entry, allow_outside: bool = False) -> list[P
     if not entry.local:
         raise UnreadableFile(entry_files_note(entry))
     target = info.parent / str(entry.file_name)
-    try:
-        inside = target.resolve().is_relative_to(info.parent.resolve())
-    except (OSError, RuntimeError, ValueError) as err:  # a link loop, a name too long, a NUL byte
-        raise UnreadableFile(f"file_name {entry.file_name!r}: cannot be resolved ({err})") from None
-    if not inside and not allow_outside:
-        raise UnreadableFile(f"file_name {entry.file_name!r} leaves the descriptor's folder {info.parent} (.., an "
-                             "absolute path or a symlink); move the data beside the descriptor, or pass --allow-outside")
+    stays_inside(target, [info.parent], f"file_name {entry.file_name!r}", "the descriptor", allow_outside)
     return data_files(target)
+
+
+def stays_inside(target: Path, roots: list[Path], name: str, owner: str, allow_outside: bool) -> None:
+    """Refuse a descriptor's data path that cannot be resolved, or (unless `allow_outside`) resolves outside its
+    folder (`roots[0]`, or another of `roots`)."""
+    try:
+        inside = any(target.resolve().is_relative_to(root.resolve()) for root in roots)
+    except (OSError, RuntimeError, ValueError) as err:  # a link loop, a name too long, a NUL byte
+        raise UnreadableFile(f"{name}: cannot be resolved ({err})") from None
+    if not inside and not allow_outside:
+        raise UnreadableFile(f"{name} leaves {owner}'s folder {roots[0]} (.., an absolute path or a symlink); move "
+                             f"the data beside {owner}, or pass --allow-outside")
 
 
 def data_files(target: Path) -> list[Path]:

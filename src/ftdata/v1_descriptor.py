@@ -31,7 +31,7 @@ from ftdata.engine import check_items, see, walks
 from ftdata.filechecks import file_checks
 from ftdata.formats import FORMATS, Format
 from ftdata.formats.base import parse_row
-from ftdata.dataset_info import data_files
+from ftdata.dataset_info import data_files, stays_inside
 from ftdata.io import Item, UnreadableFile, read_records
 from ftdata.media import Media
 from ftdata.problems import Problem, problem
@@ -113,13 +113,7 @@ def entry_files(yaml_path: Path, entry: V1Entry, allow_outside: bool = False) ->
     if target is None:
         raise UnreadableFile(f"{entry.path}: no such file (looked in {', '.join(str(t.parent) for t in tries)})")
     roots = [base] + ([base.parent / "data"] if given.parts[:1] == ("data",) else [])
-    try:
-        inside = any(target.resolve().is_relative_to(root.resolve()) for root in roots)
-    except (OSError, RuntimeError, ValueError) as err:  # a link loop, a name too long, a NUL byte
-        raise UnreadableFile(f"path {entry.path!r}: cannot be resolved ({err})") from None
-    if not inside and not allow_outside:
-        raise UnreadableFile(f"path {entry.path!r} leaves the YAML's folder {base} (.., an absolute path or a "
-                             "symlink); move the data beside the YAML, or pass --allow-outside")
+    stays_inside(target, roots, f"path {entry.path!r}", "the YAML", allow_outside)
     return data_files(target)
 
 
