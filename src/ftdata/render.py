@@ -98,15 +98,10 @@ def conversion(r: ConvertReport) -> None:
     """Summary of a conversion: in = written + rejected, where each went, warnings by code (on stderr when the
     rows themselves go to stdout)."""
     console = err if r.output == "-" else out
-    for path, fmt in r.formats.items():
-        console.print(f"read {safe(path)} as {fmt}", soft_wrap=True)
+    formats_read(console, r.formats)
     console.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}", soft_wrap=True)
     console.print(f"wrote {safe(r.output)} ({r.target})", soft_wrap=True)
-    if r.rejected:
-        codes = ", ".join(f"{c} ({n})" for c, n in r.reject_codes.most_common())
-        console.print(f"[red]rejected {r.rejected} to {safe(r.rejects)}[/red]: {codes}", soft_wrap=True)
-    for code, n in r.warnings.most_common():
-        console.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
+    rejected_and_warnings(console, r)
     for p in r.output_problems:
         console.print(f"[yellow]warning:[/yellow] {p.code} in the output: {safe(p.message)}", soft_wrap=True)
     if r.output_problems:
@@ -150,6 +145,21 @@ class LazyProgress:
             self.bar.stop()
 
 
+def formats_read(console: Console, formats: dict[str, str]) -> None:
+    """"read FILE as FORMAT", a line per input (convert, dedup, fix)."""
+    for path, fmt in formats.items():
+        console.print(f"read {safe(path)} as {fmt}", soft_wrap=True)
+
+
+def rejected_and_warnings(console: Console, r: Any) -> None:
+    """Where the rejected rows went with their codes, then the warnings' counts (convert, dedup, fix reports)."""
+    if r.rejected:
+        codes = ", ".join(f"{c} ({n})" for c, n in r.reject_codes.most_common())
+        console.print(f"[red]rejected {r.rejected} to {safe(r.rejects)}[/red]: {codes}", soft_wrap=True)
+    for code, n in r.warnings.most_common():
+        console.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
+
+
 def json_out(payload: Any) -> None:
     sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
     sys.stdout.flush()
@@ -182,8 +192,7 @@ def stats_text(s: dict[str, Any]) -> None:
 def dedup(r: Any) -> None:
     """Summary of a dedup run (`ftdata.dedup.DedupReport`): in = kept + removed + rejected, where each went, the
     largest clusters."""
-    for path, fmt in r.formats.items():
-        out.print(f"read {safe(path)} as {fmt}", soft_wrap=True)
+    formats_read(out, r.formats)
     removed = sum(r.removed.values())
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(r.removed.items()))
     out.print(f"records: {r.records}  kept: {r.kept}  removed: {removed}{f' ({kinds})' if kinds else ''}  "
@@ -193,11 +202,7 @@ def dedup(r: Any) -> None:
     out.print(f"wrote {safe(r.output)} ({r.target})", soft_wrap=True)
     if removed:
         out.print(f"removed rows in {safe(r.dupes)}", soft_wrap=True)
-    if r.rejected:
-        codes = ", ".join(f"{c} ({n})" for c, n in r.reject_codes.most_common())
-        out.print(f"[red]rejected {r.rejected} to {safe(r.rejects)}[/red]: {codes}", soft_wrap=True)
-    for code, n in r.warnings.most_common():
-        out.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
+    rejected_and_warnings(out, r)
     if r.clusters:
         out.print(f"clusters: {r.clusters} kept rows have duplicates; largest:", soft_wrap=True)
         for c in r.largest:
@@ -210,8 +215,7 @@ def dedup(r: Any) -> None:
 
 def fixed(r: Any) -> None:
     """Summary of a fix run (`ftdata.fix.FixReport`): in = written + rejected, the changes by code."""
-    for path, fmt in r.formats.items():
-        out.print(f"read {safe(path)} as {fmt}", soft_wrap=True)
+    formats_read(out, r.formats)
     out.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}  rows changed: {r.rows_changed}",
               soft_wrap=True)
     out.print(f"wrote {safe(r.output)} ({r.target})", soft_wrap=True)
@@ -221,11 +225,7 @@ def fixed(r: Any) -> None:
     if r.changes:
         out.print(f"changes in {safe(r.changes_file)}: "
                   + ", ".join(f"{c} {n}" for c, n in r.changes.most_common()), soft_wrap=True)
-    if r.rejected:
-        codes = ", ".join(f"{c} ({n})" for c, n in r.reject_codes.most_common())
-        out.print(f"[red]rejected {r.rejected} to {safe(r.rejects)}[/red]: {codes}", soft_wrap=True)
-    for code, n in r.warnings.most_common():
-        out.print(f"[yellow]warning:[/yellow] {code}: {n}", soft_wrap=True)
+    rejected_and_warnings(out, r)
 
 
 def yaml_text(document: Any) -> str:
