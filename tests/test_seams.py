@@ -238,27 +238,13 @@ def test_look_alike_and_invisible_characters_in_roles_are_named(tmp_path: Path, 
         assert "\u200b" not in result.output and "us\\u200ber" in result.output
 
 
+@pytest.mark.parametrize("kind", ["dataset_info", "v1_yaml"])
 @pytest.mark.parametrize("where", ["dotdot", "absolute", "symlink"])
-def test_descriptor_entries_stay_in_the_descriptor_folder(tmp_path: Path, where: str) -> None:
-    outside = tmp_path / "secret.jsonl"
-    outside.write_bytes(ROW + b"\n")
-    folder = tmp_path / "data"
-    folder.mkdir()
-    name = {"dotdot": "../secret.jsonl", "absolute": str(outside), "symlink": "link.jsonl"}[where]
-    if where == "symlink":
-        (folder / "link.jsonl").symlink_to(outside)
-    info = folder / "dataset_info.json"
-    info.write_text(json.dumps({"x": {"file_name": name, "formatting": "sharegpt"}}))
-    result = run("validate", str(info))
-    assert result.exit_code == 2 and "leaves the descriptor's folder" in result.output
-    assert run("validate", str(info), "--allow-outside").exit_code == 0
-
-
-@pytest.mark.parametrize("where", ["dotdot", "absolute", "symlink"])
-def test_v1_yaml_entries_stay_in_the_yaml_folder(tmp_path: Path, where: str) -> None:
-    """The same policy for a LLaMA-Factory v1 dataset YAML (its `data/...` paths may name the data folder beside
-    it, where LLaMA-Factory looks)."""
-    pytest.importorskip("yaml")
+def test_descriptor_entries_stay_in_the_descriptor_folder(tmp_path: Path, where: str, kind: str) -> None:
+    """dataset_info.json entries and LLaMA-Factory v1 dataset YAML entries (whose `data/...` paths may also name the
+    data folder beside it, where LLaMA-Factory looks) read no file outside their folder unless --allow-outside."""
+    if kind == "v1_yaml":
+        pytest.importorskip("yaml")
     outside = tmp_path / "secret.jsonl"
     outside.write_bytes(ROW + b"\n")
     folder = tmp_path / "cfg"
@@ -266,15 +252,22 @@ def test_v1_yaml_entries_stay_in_the_yaml_folder(tmp_path: Path, where: str) -> 
     name = {"dotdot": "../secret.jsonl", "absolute": str(outside), "symlink": "link.jsonl"}[where]
     if where == "symlink":
         (folder / "link.jsonl").symlink_to(outside)
-    yaml = folder / "v1.yaml"
-    yaml.write_text(f"x: {{path: {json.dumps(name)}, source: local, converter: sharegpt}}\n")
-    result = run("validate", str(yaml))
-    assert result.exit_code == 2 and "leaves the YAML's folder" in result.output, result.output
-    assert run("validate", str(yaml), "--allow-outside").exit_code == 0
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "ok.jsonl").write_bytes(ROW + b"\n")
-    yaml.write_text("x: {path: data/ok.jsonl, source: local, converter: sharegpt}\n")
-    assert run("validate", str(yaml)).exit_code == 0
+    if kind == "dataset_info":
+        info = folder / "dataset_info.json"
+        info.write_text(json.dumps({"x": {"file_name": name, "formatting": "sharegpt"}}))
+        refused = "leaves the descriptor's folder"
+    else:
+        info = folder / "v1.yaml"
+        info.write_text(f"x: {{path: {json.dumps(name)}, source: local, converter: sharegpt}}\n")
+        refused = "leaves the YAML's folder"
+    result = run("validate", str(info))
+    assert result.exit_code == 2 and refused in result.output, result.output
+    assert run("validate", str(info), "--allow-outside").exit_code == 0
+    if kind == "v1_yaml":  # `data/...` in a YAML may name the data folder beside its own
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "ok.jsonl").write_bytes(ROW + b"\n")
+        info.write_text("x: {path: data/ok.jsonl, source: local, converter: sharegpt}\n")
+        assert run("validate", str(info)).exit_code == 0
 
 
 # --- hangs, slowdowns, leftovers -----------------------------------------------------------------------------------
