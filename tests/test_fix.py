@@ -150,3 +150,14 @@ def test_a_fix_that_would_break_a_row_is_not_applied(tmp_path: Path, monkeypatch
     report = fix_files([write(tmp_path / "a.jsonl", [row])], output=tmp_path / "o.jsonl")
     assert (report.written, report.unfixed, dict(report.changes)) == (1, 1, {})
     assert lines(tmp_path / "o.jsonl") == [row] and not (tmp_path / "o.jsonl.changes.jsonl").exists()
+
+
+def test_rows_that_are_not_objects_are_rejected_with_their_reason(tmp_path: Path) -> None:
+    src = tmp_path / "a.jsonl"
+    good = {"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]}
+    src.write_text("\n".join([json.dumps(good), "null", "3", "[1, 2]", "{broken"]) + "\n")
+    report = fix_files([src])
+    assert (report.records, report.written, report.rejected) == (5, 1, 4)
+    assert report.reject_codes == {"not_an_object": 3, "invalid_json": 1}
+    rejects = [json.loads(line) for line in Path(report.rejects).read_text().splitlines()]
+    assert [r["errors"][0]["code"] for r in rejects] == ["not_an_object"] * 3 + ["invalid_json"]

@@ -15,6 +15,7 @@ from ftdata import __version__, render
 from ftdata.formats import FORMATS, TARGETS
 from ftdata.formats.write import ReasoningPolicy
 from ftdata.io import UnreadableFile, UsageError
+from ftdata.staging import OutputExists
 
 app = typer.Typer(
     help="Validate and convert LLM fine-tuning data (alpaca, sharegpt, openai, trl, moss, firefly, text).",
@@ -111,7 +112,7 @@ def convert(
         render.conversion(done.report)
         _fail("interrupted just after the outputs were put in place (they are whole); dataset_info.json was not "
               "updated", code=130)
-    except api.OutputExists as err:
+    except OutputExists as err:
         _fail(f"{err.args[0]} was created by another run while this one was writing; it was left as it is and "
               "nothing of this run was kept (run again with another -o, or --force)")
     except KeyboardInterrupt:
@@ -175,6 +176,9 @@ def _guarded(call: Callable[[], T]) -> T:
         return call()
     except (UsageError, UnreadableFile) as err:
         _fail(str(err))
+    except OutputExists as err:
+        _fail(f"{err.args[0]} was created by another run while this one was writing; it was left as it is and "
+              "nothing of this run was kept (run again with another -o, or --force)")
     except KeyboardInterrupt:
         _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
     except OSError as err:
@@ -278,11 +282,12 @@ def descriptor_export(
     Example: ftdata descriptor export data/dataset_info.json --to trl -o mixture.yaml
     """
     from ftdata.descriptors import export, save
+    from ftdata.v1_descriptor import dump_yaml
 
     names = dataset.split(",") if dataset else None
     result = _guarded(lambda: export(info, to, output.parent if output else Path.cwd(), names,
                                      refuse=output if not force else None))
-    text = render.yaml_text(result.document)
+    text = _guarded(lambda: dump_yaml(result.document))
     _guarded(lambda: save(output, text))
     render.exported(result, text if output is None else None, str(output) if output else None)
     raise typer.Exit(1 if result.refused else 0)

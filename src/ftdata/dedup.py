@@ -10,7 +10,6 @@ OUT.rejects.jsonl (invalid, or not representable in `target`), so `records = kep
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,7 +24,7 @@ from ftdata.media import Media
 from ftdata.problems import Code
 from ftdata.reports import Checked, ConvertReport
 from ftdata.sink import JsonWriter
-from ftdata.staging import atomic_write
+from ftdata.staging import staged_outputs
 from ftdata.textkeys import conversation_key, conversation_text, prompt_key, prompt_text
 
 BATCH = 2000  # rows signed at a time (numpy arrays of a batch's characters stay a few MB)
@@ -93,7 +92,7 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
     decisions = decide(train, evals, threshold)
     report.capped = decisions.capped
     _write(inputs, source, out, report, decisions, Places(train), Places(evals) if evals is not None else None,
-           allow_outside)
+           allow_outside, force)
     _clusters(report, decisions, Places(train))
     return report
 
@@ -199,16 +198,15 @@ def _lines(path: Path) -> int:
 
 
 def _write(inputs: list[Path], source: str | None, out: Path, report: DedupReport, decisions: Any,
-           places: Places, eval_places: Places | None, allow_outside: bool) -> None:
-    """Pass 2: every row to OUT, OUT.dupes.jsonl or OUT.rejects.jsonl."""
+           places: Places, eval_places: Places | None, allow_outside: bool, force: bool) -> None:
+    """Pass 2: every row to OUT, OUT.dupes.jsonl or OUT.rejects.jsonl (put in place together)."""
     from ftdata.dedup_index import CONTAMINATION, KEPT, KINDS
 
     dupes_path, rejects_path = Path(report.dupes), Path(report.rejects)
     status, refs, sims = decisions.status, decisions.ref, decisions.sim
-    with ExitStack() as stack:
-        writer = JsonWriter(stack.enter_context(atomic_write(out)), array=out.suffix == ".json")
-        dupes = JsonWriter(stack.enter_context(atomic_write(dupes_path)), array=False)
-        rejects = JsonWriter(stack.enter_context(atomic_write(rejects_path)), array=False)
+    with staged_outputs(out, [dupes_path, rejects_path], force) as (out_f, dupes_f, rejects_f):
+        writer = JsonWriter(out_f, array=out.suffix == ".json")
+        dupes, rejects = JsonWriter(dupes_f, array=False), JsonWriter(rejects_f, array=False)
         row = 0
         for number, path in enumerate(inputs):
             fmt = FORMATS[report.formats[str(path)]]
@@ -217,7 +215,7 @@ def _write(inputs: list[Path], source: str | None, out: Path, report: DedupRepor
                              path if len(inputs) > 1 else None)
             for item in _checked(path, source, allow_outside, records=not copy):
                 report.records += 1
-                if not item.valid or (item.record is None and not item.accepted):
+                if not item.valid:
                     report.rejected += 1
                     report.reject_codes.update(list(dict.fromkeys(p.code for p in item.problems if p.severity == "error")))
                     rejects.write(reject_row(item, item.problems, path if len(inputs) > 1 else None))
@@ -242,10 +240,7 @@ def _write(inputs: list[Path], source: str | None, out: Path, report: DedupRepor
             report.rejected += conv.report.rejected
             report.reject_codes.update(conv.report.reject_codes)
             report.warnings.update(conv.report.warnings)
-        writer.close()
-    for path, n in ((dupes_path, sum(report.removed.values())), (rejects_path, report.rejected)):
-        if not n:
-            path.unlink(missing_ok=True)  # only a run that removed or rejected rows leaves those files
+        writer.close()  # only a run that removed or rejected rows leaves OUT.dupes.jsonl / OUT.rejects.jsonl
 
 
 def _clusters(report: DedupReport, decisions: Any, places: Places) -> None:

@@ -10,7 +10,6 @@ changes of rows written to OUT are logged.
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from ftdata.media import Media
 from ftdata.problems import Code, Problem, has_errors
 from ftdata.reports import Checked, ConvertReport
 from ftdata.sink import JsonWriter
-from ftdata.staging import atomic_write
+from ftdata.staging import staged_outputs
 
 
 @dataclass
@@ -74,10 +73,9 @@ def fix_files(inputs: list[Path], target: str | None = None, output: Path | None
     target = target or opened[0][1].name
     report = FixReport([str(p) for p in inputs], str(out), str(out.with_name(out.name + ".changes.jsonl")),
                        str(out.with_name(out.name + ".rejects.jsonl")), target, formats)
-    with ExitStack() as stack:
-        writer = JsonWriter(stack.enter_context(atomic_write(out)), array=out.suffix == ".json")
-        log = JsonWriter(stack.enter_context(atomic_write(Path(report.changes_file))), array=False)
-        rejects = JsonWriter(stack.enter_context(atomic_write(Path(report.rejects))), array=False)
+    with staged_outputs(out, [Path(report.changes_file), Path(report.rejects)], force) as (out_f, log_f, rejects_f):
+        writer = JsonWriter(out_f, array=out.suffix == ".json")
+        log, rejects = JsonWriter(log_f, array=False), JsonWriter(rejects_f, array=False)
         for path, fmt, items in opened:
             label = path if len(inputs) > 1 else None
             media = Media(path.resolve().parent if str(path) != STDIN else Path("."), allow_outside)
@@ -89,9 +87,6 @@ def fix_files(inputs: list[Path], target: str | None = None, output: Path | None
             report.reject_codes.update(conv.report.reject_codes)
             report.warnings.update(conv.report.warnings)
         writer.close()
-    for path, n in ((Path(report.changes_file), sum(report.changes.values())), (Path(report.rejects), report.rejected)):
-        if not n:
-            path.unlink(missing_ok=True)
     return report
 
 
@@ -117,9 +112,10 @@ def _one(item: Item, fmt: Format, media: Media, structure: tuple[bool, bool], co
                 report.unfixed += 1
         problems = [p.at(item.index, item.line) for p in checked.problems]
         record, origins = checked.record, checked.origins
-    else:
+    else:  # a line that is not JSON, or a value that is not an object
         record, origins = None, None
-        problems = [raw.at(item.index, item.line)] if isinstance(raw, Problem) else []
+        found = [raw] if isinstance(raw, Problem) else convert_raw(raw, fmt, media).problems
+        problems = [p.at(item.index, item.line) for p in found]
     done = Checked(item.index, item.line, item.value, record, problems, origins, item.text)  # rejects: the original
     if not done.valid:
         report.rejected += 1

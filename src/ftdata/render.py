@@ -228,13 +228,6 @@ def fixed(r: Any) -> None:
     rejected_and_warnings(out, r)
 
 
-def yaml_text(document: Any) -> str:
-    """A descriptor as YAML (block style, keys in the order given)."""
-    import yaml
-
-    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False))
-
-
 def exported(r: Any, text: str | None, output: str | None) -> None:
     """A descriptor export / import (`ftdata.descriptors.Exported`): the document (or where it went), then on
     stderr each entry left out and why, and the notes."""

@@ -56,6 +56,15 @@ def is_v1_yaml(path: Path) -> bool:
     return path.suffix.lower() in (".yaml", ".yml")
 
 
+def dump_yaml(document: Any) -> str:
+    """A descriptor as YAML (block style, keys in the order given); UnreadableFile when PyYAML is missing."""
+    try:
+        import yaml
+    except ImportError:
+        raise UnreadableFile("writing YAML needs PyYAML: pip install 'ftdata[yaml]'") from None
+    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False))
+
+
 def load_yaml(path: Path) -> Any:
     """The YAML document at `path`; UnreadableFile with a one-line reason when it cannot be had."""
     try:
