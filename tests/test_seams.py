@@ -454,3 +454,54 @@ def test_an_internal_error_is_exit_3_with_one_line_and_the_traceback_only_with_d
         assert done.value.code == 3
         err = capsys.readouterr().err
         assert err.startswith("internal error: RuntimeError: a bug of ours (run again with --debug") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("calls", ["5", "1.5", "true", '"x"'])
+def test_tool_calls_of_the_wrong_type_are_that_rows_problem(tmp_path: Path, calls: str) -> None:
+    """Format detection sniffs tool calls; a non-list there must not stop the run (it was a TypeError, exit 3)."""
+    f = tmp_path / "a.jsonl"
+    good = '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}'
+    f.write_text('{"messages": [{"role": "user", "content": "hi", "tool_calls": %s}]}\n' % calls + good + "\n")
+    for args in (["validate", str(f)], ["validate", str(f), "--format", "openai"]):
+        result = run(*args)
+        assert result.exit_code == 1, result.output
+    result = run("convert", str(f), "--to", "openai", "--from", "openai", "-o", str(tmp_path / "o.jsonl"))
+    assert result.exit_code == 1 and "records: 2  written: 1  rejected: 1" in result.output, result.output
+
+
+def test_an_unreadable_descriptor_entry_is_an_error_of_that_entry(tmp_path: Path, monkeypatch) -> None:
+    import ftdata.dataset_info
+
+    (tmp_path / "a.jsonl").write_bytes(ROW + b"\n")
+    info = tmp_path / "dataset_info.json"
+    info.write_text(json.dumps({"x": {"file_name": "a.jsonl", "formatting": "sharegpt"}}))
+
+    def refuse(path: Path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(ftdata.dataset_info, "read_records", refuse)
+    result = run("validate", str(info))
+    assert result.exit_code == 2 and "Permission denied" in result.output, result.output
+
+
+def test_kto_label_balance_is_checked_through_a_descriptors_renamed_column(tmp_path: Path) -> None:
+    rows = [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": f"a{i}"}],
+             "tag": i == 0} for i in range(20)]
+    (tmp_path / "k.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    info = tmp_path / "dataset_info.json"
+    info.write_text(json.dumps({"k": {"file_name": "k.jsonl", "formatting": "sharegpt",
+                                      "columns": {"messages": "messages", "kto_tag": "tag"},
+                                      "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                                               "assistant_tag": "assistant"}}}))
+    payload = json.loads(run("validate", str(info), "--json").output)
+    codes = [w["code"] for f in payload["files"] for w in f["warnings"]]
+    assert "label_imbalance" in codes, payload
+
+
+def test_a_rejected_unreadable_element_has_a_null_record_not_its_problem(tmp_path: Path) -> None:
+    f = tmp_path / "a.json"
+    f.write_text("[" + ROW.decode() + ", ]")
+    result = run("convert", str(f), "--to", "sharegpt", "-o", str(tmp_path / "o.jsonl"))
+    assert result.exit_code == 1, result.output
+    (reject,) = [json.loads(line) for line in (tmp_path / "o.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert reject["record"] is None and reject["errors"][0]["code"] == "invalid_json", reject

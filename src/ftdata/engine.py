@@ -80,7 +80,7 @@ def check_item(item: Item, fmt: Format, media: Media, records: bool = True, fast
         value, renamed = adapter.native(value)
     if fast is not None and not renamed and type(value) is dict and fast(value):
         record = fmt.light(value).to_record() if records and fmt.light is not None else None
-        return Checked(item.index, item.line, item.value, record, [], accepted=True)
+        return Checked(item.index, item.line, value, record, [], accepted=True)  # in the format's own names
     converted = Converted(None, problems=[value]) if isinstance(value, Problem) else convert_raw(value, fmt, media)
     found = converted.problems
     if adapter is not None:
@@ -313,8 +313,8 @@ def reject_row(item: Checked, problems: list[Problem], path: Path | None) -> dic
                            "errors": [p.to_dict() for p in problems if p.severity == "error"]}
     if item.raw_text is not None:
         out["record_text"] = item.raw_text  # the line was not JSON: its text, byte for byte where UTF-8
-    else:
-        out["record"] = item.raw
+    else:  # null when nothing could be read (a Problem stands in for it: an unreadable CSV row, an empty element)
+        out["record"] = None if isinstance(item.raw, Problem) else item.raw
     if path is not None:
         out = {"file": str(path), **out}
     return out

@@ -27,8 +27,7 @@ from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ftdata.engine import check_items, see, walks
-from ftdata.filechecks import file_checks
+from ftdata.engine import check_items
 from ftdata.formats import FORMATS, Format
 from ftdata.formats.base import parse_row
 from ftdata.dataset_info import data_files, stays_inside
@@ -36,6 +35,7 @@ from ftdata.io import Item, UnreadableFile, read_records
 from ftdata.media import Media
 from ftdata.problems import Problem, problem
 from ftdata.reports import Checked, FileReport
+from ftdata.validation import descriptor_reports
 
 CONVERTERS = {"alpaca": "alpaca", "sharegpt": "sharegpt", "pair": "trl", None: "llamafactory-v1"}
 
@@ -186,31 +186,10 @@ def entry_checked(yaml_path: Path, entry: V1Entry, media_dir: Path | None,
 
 def validate_v1_yaml(path: Path, media_dir: Path | None = None, allow_outside: bool = False) -> list[FileReport]:
     """Reports for the YAML itself and for every local entry; hub entries are listed as not loadable."""
-    head = FileReport(str(path), format="llamafactory-v1 yaml", how="descriptor")
-    try:
-        entries, problems = read_v1_yaml(path)
-    except UnreadableFile as err:
-        head.error = str(err)
-        return [head]
-    bad = {p.index for p in problems} - {None}
-    head.records, head.invalid, head.problems = len(entries) + len(bad), len(bad), problems
-    head.valid = head.records - head.invalid
-    reports = [head]
-    for name, entry in entries.items():
-        report = FileReport(f"{path}#{name}", how="descriptor")
-        reports.append(report)
-        if entry.source != "local":
-            report.format = CONVERTERS.get(entry.converter, "?")
-            report.skipped = f"{entry.source} entry: not loadable here (offline, local files only)"
-            continue
-        try:
-            fmt, checked = entry_checked(path, entry, media_dir, allow_outside)
-            report.format = fmt.name
-            checks = file_checks()
-            for item in checked:
-                report.add(item)
-                see(checks, item, walks(fmt))
-            report.add_across(p for c in checks for p in c.problems())
-        except UnreadableFile as err:
-            report.error = f"{path}#{name}: {err}"
-    return reports
+    def skipped(entry: V1Entry) -> tuple[str, str] | None:
+        if entry.source == "local":
+            return None
+        return CONVERTERS.get(entry.converter, "?"), f"{entry.source} entry: not loadable here (offline, local files only)"
+
+    return descriptor_reports(path, "llamafactory-v1 yaml", read_v1_yaml, skipped,
+                              lambda entry: entry_checked(path, entry, media_dir, allow_outside))

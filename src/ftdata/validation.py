@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Iterable, Iterator, TypeVar
 
-from ftdata.dataset_info import entry_files_note, entry_items, read_descriptor
+from ftdata.dataset_info import Entry, entry_files_note, entry_items, read_descriptor
 from ftdata.engine import Tick, check_items, open_items, scan_range, see, walks
 from ftdata.filechecks import FileCheck, file_checks
 from ftdata.formats import FORMATS, Format
 from ftdata.io import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, UnreadableFile
 from ftdata.media import Media
 from ftdata.parallel import map_ranges, workers_for
-from ftdata.reports import FileReport
+from ftdata.problems import Problem
+from ftdata.reports import Checked, FileReport
 
 PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than it saves
 
@@ -84,32 +86,52 @@ def is_descriptor(path: Path) -> bool:
 
 def validate_descriptor(path: Path, media_dir: Path | None = None, allow_outside: bool = False) -> list[FileReport]:
     """Reports for the descriptor itself and for every local entry; hub entries are listed as not loadable."""
-    head = FileReport(str(path), format="dataset_info", how="descriptor")
+    def checked(entry: Entry) -> tuple[Format, Iterator[Checked]]:
+        fmt, adapter, items = entry_items(path, entry, allow_outside)
+        media = Media(media_dir or path.parent, allow_outside)  # LLaMA-Factory resolves media against the dataset dir
+        return fmt, check_items(items, fmt, media, records=False, adapter=adapter)
+
+    def skipped(entry: Entry) -> tuple[str, str] | None:
+        return None if entry.local else (entry.formatting, entry_files_note(entry))
+
+    return descriptor_reports(path, "dataset_info", read_descriptor, skipped, checked)
+
+
+E = TypeVar("E")
+
+
+def descriptor_reports(path: Path, kind: str, read: Callable[[Path], tuple[dict[str, E], list[Problem]]],
+                       skipped: Callable[[E], tuple[str, str] | None],
+                       checked: Callable[[E], tuple[Format, Iterable[Checked]]]) -> list[FileReport]:
+    """A descriptor's own report (its entries are its records) and one per entry: `skipped` gives the format and the
+    reason for an entry that cannot be read here, `checked` the format and checked rows of the others."""
+    head = FileReport(str(path), format=kind, how="descriptor")
     try:
-        entries, problems = read_descriptor(path)
+        entries, problems = read(path)
     except UnreadableFile as err:
         head.error = str(err)
         return [head]
-    bad = {p.index for p in problems}
-    head.records, head.invalid, head.problems = len(entries) + len(bad - {None}), len(bad), problems
+    bad = {p.index for p in problems} - {None}
+    head.records, head.invalid, head.problems = len(entries) + len(bad), len(bad), problems
     head.valid = head.records - head.invalid
     reports = [head]
     for name, entry in entries.items():
         report = FileReport(f"{path}#{name}", how="descriptor")
-        if not entry.local:
-            report.format, report.skipped = entry.formatting, entry_files_note(entry)
-            reports.append(report)
+        reports.append(report)
+        skip = skipped(entry)
+        if skip is not None:
+            report.format, report.skipped = skip
             continue
         try:
-            fmt, adapter, items = entry_items(path, entry, allow_outside)
+            fmt, items = checked(entry)
             report.format = fmt.name
-            media = Media(media_dir or path.parent, allow_outside)  # LLaMA-Factory resolves media against the dataset dir
-            checks = file_checks()
-            for item in check_items(items, fmt, media, records=False, adapter=adapter):
+            checks, whole = file_checks(), walks(fmt)
+            for item in items:
                 report.add(item)
-                see(checks, item, walks(fmt))
+                see(checks, item, whole)
             report.add_across(p for c in checks for p in c.problems())
         except UnreadableFile as err:
             report.error = f"{path}#{name}: {err}"
-        reports.append(report)
+        except (UnicodeDecodeError, OSError) as err:
+            report.error = f"{path}#{name}: cannot read: {err}"
     return reports

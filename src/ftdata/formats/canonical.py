@@ -23,8 +23,10 @@ def canonical_only(raw: Raw) -> bool:
     if not isinstance(messages, list):
         return False
     for m in messages:
-        if isinstance(m, dict) and ("reasoning" in m or any(
-                isinstance(c, dict) and "name" in c for c in m.get("tool_calls") or [])):
+        if not isinstance(m, dict):
+            continue
+        calls = m.get("tool_calls")
+        if "reasoning" in m or (isinstance(calls, list) and any(isinstance(c, dict) and "name" in c for c in calls)):
             return True
     return False
 
