@@ -7,36 +7,43 @@ import json
 import re
 from pathlib import Path
 
+from ftdata.io import UsageError as UsageError  # a run cannot start as asked: the user can fix it (exit 2)
 from fttrain.spec import RunSpec, Stage
 
 HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-class UsageError(Exception):
-    """A run cannot start as asked (a missing file, a bad option combination): the user can fix it."""
-
 
 def check_run(stage: Stage, source: Path, spec: RunSpec) -> None:
     """Every input of a run that can be checked without loading a model, tokenizer or data."""
-    if not source.exists():
-        raise UsageError(f"{source}: no such file; pass a dataset_info.json or a data file")
+    check_inputs(source, spec)
     if stage == "kto" and spec.per_device_train_batch_size < 2 and spec.kto_loss_type == "kto":
         raise UsageError("KTO needs --per-device-train-batch-size 2 or more (its KL term pairs each completion with "
                          "another prompt of the same batch), or --kto-loss-type apo_zero_unpaired")
-    if spec.model is not None:
-        check_model_folder(spec.model)
-    out = spec.out_dir(stage)
-    for folder in [out, *out.parents]:
-        if folder.exists() and not folder.is_dir():
-            raise UsageError(f"--output-dir {out}: {folder} is a file, not a folder; choose another --output-dir")
-    if spec.chat_template not in (None, "chatml") and not Path(spec.chat_template).is_file():
-        raise UsageError(f"--chat-template {spec.chat_template}: no such file; pass 'chatml' or a .jinja file")
+    check_folder(spec.out_dir(stage), "--output-dir")
     resume = spec.resume_from_checkpoint
     if resume not in (None, "last", "auto") and not Path(resume).is_dir():
         raise UsageError(f"--resume-from-checkpoint {resume}: no such folder; pass a checkpoint-N folder, 'last' "
                          "or 'auto'")
     if spec.method == "freeze" and spec.merge:
         raise UsageError("--merge applies to LoRA adapters; --method freeze already saves the whole model")
+
+
+def check_inputs(source: Path, spec: RunSpec) -> None:
+    """What `fttrain inspect` reads too: the data, the model folder, the chat template file."""
+    if not source.exists():
+        raise UsageError(f"{source}: no such file; pass a dataset_info.json or a data file")
+    if spec.model is not None:
+        check_model_folder(spec.model)
+    if spec.chat_template not in (None, "chatml") and not Path(spec.chat_template).is_file():
+        raise UsageError(f"--chat-template {spec.chat_template}: no such file; pass 'chatml' or a .jinja file")
+
+
+def check_folder(path: Path, flag: str) -> None:
+    """A folder to write in: neither it nor a folder above it is a file."""
+    for folder in [path, *path.parents]:
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"{flag} {path}: {folder} is a file, not a folder; choose another {flag}")
 
 
 def check_model_folder(model: str) -> None:

@@ -216,18 +216,17 @@ def inspect_command(
 
     Example: fttrain inspect dataset_info.json --dataset moss --rows 1 --html moss.html
     """
-    from fttrain.checks import UsageError, check_model_folder
+    from fttrain.checks import UsageError, check_folder, check_inputs
 
     overrides = {"dataset": dataset, "model": model, "chat_template": chat_template, "train_on": train_on,
                  "skip_bad_rows": skip_bad_rows}
     try:
         spec = load_spec(overrides, None)
-        if not source.exists():
-            raise UsageError(f"{source}: no such file; pass a dataset_info.json or a data file")
-        if model is not None:
-            check_model_folder(model)
-        if html is not None and html.parent.exists() and not html.parent.is_dir() or html is not None and html.is_dir():
-            raise UsageError(f"--html {html}: not a file path; give a path such as out.html")
+        check_inputs(source, spec)
+        if html is not None:
+            check_folder(html.parent, "--html")
+            if html.is_dir():
+                raise UsageError(f"--html {html}: a folder, not a file path; give a path such as out.html")
     except (SpecError, UsageError) as error:
         _fail(str(error))
     _guarded(lambda: _inspect(source, spec, rows, html), debug)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -61,8 +62,10 @@ def split_eval(rows: Any, val_size: float, seed: int) -> tuple[Any, Any | None]:
     if val_size <= 0:
         return rows, None
     held = int(val_size) if val_size >= 1 else val_size
-    if (held if isinstance(held, int) else 1) >= len(rows):
-        raise DataError(f"--val-size {val_size} leaves no training samples out of {len(rows)}")
+    n_test = held if isinstance(held, int) else math.ceil(held * len(rows))  # as train_test_split rounds
+    if n_test >= len(rows):
+        raise DataError(f"--val-size {val_size} leaves no training samples out of {len(rows)}; give a smaller "
+                        "fraction or count")
     split = rows.train_test_split(test_size=held, seed=seed)
     return split["train"], split["test"]
 

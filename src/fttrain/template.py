@@ -109,16 +109,16 @@ def encode_conversation(tokenizer: Any, messages: list[Message], tools: list[dic
     text = render(tokenizer, msgs, tools)
     last_assistant = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1)
     chosen = [i for i, m in enumerate(messages) if _trained(m, i, last_assistant, train_on)]
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)  # as ftdata.tokens.ids, with offsets
     if train_on == "all" and len(chosen) == len(messages):
         spans, strategy = [(0, len(text))], "all"
     elif MARKER.search(str(tokenizer.chat_template or "")):
-        spans, strategy = _marked_spans(tokenizer, msgs, tools, text, messages, chosen), "markers"
+        spans, strategy = _marked_spans(tokenizer, msgs, tools, enc, messages, chosen), "markers"
     else:
         try:
             spans, strategy = _incremental_spans(tokenizer, msgs, tools, text, messages, chosen, train_on), "incremental"
         except TemplateError:
             spans, strategy = _full_render_spans(tokenizer, msgs, tools, text, messages, chosen), "full-render"
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)  # as ftdata.tokens.ids, with offsets
     ids = list(enc["input_ids"])
     labels = _labels(ids, enc["offset_mapping"], spans)
     owners = [-1] * len(ids)
@@ -144,7 +144,7 @@ def _incremental_spans(tokenizer: Any, msgs: list[dict[str, Any]], tools: Tools,
     spans: list[tuple[int, int]] = []
     previous = ""
     for i, m in enumerate(messages):
-        upto = render(tokenizer, msgs[: i + 1], tools)
+        upto = text if i == len(messages) - 1 else render(tokenizer, msgs[: i + 1], tools)  # the last: the full render
         # The prompt part of a turn ("<|im_start|>assistant\n") belongs to the prompt, not to the answer.
         start_text = render(tokenizer, msgs[:i], tools, generation_prompt=True) if m.role == "assistant" else previous
         if not upto.startswith(previous) or not text.startswith(upto) or not upto.startswith(start_text):
@@ -180,12 +180,12 @@ def _full_render_spans(tokenizer: Any, msgs: list[dict[str, Any]], tools: Tools,
     return [found[i] for i in chosen]
 
 
-def _marked_spans(tokenizer: Any, msgs: list[dict[str, Any]], tools: Tools, text: str,
+def _marked_spans(tokenizer: Any, msgs: list[dict[str, Any]], tools: Tools, own: Any,
                   messages: list[Message], chosen: list[int]) -> list[tuple[int, int]]:
-    """The template's own {% generation %} blocks (transformers' assistant mask), one per assistant turn."""
+    """The template's own {% generation %} blocks (transformers' assistant mask), one per assistant turn; `own`: the
+    full render tokenized with offsets."""
     enc = tokenizer.apply_chat_template(msgs, tools=tools, tokenize=True, return_dict=True,
                                         return_assistant_tokens_mask=True)
-    own = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     if list(own["input_ids"]) != list(enc["input_ids"]):
         raise TemplateError("the chat template renders differently when it marks assistant turns")
     runs: list[tuple[int, int]] = []

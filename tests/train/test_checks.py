@@ -212,3 +212,29 @@ def test_checkpoints_are_bounded_by_default() -> None:
     from fttrain.trainers import config_kwargs
 
     assert config_kwargs(RunSpec(), "sft", False)["save_total_limit"] == 3
+
+
+def test_inspect_checks_its_inputs_as_a_run_does(data: Path, tmp_path: Path) -> None:
+    assert "--chat-template nope.jinja: no such file" in fails(["inspect", str(data), "--chat-template", "nope.jinja"])
+    (tmp_path / "file").write_text("x")
+    assert "is a file, not a folder; choose another --html" in fails(
+        ["inspect", str(data), "--html", str(tmp_path / "file" / "sub" / "out.html")])
+    assert "a folder, not a file path" in fails(["inspect", str(data), "--html", str(tmp_path)])
+
+
+@pytest.mark.parametrize("size", ["0.95", "4", "10"])
+def test_a_val_size_that_leaves_nothing_to_train_on_is_said_in_one_line(data: Path, size: str, monkeypatch) -> None:
+    no_heavy_loading(monkeypatch)  # a fraction used to reach datasets' train_test_split: ValueError, exit 3
+    assert f"--val-size {float(size)} leaves no training samples out of 4" in fails(
+        ["sft", str(data), "--val-size", size, "--dry-run"], code=1)
+
+
+def test_a_checkpoint_with_a_malformed_header_is_skipped(tmp_path: Path) -> None:
+    from fttrain.spec import RunSpec
+    from fttrain.trainers import resume_path
+
+    good = checkpoint(tmp_path / "out", 2)
+    bad = checkpoint(tmp_path / "out", 4)
+    (bad / "adapter_model.safetensors").write_bytes((5).to_bytes(8, "little") + b"[1,2]")
+    found, notes = resume_path(RunSpec(output_dir=str(tmp_path / "out"), resume_from_checkpoint="last"), "sft")
+    assert found == str(good) and notes == ["skipped checkpoint-4: adapter_model.safetensors is cut short"]
