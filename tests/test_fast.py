@@ -107,6 +107,8 @@ def promise_holds_for(accept, fmt: Format, raw: dict) -> None:
     if accept(raw):
         converted = convert_raw(raw, fmt, Path("."))
         assert converted.record is not None and converted.problems == [], (raw, converted.problems)
+    if fmt.fast is not None and fmt.fast(raw):  # the plain lane lies inside validate's check lane (engine.walks)
+        assert check_lane(fmt, Media(Path(".")))(raw), raw
 
 
 def light_matches_full(fmt: Format, raw: dict) -> None:
@@ -252,3 +254,21 @@ def test_type_drift_sees_inside_rich_rows_the_fast_lane_took(tmp_path: Path) -> 
         assert [(p.line, p.path) for p in drift] == [  # (content null beside the calls: as the full lane says)
             (2, "messages[*].content"), (4, "messages[*].tool_calls[*].function.arguments")], drift
         assert "string (first: line 2), object (first: line 4)" in drift[1].message
+
+
+@pytest.mark.parametrize("fmt,row", [
+    ("firefly", {"conversation": [{"human": "q", "assistant": "a"}]}),
+    ("moss", {"conversation_id": 1, "meta_instruction": "You are MOSS.\n", "num_turns": 1,
+              "chat": {"turn_1": {"Human": "<|Human|>: q<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: None<eot>\n",
+                                  "Commands": "<|Commands|>: None<eoc>\n", "Tool Responses": "<|Results|>: None<eor>\n",
+                                  "MOSS": "<|MOSS|>: a<eom>\n"}}}),
+])
+def test_type_drift_sees_inside_a_category_object(tmp_path: Path, fmt: str, row: dict) -> None:
+    """A category that is not text goes to the full lane, where type_drift walks it (the fast lane took any)."""
+    from ftdata.validation import validate_file
+
+    path = tmp_path / "d.jsonl"
+    rows = [{**row, "category": {"a": 1}}, {**row, "category": {"a": "x"}}]
+    path.write_text("".join(__import__("json").dumps(r) + "\n" for r in rows))
+    report = validate_file(path, fmt=fmt)
+    assert report.invalid == 0 and [p.path for p in report.problems if p.code == "type_drift"] == ["category.a"]

@@ -62,6 +62,17 @@ def test_openai_image_parts_become_placeholders_and_double_encoded_arguments_war
     assert [(p.code, p.severity) for p in conv.problems] == [("double_encoded", "warning")]
 
 
+
+def test_sharegpt_function_call_with_double_encoded_arguments_is_kept_with_a_warning() -> None:
+    """As in openai: the warning says the arguments were decoded; the call stays (it was dropped, and the row then
+    failed the role order)."""
+    conv = get_format("sharegpt").to_canonical({"conversations": [
+        {"from": "human", "value": "q"},
+        {"from": "function_call", "value": '{"name": "f", "arguments": "\\"{\\\\\\"x\\\\\\": 1}\\""}'},
+        {"from": "observation", "value": "r"}, {"from": "gpt", "value": "done"}]})
+    assert conv.record is not None and conv.record.messages[1].tool_calls[0].arguments == {"x": 1}
+    assert [(p.code, p.severity) for p in conv.problems] == [("double_encoded", "warning")]
+
 def test_openai_preference_shape() -> None:
     rec = canon("openai", {"input": {"messages": [{"role": "user", "content": "q"}]},
                            "preferred_output": [{"role": "assistant", "content": "g"}],

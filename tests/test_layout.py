@@ -12,8 +12,9 @@ SRC = ROOT / "src"
 # but may not form a circle (checked separately). The README's developer section lists the same layers.
 LAYERS = [
     ["ftdata.problems", "ftdata.canonical", "ftdata.jsonarray", "ftdata.sink", "ftdata.staging", "fttrain.spec",
-     "fttrain.checks", "ftdata.similarity", "ftdata.minhash"],
-    ["ftdata.rules", "ftdata.io", "ftdata.media", "ftdata.tokens", "ftdata.textkeys", "ftdata.dedup_index"],
+     "ftdata.similarity", "ftdata.minhash"],
+    ["ftdata.rules", "ftdata.io", "ftdata.media", "ftdata.tokens", "ftdata.textkeys", "ftdata.dedup_index",
+     "fttrain.checks"],
     ["ftdata.formats.light", "ftdata.formats.write"],
     ["ftdata.formats.base"],
     ["ftdata.formats.alpaca", "ftdata.formats.canonical", "ftdata.formats.firefly", "ftdata.formats.llamafactory_v1",

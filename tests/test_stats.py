@@ -44,3 +44,17 @@ def test_cli_tokens_json_and_plot(tmp_path: Path) -> None:
     assert png.stat().st_size > 1000
     result = runner.invoke(app, ["stats", str(FIXTURES / "moss" / "moss_sample.jsonl"), "--tokenizer", "/nope"])
     assert result.exit_code == 2 and "not a local tokenizer folder" in result.output
+
+
+def test_duplicates_are_what_dedup_removes(tmp_path: Path) -> None:
+    """The same conversation with other ids and whitespace: stats counts the copies dedup removes as exact."""
+    from ftdata.dedup import dedup_files
+
+    base = [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]
+    rows = [{"id": "a", "conversations": base}, {"id": "b", "conversations": base},
+            {"conversations": [{"from": "human", "value": " q "}, {"from": "gpt", "value": "a"}]},
+            {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "other"}]}]
+    f = tmp_path / "a.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    removed = dedup_files([f], tmp_path / "out.jsonl").removed
+    assert stats([f]).summary()["exact_duplicates"] == sum(removed.values()) == 2

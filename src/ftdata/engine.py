@@ -143,7 +143,8 @@ def check_lane(fmt: Format, media: Media) -> Fast | None:
 
 def walks(fmt: Format) -> Fast | None:
     """Which rows `fmt`'s check lane takes must be shown to the file checks whole (`Format.check_walk`): those
-    beyond its plain fast lane. None: none."""
+    beyond its plain fast lane. None: none. A row it says no to is one the check lane accepts (the plain lane lies
+    inside the check lane: tested), so `plain_rows` asks it first and the check lane only for the others."""
     if not fmt.check_walk:
         return None
     fast = fmt.fast
@@ -158,9 +159,9 @@ def plain_rows(fast: Fast | None, checks: list[FileCheck], whole: Fast | None = 
     shows = [c.see_plain for c in checks]
 
     def accept(row: Raw, _line: memoryview, index: int, line: int) -> bool:
-        if not fast(row):
-            return False
         deep = whole is not None and whole(row)
+        if (deep or whole is None) and not fast(row):  # a plain row (not deep) is accepted already: see `walks`
+            return False
         for show in shows:
             show(row, index, line, deep)
         return True

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-import orjson
 
 from ftdata.canonical import Record
 from ftdata.reports import Checked
+from ftdata.textkeys import conversation_key
 from ftdata.tokens import count
 
 SHORT_ANSWER = 3  # characters: answers shorter than this are flagged as "very short"
@@ -37,11 +36,11 @@ class Stats:
     max_length: int | None = None
     answer_ratios: list[float] = field(default_factory=list)  # preference: chosen / rejected characters
     labels: Counter[bool] = field(default_factory=Counter)  # KTO: rows per label
-    _seen: set[bytes] = field(default_factory=set, repr=False)
+    _seen: set[int] = field(default_factory=set, repr=False)
 
     def add(self, rec: Record, tokens: int | None) -> None:
         self.kinds[rec.kind] += 1
-        digest = hashlib.blake2b(orjson.dumps(rec.to_json(), option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
+        digest = conversation_key(rec)  # what `ftdata dedup` removes as an exact duplicate
         if digest in self._seen:
             self.duplicates += 1
         self._seen.add(digest)

@@ -51,6 +51,8 @@ def fast(raw: Raw) -> bool:
     """{"conversation": [{"human", "assistant"}, ...], "system"?, "conversation_id"?, "category"?}."""
     if not raw.keys() <= FAST_KEYS or not is_ident(raw.get("conversation_id")):
         return False
+    if "category" in raw and type(raw["category"]) is not str:
+        return False  # the full lane, where type_drift walks what is inside it
     if "system" in raw and not is_text(raw["system"]):
         return False
     conv = raw.get("conversation")

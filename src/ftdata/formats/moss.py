@@ -206,6 +206,8 @@ def _chat(raw: Raw) -> dict[str, Any] | None:
     num_turns equal to the turns), else None."""
     if not raw.keys() <= FAST_KEYS or type(raw.get("conversation_id")) not in (str, int):
         return None
+    if "category" in raw and type(raw["category"]) is not str:
+        return None  # the full lane, where type_drift walks what is inside it
     if not is_text(raw.get("meta_instruction")):
         return None
     chat, n = raw.get("chat"), raw.get("num_turns")

@@ -20,7 +20,7 @@ from ftdata.formats.base import (
 )
 from ftdata.formats.light import LightMessage, LightRecord, distinct_answers, id_as_written, is_ident, is_text, no_tags, placeholders_match
 from ftdata.formats.write import Writing, call_json, media, with_meta
-from ftdata.problems import Problem, odd_characters, problem
+from ftdata.problems import Problem, has_errors, odd_characters, problem
 from ftdata.rules import Origin, Origins, Policy
 
 USER, ASSISTANT, TOOL, FUNCTION, SYSTEM = "human", "gpt", "observation", "function_call", "system"
@@ -73,9 +73,9 @@ def convert_message(m: ShareGPTMessage, path: str) -> tuple[Msg | None, list[Pro
         problems += found
         if call:
             calls.append(call)
-    if problems:
+    if has_errors(problems):
         return None, problems
-    return text_message("assistant", "", tool_calls=calls, reasoning=reasoning), []
+    return text_message("assistant", "", tool_calls=calls, reasoning=reasoning), problems  # warnings: kept, said
 
 
 def split_think(value: str) -> tuple[str | None, str]:
@@ -173,6 +173,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
 
 # The fast lane: plain text conversations in this exact shape (see ftdata.formats).
 FAST_KEYS = frozenset({"conversations", "system", "id"})
+MESSAGE_KEYS = frozenset({"from", "value"})
 PLAIN_SIDES = (tuple(r for r, c in ROLES.items() if c == "user"),  # user side, then assistant side (no tool turns)
                tuple(r for r, c in ROLES.items() if c == "assistant" and r != FUNCTION))
 
@@ -227,7 +228,7 @@ def check(raw: Raw) -> bool:
     expect, prev = "user", ""
     media = not MEDIA_KINDS_SET.isdisjoint(raw)
     for m in conv:
-        if type(m) is not dict or m.keys() != {"from", "value"}:
+        if type(m) is not dict or m.keys() != MESSAGE_KEYS:
             return False
         role, value = m["from"], m["value"]
         side = SIDE.get(role) if type(role) is str else None
@@ -247,7 +248,7 @@ def check(raw: Raw) -> bool:
 
 
 def _plain_answer(m: Any) -> bool:
-    return (type(m) is dict and m.keys() == {"from", "value"} and m["from"] in PLAIN_SIDES[1] and is_text(m["value"]))
+    return (type(m) is dict and m.keys() == MESSAGE_KEYS and m["from"] in PLAIN_SIDES[1] and is_text(m["value"]))
 
 
 def _calls_ok(value: str) -> bool:
