@@ -44,12 +44,12 @@ demo: $(STAMP)
 # Side-by-side throughput / memory table (bench/results/); BENCH_ARGS="--gb 1" adds a ~1 GB file. Then dedup on 1 M
 # generated rows with planted duplicates (DEDUP_ARGS="--rows 100000" for a quick one).
 bench: $(STAMP)
-	$(BIN)/python -m pip install -q matplotlib
+	$(BIN)/python -m pip install -q matplotlib datasketch
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/dedup.py $(DEDUP_ARGS)
 
 wheel-check: $(STAMP)
-	bash scripts/wheel_check.sh
+	PYTHON="$(PYTHON)" TORCH_INDEX="$(TORCH_INDEX)" bash scripts/wheel_check.sh
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -13,9 +13,12 @@ appended after their originals:
 The truth for near pairs is their exact Jaccard, computed here with an independent tokenizer (a regex); a pair
 counts as a duplicate when it reaches --near.
 
-Also (`--compare`, on by default): the MinHash libraries side by side on the same 20,000 texts: signature time and
-the error of the estimated Jaccard against the exact one, for rensa and datasketch.
-Results: bench/results/dedup.json and dedup.md.
+Then `ftdata dedup train.jsonl` (exact duplicates only) on the same rows: time and peak RSS.
+
+Also (unless --no-compare; alone with --compare-only): the MinHash libraries side by side on the same 20,000 texts:
+signature time and the error of the estimated Jaccard against the exact one, for rensa and datasketch (skipped when
+datasketch is not installed; `make bench` installs it).
+Results: bench/results/dedup.json.
 """
 
 from __future__ import annotations
@@ -137,11 +140,15 @@ def generate(folder: Path, rows: int, threshold: float, seed: int = 0) -> dict:
     return truth
 
 
-def run(folder: Path, threshold: float) -> dict:
-    """`ftdata dedup` in a fresh process: seconds and peak RSS; its summary."""
-    cmd = [sys.executable, "-c", "import sys; from ftdata.cli import main; sys.argv[0] = 'ftdata'; main()", "dedup", str(folder / "train.jsonl"), str(folder / "extra.jsonl"),
-           "--near", str(threshold), "--against", str(folder / "eval.jsonl"), "--to", "sharegpt",
-           "-o", str(folder / "out.jsonl"), "--force", "--json"]
+def run(folder: Path, threshold: float | None) -> dict:
+    """`ftdata dedup` in a fresh process (`threshold` None: exact duplicates of train.jsonl only): seconds and peak
+    RSS; its summary."""
+    cmd = [sys.executable, "-c", "import sys; from ftdata.cli import main; sys.argv[0] = 'ftdata'; main()", "dedup",
+           str(folder / "train.jsonl")]
+    if threshold is not None:
+        cmd += [str(folder / "extra.jsonl"), "--near", str(threshold), "--against", str(folder / "eval.jsonl"),
+                "--to", "sharegpt"]
+    cmd += ["-o", str(folder / "out.jsonl"), "--force", "--json"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE.parent / "src")}
     # GNU time's own small process forks the command: a child forked from this (large) process would count this
     # process's pages in its peak RSS
@@ -246,6 +253,9 @@ def main() -> None:
         result.update(rows=args.rows, near=args.near, files_mb=sizes, cores=os.cpu_count(), **measured,
                       score=score(args.dir, truth), near_pairs_over_threshold=sum(j >= args.near for j in truth["near_pairs"]),
                       near_pairs=len(truth["near_pairs"]))
+        exact = run(args.dir, None)
+        result["exact_only"] = {"rows": exact["summary"]["records"], "seconds": exact["seconds"],
+                                "peak_rss_mb": exact["peak_rss_mb"], "removed": exact["summary"]["removed"]}
         print(json.dumps({k: v for k, v in result.items() if k != "libraries"}, indent=1))
     out = HERE / "results"
     out.mkdir(exist_ok=True)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from ftdata.cli import app
+from ftdata.formats import TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ["sharegpt", "alpaca", "openai", "trl", "text", "canonical"]
 
 
 def sources(shared: Path | None) -> list[tuple[str, Path, str | None]]:

@@ -5,7 +5,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python="${PYTHON:-python3}"
+python="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 "$repo/.venv/bin/python" -m pip wheel -q --no-deps -w "$work/dist" "$repo"
 "$python" -m venv "$work/venv"
 wheel="$(ls "$work"/dist/ftdata-*.whl)"
@@ -16,7 +16,7 @@ wheel="$(ls "$work"/dist/ftdata-*.whl)"
 "$work/core/bin/ftdata" validate "$repo/fixtures/data/moss/moss_sample.jsonl" > /dev/null
 rc=0; "$work/core/bin/ftdata" validate --no-such-option x 2> "$work/usage.txt" || rc=$?
 test "$rc" = 2 && grep -q "No such option" "$work/usage.txt"
-"$work/venv/bin/python" -m pip install -q torch==2.13.0
+"$work/venv/bin/python" -m pip install -q torch==2.13.0 ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}
 "$work/venv/bin/python" -m pip install -q "${wheel}[train]"
 mkdir "$work/run"
 cp "$repo/fixtures/data/llamafactory/identity.json" "$work/run/identity.json"

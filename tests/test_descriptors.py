@@ -135,3 +135,25 @@ def test_cli_export_refusals_exit_1_and_bad_input_exits_2(info: Path, monkeypatc
             (["import", "alpaca.jsonl", "-o", "dataset_info.json"], "Error: dataset_info.json exists; pass --force")):
         result = runner.invoke(app, ["descriptor", *args])
         assert result.exit_code == 2 and result.output.startswith(message), (args, result.output)
+
+
+@pytest.mark.parametrize("kind", ["trl", "axolotl"])
+def test_validate_on_an_axolotl_or_trl_export_points_to_import(info: Path, kind: str) -> None:
+    out = info.parent / f"{kind}.yaml"
+    out.write_text(yaml.safe_dump(export(info, kind, info.parent, ["msgs"]).document, sort_keys=False))
+    result = runner.invoke(app, ["validate", str(out)])
+    assert result.exit_code == 2 and "ftdata descriptor import" in result.output, result.output
+
+
+def test_a_v1_export_outside_the_data_folder_says_so_and_validates_with_allow_outside(info: Path) -> None:
+    elsewhere = info.parent.parent / "cfg"
+    elsewhere.mkdir()
+    result = export(info, "llamafactory-v1", elsewhere, ["msgs", "chat"])
+    assert result.document["msgs"]["path"] == "../data/msgs.jsonl"
+    assert sum("outside the YAML's folder" in n for n in result.notes) == 1
+    out = elsewhere / "v1.yaml"
+    out.write_text(yaml.safe_dump(result.document, sort_keys=False))
+    assert runner.invoke(app, ["validate", str(out)]).exit_code == 2
+    result = runner.invoke(app, ["validate", str(out), "--allow-outside"])
+    assert result.exit_code == 0, result.output
+

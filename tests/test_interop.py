@@ -185,5 +185,10 @@ def test_fttrain_dry_run_uses_every_row_of_every_entry(chain, stage: str, kinds:
     for name in used:
         rows = read_rows(folder / entries[name]["file_name"])
         assert used[name][0] == len(rows), name
+    from ftdata.api import open_datasets
+
+    of_kind = {ds.name for ds in open_datasets(folder / "dataset_info.json")
+               if any(item.record is not None and item.record.kind in kinds for item in ds.checked)}
+    assert set(used) == of_kind, (sorted(used), sorted(of_kind))  # every entry of its kind, and no other
     total = sum(n for _, n in used.values())
     assert f"kept: {total} " in result.output

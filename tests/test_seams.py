@@ -301,7 +301,7 @@ def test_a_fifo_as_a_descriptor_entry_is_refused(tmp_path: Path) -> None:
 def test_workers_are_capped_at_the_cpu_count() -> None:
     from ftdata.parallel import workers_for
 
-    assert workers_for(64) == os.cpu_count() and workers_for(1) == 1 and workers_for(0) == 1
+    assert workers_for(64) == min(64, os.cpu_count() or 1) and workers_for(1) == 1 and workers_for(0) == 1
 
 
 def test_a_later_run_removes_temp_files_whose_process_is_gone(tmp_path: Path) -> None:
@@ -505,3 +505,28 @@ def test_a_rejected_unreadable_element_has_a_null_record_not_its_problem(tmp_pat
     assert result.exit_code == 1, result.output
     (reject,) = [json.loads(line) for line in (tmp_path / "o.jsonl.rejects.jsonl").read_text().splitlines()]
     assert reject["record"] is None and reject["errors"][0]["code"] == "invalid_json", reject
+
+
+@pytest.mark.parametrize("command", ["fix", "dedup"])
+def test_fix_and_dedup_find_media_where_validate_and_convert_do(tmp_path: Path, command: str) -> None:
+    if command == "dedup":
+        pytest.importorskip("rensa")
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    row = {"conversations": [{"from": "human", "value": "<image>what is it?"}, {"from": "gpt", "value": "a cat"}],
+           "images": ["a.png"]}
+    (data / "d.jsonl").write_text(json.dumps(row) + "\n")
+    plain = run(command, str(data / "d.jsonl"), "-o", str(tmp_path / "o.jsonl"))
+    assert plain.exit_code == 1 and "media_missing" in plain.output, plain.output
+    found = run(command, str(data / "d.jsonl"), "-o", str(tmp_path / "p.jsonl"), "--media-dir", str(media))
+    assert found.exit_code == 0, found.output
+    outside = run(command, str(data / "d.jsonl"), "-o", str(tmp_path / "q.jsonl"), "--media-dir", str(data))
+    (data / "link.png").symlink_to(media / "a.png")
+    row["images"] = ["link.png"]
+    (data / "d.jsonl").write_text(json.dumps(row) + "\n")
+    refused = run(command, str(data / "d.jsonl"), "-o", str(tmp_path / "r.jsonl"))
+    allowed = run(command, str(data / "d.jsonl"), "-o", str(tmp_path / "s.jsonl"), "--allow-outside")
+    assert outside.exit_code == 1 and refused.exit_code == 1 and allowed.exit_code == 0, (refused.output, allowed.output)

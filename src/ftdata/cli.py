@@ -186,6 +186,10 @@ def _guarded(call: Callable[[], T]) -> T:
     raise AssertionError("unreachable: _fail exits")
 
 
+MediaDir = Annotated[Optional[Path], typer.Option("--media-dir", help="Base folder of media paths (default: each file's folder).")]
+AllowOutside = Annotated[bool, typer.Option("--allow-outside", help="Accept media paths outside their folder.")]
+
+
 @app.command()
 def dedup(
     files: Annotated[list[Path], typer.Argument(help="Training data files (any format ftdata reads).")],
@@ -195,6 +199,8 @@ def dedup(
     to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write kept rows in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
     source: Annotated[Optional[str], typer.Option("--from", help="Input format (default: detected per file).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+    media_dir: MediaDir = None,
+    allow_outside: AllowOutside = False,
     json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Remove exact duplicates (the same normalised conversation, in any format) and, with --near, near duplicates
@@ -208,7 +214,7 @@ def dedup(
     """
     from ftdata.dedup import dedup_files
 
-    report = _guarded(lambda: dedup_files(files, output, near, against, to, source, force))
+    report = _guarded(lambda: dedup_files(files, output, near, against, to, source, force, allow_outside, media_dir))
     if json:
         render.json_out(report.to_dict())
     else:
@@ -225,6 +231,8 @@ def fix(
     merge_consecutive: Annotated[bool, typer.Option("--merge-consecutive", help="Join text turns of the same role that follow each other (changes the structure; logged).")] = False,
     drop_empty: Annotated[bool, typer.Option("--drop-empty", help="Remove turns with blank content and no tool call (changes the structure; logged).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+    media_dir: MediaDir = None,
+    allow_outside: AllowOutside = False,
     json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Apply only fixes that cannot change meaning (role names in another case, whitespace around content, tool
@@ -237,7 +245,8 @@ def fix(
     """
     from ftdata.fix import fix_files
 
-    report = _guarded(lambda: fix_files(files, to, output, source, merge_consecutive, drop_empty, force))
+    report = _guarded(lambda: fix_files(files, to, output, source, merge_consecutive, drop_empty, force, allow_outside,
+                                        media_dir))
     if json:
         render.json_out(report.to_dict())
     else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ftdata.canonical import Record
 from ftdata.convert import check_outputs
@@ -58,6 +58,9 @@ class DedupReport:
         return {k: (dict(v) if isinstance(v, Counter) else v) for k, v in self.__dict__.items()}
 
 
+MediaOf = Callable[[Path], Media]  # a file's media folder and policy
+
+
 def default_output(first: Path) -> Path:
     """data.jsonl -> data.dedup.jsonl beside the input."""
     return first.with_name(f"{first.stem}.dedup.jsonl")
@@ -65,9 +68,14 @@ def default_output(first: Path) -> Path:
 
 def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float | None = None,
                 against: list[Path] | None = None, target: str | None = None, source: str | None = None,
-                force: bool = False, allow_outside: bool = False) -> DedupReport:
-    """Deduplicate `inputs` into OUT (see the module docstring). Raises UsageError / UnreadableFile (exit 2)."""
+                force: bool = False, allow_outside: bool = False, media_dir: Path | None = None) -> DedupReport:
+    """Deduplicate `inputs` into OUT (see the module docstring). Raises UsageError / UnreadableFile (exit 2).
+    Media paths are checked against `media_dir`, or each file's folder."""
     against = against or []
+
+    def media_of(path: Path) -> Media:
+        return Media(media_dir or path.resolve().parent, allow_outside)
+
     out = _check_args(inputs, output, threshold, against, target, force)
     formats = {}
     for p in inputs:
@@ -85,14 +93,14 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
 
     train, evals = Columns(), Columns() if against else None
     near = threshold is not None
-    _scan(inputs, source, train, allow_outside, sigs=near, prompts=bool(against), prompt_sigs=near)
+    _scan(inputs, source, train, media_of, sigs=near, prompts=bool(against), prompt_sigs=near)
     if evals is not None:
-        _scan(against, None, evals, allow_outside, sigs=False, prompts=True, prompt_sigs=near)
+        _scan(against, None, evals, media_of, sigs=False, prompts=True, prompt_sigs=near)
         report.eval_records = _rows(evals)
     decisions = decide(train, evals, threshold)
     report.capped = decisions.capped
     _write(inputs, source, out, report, decisions, Places(train), Places(evals) if evals is not None else None,
-           allow_outside, force)
+           media_of, force)
     _clusters(report, decisions, Places(train))
     return report
 
@@ -135,12 +143,12 @@ def _check_args(inputs: list[Path], output: Path | None, threshold: float | None
     return out
 
 
-def _checked(path: Path, source: str | None, allow_outside: bool, records: bool = True) -> Iterator[Checked]:
+def _checked(path: Path, source: str | None, media_of: MediaOf, records: bool = True) -> Iterator[Checked]:
     fmt, _, items = open_items(path, source)
-    return check_items(items, fmt, Media(path.resolve().parent, allow_outside), records=records)
+    return check_items(items, fmt, media_of(path), records=records)
 
 
-def _scan(paths: list[Path], source: str | None, cols: Any, allow_outside: bool, sigs: bool, prompts: bool,
+def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, sigs: bool, prompts: bool,
           prompt_sigs: bool) -> None:
     """Pass 1: per valid row its place and keys (and signatures) into `cols`, in batches."""
     import numpy as np
@@ -171,7 +179,7 @@ def _scan(paths: list[Path], source: str | None, cols: Any, allow_outside: bool,
     for number, path in enumerate(paths):
         fmt, _, items = open_items(path, source)
         light, plain = fmt.light, fmt.fast
-        for item in check_items(items, fmt, Media(path.resolve().parent, allow_outside), records=False):
+        for item in check_items(items, fmt, media_of(path), records=False):
             record: Record | LightRecord | None = item.record
             if item.accepted:  # valid by the fast lane: plain rows as light records (no pydantic object)
                 if light is not None and plain is not None and plain(item.raw):
@@ -198,7 +206,7 @@ def _lines(path: Path) -> int:
 
 
 def _write(inputs: list[Path], source: str | None, out: Path, report: DedupReport, decisions: Any,
-           places: Places, eval_places: Places | None, allow_outside: bool, force: bool) -> None:
+           places: Places, eval_places: Places | None, media_of: MediaOf, force: bool) -> None:
     """Pass 2: every row to OUT, OUT.dupes.jsonl or OUT.rejects.jsonl (put in place together)."""
     from ftdata.dedup_index import CONTAMINATION, KEPT, KINDS
 
@@ -213,7 +221,7 @@ def _write(inputs: list[Path], source: str | None, out: Path, report: DedupRepor
             copy = fmt.name == report.target
             conv = Converter(fmt, FORMATS[report.target], "think", writer, rejects, ConvertReport([], "", "", ""),
                              path if len(inputs) > 1 else None)
-            for item in _checked(path, source, allow_outside, records=not copy):
+            for item in _checked(path, source, media_of, records=not copy):
                 report.records += 1
                 if not item.valid:
                     report.rejected += 1

@@ -68,8 +68,8 @@ def _columns(entry: Entry) -> dict[str, str]:
     return entry.columns.model_dump(exclude_none=True) if entry.columns else {}
 
 
-def _row_format(info: Path, entry: Entry) -> str:
-    fmt, _, items = open_items(entry_files(info, entry)[0])
+def _row_format(path: Path) -> str:
+    fmt, _, items = open_items(path)
     items.close()
     return fmt.name
 
@@ -104,11 +104,12 @@ def _axolotl(name: str, entry: Entry, path: str) -> dict[str, Any]:
     return out
 
 
-def _trl(info: Path, entry: Entry, files: list[str]) -> dict[str, Any]:
+def _trl(entry: Entry, local: list[Path], files: list[str]) -> dict[str, Any]:
     """trl reads its own types (messages; prompt/completion; prompt/chosen/rejected; prompt/completion/label) and
     text: rows already in one of them pass; OpenAI-shaped `messages` rows only as SFT data (trl's KTO and DPO
-    types have no `messages` + label / input + preferred_output)."""
-    rows = _row_format(info, entry)
+    types have no `messages` + label / input + preferred_output). `local`: the entry's files as found from here,
+    `files`: as the YAML names them."""
+    rows = _row_format(local[0])
     sft = not entry.ranking and not _columns(entry).get("kto_tag")
     if rows == "trl" or rows == "text" or (rows == "openai" and sft):
         return {"path": LOADERS.get(Path(files[0]).suffix.lower(), "json"),
@@ -202,15 +203,21 @@ def _entry(info: Path, name: str, entry: Entry, kind: str, out_dir: Path, result
             return {"_name": name, "path": repo, "source": "hf_hub" if entry.hf_hub_url else "ms_hub",
                     "split": entry.split}
         return {"_name": name, "path": repo, "split": entry.split, **({"name": entry.subset} if entry.subset else {})}
-    files = [_rel(f, out_dir) for f in entry_files(info, entry)]
+    local = entry_files(info, entry)
     target = info.parent / str(entry.file_name)
     if kind == "axolotl":
         return {"_name": name, **_axolotl(name, entry, _rel(target, out_dir))}
     if kind == "trl":
-        return {"_name": name, **_trl(info, entry, files)}
+        return {"_name": name, **_trl(entry, local, [_rel(f, out_dir) for f in local])}
     beside = out_dir.resolve() == info.parent.resolve()
     path = "data/" + str(entry.file_name) if beside else _rel(target, out_dir)
+    if path.startswith("..") and OUTSIDE not in result.notes:
+        result.notes.append(OUTSIDE)
     return {"_name": name, **_v1(entry, path, result.notes, name)}
+
+
+OUTSIDE = ("the data lies outside the YAML's folder (its paths start with ..): `ftdata validate` reads them with "
+           "--allow-outside; or write the YAML beside dataset_info.json")
 
 
 def kind_of(document: Any) -> Kind:

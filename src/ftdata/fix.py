@@ -51,7 +51,7 @@ class FixReport:
 
 def fix_files(inputs: list[Path], target: str | None = None, output: Path | None = None, source: str | None = None,
               merge_consecutive: bool = False, drop_empty: bool = False, force: bool = False,
-              allow_outside: bool = False) -> FixReport:
+              allow_outside: bool = False, media_dir: Path | None = None) -> FixReport:
     """Fix every row of `inputs` into OUT (see the module docstring). Raises UsageError / UnreadableFile."""
     if not inputs:
         raise UsageError("no input files")
@@ -78,7 +78,7 @@ def fix_files(inputs: list[Path], target: str | None = None, output: Path | None
         log, rejects = JsonWriter(log_f, array=False), JsonWriter(rejects_f, array=False)
         for path, fmt, items in opened:
             label = path if len(inputs) > 1 else None
-            media = Media(path.resolve().parent if str(path) != STDIN else Path("."), allow_outside)
+            media = Media(media_dir or (path.resolve().parent if str(path) != STDIN else Path(".")), allow_outside)
             conv = Converter(fmt, FORMATS[target], "think", writer, rejects, ConvertReport([], "", "", target), label)
             for item in items:
                 _one(item, fmt, media, (drop_empty, merge_consecutive), conv, writer, log, rejects, label, report)

@@ -88,6 +88,10 @@ def read_v1_yaml(path: Path) -> tuple[dict[str, V1Entry], list[Problem]]:
     data = load_yaml(path)
     if not isinstance(data, dict) or not data:
         raise UnreadableFile(f"{path}: a LLaMA-Factory v1 dataset YAML is a mapping of dataset names to entries")
+    if isinstance(data.get("datasets"), list):  # what `ftdata descriptor export --to axolotl|trl` writes
+        raise UnreadableFile(f"{path}: an axolotl config or trl dataset mixture (a `datasets:` list), not a LLaMA-Factory "
+                             f"v1 dataset YAML; read it into entries with `ftdata descriptor import {path} -o "
+                             "dataset_info.json`, then validate that")
     entries: dict[str, V1Entry] = {}
     problems: list[Problem] = []
     for i, (name, raw) in enumerate(data.items()):
