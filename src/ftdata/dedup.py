@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 from ftdata.canonical import Record
 from ftdata.convert import check_outputs
-from ftdata.engine import Converter, check_items, open_items, reject_row
+from ftdata.engine import Converter, check_items, open_items, reject
 from ftdata.formats import FORMATS, TARGETS
 from ftdata.formats.light import LightRecord
 from ftdata.io import JSONL_SUFFIXES, STDIN, UsageError
@@ -224,9 +224,7 @@ def _write(inputs: list[Path], source: str | None, out: Path, report: DedupRepor
             for item in _checked(path, source, media_of, records=not copy):
                 report.records += 1
                 if not item.valid:
-                    report.rejected += 1
-                    report.reject_codes.update(list(dict.fromkeys(p.code for p in item.problems if p.severity == "error")))
-                    rejects.write(reject_row(item, item.problems, path if len(inputs) > 1 else None))
+                    reject(report, item, item.problems, rejects, path if len(inputs) > 1 else None)
                     continue
                 assert places[row][:2] == (number, item.index), "the second pass must see the rows of the first"
                 state, ref, sim = int(status[row]), int(refs[row]), float(sims[row])

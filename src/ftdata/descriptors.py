@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 from ftdata.dataset_info import READERS, Entry, entry_files, read_descriptor
 from ftdata.engine import open_items
-from ftdata.formats import FORMATS
 from ftdata.io import UnreadableFile, UsageError
 from ftdata.staging import atomic_write
 from ftdata.v1_descriptor import CONVERTERS, V1Entry, entry_files as v1_files, load_yaml, read_v1_yaml

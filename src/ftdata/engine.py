@@ -11,6 +11,7 @@ No file policy here (which output, which rejects file, when to run in parallel):
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -24,7 +25,7 @@ from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
 from ftdata.io import PROGRESS_EVERY, Accept, Ahead, Item, Tally, UnreadableFile, read_jsonl_range, read_records
 from ftdata.media import Media, check_media, refs_ok
-from ftdata.problems import Problem, capped, problem
+from ftdata.problems import Code, Problem, capped, problem
 from ftdata.reports import Checked, ConvertReport, FileReport
 from ftdata.rules import Origins, check_record
 from ftdata.sink import JsonWriter
@@ -286,9 +287,7 @@ class Converter:
             if p.severity == "warning":
                 r.warnings[p.code] += 1
         if row is None or item.record is None:
-            r.rejected += 1
-            r.reject_codes.update(list(dict.fromkeys(p.code for p in problems if p.severity == "error")))  # ordered
-            self.rejects.write(reject_row(item, problems, self.label))
+            reject(r, item, problems, self.rejects, self.label)
         else:
             r.written += 1
             r.kinds[item.record.kind] += 1
@@ -306,6 +305,20 @@ class Converter:
         row = self.target.write(w)
         problems = item.problems + [p.at(item.index, item.line) for p in w.problems]
         return (row if w.ok() else None), problems
+
+
+class Rejects(Protocol):
+    """A report that counts rejected rows and their error codes (convert, dedup, fix)."""
+
+    rejected: int
+    reject_codes: Counter[Code]
+
+
+def reject(r: Rejects, item: Checked, problems: list[Problem], rejects: JsonWriter, path: Path | None) -> None:
+    """Count a rejected row and its error codes (each once, in order) in `r`, and write its rejects-file line."""
+    r.rejected += 1
+    r.reject_codes.update(list(dict.fromkeys(p.code for p in problems if p.severity == "error")))
+    rejects.write(reject_row(item, problems, path))
 
 
 def reject_row(item: Checked, problems: list[Problem], path: Path | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ftdata.convert import check_outputs
-from ftdata.engine import Converter, convert_raw, open_items, reject_row
+from ftdata.engine import Converter, convert_raw, open_items, reject
 from ftdata.fixes import Change, FixCode, fix_reported, fix_row, fix_structure
 from ftdata.formats import FORMATS, TARGETS, Format
 from ftdata.io import STDIN, Item, UsageError
@@ -118,9 +118,7 @@ def _one(item: Item, fmt: Format, media: Media, structure: tuple[bool, bool], co
         problems = [p.at(item.index, item.line) for p in found]
     done = Checked(item.index, item.line, item.value, record, problems, origins, item.text)  # rejects: the original
     if not done.valid:
-        report.rejected += 1
-        report.reject_codes.update(list(dict.fromkeys(p.code for p in problems if p.severity == "error")))
-        rejects.write(reject_row(done, problems, label))
+        reject(report, done, problems, rejects, label)
         return
     if fmt.name == report.target:
         writer.write(raw)  # its own format: the row as read, with only the logged changes

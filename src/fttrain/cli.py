@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from ftdata.render import safe

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -11,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ftdata.canonical import Record, ToolCall
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import Writing
-from ftdata.problems import Problem, from_validation_error, has_errors, problem
+from ftdata.problems import Problem, from_validation_error, has_errors, odd_characters, problem
 from ftdata.rules import STRICT, Origins, Policy
 
 
@@ -168,6 +169,14 @@ def build_record(fields: dict[str, Any], origins: Origins, problems: list[Proble
     except ValidationError as err:
         return Converted(None, origins, problems + from_validation_error(err, fields, path))
 
+
+
+def unknown_role(path: str, spelled: str, roles: Iterable[str]) -> Problem:
+    """An unknown role, with its look-alike or invisible characters named and the closest known role suggested."""
+    known = list(roles)
+    near = difflib.get_close_matches(spelled.strip().lower(), known, n=1, cutoff=0.5)
+    tip = f"; did you mean '{near[0]}'?" if near else ""
+    return problem(path, "unknown_role", f"unknown role '{spelled}'{odd_characters(spelled)}{tip} (known: {', '.join(known)})")
 
 def parse_tool_call(value: Any, path: str) -> tuple[ToolCall | None, list[Problem]]:
     """A `{name, arguments}` object (or its JSON string) -> ToolCall; arguments encoded twice are decoded."""

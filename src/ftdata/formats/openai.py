@@ -7,7 +7,6 @@ Content may be a string or a list of parts; an `image_url` part becomes an `<ima
 
 from __future__ import annotations
 
-import difflib
 from typing import Annotated, Any, Literal, Union
 
 import orjson
@@ -16,11 +15,11 @@ from pydantic import Field
 from ftdata.canonical import Message, Role
 from ftdata.formats.base import (
     ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, function_ok, parse_row, parse_tool_call,
-    parse_tools, shapes, text_message, tools_ok,
+    parse_tools, shapes, text_message, tools_ok, unknown_role,
 )
 from ftdata.formats.light import LightMessage, LightRecord, distinct_answers, id_as_written, is_ident, is_text, no_tags
 from ftdata.formats.write import Writing, media, with_meta
-from ftdata.problems import Problem, odd_characters, problem
+from ftdata.problems import Problem, problem
 from ftdata.rules import OPEN, Origin, Origins
 
 ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool",
@@ -103,10 +102,7 @@ def convert_messages(
         where = f"{path}[{i}]"
         role = ROLES.get(m.role)
         if role is None:
-            near = difflib.get_close_matches(m.role.strip().lower(), list(ROLES), n=1, cutoff=0.5)
-            tip = f"; did you mean '{near[0]}'?" if near else ""
-            problems.append(problem(f"{where}.role", "unknown_role",
-                                    f"unknown role '{m.role}'{odd_characters(m.role)}{tip} (known: {', '.join(ROLES)})"))
+            problems.append(unknown_role(f"{where}.role", m.role, ROLES))
             continue
         calls = []
         made = [(f"{where}.tool_calls[{j}].function", tc.function, tc.id) for j, tc in enumerate(m.tool_calls or [])]

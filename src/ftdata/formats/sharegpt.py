@@ -7,7 +7,6 @@ gpt|function_call at odd ones. A `function_call` value is a JSON `{name, argumen
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 import orjson
@@ -16,11 +15,11 @@ from pydantic import Field
 from ftdata.canonical import MEDIA_KINDS, Message, Role
 from ftdata.formats.base import (
     ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, function_ok, parse_row, parse_tool_call,
-    parse_tools, shapes, text_message, tools_ok,
+    parse_tools, shapes, text_message, tools_ok, unknown_role,
 )
 from ftdata.formats.light import LightMessage, LightRecord, distinct_answers, id_as_written, is_ident, is_text, no_tags, placeholders_match
 from ftdata.formats.write import Writing, call_json, media, with_meta
-from ftdata.problems import Problem, has_errors, odd_characters, problem
+from ftdata.problems import Problem, has_errors, problem
 from ftdata.rules import Origin, Origins, Policy
 
 USER, ASSISTANT, TOOL, FUNCTION, SYSTEM = "human", "gpt", "observation", "function_call", "system"
@@ -56,10 +55,7 @@ def convert_message(m: ShareGPTMessage, path: str) -> tuple[Msg | None, list[Pro
     """One {from, value} -> canonical Message; unknown roles and broken function calls become problems."""
     role = ROLES.get(m.from_)
     if role is None:
-        near = difflib.get_close_matches(m.from_.strip().lower(), list(ROLES), n=1, cutoff=0.5)
-        tip = f"; did you mean '{near[0]}'?" if near else ""
-        return None, [problem(f"{path}.from", "unknown_role",
-                              f"unknown role '{m.from_}'{odd_characters(m.from_)}{tip} (known: {', '.join(ROLES)})")]
+        return None, [unknown_role(f"{path}.from", m.from_, ROLES)]
     if m.from_ != FUNCTION:
         return text_message(role, m.value), []
     reasoning, value = split_think(m.value)
