@@ -176,8 +176,7 @@ def show_preflight(p: Any) -> None:
         for failure in c.failures[:3]:
             out.print(f"  skipped: {safe(failure)}", soft_wrap=True)
     c = p.counts
-    lengths = sorted(c.lengths)
-    out.print(f"samples: {c.samples}  kept: {c.kept}  longest: {lengths[-1] if lengths else 0} tokens  masks: "
+    out.print(f"samples: {c.samples}  kept: {c.kept}  longest: {max(c.lengths, default=0)} tokens  masks: "
               + ", ".join(f"{k} {n}" for k, n in sorted(c.strategies.items())))
     out.print(f"train: {p.train_samples}  eval: {p.eval_samples}")
     if p.dry_run:
@@ -234,11 +233,7 @@ def inspect_command(
 def visible(text: str) -> str:
     """Control, bidi and zero-width characters shown as escapes (a token must not drive the terminal); newlines and
     tabs stay."""
-    return "".join(c if c in "\n\t" or (c.isprintable() and c not in HIDDEN) else c.encode("unicode_escape").decode()
-                   for c in text)
-
-
-HIDDEN = set("\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    return "".join(c if c in "\n\t" or c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:

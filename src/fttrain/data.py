@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
@@ -61,7 +61,7 @@ class Counts:
     dropped_no_target: int = 0
     unrenderable: int = 0
     max_token_id: int = -1
-    lengths: list[int] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)  # each sample's tokens before fitting (stats counts the same)
     strategies: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
 
@@ -81,13 +81,37 @@ class Counts:
 
 def load_sources(source: Path, spec: RunSpec, stage: Stage) -> list[Source]:
     """The run's datasets: named entries, the only entry, all local entries of the stage's kind, or a data file."""
+    datasets, strict = _open(source, spec)
+    return _pick(source, datasets, spec, stage, strict)
+
+
+def load_first_stage(source: Path, spec: RunSpec) -> tuple[Stage, list[Source]]:
+    """The data as the first stage that takes it sees it (conversations, then preference, then KTO), read once."""
+    datasets, strict = _open(source, spec)
+    read = [(ds, list(ds.checked)) for ds in datasets]
+    errors = []
+    for stage in KINDS:  # sft, dpo, kto
+        try:
+            return stage, _pick(source, [replace(ds, checked=iter(items)) for ds, items in read], spec, stage, strict)
+        except DataError as error:
+            if error.reports:  # invalid rows: the same for every stage
+                raise
+            errors.append(str(error))
+    raise DataError("; ".join(errors))
+
+
+def _open(source: Path, spec: RunSpec) -> tuple[list[Dataset], bool]:
+    """The datasets asked for, and whether each must be of the stage's kind: one asked for by name (or the only
+    one) must; others are just not picked."""
     names = [n.strip() for n in spec.dataset.split(",")] if spec.dataset else None
     try:
         datasets = open_datasets(source, names)
     except DescriptorError as err:
         raise DataError(str(err), [err.report] if err.report else []) from None
-    # a dataset asked for by name (or the only one) must be of the stage's kind; others are just not picked
-    strict = names is not None or len(datasets) == 1
+    return datasets, names is not None or len(datasets) == 1
+
+
+def _pick(source: Path, datasets: list[Dataset], spec: RunSpec, stage: Stage, strict: bool) -> list[Source]:
     sources = [s for s in (_collect(ds, spec, stage, strict) for ds in datasets) if s.records]
     if not sources:
         raise DataError(f"no entry of {source} holds {stage} data ({' or '.join(KINDS[stage])} records)")

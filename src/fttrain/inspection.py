@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ftdata.canonical import Record
-from fttrain.data import DataError, Source, encode_preference, load_sources
+from ftdata.tokens import text_ids
+from fttrain.data import encode_preference, load_first_stage
 from fttrain.model import bundled_model, load_tokenizer
 from fttrain.spec import RunSpec, Stage
 from fttrain.template import IGNORE, RENDER_ERRORS, encode_conversation, end_of_turn, time_limit
@@ -57,7 +58,7 @@ def inspect_data(source: Path, spec: RunSpec, show: int) -> Inspection:
     """Render and mask every row of the source (as a run would), keep the first `show` rows' tokens."""
     model = Path(spec.model) if spec.model else bundled_model()
     tokenizer = load_tokenizer(model, spec)
-    stage, sources = _sources(source, spec)
+    stage, sources = load_first_stage(source, spec)
     found = Inspection(stage, template_note(model, tokenizer, spec))
     stops = found.stops = _stop_ids(tokenizer)
     for s in sources:
@@ -82,19 +83,6 @@ def inspect_data(source: Path, spec: RunSpec, show: int) -> Inspection:
     return found
 
 
-def _sources(source: Path, spec: RunSpec) -> tuple[Stage, list[Source]]:
-    """The data as the first stage that takes it sees it (conversations, then preference, then KTO)."""
-    errors = []
-    for stage in ("sft", "dpo", "kto"):
-        try:
-            return stage, load_sources(source, spec, stage)
-        except DataError as error:
-            if error.reports:  # invalid rows: the same for every stage
-                raise
-            errors.append(str(error))
-    raise DataError("; ".join(errors))
-
-
 def _view(tokenizer: Any, rec: Record, where: str, spec: RunSpec, stops: set[int]) -> RowView:
     if rec.kind in ("sft", "text") and rec.messages is not None:
         messages = rec.messages
@@ -109,7 +97,7 @@ def _view(tokenizer: Any, rec: Record, where: str, spec: RunSpec, stops: set[int
             shown = max(shown, b)
         return _row(where, enc.strategy, [("conversation", pieces)], stops)
     if rec.kind == "text":
-        ids = tokenizer(rec.text or "", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        ids = text_ids(tokenizer, rec)  # as training sees it: the text and EOS
         return _row(where, "text", [("text", [Piece(tokenizer.decode([t]), t, True, "text") for t in ids])], stops)
     prompt, answers = encode_preference(tokenizer, rec)
     names = ["chosen", "rejected"] if rec.kind == "preference" else ["completion (" + ("desirable" if rec.label else "undesirable") + ")"]

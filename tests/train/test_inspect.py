@@ -59,6 +59,17 @@ def test_preference_rows_show_prompt_and_answers(info: Path) -> None:
     assert "supervised tokens by role: " in output and "chosen" in output and "rejected" in output
 
 
+
+def test_kto_data_is_read_and_validated_once(monkeypatch) -> None:
+    """inspect finds the stage that takes the data (sft, dpo, then kto) from one reading of it."""
+    import fttrain.data
+
+    calls = []
+    real = fttrain.data.open_datasets
+    monkeypatch.setattr(fttrain.data, "open_datasets", lambda *a, **k: calls.append(a) or real(*a, **k))
+    output = inspect(str(FIXTURES / "llamafactory" / "kto_en_demo.json"), "--rows", "1")
+    assert "completion (" in output and len(calls) == 1
+
 def test_html_is_self_contained_and_highlights_trained_tokens(tmp_path: Path) -> None:
     page = tmp_path / "view.html"
     inspect(str(FIXTURES / "moss" / "moss_sample.jsonl"), "--rows", "2", "--html", str(page))
