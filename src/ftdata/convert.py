@@ -21,13 +21,12 @@ from ftdata.formats import FORMATS, TARGETS, Format
 from ftdata.formats.write import ReasoningPolicy
 from ftdata.io import JSON_OUTPUT_SUFFIXES, JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError, same_file
 from ftdata.media import Media
-from ftdata.parallel import map_ranges, workers_for
+from ftdata.parallel import PARALLEL_MIN_BYTES, map_ranges, workers_for
 from ftdata.reports import ConvertReport
 from ftdata.sink import BatchWriter, JsonWriter
 from ftdata.staging import (
     OutputExists, Staged, clean_stale, commit, create, file_mode, is_regular_or_absent, new_run, temp_name,
 )
-from ftdata.validation import PARALLEL_MIN_BYTES
 
 STDOUT_REJECTS = "ftdata.rejects.jsonl"  # with -o -, rejected rows still land in a file, never lost
 

@@ -98,12 +98,12 @@ def open_items(path: Path, fmt: str | None = None) -> tuple[Format, dict[str, in
     Raises UnreadableFile when the file cannot be read or its format cannot be told.
     """
     items = read_records(path)
-    head = list(islice(items, SAMPLE))
-    if fmt is not None:
+    if fmt is not None:  # nothing to detect: nothing read ahead
         try:
-            return get_format(fmt), {}, Ahead(head, items)
+            return get_format(fmt), {}, Ahead([], items)
         except KeyError as err:
             raise UnreadableFile(str(err.args[0])) from None
+    head = list(islice(items, SAMPLE))
     found, votes = detect(i.value for i in head if isinstance(i.value, dict))
     if found is None:
         if not head:

@@ -50,7 +50,7 @@ class Ahead(Iterator[Item]):
     """Items some of which were read ahead (to detect the format) followed by the rest; `close` releases the file."""
 
     def __init__(self, head: list[Item], rest: Iterator[Item]) -> None:
-        self.head, self.rest = head, rest
+        self.rest = rest
         self._items = chain(head, rest)
 
     def __next__(self) -> Item:

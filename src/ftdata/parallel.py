@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from ftdata.io import line_ranges
 
 R = TypeVar("R")
+PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than it saves
 
 
 def workers_for(asked: int) -> int:

@@ -11,11 +11,10 @@ from ftdata.filechecks import FileCheck, file_checks
 from ftdata.formats import FORMATS, Format
 from ftdata.io import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, UnreadableFile
 from ftdata.media import Media
-from ftdata.parallel import map_ranges, workers_for
+from ftdata.parallel import PARALLEL_MIN_BYTES, map_ranges, workers_for
 from ftdata.problems import Problem
 from ftdata.reports import Checked, FileReport
 
-PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than it saves
 
 
 def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None,
@@ -32,18 +31,20 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
         report.format, report.votes = chosen.name, votes
         report.how = "detected" if fmt is None else "given"
         media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
-        checks = file_checks()
+        parts = workers_for(workers)
         if path.suffix.lower() in JSONL_SUFFIXES and str(path) != STDIN:
             items.close()  # JSON Lines are re-read by the hot loop (detection only sampled the head)
-            if workers_for(workers) > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES:
-                checks = _validate_ranges(report, path, chosen, media, workers_for(workers))
+            if parts > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES:
+                checks = _validate_ranges(report, path, chosen, media, parts)
             else:
+                checks = file_checks()
                 part, _ = scan_range(path, chosen, media, 0, None, checks, progress)
                 report.merge(part, 0)
         else:
+            checks, whole = file_checks(), walks(chosen)
             for item in check_items(items, chosen, media, records=False):
                 report.add(item)
-                see(checks, item, walks(chosen))
+                see(checks, item, whole)
                 if progress is not None and not report.records % PROGRESS_EVERY:
                     progress(report.records)
         report.add_across(p for c in checks for p in c.problems())
