@@ -118,14 +118,26 @@ def scan_range(path: Path, fmt: Format, media: Media, start: int, end: int | Non
     """Validate JSON Lines from byte `start` to `end`: a report (lines and indexes from the range's start) and the
     physical lines read; `checks` see every row. Rows the fast lane accepts are only counted while reading."""
     report = FileReport(str(path), fmt.name)
+
+    def read(accept: Accept | None, tally: Tally) -> Iterator[Item]:
+        return read_jsonl_range(path, start, end, tally, accept, progress)
+
+    return report, scan_reader(read, fmt, media, checks, report).lines
+
+
+Reader = Callable[[Accept | None, Tally], Iterable[Item]]  # JSON Lines read with a hot-path test, counted in a Tally
+
+
+def scan_reader(read: Reader, fmt: Format, media: Media, checks: list[FileCheck], report: FileReport) -> Tally:
+    """validate's hot loop over one reader: rows the fast lane accepts are only counted (and shown to `checks`),
+    the others checked into `report`."""
     tally = Tally()
-    items = read_jsonl_range(path, start, end, tally, plain_rows(check_lane(fmt, media), checks, walks(fmt)),
-                             progress)
+    items = read(plain_rows(check_lane(fmt, media), checks, walks(fmt)), tally)
     for item in check_items(items, fmt, media, records=False, fast_done=True):
         report.add(item)
         see(checks, item)
     report.add_valid(tally.accepted)
-    return report, tally.lines
+    return tally
 
 
 def check_lane(fmt: Format, media: Media) -> Fast | None:
@@ -337,13 +349,20 @@ def reject_row(item: Checked, problems: list[Problem], path: Path | None) -> dic
 def convert_range(conv: Converter, path: Path, start: int, end: int | None, media: Media,
                   progress: Tick | None = None) -> int:
     """Convert JSON Lines from byte `start` to `end` through `conv`; returns the physical lines read."""
+    def read(take: Accept | None, tally: Tally) -> Iterator[Item]:
+        return read_jsonl_range(path, start, end, tally, take, progress)
+
+    return convert_reader(conv, read, media).lines
+
+
+def convert_reader(conv: Converter, read: Reader, media: Media) -> Tally:
+    """convert's hot loop over one reader: rows its lane takes are written from the read loop, the others checked
+    and written (or rejected) by `conv`."""
     tally = Tally()
-    take: Accept | None = conv.take if conv.lane is not None else None
-    items = read_jsonl_range(path, start, end, tally, take, progress)
-    conv.consume(items, media, fast=False)
+    conv.consume(read(conv.take if conv.lane is not None else None, tally), media, fast=False)
     conv.count_taken(tally.accepted)
-    return tally.lines
+    return tally
 
 
-__all__ = ["Adapter", "Checked", "Converter", "check_item", "check_items", "convert_range", "convert_raw", "open_items",
-           "scan_range"]
+__all__ = ["Adapter", "Checked", "Converter", "check_item", "check_items", "convert_range", "convert_raw",
+           "convert_reader", "open_items", "scan_range", "scan_reader"]

@@ -25,7 +25,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from ftdata.engine import Converter, check_items, check_lane, plain_rows, see, walks
+from ftdata.engine import Converter, check_items, convert_reader, scan_reader
 from ftdata.filechecks import FileCheck, file_checks
 from ftdata.formats import Format, get_format
 from ftdata.formats.write import ReasoningPolicy
@@ -155,10 +155,7 @@ def convert_lines(batch: Any, *, source: Source, target: str, reasoning: Reasoni
         report.formats[run.path] = fmt.name
         conv = Converter(fmt, target_format, reasoning, JsonWriter(rows, False), JsonWriter(rejects, False), report,
                          Path(run.path) if label else None)
-        tally = Tally()
-        conv.consume(run.items(conv.take if conv.lane is not None else None, tally),
-                     _media(run.path, media_dir, allow_outside), fast=False)
-        conv.count_taken(tally.accepted)
+        convert_reader(conv, run.items, _media(run.path, media_dir, allow_outside))
     return shard_table(rows.getvalue().split(b"\n")[:-1], rejects.getvalue().split(b"\n")[:-1], report)
 
 
@@ -178,13 +175,8 @@ def validate_lines(batch: Any, *, source: Source, media_dir: str | Path | None =
     parts = []
     for run in runs(batch):
         fmt = source_format(source, run.path)
-        report, checks, tally = FileReport(run.path, fmt.name), file_checks(), Tally()
-        media = _media(run.path, media_dir, allow_outside)
-        items = run.items(plain_rows(check_lane(fmt, media), checks, walks(fmt)), tally)  # validate's lane, as scan_range
-        for item in check_items(items, fmt, media, records=False, fast_done=True):
-            report.add(item)
-            see(checks, item)
-        report.add_valid(tally.accepted)
+        report, checks = FileReport(run.path, fmt.name), file_checks()
+        scan_reader(run.items, fmt, _media(run.path, media_dir, allow_outside), checks, report)  # as the CLI's validate
         parts.append(Part(run.path, run.index[0], report, checks))
     return shard_table([], [], parts)
 

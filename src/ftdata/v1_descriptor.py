@@ -89,8 +89,8 @@ def read_v1_yaml(path: Path) -> tuple[dict[str, V1Entry], list[Problem]]:
     if not isinstance(data, dict) or not data:
         raise UnreadableFile(f"{path}: a LLaMA-Factory v1 dataset YAML is a mapping of dataset names to entries")
     if isinstance(data.get("datasets"), list):  # what `ftdata descriptor export --to axolotl|trl` writes
-        raise UnreadableFile(f"{path}: an axolotl config or trl dataset mixture (a `datasets:` list), not a LLaMA-Factory "
-                             f"v1 dataset YAML; read it into entries with `ftdata descriptor import {path} -o "
+        raise UnreadableFile(f"{path}: an axolotl config or trl dataset mixture (a `datasets:` list), not a "
+                             f"LLaMA-Factory v1 dataset YAML; read it into entries with `ftdata descriptor import {path} -o "
                              "dataset_info.json`, then validate that")
     entries: dict[str, V1Entry] = {}
     problems: list[Problem] = []
@@ -193,7 +193,8 @@ def validate_v1_yaml(path: Path, media_dir: Path | None = None, allow_outside: b
     def skipped(entry: V1Entry) -> tuple[str, str] | None:
         if entry.source == "local":
             return None
-        return CONVERTERS.get(entry.converter, "?"), f"{entry.source} entry: not loadable here (offline, local files only)"
+        note = f"{entry.source} entry: not loadable here (offline, local files only)"
+        return CONVERTERS.get(entry.converter, "?"), note
 
     return descriptor_reports(path, "llamafactory-v1 yaml", read_v1_yaml, skipped,
                               lambda entry: entry_checked(path, entry, media_dir, allow_outside))

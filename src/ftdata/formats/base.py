@@ -176,7 +176,8 @@ def unknown_role(path: str, spelled: str, roles: Iterable[str]) -> Problem:
     known = list(roles)
     near = difflib.get_close_matches(spelled.strip().lower(), known, n=1, cutoff=0.5)
     tip = f"; did you mean '{near[0]}'?" if near else ""
-    return problem(path, "unknown_role", f"unknown role '{spelled}'{odd_characters(spelled)}{tip} (known: {', '.join(known)})")
+    return problem(path, "unknown_role",
+                   f"unknown role '{spelled}'{odd_characters(spelled)}{tip} (known: {', '.join(known)})")
 
 def parse_tool_call(value: Any, path: str) -> tuple[ToolCall | None, list[Problem]]:
     """A `{name, arguments}` object (or its JSON string) -> ToolCall; arguments encoded twice are decoded."""
