@@ -145,6 +145,14 @@ class Record(Closed):
         return [prompt] if self.kind == "sft" else []
 
 
+def tool_calls_json(calls: list[ToolCall], text_arguments: bool) -> list[dict[str, Any]]:
+    """Tool calls in OpenAI's shape, `{id?, type: "function", function: {name, arguments}}`; arguments as JSON text
+    (`text_arguments`, as files hold them) or as objects (as chat templates take them)."""
+    return [{**({"id": c.id} if c.id else {}), "type": "function",
+             "function": {"name": c.name, "arguments": json_text(c.arguments) if text_arguments else c.arguments}}
+            for c in calls]
+
+
 def chat_messages(messages: Sequence[Message], text_arguments: bool = False) -> list[dict[str, Any]]:
     """Canonical messages -> the dicts HF chat templates and trl take: the one such function (stats, fttrain and the
     trl writer all use it). Tool call arguments stay objects (`text_arguments`: JSON text, as files hold them);
@@ -158,10 +166,7 @@ def chat_messages(messages: Sequence[Message], text_arguments: bool = False) -> 
     for m in messages:
         item: dict[str, Any] = {"role": m.role, "content": m.content}
         if m.tool_calls:
-            item["tool_calls"] = [{**({"id": c.id} if c.id else {}), "type": "function",
-                                   "function": {"name": c.name,
-                                                "arguments": json_text(c.arguments) if text_arguments else c.arguments}}
-                                  for c in m.tool_calls]
+            item["tool_calls"] = tool_calls_json(m.tool_calls, text_arguments)
         if m.reasoning is not None:
             item["reasoning_content"] = m.reasoning
         if m.tool_call_id is not None:

@@ -174,7 +174,7 @@ def light_writer(rec: LightRecord) -> Raw:
     if pairs:
         out["history"] = [[pairs[i].content, pairs[i + 1].content] for i in range(0, len(pairs) - 1, 2)]
     out["output"] = last_answer.content
-    return rec.with_id_meta(out)
+    return with_meta(out, rec)
 
 
 def as_is(raw: Raw) -> bool:

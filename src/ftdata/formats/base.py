@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -170,6 +170,15 @@ def build_record(fields: dict[str, Any], origins: Origins, problems: list[Proble
         return Converted(None, origins, problems + from_validation_error(err, fields, path))
 
 
+
+
+def shared_prefix(chosen: Sequence[Any], rejected: Sequence[Any]) -> int:
+    """How many leading messages two preference answers share (their implicit prompt, as trl's `extract_prompt`
+    finds it); each side keeps at least its last message as the answer."""
+    n = 0
+    while n < min(len(chosen), len(rejected)) - 1 and chosen[n] == rejected[n]:
+        n += 1
+    return n
 
 def unknown_role(path: str, spelled: str, roles: Iterable[str]) -> Problem:
     """An unknown role, with its look-alike or invisible characters named and the closest known role suggested."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ftdata.canonical import Record
+from ftdata.formats import openai
 from ftdata.formats.base import Converted, Format, Raw, parse_row, shapes
-from ftdata.formats.light import LightRecord
 from ftdata.rules import OPEN, Origins
 
 RECORD_FIELDS = frozenset(Record.model_fields)
@@ -31,10 +31,6 @@ def canonical_only(raw: Raw) -> bool:
     return False
 
 
-def light_writer(rec: LightRecord) -> Raw:
-    return rec.with_id_meta({"messages": [m.to_json() for m in rec.messages]})
-
-
 FORMAT = Format(
     name="canonical",
     summary="ftdata's canonical record: messages (+ chosen/rejected | completion/label), tools, media, meta",
@@ -48,6 +44,6 @@ FORMAT = Format(
                           {"role": "assistant", "content": "4", "reasoning": "Add the numbers."}],
              "meta": {"source": "example"}},
     from_canonical=lambda w: w.record.to_file_json(),
-    light_writer=light_writer,
+    light_writer=openai.light_writer,  # a plain conversation is {"messages": [{role, content}]} here too
     policy=OPEN,
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftdata.canonical import MEDIA_KINDS, PLACEHOLDERS, Kind, Message, Record, Role, id_text, json_text
+from ftdata.canonical import MEDIA_KINDS, PLACEHOLDERS, Kind, Message, Record, Role
 from ftdata.rules import SIMILAR_ANSWERS
 from ftdata.similarity import edit_similarity, normalise
 
@@ -88,15 +88,6 @@ class LightRecord:
         if msgs[0].role == "system":
             return {"system": msgs[0].content}, msgs[1:]
         return {}, msgs
-
-    def with_id_meta(self, out: dict[str, Any]) -> dict[str, Any]:
-        """Add `id` and `meta` to a written row, as `formats.write.with_meta` does for full records (id as a string,
-        meta as JSON text)."""
-        if self.id is not None:
-            out["id"] = id_text(self.id)
-        if self.meta:
-            out["meta"] = json_text(self.meta)
-        return out
 
     def to_json(self) -> dict[str, Any]:
         """Equal to `Record.to_json()` of the full lane's record."""

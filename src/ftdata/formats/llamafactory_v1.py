@@ -24,7 +24,7 @@ from typing import Any, Literal
 from ftdata.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Role, json_text
 from ftdata.formats.base import (
     ClosedPart, Converted, Format, Msg, Raw, Row, build_record, parse_row, parse_tool_call, parse_tools, shapes,
-    text_message,
+    shared_prefix, text_message,
 )
 from ftdata.formats.write import Writing, with_meta
 from ftdata.media import is_url
@@ -142,9 +142,7 @@ def _pair(raw: dict[str, Any]) -> Converted:
     if row is None:
         return Converted(None, problems=problems)
     chosen, rejected = row.chosen_messages, row.rejected_messages
-    shared = 0
-    while shared < min(len(chosen), len(rejected)) - 1 and chosen[shared] == rejected[shared]:
-        shared += 1
+    shared = shared_prefix(chosen, rejected)
     origins = Origins(list_paths={"messages": "chosen_messages", "chosen": "chosen_messages",
                                   "rejected": "rejected_messages"})
     media: dict[str, list[str]] = {kind: [] for kind in MEDIA_KINDS}

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-import orjson
 from pydantic import Field
 
-from ftdata.canonical import Message, Role
+from ftdata.canonical import Message, Role, tool_calls_json
 from ftdata.formats.base import (
     ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, function_ok, parse_row, parse_tool_call,
     parse_tools, shapes, text_message, tools_ok, unknown_role,
@@ -188,9 +187,7 @@ def _out_messages(w: Writing, list_name: str, msgs: list[Message]) -> list[dict[
     for i, m in enumerate(msgs):
         item: dict[str, Any] = {"role": m.role, "content": w.text_with_reasoning(m, list_name, i, "openai")}
         if m.tool_calls:
-            item["tool_calls"] = [{**({"id": c.id} if c.id else {}), "type": "function",
-                                   "function": {"name": c.name, "arguments": orjson.dumps(c.arguments).decode()}}
-                                  for c in m.tool_calls]
+            item["tool_calls"] = tool_calls_json(m.tool_calls, text_arguments=True)
         for key in ("tool_call_id", "name", "weight"):
             if getattr(m, key) is not None:
                 item[key] = getattr(m, key)
@@ -369,7 +366,7 @@ def light(raw: Raw) -> LightRecord:
 
 def light_writer(rec: LightRecord) -> Raw:
     """{"messages": [{role, content}]}: what openai (and trl) write for a plain conversation."""
-    return rec.with_id_meta({"messages": [{"role": m.role, "content": m.content} for m in rec.messages]})
+    return with_meta({"messages": [{"role": m.role, "content": m.content} for m in rec.messages]}, rec)
 
 
 def as_is(raw: Raw) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from pydantic import Field
 
-from ftdata.canonical import MEDIA_KINDS, Message, Role
+from ftdata.canonical import MEDIA_KINDS, Message, Role, json_text
 from ftdata.formats.base import (
     ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, function_ok, parse_row, parse_tool_call,
     parse_tools, shapes, text_message, tools_ok, unknown_role,
@@ -163,7 +163,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     if rec.kind == "kto":
         out["kto_tag"] = rec.label
     if rec.tools is not None:
-        out["tools"] = orjson.dumps(rec.tools).decode()
+        out["tools"] = json_text(rec.tools)
     return with_meta(media(out, rec), rec)
 
 
@@ -268,7 +268,7 @@ def light(raw: Raw) -> LightRecord:
 def light_writer(rec: LightRecord) -> Raw:
     out, msgs = rec.system_apart()
     out["conversations"] = [{"from": WRITE_ROLES[m.role], "value": m.content} for m in msgs]
-    return rec.with_id_meta(out)
+    return with_meta(out, rec)
 
 
 def as_is(raw: Raw) -> bool:

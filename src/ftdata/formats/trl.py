@@ -8,7 +8,9 @@ from typing import Any
 
 from ftdata.canonical import chat_messages, json_text
 from ftdata.formats import openai
-from ftdata.formats.base import Converted, Format, Msg, Row, build_record, parse_row, parse_tools, shapes, text_message
+from ftdata.formats.base import (
+    Converted, Format, Msg, Row, build_record, parse_row, parse_tools, shapes, shared_prefix, text_message,
+)
 from ftdata.formats.openai import OAMessage, convert_messages
 from ftdata.formats.write import Writing, with_meta
 from ftdata.problems import Problem, problem
@@ -41,9 +43,7 @@ def split_prompt(
 ) -> tuple[list[Msg], list[Msg], list[Msg], list[Problem]]:
     """Implicit prompts: when chosen/rejected repeat the conversation before the answer, move that prefix
     into the prompt (as trl's `extract_prompt` does) and check it agrees with an explicit prompt."""
-    n = 0
-    while n < min(len(chosen), len(rejected)) - 1 and chosen[n] == rejected[n]:
-        n += 1
+    n = shared_prefix(chosen, rejected)
     if n == 0:
         return prompt, chosen, rejected, []
     prefix = chosen[:n]

@@ -7,7 +7,7 @@ goes to the rejects file), or, where the user chose a policy (`--reasoning`), a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import orjson
 
@@ -79,7 +79,17 @@ def call_json(calls: list[ToolCall]) -> str:
     return orjson.dumps(items[0] if len(items) == 1 else items).decode()
 
 
-def with_meta(out: dict[str, Any], record: Record) -> dict[str, Any]:
+class IdMeta(Protocol):
+    """What `with_meta` reads: a full `Record` or a light one."""
+
+    @property
+    def id(self) -> Any: ...
+
+    @property
+    def meta(self) -> dict[str, Any] | None: ...
+
+
+def with_meta(out: dict[str, Any], record: IdMeta) -> dict[str, Any]:
     """Add `id` (as a string) and `meta` (the source's other fields, as JSON text); readers unwrap `meta` again, so
     source fields round-trip.
 
