@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from ftdata.canonical import Record
 from ftdata.convert import OutputExists, OutputsWritten, convert_files
-from ftdata.dataset_info import Entry, entry_files_note, entry_items, read_descriptor
+from ftdata.dataset_info import Entry
 from ftdata.engine import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
 from ftdata.io import UnreadableFile, UsageError
@@ -26,8 +26,8 @@ from ftdata.media import Media
 from ftdata.problems import Problem
 from ftdata.reports import Checked, ConvertReport, FileReport
 from ftdata.stats import Stats, collect
-from ftdata.v1_descriptor import entry_checked, is_v1_yaml, read_v1_yaml, validate_v1_yaml
-from ftdata.validation import is_descriptor, validate_descriptor, validate_file
+from ftdata.v1_descriptor import V1_YAML, is_v1_yaml, validate_v1_yaml
+from ftdata.validation import DATASET_INFO, DescriptorKind, E, is_descriptor, validate_descriptor, validate_file
 
 
 class DescriptorError(UnreadableFile):
@@ -79,48 +79,33 @@ def open_datasets(source: str | Path, names: list[str] | None = None, fmt: str |
     every local entry). Raises DescriptorError / UnreadableFile with a one-line reason."""
     source = Path(source)
     if is_v1_yaml(source):
-        return _open_v1_yaml(source, names, Path(media_dir) if media_dir else None, allow_outside)
-    if not is_descriptor(source):
-        chosen, _, checked = open_checked(source, fmt, media_dir, allow_outside)
-        return [Dataset(source.stem, str(source), chosen, "detected" if fmt is None else "given", checked)]
-    entries, problems = read_descriptor(source)
+        return _open_descriptor(source, V1_YAML, names, Path(media_dir) if media_dir else None, allow_outside)
+    if is_descriptor(source):
+        return _open_descriptor(source, DATASET_INFO, names, Path(media_dir) if media_dir else None, allow_outside)
+    chosen, _, checked = open_checked(source, fmt, media_dir, allow_outside)
+    return [Dataset(source.stem, str(source), chosen, "detected" if fmt is None else "given", checked)]
+
+
+def _open_descriptor(source: Path, kind: DescriptorKind[E], names: list[str] | None, media_dir: Path | None,
+                     allow_outside: bool) -> list[Dataset]:
+    """The entries `names` (default: every one readable here) of a descriptor, each a `Dataset`."""
+    entries, problems = kind.read(source)
     if problems:
         raise DescriptorError(f"{source}: the descriptor has errors", FileReport(
-            str(source), format="dataset_info", how="descriptor", invalid=len(problems), problems=problems))
-    wanted = names if names is not None else [n for n, e in entries.items() if e.local]
+            str(source), format=kind.name, how="descriptor", invalid=len(problems), problems=problems))
+    wanted = names if names is not None else [n for n, e in entries.items() if kind.skipped(e) is None]
     unknown = [n for n in wanted if n not in entries]
     if unknown:
         raise DescriptorError(f"no entry {', '.join(unknown)} in {source}; it has: {', '.join(entries)}")
     out = []
     for name in wanted:
         entry = entries[name]
-        if not entry.local:
-            raise DescriptorError(f"entry '{name}': {entry_files_note(entry)}")
-        found, adapter, items = entry_items(source, entry, allow_outside)
-        media = Media(Path(media_dir) if media_dir else source.parent, allow_outside)  # LLaMA-Factory's dataset dir
-        out.append(Dataset(name, f"{source}#{name}", found, "descriptor", check_items(items, found, media, adapter=adapter),
-                           entry))
-    return out
-
-
-def _open_v1_yaml(source: Path, names: list[str] | None, media_dir: Path | None,
-                  allow_outside: bool) -> list[Dataset]:
-    """The local entries of a LLaMA-Factory v1 dataset YAML, as `open_datasets` gives descriptor entries."""
-    entries, problems = read_v1_yaml(source)
-    if problems:
-        raise DescriptorError(f"{source}: the descriptor has errors", FileReport(
-            str(source), format="llamafactory-v1 yaml", how="descriptor", invalid=len(problems), problems=problems))
-    wanted = names if names is not None else [n for n, e in entries.items() if e.source == "local"]
-    unknown = [n for n in wanted if n not in entries]
-    if unknown:
-        raise DescriptorError(f"no entry {', '.join(unknown)} in {source}; it has: {', '.join(entries)}")
-    out = []
-    for name in wanted:
-        if entries[name].source != "local":
-            raise DescriptorError(f"entry '{name}': {entries[name].source} entry: not loadable here (offline, local "
-                                  "files only)")
-        fmt, checked = entry_checked(source, entries[name], media_dir, allow_outside)
-        out.append(Dataset(name, f"{source}#{name}", fmt, "descriptor", checked))
+        skip = kind.skipped(entry)
+        if skip is not None:
+            raise DescriptorError(f"entry '{name}': {skip[1]}")
+        found, checked = kind.checked(source, entry, media_dir, allow_outside, True)
+        out.append(Dataset(name, f"{source}#{name}", found, "descriptor", checked,
+                           entry if isinstance(entry, Entry) else None))
     return out
 
 

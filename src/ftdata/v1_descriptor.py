@@ -35,7 +35,7 @@ from ftdata.io import Item, UnreadableFile, read_records
 from ftdata.media import Media
 from ftdata.problems import Problem, problem
 from ftdata.reports import Checked, FileReport
-from ftdata.validation import descriptor_reports
+from ftdata.validation import DescriptorKind, descriptor_reports
 
 CONVERTERS = {"alpaca": "alpaca", "sharegpt": "sharegpt", "pair": "trl", None: "llamafactory-v1"}
 
@@ -181,20 +181,22 @@ def entry_items(yaml_path: Path, entry: V1Entry, allow_outside: bool = False
     return FORMATS[CONVERTERS[entry.converter]], ConverterRows(entry.converter), items()
 
 
-def entry_checked(yaml_path: Path, entry: V1Entry, media_dir: Path | None,
-                  allow_outside: bool) -> tuple[Format, Iterator[Checked]]:
+def entry_checked(yaml_path: Path, entry: V1Entry, media_dir: Path | None, allow_outside: bool,
+                  records: bool = True) -> tuple[Format, Iterator[Checked]]:
     fmt, adapter, items = entry_items(yaml_path, entry, allow_outside)
     base = media_dir or entry_files(yaml_path, entry, allow_outside)[0].parent
-    return fmt, check_items(items, fmt, Media(base, allow_outside), adapter=adapter)
+    return fmt, check_items(items, fmt, Media(base, allow_outside), records=records, adapter=adapter)
+
+
+def _skipped(entry: V1Entry) -> tuple[str, str] | None:
+    if entry.source == "local":
+        return None
+    return CONVERTERS.get(entry.converter, "?"), f"{entry.source} entry: not loadable here (offline, local files only)"
+
+
+V1_YAML = DescriptorKind[V1Entry]("llamafactory-v1 yaml", read_v1_yaml, _skipped, entry_checked)
 
 
 def validate_v1_yaml(path: Path, media_dir: Path | None = None, allow_outside: bool = False) -> list[FileReport]:
     """Reports for the YAML itself and for every local entry; hub entries are listed as not loadable."""
-    def skipped(entry: V1Entry) -> tuple[str, str] | None:
-        if entry.source == "local":
-            return None
-        note = f"{entry.source} entry: not loadable here (offline, local files only)"
-        return CONVERTERS.get(entry.converter, "?"), note
-
-    return descriptor_reports(path, "llamafactory-v1 yaml", read_v1_yaml, skipped,
-                              lambda entry: entry_checked(path, entry, media_dir, allow_outside))
+    return descriptor_reports(path, V1_YAML, media_dir, allow_outside)

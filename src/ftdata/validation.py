@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from dataclasses import dataclass
+from typing import Callable, Generic, Iterator, TypeVar
 
 from ftdata.dataset_info import Entry, entry_files_note, entry_items, read_descriptor
 from ftdata.engine import Tick, check_items, open_items, scan_range, see, walks
@@ -85,30 +86,43 @@ def is_descriptor(path: Path) -> bool:
     return path.name == "dataset_info.json"
 
 
-def validate_descriptor(path: Path, media_dir: Path | None = None, allow_outside: bool = False) -> list[FileReport]:
-    """Reports for the descriptor itself and for every local entry; hub entries are listed as not loadable."""
-    def checked(entry: Entry) -> tuple[Format, Iterator[Checked]]:
-        fmt, adapter, items = entry_items(path, entry, allow_outside)
-        media = Media(media_dir or path.parent, allow_outside)  # LLaMA-Factory resolves media against the dataset dir
-        return fmt, check_items(items, fmt, media, records=False, adapter=adapter)
-
-    def skipped(entry: Entry) -> tuple[str, str] | None:
-        return None if entry.local else (entry.formatting, entry_files_note(entry))
-
-    return descriptor_reports(path, "dataset_info", read_descriptor, skipped, checked)
-
-
 E = TypeVar("E")
 
 
-def descriptor_reports(path: Path, kind: str, read: Callable[[Path], tuple[dict[str, E], list[Problem]]],
-                       skipped: Callable[[E], tuple[str, str] | None],
-                       checked: Callable[[E], tuple[Format, Iterable[Checked]]]) -> list[FileReport]:
-    """A descriptor's own report (its entries are its records) and one per entry: `skipped` gives the format and the
-    reason for an entry that cannot be read here, `checked` the format and checked rows of the others."""
-    head = FileReport(str(path), format=kind, how="descriptor")
+@dataclass(frozen=True)
+class DescriptorKind(Generic[E]):
+    """What differs between kinds of descriptor (dataset_info.json, LLaMA-Factory v1 YAML): how it is read, which
+    entries cannot be read here (their format and why), and an entry's checked rows (`records`: with `Record`s)."""
+
+    name: str
+    read: Callable[[Path], tuple[dict[str, E], list[Problem]]]
+    skipped: Callable[[E], tuple[str, str] | None]
+    checked: Callable[[Path, E, Path | None, bool, bool], tuple[Format, Iterator[Checked]]]
+
+
+def _info_checked(path: Path, entry: Entry, media_dir: Path | None, allow_outside: bool,
+                  records: bool) -> tuple[Format, Iterator[Checked]]:
+    fmt, adapter, items = entry_items(path, entry, allow_outside)
+    media = Media(media_dir or path.parent, allow_outside)  # LLaMA-Factory resolves media against the dataset dir
+    return fmt, check_items(items, fmt, media, records=records, adapter=adapter)
+
+
+DATASET_INFO = DescriptorKind[Entry](
+    "dataset_info", read_descriptor, lambda e: None if e.local else (e.formatting, entry_files_note(e)), _info_checked)
+
+
+def validate_descriptor(path: Path, media_dir: Path | None = None, allow_outside: bool = False) -> list[FileReport]:
+    """Reports for the descriptor itself and for every local entry; hub entries are listed as not loadable."""
+    return descriptor_reports(path, DATASET_INFO, media_dir, allow_outside)
+
+
+def descriptor_reports(path: Path, kind: DescriptorKind[E], media_dir: Path | None,
+                       allow_outside: bool) -> list[FileReport]:
+    """A descriptor's own report (its entries are its records) and one per entry: the entries `kind` cannot read
+    here listed as skipped, the others' rows checked."""
+    head = FileReport(str(path), format=kind.name, how="descriptor")
     try:
-        entries, problems = read(path)
+        entries, problems = kind.read(path)
     except UnreadableFile as err:
         head.error = str(err)
         return [head]
@@ -119,12 +133,12 @@ def descriptor_reports(path: Path, kind: str, read: Callable[[Path], tuple[dict[
     for name, entry in entries.items():
         report = FileReport(f"{path}#{name}", how="descriptor")
         reports.append(report)
-        skip = skipped(entry)
+        skip = kind.skipped(entry)
         if skip is not None:
             report.format, report.skipped = skip
             continue
         try:
-            fmt, items = checked(entry)
+            fmt, items = kind.checked(path, entry, media_dir, allow_outside, False)
             report.format = fmt.name
             checks, whole = file_checks(), walks(fmt)
             for item in items:
