@@ -113,8 +113,7 @@ def convert(
         _fail("interrupted just after the outputs were put in place (they are whole); dataset_info.json was not "
               "updated", code=130)
     except OutputExists as err:
-        _fail(f"{err.args[0]} was created by another run while this one was writing; it was left as it is and "
-              "nothing of this run was kept (run again with another -o, or --force)")
+        _fail(RACED.format(err.args[0]))
     except KeyboardInterrupt:
         _fail("interrupted: nothing was written (outputs are only put in place when complete)", code=130)
     except OSError as err:
@@ -123,6 +122,10 @@ def convert(
     render.conversion(report)
     raise typer.Exit(1 if report.rejected else 0)
 
+
+
+RACED = ("{} was created by another run while this one was writing; it was left as it is and nothing of this run was "
+         "kept (run again with another -o, or --force)")
 
 def _fail(message: str, code: int = 2) -> None:
     render.err.print(f"Error: {render.safe(message)}", soft_wrap=True)
@@ -177,8 +180,7 @@ def _guarded(call: Callable[[], T]) -> T:
     except (UsageError, UnreadableFile) as err:
         _fail(str(err))
     except OutputExists as err:
-        _fail(f"{err.args[0]} was created by another run while this one was writing; it was left as it is and "
-              "nothing of this run was kept (run again with another -o, or --force)")
+        _fail(RACED.format(err.args[0]))
     except KeyboardInterrupt:
         _fail("interrupted: nothing was written (outputs are only renamed into place when complete)", code=130)
     except OSError as err:
