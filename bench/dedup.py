@@ -191,7 +191,7 @@ def compare(n: int = 20000) -> list[dict]:
     import numpy as np
 
     sys.path.insert(0, str(HERE.parent / "src"))
-    from ftdata.minhash import signatures, similarity
+    from ftdata.ops.minhash import signatures, similarity
 
     rng = random.Random(1)
     texts, pairs = [], []
@@ -206,7 +206,7 @@ def compare(n: int = 20000) -> list[dict]:
     sigs = np.concatenate([signatures(texts[k:k + 2000]) for k in range(0, n, 2000)])
     seconds = time.perf_counter() - start
     est = np.array([similarity(sigs[a], sigs[b:b + 1])[0] for a, b in pairs])
-    rows.append({"library": "ftdata.minhash: numpy word 3-grams + rensa R-MinHash, 8-bit values (from raw text)",
+    rows.append({"library": "ftdata.ops.minhash: numpy word 3-grams + rensa R-MinHash, 8-bit values (from raw text)",
                  "texts": n, "seconds": round(seconds, 2), "rmse": round(float(np.sqrt(((est - exact) ** 2).mean())), 4)})
     tokens = [sorted(shingles(t)) for t in texts]  # the same shingle strings for both libraries (not timed)
     import rensa

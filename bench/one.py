@@ -37,7 +37,7 @@ def ftdata_validate(path: Path, workers: int = 1) -> int:
 
 
 def ftdata_convert(path: Path, workers: int = 1) -> int:
-    from ftdata.convert import convert_files
+    from ftdata.ops.convert import convert_files
 
     return convert_files([path], TARGET, SCRATCH / "out.jsonl", dataset_info=False, workers=workers).records
 
@@ -97,15 +97,15 @@ def sft_preprocess(_: Path) -> dict:
     conversational path on the same conversations (SFTTrainer's dataset preparation, and the bare render +
     tokenize inside it; no per-turn masks there: the bundled template has no generation markers)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from generate import Pool, moss_plugins, openai_tools, sharegpt
     from transformers import AutoTokenizer
 
+    from ftdata.core.canonical import chat_messages as hf_messages
+    from ftdata.core.reports import FileReport
     from ftdata.formats import get_format
-    from ftdata.reports import FileReport
     from fttrain.data import Counts, Source, sft_rows
     from fttrain.model import bundled_model
     from fttrain.spec import RunSpec
-    from ftdata.canonical import chat_messages as hf_messages
-    from generate import Pool, moss_plugins, openai_tools, sharegpt
 
     tok = AutoTokenizer.from_pretrained(bundled_model())
     results = {}
@@ -137,8 +137,8 @@ def trl_prepare(tok, records) -> dict:
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
+    from ftdata.core.canonical import chat_messages as hf_messages
     from fttrain.model import bundled_model
-    from ftdata.canonical import chat_messages as hf_messages
 
     disable_progress_bars()
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -156,8 +156,8 @@ def trl_prepare(tok, records) -> dict:
     return {"rows_s": round(len(done) / secs), "tokens_s": round(sum(len(x) for x in done["input_ids"]) / secs)}
 
 
-IMPORTS = {"floor": ["orjson"], "ftdata_validate": ["ftdata.api"], "ftdata_validate_w2": ["ftdata.api", "ftdata.parallel"],
-           "ftdata_convert": ["ftdata.convert"], "ftdata_convert_w2": ["ftdata.convert", "ftdata.parallel"], "datasets_load": ["datasets"], "pydantic_plain": ["pydantic", "orjson"]}
+IMPORTS = {"floor": ["orjson"], "ftdata_validate": ["ftdata.api"], "ftdata_validate_w2": ["ftdata.api", "ftdata.engine.parallel"],
+           "ftdata_convert": ["ftdata.ops.convert"], "ftdata_convert_w2": ["ftdata.ops.convert", "ftdata.engine.parallel"], "datasets_load": ["datasets"], "pydantic_plain": ["pydantic", "orjson"]}
 TOOLS = {"floor": floor, "ftdata_validate": ftdata_validate, "ftdata_validate_w2": lambda p: ftdata_validate(p, 2),
          "ftdata_convert": ftdata_convert, "ftdata_convert_w2": lambda p: ftdata_convert(p, 2), "datasets_load": datasets_load, "pydantic_plain": pydantic_plain}
 

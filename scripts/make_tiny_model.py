@@ -13,7 +13,15 @@ import random
 from pathlib import Path
 
 import torch
-from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import (
+    Regex,
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    trainers,
+)
 from transformers import Qwen2Config, Qwen2ForCausalLM, Qwen2Tokenizer
 
 from fttrain.template import CHATML_TEMPLATE

@@ -4,7 +4,7 @@ None when the format cannot hold the record."""
 
 from typing import Any, Callable
 
-from ftdata.canonical import Record
+from ftdata.core.canonical import Record
 from ftdata.formats import Format
 from ftdata.formats.moss import MARKERS
 from ftdata.formats.write import Writing

@@ -4,9 +4,8 @@ import copy
 import json
 from typing import Any, Iterator
 
-from hypothesis import strategies as st
-
 from conftest import DATA, FIXTURES
+from hypothesis import strategies as st
 
 
 def paths(value: Any, prefix: tuple = ()) -> Iterator[tuple]:

@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES
-from ftdata.batch import convert_batch
-from ftdata.convert import convert_files
+
+from ftdata.engine.batch import convert_batch
+from ftdata.ops.convert import convert_files
 
 datasets = pytest.importorskip("datasets")
 

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import DATA, FIXTURES
 from typer.testing import CliRunner
 
-from conftest import DATA, FIXTURES
 from ftdata.cli import app
 
 runner = CliRunner()

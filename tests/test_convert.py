@@ -5,11 +5,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import FIXTURES
 from typer.testing import CliRunner
 
-from conftest import FIXTURES
 from ftdata.cli import app
-from ftdata.convert import convert_files
+from ftdata.ops.convert import convert_files
 
 runner = CliRunner()
 MIXED = [
@@ -80,7 +80,7 @@ def test_json_array_output_and_dataset_info_entry(tmp_path: Path) -> None:
 
 
 def test_failed_run_leaves_no_output_and_no_temp_files(mixed: Path, monkeypatch) -> None:
-    from ftdata.engine import Converter
+    from ftdata.engine.lanes import Converter
 
     calls = {"n": 0}
     real = Converter.write_checked
@@ -149,7 +149,7 @@ def test_every_written_record_validates(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("target", ["openai", "sharegpt"])  # sharegpt: most rows are copied as they are
 def test_parallel_convert_writes_the_same_files(tmp_path: Path, monkeypatch, target: str) -> None:
-    import ftdata.convert
+    import ftdata.ops.convert
 
     rows = []
     for i in range(300):
@@ -166,7 +166,7 @@ def test_parallel_convert_writes_the_same_files(tmp_path: Path, monkeypatch, tar
     src.write_text("\n".join(rows) + "\n")
     one = convert_files([src], target, tmp_path / "one.jsonl", dataset_info=False)
     assert b"\r" not in (tmp_path / "one.jsonl").read_bytes()
-    monkeypatch.setattr(ftdata.convert, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ftdata.ops.convert, "PARALLEL_MIN_BYTES", 0)
     two = convert_files([src], target, tmp_path / "two.jsonl", dataset_info=False, workers=3)
     assert (two.records, two.written, two.rejected) == (one.records, one.written, one.rejected)
     assert (tmp_path / "two.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
@@ -179,7 +179,7 @@ def test_parallel_convert_writes_the_same_files(tmp_path: Path, monkeypatch, tar
 def test_fast_path_writes_what_the_full_path_writes(tmp_path: Path, monkeypatch, target: str) -> None:
     """Every golden and fixture JSON Lines file, converted with and without the fast path (light records, as-is
     copies): the same rows (as JSON values), the same rejects, the same counts."""
-    from ftdata.engine import Lane
+    from ftdata.engine.lanes import Lane
 
     sources = sorted(Path(__file__).parent.glob("data/*/*/*.jsonl")) + sorted(FIXTURES.rglob("*.jsonl"))
     golden = {src: src.parts[-3] if src.parent.name in ("valid", "invalid") else None for src in sources}

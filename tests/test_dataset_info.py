@@ -4,15 +4,15 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 from typer.testing import CliRunner
 
-from conftest import FIXTURES
-from ftdata.cli import app
-from ftdata.convert import convert_files
 from ftdata.api import open_datasets
-from ftdata.dataset_info import read_descriptor
+from ftdata.cli import app
+from ftdata.descriptors.llamafactory import read_descriptor
 from ftdata.formats import get_format
-from ftdata.validation import validate_descriptor
+from ftdata.ops.convert import convert_files
+from ftdata.ops.validate import validate_descriptor
 
 runner = CliRunner()
 

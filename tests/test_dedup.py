@@ -12,8 +12,8 @@ pytest.importorskip("numpy")
 pytest.importorskip("rensa")
 
 from ftdata.cli import app  # noqa: E402
-from ftdata.dedup import dedup_files  # noqa: E402
-from ftdata.dedup_index import EXACT, KEPT, NEAR, Columns, decide  # noqa: E402
+from ftdata.ops.dedup import dedup_files  # noqa: E402
+from ftdata.ops.dedup_index import EXACT, KEPT, NEAR, Columns, decide  # noqa: E402
 
 runner = CliRunner()
 WORDS = [f"w{i}" for i in range(3000)]
@@ -160,6 +160,7 @@ def test_every_golden_file_dedups_without_losing_a_row(tmp_path: Path) -> None:
     """Each golden file (every format, valid and invalid rows), deduplicated near and exact against itself: every
     row lands in exactly one output, and the kept rows validate."""
     from conftest import DATA
+
     from ftdata import validate_file
 
     for i, src in enumerate(sorted(DATA.glob("*/*/*.jsonl"))):

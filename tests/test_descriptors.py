@@ -12,7 +12,7 @@ yaml = pytest.importorskip("yaml")
 
 from ftdata import api  # noqa: E402
 from ftdata.cli import app  # noqa: E402
-from ftdata.descriptors import export, import_descriptor  # noqa: E402
+from ftdata.descriptors.export import export, import_descriptor  # noqa: E402
 
 runner = CliRunner()
 

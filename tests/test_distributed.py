@@ -1,4 +1,4 @@
-"""ftdata.distributed on a local Ray instance (2 CPUs): convert, validate and stats give what `ftdata convert`,
+"""ftdata.engine.distributed on a local Ray instance (2 CPUs): convert, validate and stats give what `ftdata convert`,
 `ftdata validate --json` and `ftdata stats --json` give on the same files."""
 
 import gzip
@@ -10,16 +10,16 @@ from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
+from conftest import ROOT
+from shard_inputs import moss_file, plain_file
 from typer.testing import CliRunner
 
-from conftest import ROOT
 from ftdata.cli import app
-from ftdata.io import UnreadableFile, UsageError
-from shard_inputs import moss_file, plain_file
+from ftdata.io.readers import UnreadableFile, UsageError
 
 ray = pytest.importorskip("ray")
-fd = pytest.importorskip("ftdata.distributed")
-from ftdata.shards import convert_lines  # noqa: E402  (needs pyarrow, which Ray brings)
+fd = pytest.importorskip("ftdata.engine.distributed")
+from ftdata.engine.shards import convert_lines  # noqa: E402  (needs pyarrow, which Ray brings)
 
 runner = CliRunner()
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray's own, from its DataContext

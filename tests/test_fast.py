@@ -2,27 +2,27 @@
 - accepted => the full lane finds no problem at all;
 - its light record equals the full lane's record (`to_json`, and `to_record()` is that very `Record`);
 - light writers write what the full writers write; as-is copies are exactly what the writer would write;
-- every rule of `ftdata.rules`, broken in a plain conversation, is refused by every fast lane that can hold the
+- every rule of `ftdata.core.rules`, broken in a plain conversation, is refused by every fast lane that can hold the
   broken row (derived from the rules themselves: a new rule the fast lanes do not know fails here).
 """
 
 from pathlib import Path
 from typing import Any
 
+import mutations
 import pytest
+from encoders import encode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import mutations
-from encoders import encode
 from mutations import fixture_rows
-from ftdata.canonical import Record
-from ftdata.engine import check_lane, convert_raw
+
+from ftdata.core.canonical import Record
+from ftdata.core.problems import has_errors
+from ftdata.core.rules import RULES
+from ftdata.engine.lanes import check_lane, convert_raw
 from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.write import Writing
-from ftdata.media import Media
-from ftdata.problems import has_errors
-from ftdata.rules import RULES
+from ftdata.io.media import Media
 
 FAST = {f.name: f for f in REGISTRY if f.fast is not None}
 CHECK = {f.name: f for f in REGISTRY if f.check is not None}
@@ -183,7 +183,7 @@ RICH_NAMES = st.sampled_from(["input", "preferred_output", "non_preferred_output
 def test_validate_checks_the_media_files_of_rows_its_fast_lane_takes(tmp_path: Path) -> None:
     """`check` looks at a row; the files its media lists name are looked at by the engine's lane (`check_lane`):
     a missing file or one outside the media folder is reported by the full lane, with its path."""
-    from ftdata.validation import validate_file
+    from ftdata.ops.validate import validate_file
 
     (tmp_path / "img").mkdir()
     (tmp_path / "img" / "a.png").write_bytes(b"x")
@@ -237,7 +237,7 @@ def test_type_drift_sees_inside_rich_rows_the_fast_lane_took(tmp_path: Path) -> 
     """validate's fast lane takes tool-call rows whose arguments are JSON text without building records; a later
     row with the arguments as an object (valid, through the full lane) is the drift Arrow fails on, and is found
     even when the first row (walked whole) had no tool call."""
-    from ftdata.validation import validate_file
+    from ftdata.ops.validate import validate_file
 
     call = {"role": "assistant", "content": None, "tool_calls": [
         {"id": "c", "type": "function", "function": {"name": "w", "arguments": '{"city": "Oslo"}'}}]}
@@ -265,7 +265,7 @@ def test_type_drift_sees_inside_rich_rows_the_fast_lane_took(tmp_path: Path) -> 
 ])
 def test_type_drift_sees_inside_a_category_object(tmp_path: Path, fmt: str, row: dict) -> None:
     """A category that is not text goes to the full lane, where type_drift walks it (the fast lane took any)."""
-    from ftdata.validation import validate_file
+    from ftdata.ops.validate import validate_file
 
     path = tmp_path / "d.jsonl"
     rows = [{**row, "category": {"a": 1}}, {**row, "category": {"a": "x"}}]

@@ -6,14 +6,14 @@ import json
 import shutil
 from pathlib import Path
 
+from conftest import DATA
 from typer.testing import CliRunner
 
-from conftest import DATA
 from ftdata import validate_file
 from ftdata.cli import app
-from ftdata.fix import fix_files
-from ftdata.fixes import fix_row, fix_structure
 from ftdata.formats import FORMATS
+from ftdata.ops.fix import fix_files
+from ftdata.ops.fixes import fix_row, fix_structure
 
 runner = CliRunner()
 
@@ -138,8 +138,8 @@ def test_fix_never_makes_a_valid_row_invalid(tmp_path: Path, monkeypatch) -> Non
 
 
 def test_a_fix_that_would_break_a_row_is_not_applied(tmp_path: Path, monkeypatch) -> None:
-    import ftdata.fix as fix_module
-    from ftdata.fixes import Change
+    import ftdata.ops.fix as fix_module
+    from ftdata.ops.fixes import Change
 
     def breaking(raw, fmt):
         return {**raw, "conversations": []}, [Change("conversations", "whitespace", "x", "y")]

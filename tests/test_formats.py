@@ -1,6 +1,6 @@
 """Source record -> canonical record, field by field, for each format's variants."""
 
-from ftdata.canonical import Record
+from ftdata.core.canonical import Record
 from ftdata.formats import FORMATS, detect, get_format
 
 

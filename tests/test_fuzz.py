@@ -4,14 +4,14 @@ every record it writes validates as its target format."""
 import json
 from pathlib import Path
 
+import mutations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import mutations
 from ftdata import validate_file
-from ftdata.convert import convert_files
+from ftdata.core.problems import CODES
 from ftdata.formats import FORMATS
-from ftdata.problems import CODES
+from ftdata.ops.convert import convert_files
 
 SEEDS = [f.example for f in FORMATS.values()] + [
     {"conversations": [{"from": "human", "value": "q"}, {"from": "function_call", "value": '{"name": "f", "arguments": {}}'},

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-
 from conftest import DATA, ROOT
+
 from ftdata import validate_file
-from ftdata.convert import convert_files
-from ftdata.problems import CODES, Code
+from ftdata.core.problems import CODES, Code
+from ftdata.ops.convert import convert_files
 
 CASES = sorted(DATA.glob("*/valid/*.jsonl")) + sorted(DATA.glob("*/invalid/*.jsonl"))
 CONVERSIONS = sorted((DATA / "convert").glob("*.jsonl"))

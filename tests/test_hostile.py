@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from ftdata import validate_file
 from ftdata.cli import app
-from ftdata.convert import convert_files
+from ftdata.ops.convert import convert_files
 
 runner = CliRunner()
 OK = b'{"instruction": "q", "output": "a"}'
@@ -134,7 +134,7 @@ def test_full_disk_is_reported_and_input_untouched(tmp_path: Path, monkeypatch, 
     """ENOSPC wherever it strikes: writing a row, writing a batch of rows, or at the final fsync."""
     import errno
 
-    import ftdata.sink
+    import ftdata.io.sink
 
     src = tmp_path / "a.jsonl"
     src.write_bytes((OK + b"\n") * 3000)  # several batches of 4 kB
@@ -154,13 +154,13 @@ def test_full_disk_is_reported_and_input_untouched(tmp_path: Path, monkeypatch, 
             return getattr(self.f, name)
 
     if where == "row writer":
-        real = ftdata.sink.JsonWriter.__init__
-        monkeypatch.setattr(ftdata.sink.JsonWriter, "__init__", lambda self, f, array: real(self, Full(f), array))
+        real = ftdata.io.sink.JsonWriter.__init__
+        monkeypatch.setattr(ftdata.io.sink.JsonWriter, "__init__", lambda self, f, array: real(self, Full(f), array))
     elif where == "batched write":
-        monkeypatch.setattr(ftdata.sink, "CHUNK", 4096)
-        monkeypatch.setattr(ftdata.sink, "_write_all", full)
+        monkeypatch.setattr(ftdata.io.sink, "CHUNK", 4096)
+        monkeypatch.setattr(ftdata.io.sink, "_write_all", full)
     else:
-        monkeypatch.setattr(ftdata.sink.os, "fsync", full)
+        monkeypatch.setattr(ftdata.io.sink.os, "fsync", full)
     result = runner.invoke(app, ["convert", str(src), "--to", "sharegpt"])
     assert result.exit_code == 2, result.output
     assert "No space left on device; nothing was written and the inputs are untouched" in result.output

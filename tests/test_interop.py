@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import DATA, FIXTURES
 from typer.testing import CliRunner
 
-from conftest import DATA, FIXTURES
-from ftdata.batch import strip_nulls
 from ftdata.cli import app
+from ftdata.engine.batch import strip_nulls
 
 datasets = pytest.importorskip("datasets")
 runner = CliRunner()

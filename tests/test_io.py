@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ftdata import validate_file
-from ftdata.io import UnreadableFile, read_records
+from ftdata.io.readers import UnreadableFile, read_records
 
 ROW = b'{"instruction": "q", "output": "a"}'
 
@@ -75,7 +75,7 @@ def test_markup_in_data_is_printed_literally(tmp_path: Path) -> None:
 
 
 def test_parallel_validation_matches_sequential_exactly(tmp_path: Path, monkeypatch) -> None:
-    import ftdata.validation
+    import ftdata.ops.validate
 
     rows = []
     for i in range(400):
@@ -90,7 +90,7 @@ def test_parallel_validation_matches_sequential_exactly(tmp_path: Path, monkeypa
     f = tmp_path / "big.jsonl"
     f.write_bytes(b"\xef\xbb\xbf" + b"\n".join(rows) + b"\n")
     sequential = validate_file(f)
-    monkeypatch.setattr(ftdata.validation, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ftdata.ops.validate, "PARALLEL_MIN_BYTES", 0)
     for workers in (2, 3, 7):
         parallel = validate_file(f, workers=workers)
         assert (parallel.records, parallel.valid, parallel.invalid) == (sequential.records, sequential.valid, sequential.invalid)
@@ -103,7 +103,7 @@ def test_json_array_streaming_matches_a_full_parse(chunk: int) -> None:
     import io
     import json
 
-    from ftdata.jsonarray import iter_elements
+    from ftdata.io.jsonarray import iter_elements
 
     data = [{"a": 'x\\"y]', "b": [1, {"c": "}{,"}], "d": "\\\\"}, "s,t", 3, None, [], {"k": "\\u00e9\\n"}]
     raw = json.dumps(data, indent=1).encode()
@@ -126,7 +126,7 @@ def test_json_array_streaming_property(data, indent, chunk, ascii_only) -> None:
     import io
     import json
 
-    from ftdata.jsonarray import iter_elements
+    from ftdata.io.jsonarray import iter_elements
 
     raw = json.dumps(data, indent=indent, ensure_ascii=ascii_only).encode()
     assert [json.loads(e) for e in iter_elements(io.BytesIO(raw), chunk)] == data
@@ -156,7 +156,7 @@ def test_iter_lines_splits_like_bytes_split_at_any_block_size(lines, end_newline
     stops after that many bytes."""
     import io
 
-    from ftdata.io import iter_lines
+    from ftdata.io.readers import iter_lines
 
     data = b"\n".join(lines) + (b"\n" if end_newline and lines else b"")
     expected = data.split(b"\n")
@@ -171,16 +171,16 @@ def test_iter_lines_splits_like_bytes_split_at_any_block_size(lines, end_newline
 
 
 def test_batch_writer_writes_everything_in_order(tmp_path: Path, monkeypatch) -> None:
-    import ftdata.sink
+    import ftdata.io.sink
 
-    monkeypatch.setattr(ftdata.sink, "CHUNK", 64)  # many batches
+    monkeypatch.setattr(ftdata.io.sink, "CHUNK", 64)  # many batches
     pieces = [b"%d," % i for i in range(5000)]
     part = tmp_path / "part"
     part.write_bytes(b"appended;")
-    from ftdata.staging import atomic_write
+    from ftdata.io.staging import atomic_write
 
     with atomic_write(tmp_path / "out") as raw:
-        f = ftdata.sink.BatchWriter(raw)
+        f = ftdata.io.sink.BatchWriter(raw)
         for i, piece in enumerate(pieces):
             f.write(memoryview(piece) if i % 2 else piece)  # views are copied when written
             if i == 2500:
@@ -194,18 +194,18 @@ def test_write_error_reaches_the_caller_and_leaves_no_file(tmp_path: Path, monke
     import errno
     import os
 
-    import ftdata.sink
+    import ftdata.io.sink
 
     def fail(fd, parts):
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
-    monkeypatch.setattr(ftdata.sink, "CHUNK", 8)
-    monkeypatch.setattr(ftdata.sink, "_write_all", fail)
-    from ftdata.staging import atomic_write
+    monkeypatch.setattr(ftdata.io.sink, "CHUNK", 8)
+    monkeypatch.setattr(ftdata.io.sink, "_write_all", fail)
+    from ftdata.io.staging import atomic_write
 
     with pytest.raises(OSError, match="Input/output error"):
         with atomic_write(tmp_path / "out") as raw:
-            f = ftdata.sink.BatchWriter(raw)
+            f = ftdata.io.sink.BatchWriter(raw)
             for _ in range(1000):
                 f.write(b"0123456789")
     assert list(tmp_path.iterdir()) == []

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from ftdata import validate_file
-from ftdata.convert import convert_files
+from ftdata.core.canonical import Record
 from ftdata.formats import FORMATS, match
 from ftdata.formats.write import Writing
-from ftdata.canonical import Record
+from ftdata.ops.convert import convert_files
 
 V1 = FORMATS["llamafactory-v1"]
 

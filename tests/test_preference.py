@@ -9,11 +9,11 @@ import pytest
 
 from ftdata import validate_file
 from ftdata.api import stats
-from ftdata.canonical import Record
-from ftdata.filechecks import LabelBalance
-from ftdata.reports import Checked
-from ftdata.rules import SIMILAR_ANSWERS, Origins, check_record
-from ftdata.similarity import distance, edit_similarity, normalise
+from ftdata.core.canonical import Record
+from ftdata.core.reports import Checked
+from ftdata.core.rules import SIMILAR_ANSWERS, Origins, check_record
+from ftdata.core.similarity import distance, edit_similarity, normalise
+from ftdata.io.filechecks import LabelBalance
 
 
 def levenshtein(a: str, b: str) -> int:

@@ -4,10 +4,10 @@ tables list every format, every convert target, every problem code and every ftt
 import re
 
 import pytest
-
 from conftest import DATA, ROOT
+
+from ftdata.core.problems import CODES
 from ftdata.formats import FORMATS, REGISTRY, TARGETS, accepts, match
-from ftdata.problems import CODES
 
 README = (ROOT / "README.md").read_text()
 

@@ -5,10 +5,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ftdata.canonical import Record
+from ftdata.core.canonical import Record
+from ftdata.core.rules import Origins, Policy, check_record
 from ftdata.formats import FORMATS, match
 from ftdata.formats.write import Writing
-from ftdata.rules import Origins, Policy, check_record
 
 TEXT = st.text(alphabet="abc xyz 中文\n{}\"'\\/.,!?é", min_size=1, max_size=12).filter(lambda s: s.strip() != "")
 META = st.dictionaries(st.sampled_from(["source", "score", "lang"]), st.one_of(TEXT, st.integers(0, 9)), max_size=2)

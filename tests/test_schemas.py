@@ -5,13 +5,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import ROOT
-from ftdata.formats import match
 from mutations import fixture_rows
+
+from ftdata.formats import FORMATS, match
 from ftdata.formats.base import parse_row
-from ftdata.formats import FORMATS
-from ftdata.schemas import schema_for
+from ftdata.ops.schemas import schema_for
 
 ROW_MODELS = {name: f.rows for name, f in FORMATS.items()}
 

@@ -65,18 +65,18 @@ def test_ten_conversions_into_one_folder_at_once_keep_every_entry(tmp_path: Path
 
 
 def test_a_run_racing_to_the_same_new_out_stops_and_loses_nothing(tmp_path: Path, monkeypatch) -> None:
-    import ftdata.convert
+    import ftdata.ops.convert
 
     src = tmp_path / "in.jsonl"
     src.write_bytes(ROW + b"\n" + BAD + b"\n")
     out = tmp_path / "out.jsonl"
-    real = ftdata.convert._convert_inputs
+    real = ftdata.ops.convert._convert_inputs
 
     def other_run_wins(*args, **kwargs):
         real(*args, **kwargs)
         out.write_text("the other run's output\n")  # created while this run was writing
 
-    monkeypatch.setattr(ftdata.convert, "_convert_inputs", other_run_wins)
+    monkeypatch.setattr(ftdata.ops.convert, "_convert_inputs", other_run_wins)
     result = run("convert", str(src), "--to", "openai", "-o", str(out))
     assert result.exit_code == 2 and "was created by another run while this one was writing" in result.output
     assert out.read_text() == "the other run's output\n"
@@ -84,7 +84,7 @@ def test_a_run_racing_to_the_same_new_out_stops_and_loses_nothing(tmp_path: Path
 
 
 def test_a_signal_during_the_commit_leaves_out_and_rejects_together(tmp_path: Path, monkeypatch) -> None:
-    from ftdata.staging import Staged
+    from ftdata.io.staging import Staged
 
     src = tmp_path / "in.jsonl"
     src.write_bytes(ROW + b"\n" + BAD + b"\n")
@@ -298,7 +298,7 @@ def test_a_fifo_as_a_descriptor_entry_is_refused(tmp_path: Path) -> None:
 
 
 def test_workers_are_capped_at_the_cpu_count() -> None:
-    from ftdata.parallel import workers_for
+    from ftdata.engine.parallel import workers_for
 
     assert workers_for(64) == min(64, os.cpu_count() or 1) and workers_for(1) == 1 and workers_for(0) == 1
 
@@ -469,7 +469,7 @@ def test_tool_calls_of_the_wrong_type_are_that_rows_problem(tmp_path: Path, call
 
 
 def test_an_unreadable_descriptor_entry_is_an_error_of_that_entry(tmp_path: Path, monkeypatch) -> None:
-    import ftdata.dataset_info
+    import ftdata.descriptors.llamafactory
 
     (tmp_path / "a.jsonl").write_bytes(ROW + b"\n")
     info = tmp_path / "dataset_info.json"
@@ -478,7 +478,7 @@ def test_an_unreadable_descriptor_entry_is_an_error_of_that_entry(tmp_path: Path
     def refuse(path: Path):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(ftdata.dataset_info, "read_records", refuse)
+    monkeypatch.setattr(ftdata.descriptors.llamafactory, "read_records", refuse)
     result = run("validate", str(info))
     assert result.exit_code == 2 and "Permission denied" in result.output, result.output
 

@@ -1,4 +1,4 @@
-"""ftdata.shards without an engine: batches of LINES rows, cut anywhere and taken in any order, give the CLI's rows,
+"""ftdata.engine.shards without an engine: batches of LINES rows, cut anywhere and taken in any order, give the CLI's rows,
 rejects, reports and stats."""
 
 import json
@@ -8,15 +8,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from ftdata.api import stats, validate
-from ftdata.convert import convert_files
-from ftdata.io import read_records
 from shard_inputs import moss_file, plain_file
 
+from ftdata.api import stats, validate
+from ftdata.io.readers import read_records
+from ftdata.ops.convert import convert_files
+
 pa = pytest.importorskip("pyarrow")
-from ftdata.shards import (  # noqa: E402  (needs pyarrow)
-    REJECT, REPORT, ROW, convert_lines, lines_tables, merge_reports, merge_stats, merge_validation, stats_lines,
+from ftdata.engine.shards import (  # noqa: E402  (needs pyarrow)
+    REJECT,
+    REPORT,
+    ROW,
+    convert_lines,
+    lines_tables,
+    merge_reports,
+    merge_stats,
+    merge_validation,
+    stats_lines,
     validate_lines,
 )
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from ftdata.cli import app
 from ftdata.api import stats
-from ftdata.stats import spread
+from ftdata.cli import app
+from ftdata.core.stats import spread
 
 runner = CliRunner()
 
@@ -48,7 +48,7 @@ def test_cli_tokens_json_and_plot(tmp_path: Path) -> None:
 
 def test_duplicates_are_what_dedup_removes(tmp_path: Path) -> None:
     """The same conversation with other ids and whitespace: stats counts the copies dedup removes as exact."""
-    from ftdata.dedup import dedup_files
+    from ftdata.ops.dedup import dedup_files
 
     base = [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]
     rows = [{"id": "a", "conversations": base}, {"id": "b", "conversations": base},

@@ -4,10 +4,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from shard_inputs import plain_file
 
 from ftdata.api import stats
-from ftdata.stats import Stats
-from shard_inputs import plain_file
+from ftdata.core.stats import Stats
 
 
 def test_stats_of_parts_merge_in_any_order(tmp_path: Path) -> None:

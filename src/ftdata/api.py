@@ -16,18 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from ftdata.canonical import Record
-from ftdata.convert import OutputExists, OutputsWritten, convert_files
-from ftdata.dataset_info import Entry
-from ftdata.engine import Tick, check_items, convert_raw, open_items
+from ftdata.core.canonical import Record
+from ftdata.core.problems import Problem
+from ftdata.core.reports import Checked, ConvertReport, FileReport
+from ftdata.core.stats import Stats, collect
+from ftdata.descriptors.base import DescriptorKind, E
+from ftdata.descriptors.llamafactory import DATASET_INFO, Entry, is_descriptor
+from ftdata.descriptors.v1 import V1_YAML, is_v1_yaml, validate_v1_yaml
+from ftdata.engine.lanes import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
-from ftdata.io import UnreadableFile, UsageError
-from ftdata.media import Media
-from ftdata.problems import Problem
-from ftdata.reports import Checked, ConvertReport, FileReport
-from ftdata.stats import Stats, collect
-from ftdata.v1_descriptor import V1_YAML, is_v1_yaml, validate_v1_yaml
-from ftdata.validation import DATASET_INFO, DescriptorKind, E, is_descriptor, validate_descriptor, validate_file
+from ftdata.io.media import Media
+from ftdata.io.readers import UnreadableFile, UsageError
+from ftdata.ops.convert import OutputExists, OutputsWritten, convert_files
+from ftdata.ops.validate import validate_descriptor, validate_file
 
 
 class DescriptorError(UnreadableFile):

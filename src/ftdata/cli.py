@@ -14,8 +14,8 @@ import typer
 from ftdata import __version__, render
 from ftdata.formats import FORMATS, TARGETS
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io import UnreadableFile, UsageError
-from ftdata.staging import OutputExists
+from ftdata.io.readers import UnreadableFile, UsageError
+from ftdata.io.staging import OutputExists
 
 app = typer.Typer(
     help="Validate and convert LLM fine-tuning data (alpaca, sharegpt, openai, trl, moss, firefly, text).",
@@ -149,9 +149,9 @@ def stats(
 
     Example: ftdata stats moss.jsonl --tokenizer tiny --max-length 1024 --plot moss.png
     """
-    from ftdata import stats as st
     from ftdata import api
-    from ftdata.tokens import load_tokenizer
+    from ftdata.core import stats as st
+    from ftdata.core.tokens import load_tokenizer
 
     if plot is not None and not plot.parent.is_dir():
         _fail(f"--plot {plot}: the folder {plot.parent} does not exist; create it or choose another path")
@@ -214,7 +214,7 @@ def dedup(
 
     Example: ftdata dedup train.jsonl more.jsonl --near 0.8 --against eval.jsonl -o train.dedup.jsonl
     """
-    from ftdata.dedup import dedup_files
+    from ftdata.ops.dedup import dedup_files
 
     report = _guarded(lambda: dedup_files(files, output, near, against, to, source, force, allow_outside, media_dir))
     if json:
@@ -245,7 +245,7 @@ def fix(
 
     Example: ftdata fix data.jsonl --drop-empty -o data.fixed.jsonl
     """
-    from ftdata.fix import fix_files
+    from ftdata.ops.fix import fix_files
 
     report = _guarded(lambda: fix_files(files, to, output, source, merge_consecutive, drop_empty, force, allow_outside,
                                         media_dir))
@@ -268,7 +268,7 @@ def schema_export(
 
     Example: ftdata schema export schemas/
     """
-    from ftdata.schemas import export
+    from ftdata.ops.schemas import export
 
     for path in export(directory):
         render.out.print(f"wrote {path}", markup=False)
@@ -292,8 +292,8 @@ def descriptor_export(
 
     Example: ftdata descriptor export data/dataset_info.json --to trl -o mixture.yaml
     """
-    from ftdata.descriptors import export, save
-    from ftdata.v1_descriptor import dump_yaml
+    from ftdata.descriptors.export import export, save
+    from ftdata.descriptors.v1 import dump_yaml
 
     names = dataset.split(",") if dataset else None
     result = _guarded(lambda: export(info, to, output.parent if output else Path.cwd(), names,
@@ -315,7 +315,7 @@ def descriptor_import(
 
     Example: ftdata descriptor import mixture.yaml -o data/dataset_info.json
     """
-    from ftdata.descriptors import import_descriptor, save
+    from ftdata.descriptors.export import import_descriptor, save
 
     result = _guarded(lambda: import_descriptor(source, output.parent if output else Path.cwd(),
                                                 refuse=output if not force else None))

@@ -17,12 +17,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ftdata.problems import CODES, Problem
+from ftdata.core.problems import CODES, Problem
 
 if TYPE_CHECKING:  # annotations only: `ftdata --help` need not load the canonical models (pydantic)
     from rich.progress import Progress
 
-    from ftdata.reports import ConvertReport, FileReport
+    from ftdata.core.reports import ConvertReport, FileReport
 
 DESCRIPTORS = ("dataset_info", "llamafactory-v1 yaml")  # reports of descriptors: their entries are no data records
 out = Console(highlight=False, emoji=False)
@@ -129,7 +129,12 @@ class LazyProgress:
         if self.bar is None:
             if time.monotonic() - self.started < self.delay:
                 return
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} records"),
                                 TimeElapsedColumn(), console=err, transient=True)
@@ -190,7 +195,7 @@ def stats_text(s: dict[str, Any]) -> None:
 
 
 def dedup(r: Any) -> None:
-    """Summary of a dedup run (`ftdata.dedup.DedupReport`): in = kept + removed + rejected, where each went, the
+    """Summary of a dedup run (`ftdata.ops.dedup.DedupReport`): in = kept + removed + rejected, where each went, the
     largest clusters."""
     formats_read(out, r.formats)
     removed = sum(r.removed.values())
@@ -214,7 +219,7 @@ def dedup(r: Any) -> None:
 
 
 def fixed(r: Any) -> None:
-    """Summary of a fix run (`ftdata.fix.FixReport`): in = written + rejected, the changes by code."""
+    """Summary of a fix run (`ftdata.ops.fix.FixReport`): in = written + rejected, the changes by code."""
     formats_read(out, r.formats)
     out.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}  rows changed: {r.rows_changed}",
               soft_wrap=True)
@@ -229,7 +234,7 @@ def fixed(r: Any) -> None:
 
 
 def exported(r: Any, text: str | None, output: str | None) -> None:
-    """A descriptor export / import (`ftdata.descriptors.Exported`): the document (or where it went), then on
+    """A descriptor export / import (`ftdata.descriptors.export.Exported`): the document (or where it went), then on
     stderr each entry left out and why, and the notes."""
     if text is not None:
         sys.stdout.write(text)

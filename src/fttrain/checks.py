@@ -7,7 +7,9 @@ import json
 import re
 from pathlib import Path
 
-from ftdata.io import UsageError as UsageError  # a run cannot start as asked: the user can fix it (exit 2)
+from ftdata.io.readers import (
+    UsageError as UsageError,  # a run cannot start as asked: the user can fix it (exit 2)
+)
 from fttrain.spec import RunSpec, Stage
 
 HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

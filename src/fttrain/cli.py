@@ -132,7 +132,7 @@ def _guarded(work: Callable[[], None], debug: bool) -> None:
 def _run(stage: Stage, source: Path, spec: RunSpec, dry_run: bool) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are local folders; never reach for a hub
     from ftdata import render
-    from ftdata.io import UnreadableFile
+    from ftdata.io.readers import UnreadableFile
     from fttrain.checks import UsageError
     from fttrain.data import DataError, RenderError
     from fttrain.model import ModelError
@@ -241,7 +241,7 @@ def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:
     from rich.text import Text
 
     from ftdata import render
-    from ftdata.io import UnreadableFile
+    from ftdata.io.readers import UnreadableFile
     from fttrain.data import DataError
     from fttrain.inspection import html_page, inspect_data, row_heading, summary_lines
     from fttrain.model import ModelError

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ftdata.api import Dataset, DescriptorError, open_datasets
-from ftdata.canonical import Record, chat_messages
-from ftdata.io import UnreadableFile
-from ftdata.reports import FileReport
-from ftdata.tokens import ids, render, text_ids
+from ftdata.core.canonical import Record, chat_messages
+from ftdata.core.reports import FileReport
+from ftdata.core.tokens import ids, render, text_ids
+from ftdata.io.readers import UnreadableFile
 from fttrain.lengths import IGNORE, fit_labelled, fit_pair
 from fttrain.spec import RunSpec, Stage
 from fttrain.template import RENDER_ERRORS, encode_conversation, time_limit

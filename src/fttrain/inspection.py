@@ -8,12 +8,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftdata.canonical import Record
-from ftdata.tokens import text_ids
+from ftdata.core.canonical import Record
+from ftdata.core.tokens import text_ids
 from fttrain.data import encode_preference, load_first_stage
 from fttrain.model import bundled_model, load_tokenizer
 from fttrain.spec import RunSpec, Stage
-from fttrain.template import IGNORE, RENDER_ERRORS, encode_conversation, end_of_turn, time_limit
+from fttrain.template import (
+    IGNORE,
+    RENDER_ERRORS,
+    encode_conversation,
+    end_of_turn,
+    time_limit,
+)
 
 
 @dataclass

@@ -7,8 +7,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ftdata.core.tokens import render
 from fttrain.spec import RunSpec
-from ftdata.tokens import render
 from fttrain.template import CHATML_TEMPLATE, RENDER_ERRORS, time_limit
 
 

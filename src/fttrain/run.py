@@ -8,8 +8,21 @@ from pathlib import Path
 from typing import Any, Callable
 
 from fttrain.checks import UsageError
-from fttrain.data import Counts, DataError, Source, load_sources, preference_rows, sft_rows
-from fttrain.model import ModelError, bundled_model, load_model, load_tokenizer, trainable
+from fttrain.data import (
+    Counts,
+    DataError,
+    Source,
+    load_sources,
+    preference_rows,
+    sft_rows,
+)
+from fttrain.model import (
+    ModelError,
+    bundled_model,
+    load_model,
+    load_tokenizer,
+    trainable,
+)
 from fttrain.spec import RunSpec, Stage
 from fttrain.trainers import build_trainer, resume_path, save
 
@@ -180,7 +193,7 @@ def generate_samples(model: Any, tokenizer: Any, sources: list[Source], n: int) 
     """Greedy generations for the first `n` training prompts (their last user turn), to eyeball the result."""
     import torch
 
-    from ftdata.canonical import chat_messages
+    from ftdata.core.canonical import chat_messages
 
     out = []
     prompts = [r for s in sources for r in s.records if r.messages][:n]

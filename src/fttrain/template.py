@@ -26,8 +26,8 @@ from typing import Any, Iterator, Literal
 
 import jinja2
 
-from ftdata.canonical import Message, chat_messages
-from ftdata.tokens import render
+from ftdata.core.canonical import Message, chat_messages
+from ftdata.core.tokens import render
 
 TrainOn = Literal["assistant", "all", "last"]
 IGNORE = -100
@@ -109,7 +109,7 @@ def encode_conversation(tokenizer: Any, messages: list[Message], tools: list[dic
     text = render(tokenizer, msgs, tools)
     last_assistant = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1)
     chosen = [i for i, m in enumerate(messages) if _trained(m, i, last_assistant, train_on)]
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)  # as ftdata.tokens.ids, with offsets
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)  # as ftdata.core.tokens.ids, with offsets
     if train_on == "all" and len(chosen) == len(messages):
         spans, strategy = [(0, len(text))], "all"
     elif MARKER.search(str(tokenizer.chat_template or "")):

@@ -108,12 +108,12 @@ def test_stats_counts_the_tokens_the_preflight_counts_row_for_row(tokenizer, nam
     calls, tools and reasoning included), so a length budget read off stats holds in training."""
     import json
 
+    from conftest import FIXTURES
     from typer.testing import CliRunner
 
-    from conftest import FIXTURES
     from ftdata.api import stats
     from ftdata.cli import app
-    from ftdata.stats import spread
+    from ftdata.core.stats import spread
 
     src = FIXTURES / name
     stage = {"dpo": "dpo", "kto": "kto"}.get(name.split("/")[1][:3], "sft")

@@ -53,7 +53,7 @@ def capture_trainer(monkeypatch):
 @pytest.mark.parametrize("stage,columns", [("dpo", {"prompt_ids", "chosen_ids", "rejected_ids"}),
                                            ("kto", {"prompt_ids", "completion_ids", "KL_completion_ids", "label"})])
 def test_dpo_and_kto_train_on_the_processed_columns(info: Path, tmp_path: Path, monkeypatch, stage, columns) -> None:
-    from ftdata.tokens import render
+    from ftdata.core.tokens import render
     from fttrain.data import load_sources
 
     seen = capture_trainer(monkeypatch)
@@ -65,7 +65,7 @@ def test_dpo_and_kto_train_on_the_processed_columns(info: Path, tmp_path: Path, 
     assert columns <= set(data.column_names) and len(data) == len(source.records) == 8
     first, tok = data[0], trainer.processing_class
     record = source.records[0]
-    from ftdata.canonical import chat_messages
+    from ftdata.core.canonical import chat_messages
 
     prompt = render(tok, chat_messages(record.messages), record.tools, generation_prompt=True)
     assert tok.decode(first["prompt_ids"]) == prompt  # the rendered prompt, generation prompt included
@@ -170,9 +170,9 @@ def test_packing_eval_split_and_interleaved_datasets(info: Path, tmp_path: Path)
         for i in range(4)))
     entries["more"] = {"file_name": "more.jsonl", "formatting": "sharegpt"}
     info.write_text(json.dumps(entries))
-    from fttrain.run import combine
-
     from datasets import Dataset
+
+    from fttrain.run import combine
 
     mixed = combine([Dataset.from_list([{"a": 1}] * 2), Dataset.from_list([{"a": 2}] * 6)],
                     RunSpec(mix="interleave", mix_probs="0.5,0.5"))

@@ -26,7 +26,7 @@ def trl_reference(stage: str, source: Source, tokenizer, max_length: int) -> lis
     import trl
     from datasets import Dataset
 
-    from ftdata.canonical import chat_messages
+    from ftdata.core.canonical import chat_messages
 
     rows = []
     for rec in source.records:

@@ -4,9 +4,9 @@ of real templates (Qwen3, Phi-3, Gemma-2, Gemma-3) that render the very same tex
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES
-from ftdata.canonical import Message, ToolCall, chat_messages
+
+from ftdata.core.canonical import Message, ToolCall, chat_messages
 from fttrain.data import load_sources
 from fttrain.spec import RunSpec
 from fttrain.template import encode_conversation, end_of_turn

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from fttrain.model import ModelError, bundled_model, freeze_all_but_last, load_model, load_tokenizer, trainable
+from fttrain.model import (
+    ModelError,
+    bundled_model,
+    freeze_all_but_last,
+    load_model,
+    load_tokenizer,
+    trainable,
+)
 from fttrain.spec import RunSpec
 
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ftdata.canonical import Message
+from ftdata.core.canonical import Message
 from fttrain.template import TemplateError, encode_conversation
 
 
@@ -48,7 +48,7 @@ def test_weight_zero_and_train_on_strategies(tokenizer) -> None:
 
 
 def test_tool_results_are_masked_and_tool_calls_trained(tokenizer) -> None:
-    from ftdata.canonical import ToolCall
+    from ftdata.core.canonical import ToolCall
 
     msgs = [Message(role="user", content="weather?"),
             Message(role="assistant", content="", tool_calls=[ToolCall(name="w", arguments={"c": "Oslo"})]),

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ftdata.canonical import chat_messages
-from ftdata.tokens import ids, render
+from ftdata.core.canonical import chat_messages
+from ftdata.core.tokens import ids, render
 from fttrain.run import prepare
 from fttrain.spec import RunSpec
 

@@ -16,7 +16,17 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable
 
-from ftdata.formats import alpaca, canonical, firefly, llamafactory_v1, moss, openai, sharegpt, text, trl
+from ftdata.formats import (
+    alpaca,
+    canonical,
+    firefly,
+    llamafactory_v1,
+    moss,
+    openai,
+    sharegpt,
+    text,
+    trl,
+)
 from ftdata.formats.base import Converted, Format, Raw, Shape
 
 REGISTRY: tuple[Format, ...] = (  # one line per format; the order breaks detection ties (see above)

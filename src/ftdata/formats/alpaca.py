@@ -9,11 +9,28 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from ftdata.formats.base import Converted, Format, LlamaFactory, Raw, Row, build_record, parse_row, shapes, text_message
-from ftdata.formats.light import LightMessage, LightRecord, id_as_written, is_ident, is_text, no_tags
+from ftdata.core.problems import Code, Problem, problem
+from ftdata.core.rules import Origin, Origins
+from ftdata.formats.base import (
+    Converted,
+    Format,
+    LlamaFactory,
+    Raw,
+    Row,
+    build_record,
+    parse_row,
+    shapes,
+    text_message,
+)
+from ftdata.formats.light import (
+    LightMessage,
+    LightRecord,
+    id_as_written,
+    is_ident,
+    is_text,
+    no_tags,
+)
 from ftdata.formats.write import Writing, media, with_meta
-from ftdata.problems import Code, Problem, problem
-from ftdata.rules import Origin, Origins
 
 
 def prompt(instruction: str, query: str | None) -> str:

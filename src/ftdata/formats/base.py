@@ -9,11 +9,17 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ftdata.canonical import Record, ToolCall
+from ftdata.core.canonical import Record, ToolCall
+from ftdata.core.problems import (
+    Problem,
+    from_validation_error,
+    has_errors,
+    odd_characters,
+    problem,
+)
+from ftdata.core.rules import STRICT, Origins, Policy
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import Writing
-from ftdata.problems import Problem, from_validation_error, has_errors, odd_characters, problem
-from ftdata.rules import STRICT, Origins, Policy
 
 
 @dataclass(slots=True)

@@ -1,11 +1,11 @@
-"""canonical: ftdata's own record shape (see `ftdata.canonical`), as written by `ftdata convert --to canonical`."""
+"""canonical: ftdata's own record shape (see `ftdata.core.canonical`), as written by `ftdata convert --to canonical`."""
 
 from __future__ import annotations
 
-from ftdata.canonical import Record
+from ftdata.core.canonical import Record
+from ftdata.core.rules import OPEN, Origins
 from ftdata.formats import openai
 from ftdata.formats.base import Converted, Format, Raw, parse_row, shapes
-from ftdata.rules import OPEN, Origins
 
 RECORD_FIELDS = frozenset(Record.model_fields)
 

@@ -7,10 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from ftdata.core.rules import Origin, Origins
 from ftdata.formats import trl
-from ftdata.formats.base import ClosedPart, Converted, Format, Raw, Row, build_record, parse_row, shapes, text_message
+from ftdata.formats.base import (
+    ClosedPart,
+    Converted,
+    Format,
+    Raw,
+    Row,
+    build_record,
+    parse_row,
+    shapes,
+    text_message,
+)
 from ftdata.formats.light import LightMessage, LightRecord, is_ident, is_text
-from ftdata.rules import Origin, Origins
 
 
 class Turn(ClosedPart):

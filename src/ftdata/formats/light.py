@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftdata.canonical import MEDIA_KINDS, PLACEHOLDERS, Kind, Message, Record, Role
-from ftdata.rules import SIMILAR_ANSWERS
-from ftdata.similarity import edit_similarity, normalise
+from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Kind, Message, Record, Role
+from ftdata.core.rules import SIMILAR_ANSWERS
+from ftdata.core.similarity import edit_similarity, normalise
 
 TAGS = tuple(PLACEHOLDERS.values())
 

@@ -21,15 +21,26 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ftdata.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Role, json_text
+from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Role, json_text
+from ftdata.core.problems import Problem, problem
+from ftdata.core.rules import OPEN, Origin, Origins
 from ftdata.formats.base import (
-    ClosedPart, Converted, Format, Msg, Raw, Row, build_record, parse_row, parse_tool_call, parse_tools, shapes,
-    shared_prefix, text_message,
+    ClosedPart,
+    Converted,
+    Format,
+    Msg,
+    Raw,
+    Row,
+    build_record,
+    parse_row,
+    parse_tool_call,
+    parse_tools,
+    shapes,
+    shared_prefix,
+    text_message,
 )
 from ftdata.formats.write import Writing, with_meta
-from ftdata.media import is_url
-from ftdata.problems import Problem, problem
-from ftdata.rules import OPEN, Origin, Origins
+from ftdata.io.media import is_url
 
 ROLES: dict[str, Role] = {"system": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
 BLOCK_MEDIA = {"image_url": "images", "video_url": "videos", "audio_url": "audios"}

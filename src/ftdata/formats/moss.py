@@ -14,11 +14,22 @@ from typing import Any
 import orjson
 from pydantic import Field
 
-from ftdata.canonical import ToolCall
-from ftdata.formats.base import ClosedPart, Converted, Format, Msg, Raw, Row, build_record, parse_row, shapes, text_message
+from ftdata.core.canonical import ToolCall
+from ftdata.core.problems import Problem, problem
+from ftdata.core.rules import Origin, Origins
+from ftdata.formats.base import (
+    ClosedPart,
+    Converted,
+    Format,
+    Msg,
+    Raw,
+    Row,
+    build_record,
+    parse_row,
+    shapes,
+    text_message,
+)
 from ftdata.formats.light import LightMessage, LightRecord, is_text
-from ftdata.problems import Problem, problem
-from ftdata.rules import Origin, Origins
 
 MARKERS = {  # field -> (opening marker, closing marker)
     "Human": ("<|Human|>:", "<eoh>"),

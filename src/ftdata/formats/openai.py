@@ -11,15 +11,37 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field
 
-from ftdata.canonical import Message, Role, tool_calls_json
+from ftdata.core.canonical import Message, Role, tool_calls_json
+from ftdata.core.problems import Problem, problem
+from ftdata.core.rules import OPEN, Origin, Origins
 from ftdata.formats.base import (
-    ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, function_ok, parse_row, parse_tool_call,
-    parse_tools, shapes, text_message, tools_ok, unknown_role,
+    ClosedPart,
+    Converted,
+    Format,
+    LlamaFactory,
+    Msg,
+    Raw,
+    Row,
+    build_record,
+    function_ok,
+    parse_row,
+    parse_tool_call,
+    parse_tools,
+    shapes,
+    text_message,
+    tools_ok,
+    unknown_role,
 )
-from ftdata.formats.light import LightMessage, LightRecord, distinct_answers, id_as_written, is_ident, is_text, no_tags
+from ftdata.formats.light import (
+    LightMessage,
+    LightRecord,
+    distinct_answers,
+    id_as_written,
+    is_ident,
+    is_text,
+    no_tags,
+)
 from ftdata.formats.write import Writing, media, with_meta
-from ftdata.problems import Problem, problem
-from ftdata.rules import OPEN, Origin, Origins
 
 ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool",
                           "function": "tool"}  # "function": the legacy functions API's result message
@@ -319,7 +341,7 @@ def call_ok(call: Any) -> bool:
 
 def messages_ok(msgs: list[Any], end: Literal["answer", "prompt", "kto"]) -> bool:
     """Messages the full lane would find nothing wrong with: fields of the right types, no blank content (but beside
-    tool calls), no media placeholders, and the order rules of `ftdata.rules` under this format's open policy."""
+    tool calls), no media placeholders, and the order rules of `ftdata.core.rules` under this format's open policy."""
     expect, prev, calls_before = "user", "", False
     for i, m in enumerate(msgs):
         if type(m) is not dict or not m.keys() <= MESSAGE_KEYS:

@@ -12,15 +12,38 @@ from typing import Any
 import orjson
 from pydantic import Field
 
-from ftdata.canonical import MEDIA_KINDS, Message, Role, json_text
+from ftdata.core.canonical import MEDIA_KINDS, Message, Role, json_text
+from ftdata.core.problems import Problem, has_errors, problem
+from ftdata.core.rules import Origin, Origins, Policy
 from ftdata.formats.base import (
-    ClosedPart, Converted, Format, LlamaFactory, Msg, Raw, Row, build_record, function_ok, parse_row, parse_tool_call,
-    parse_tools, shapes, text_message, tools_ok, unknown_role,
+    ClosedPart,
+    Converted,
+    Format,
+    LlamaFactory,
+    Msg,
+    Raw,
+    Row,
+    build_record,
+    function_ok,
+    parse_row,
+    parse_tool_call,
+    parse_tools,
+    shapes,
+    text_message,
+    tools_ok,
+    unknown_role,
 )
-from ftdata.formats.light import LightMessage, LightRecord, distinct_answers, id_as_written, is_ident, is_text, no_tags, placeholders_match
+from ftdata.formats.light import (
+    LightMessage,
+    LightRecord,
+    distinct_answers,
+    id_as_written,
+    is_ident,
+    is_text,
+    no_tags,
+    placeholders_match,
+)
 from ftdata.formats.write import Writing, call_json, media, with_meta
-from ftdata.problems import Problem, has_errors, problem
-from ftdata.rules import Origin, Origins, Policy
 
 USER, ASSISTANT, TOOL, FUNCTION, SYSTEM = "human", "gpt", "observation", "function_call", "system"
 ROLES: dict[str, Role] = {  # source role -> canonical role; FastChat dumps write user / assistant

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ftdata.core.rules import Origins
 from ftdata.formats.base import Converted, Format, Row, build_record, parse_row, shapes
 from ftdata.formats.write import Writing, with_meta
-from ftdata.rules import Origins
 
 
 class TextRow(Row):

@@ -6,15 +6,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftdata.canonical import chat_messages, json_text
+from ftdata.core.canonical import chat_messages, json_text
+from ftdata.core.problems import Problem, problem
+from ftdata.core.rules import OPEN, Origin, Origins
 from ftdata.formats import openai
 from ftdata.formats.base import (
-    Converted, Format, Msg, Row, build_record, parse_row, parse_tools, shapes, shared_prefix, text_message,
+    Converted,
+    Format,
+    Msg,
+    Row,
+    build_record,
+    parse_row,
+    parse_tools,
+    shapes,
+    shared_prefix,
+    text_message,
 )
 from ftdata.formats.openai import OAMessage, convert_messages
 from ftdata.formats.write import Writing, with_meta
-from ftdata.problems import Problem, problem
-from ftdata.rules import OPEN, Origin, Origins
 
 Text = str | list[OAMessage]
 

@@ -11,9 +11,16 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from ftdata.canonical import MEDIA_KINDS, Message, Record, ToolCall, id_text, json_text
-from ftdata.problems import Problem, has_errors, problem
-from ftdata.rules import Origins
+from ftdata.core.canonical import (
+    MEDIA_KINDS,
+    Message,
+    Record,
+    ToolCall,
+    id_text,
+    json_text,
+)
+from ftdata.core.problems import Problem, has_errors, problem
+from ftdata.core.rules import Origins
 
 ReasoningPolicy = Literal["think", "drop", "reject"]
 

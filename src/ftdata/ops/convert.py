@@ -1,7 +1,7 @@
 """`convert_files`: any format in, any format out; every input record is written or rejected, never lost.
 
 OUT and OUT.rejects.jsonl are written as temp files beside their targets and put in place together at the end
-(`ftdata.staging`): an interrupted or failed run leaves neither, a run racing another to the same new OUT stops
+(`ftdata.io.staging`): an interrupted or failed run leaves neither, a run racing another to the same new OUT stops
 without touching it, and no output path may be an input under any name.
 """
 
@@ -14,18 +14,37 @@ from typing import Any
 
 import orjson
 
-from ftdata.canonical import MEDIA_KINDS
-from ftdata.dataset_info_writer import DESCRIPTOR, check_name, update_dataset_info
-from ftdata.engine import Converter, Tick, Written, convert_range, open_items
+from ftdata.core.canonical import MEDIA_KINDS
+from ftdata.core.reports import ConvertReport
+from ftdata.descriptors.llamafactory_writer import (
+    DESCRIPTOR,
+    check_name,
+    update_dataset_info,
+)
+from ftdata.engine.lanes import Converter, Tick, Written, convert_range, open_items
+from ftdata.engine.parallel import PARALLEL_MIN_BYTES, map_ranges, workers_for
 from ftdata.formats import FORMATS, TARGETS, Format
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io import JSON_OUTPUT_SUFFIXES, JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError, same_file
-from ftdata.media import Media
-from ftdata.parallel import PARALLEL_MIN_BYTES, map_ranges, workers_for
-from ftdata.reports import ConvertReport
-from ftdata.sink import BatchWriter, JsonWriter
-from ftdata.staging import (
-    OutputExists, Staged, clean_stale, commit, create, file_mode, is_regular_or_absent, new_run, temp_name,
+from ftdata.io.media import Media
+from ftdata.io.readers import (
+    JSON_OUTPUT_SUFFIXES,
+    JSONL_SUFFIXES,
+    STDIN,
+    UnreadableFile,
+    UsageError,
+    same_file,
+)
+from ftdata.io.sink import BatchWriter, JsonWriter
+from ftdata.io.staging import (
+    OutputExists,
+    Staged,
+    clean_stale,
+    commit,
+    create,
+    file_mode,
+    is_regular_or_absent,
+    new_run,
+    temp_name,
 )
 
 STDOUT_REJECTS = "ftdata.rejects.jsonl"  # with -o -, rejected rows still land in a file, never lost

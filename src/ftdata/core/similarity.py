@@ -23,7 +23,9 @@ def edit_similarity(a: str, b: str, at_least: float) -> float | None:
     if longest == 0:
         return 1.0
     budget = int((1.0 - at_least) * longest + 1e-9)  # the most edits that still reach `at_least`
-    from rapidfuzz.distance import Levenshtein  # here: start-up pays for it only where preference rows are
+    from rapidfuzz.distance import (
+        Levenshtein,  # here: start-up pays for it only where preference rows are
+    )
 
     edits = Levenshtein.distance(a, b, score_cutoff=budget)  # budget + 1 once it is over
     if edits > budget:

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 import orjson
 
-from ftdata.problems import Problem
-from ftdata.reports import Checked
+from ftdata.core.problems import Problem
+from ftdata.core.reports import Checked
 
 FREE_FORM = frozenset({"tools", "functions", "arguments", "meta"})  # objects rendered or kept verbatim
 MAX_DEPTH = 32  # deeper values are not tracked (no training format nests that far)

@@ -7,9 +7,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ftdata.canonical import Record
-from ftdata.problems import Code, Problem, has_errors
-from ftdata.rules import Origins
+from ftdata.core.canonical import Record
+from ftdata.core.problems import Code, Problem, has_errors
+from ftdata.core.rules import Origins
 
 
 @dataclass(slots=True)

@@ -1,5 +1,5 @@
 """JSON Lines records as unparsed lines, and `ftdata validate / convert / stats` over batches of them: the work of a
-run split across processes or machines (Ray Data: `ftdata.distributed`; Spark: `mapInArrow`), with the CLI's results.
+run split across processes or machines (Ray Data: `ftdata.engine.distributed`; Spark: `mapInArrow`), with the CLI's results.
 
     lines_tables(file, path)                 -> LINES tables (path, index, line, data): one row per record
     convert_lines / validate_lines / stats_lines(batch of LINES) -> SHARD table (kind, data): each written row and
@@ -7,7 +7,7 @@ run split across processes or machines (Ray Data: `ftdata.distributed`; Spark: `
                                                 report of the batch (kind "report")
     merge_reports / merge_validation / merge_stats(report payloads) -> what the CLI reports for the whole input
 
-Why lines: each record is decoded here by the CLI's own reader (`ftdata.io.jsonl_items`) and checked by the CLI's
+Why lines: each record is decoded here by the CLI's own reader (`ftdata.io.readers.jsonl_items`) and checked by the CLI's
 own code, so a shard gives the CLI's rows, rejects and problems, at the same index and line; Arrow never has to type
 a record. It cannot on real data: pyarrow's JSON reader (Ray's `read_json`) stops at an id that is a number in one
 row and text in the next, pandas' (`read_json(lines=True)`) turns the text "2" into the number 2, and both end the
@@ -25,16 +25,24 @@ from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from ftdata.engine import Converter, check_items, convert_reader, scan_reader
-from ftdata.filechecks import FileCheck, file_checks
+from ftdata.core.reports import ConvertReport, FileReport
+from ftdata.core.stats import Stats, collect
+from ftdata.core.tokens import load_tokenizer
+from ftdata.engine.lanes import Converter, check_items, convert_reader, scan_reader
 from ftdata.formats import Format, get_format
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io import BOM, Accept, Item, Readable, Tally, iter_lines, jsonl_items
-from ftdata.media import Media
-from ftdata.reports import ConvertReport, FileReport
-from ftdata.sink import JsonWriter
-from ftdata.stats import Stats, collect
-from ftdata.tokens import load_tokenizer
+from ftdata.io.filechecks import FileCheck, file_checks
+from ftdata.io.media import Media
+from ftdata.io.readers import (
+    BOM,
+    Accept,
+    Item,
+    Readable,
+    Tally,
+    iter_lines,
+    jsonl_items,
+)
+from ftdata.io.sink import JsonWriter
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -205,7 +213,7 @@ def merge_reports(payloads: Iterable[bytes], report: ConvertReport) -> ConvertRe
 
 def merge_validation(payloads: Iterable[bytes]) -> dict[str, FileReport]:
     """Per file (as the LINES rows name it): its parts added in file order, then what holds across its rows
-    (`ftdata.filechecks`): the report `ftdata validate` gives for the whole file. (As with `validate --workers`, a
+    (`ftdata.io.filechecks`): the report `ftdata validate` gives for the whole file. (As with `validate --workers`, a
     `type_drift` message about a nested field may count the fast lane's plain rows there differently: each part
     walks its first plain row whole.)"""
     parts: list[Part] = sorted((p for data in payloads for p in pickle.loads(data)), key=lambda p: (p.path, p.start))

@@ -14,9 +14,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ftdata.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Record
-from ftdata.problems import Code, Problem, problem
-from ftdata.similarity import edit_similarity, normalise
+from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Record
+from ftdata.core.problems import Code, Problem, problem
+from ftdata.core.similarity import edit_similarity, normalise
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
-"""`fix_files`: apply the meaning-preserving fixes of `ftdata.fixes` to every row, log each change, lose nothing.
+"""`fix_files`: apply the meaning-preserving fixes of `ftdata.ops.fixes` to every row, log each change, lose nothing.
 
 Every input row goes to exactly one place: OUT (valid after fixing; in its own format, as it was apart from the
 logged changes, or converted with `target`) or OUT.rejects.jsonl (still invalid, or not representable in
@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftdata.convert import check_outputs
-from ftdata.engine import Converter, convert_raw, open_items, reject
-from ftdata.fixes import Change, FixCode, fix_reported, fix_row, fix_structure
+from ftdata.core.problems import Code, Problem, has_errors
+from ftdata.core.reports import Checked, ConvertReport
+from ftdata.engine.lanes import Converter, convert_raw, open_items, reject
 from ftdata.formats import FORMATS, TARGETS, Format
-from ftdata.io import STDIN, Item, UsageError
-from ftdata.media import Media
-from ftdata.problems import Code, Problem, has_errors
-from ftdata.reports import Checked, ConvertReport
-from ftdata.sink import JsonWriter
-from ftdata.staging import staged_outputs
+from ftdata.io.media import Media
+from ftdata.io.readers import STDIN, Item, UsageError
+from ftdata.io.sink import JsonWriter
+from ftdata.io.staging import staged_outputs
+from ftdata.ops.convert import check_outputs
+from ftdata.ops.fixes import Change, FixCode, fix_reported, fix_row, fix_structure
 
 
 @dataclass

@@ -10,7 +10,7 @@ computed on the canonical record. Normalisation, for the exact key:
 - ignored: `id`, `meta` (source fields such as a MOSS conversation_id or a category), message weights, tool call
   ids and message names (bookkeeping, not what a model is trained on).
 The near-duplicate text is the contents (with reasoning and tool calls) of every message, joined; case and
-punctuation are dropped later, when it is cut into words (`ftdata.minhash`).
+punctuation are dropped later, when it is cut into words (`ftdata.ops.minhash`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from ftdata.similarity import normalise
+from ftdata.core.similarity import normalise
 
 
 class Conversation(Protocol):

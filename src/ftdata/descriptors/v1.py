@@ -27,15 +27,15 @@ from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ftdata.engine import check_items
+from ftdata.core.problems import Problem, problem
+from ftdata.core.reports import Checked, FileReport
+from ftdata.descriptors.base import DescriptorKind, descriptor_reports
+from ftdata.descriptors.llamafactory import data_files, stays_inside
+from ftdata.engine.lanes import check_items
 from ftdata.formats import FORMATS, Format
 from ftdata.formats.base import parse_row
-from ftdata.dataset_info import data_files, stays_inside
-from ftdata.io import Item, UnreadableFile, read_records
-from ftdata.media import Media
-from ftdata.problems import Problem, problem
-from ftdata.reports import Checked, FileReport
-from ftdata.validation import DescriptorKind, descriptor_reports
+from ftdata.io.media import Media
+from ftdata.io.readers import Item, UnreadableFile, read_records
 
 CONVERTERS = {"alpaca": "alpaca", "sharegpt": "sharegpt", "pair": "trl", None: "llamafactory-v1"}
 

@@ -10,14 +10,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ftdata.canonical import Record, chat_messages
+from ftdata.core.canonical import Record, chat_messages
 
 TINY = "tiny"  # the bundled tiny tokenizer (fttrain's test model)
 
 
 def render(tokenizer: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
            generation_prompt: bool = False) -> str:
-    """The chat template applied to chat messages (see `ftdata.canonical.chat_messages`), as text."""
+    """The chat template applied to chat messages (see `ftdata.core.canonical.chat_messages`), as text."""
     if not messages:
         return ""
     text = tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=generation_prompt)

@@ -10,8 +10,8 @@ Each output row has `ftdata_row` (the converted row as JSON text: shapes vary ro
 `ftdata_valid`, and `ftdata_errors` (JSON list of problems, each `{index, path, code, message}`).
 
 For JSON Lines files too varied for Arrow to type (ids that are numbers in some rows and text in others, tool
-arguments whose keys vary) or with lines that are not JSON, `ftdata.shards` reads records as unparsed lines and
-gives the CLI's exact rows, rejects and counts (`ftdata.distributed` runs it on Ray Data).
+arguments whose keys vary) or with lines that are not JSON, `ftdata.engine.shards` reads records as unparsed lines and
+gives the CLI's exact rows, rejects and counts (`ftdata.engine.distributed` runs it on Ray Data).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Any
 
 import orjson
 
-from ftdata.engine import convert_raw
+from ftdata.core.problems import has_errors
+from ftdata.core.rules import Origins
+from ftdata.engine.lanes import convert_raw
 from ftdata.formats import get_format
 from ftdata.formats.write import ReasoningPolicy, Writing
-from ftdata.problems import has_errors
-from ftdata.rules import Origins
 
 
 def strip_nulls(value: Any) -> Any:

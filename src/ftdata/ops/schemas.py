@@ -12,7 +12,7 @@ import orjson
 
 from ftdata.formats import FORMATS
 
-# What JSON Schema cannot say about any format's records; `ftdata validate` checks these too (see ftdata.rules).
+# What JSON Schema cannot say about any format's records; `ftdata validate` checks these too (see ftdata.core.rules).
 COMMON = ("Not expressible here, checked by `ftdata validate`: turn order (optional leading system; user/tool and "
           "assistant turns alternate; a tool result follows a tool call; SFT ends with an assistant turn; a "
           "preference/KTO prompt ends with a user turn), non-blank content, <image>/<video>/<audio> placeholder "
@@ -38,7 +38,7 @@ def schema_for(fmt: str) -> dict[str, Any]:
     return schema
 
 
-# The canonical record's kinds, as sets of fields that are set (present and not null); see ftdata.canonical.
+# The canonical record's kinds, as sets of fields that are set (present and not null); see ftdata.core.canonical.
 KIND_FIELDS = [("messages",), ("messages", "chosen", "rejected"), ("messages", "completion", "label"), ("text",)]
 KIND_KEYS = ("messages", "chosen", "rejected", "completion", "label", "text")
 

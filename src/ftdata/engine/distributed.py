@@ -1,5 +1,5 @@
 """`ftdata validate / convert / stats` on Ray Data: many JSON Lines files, any number of machines, the CLI's results
-(same rows, same rejects, same counts and problems). The work is `ftdata.shards`' batch functions; this module adds
+(same rows, same rejects, same counts and problems). The work is `ftdata.engine.shards`' batch functions; this module adds
 the two ends Ray needs, a reader of records as lines and a writer of rows and rejects, and runs them:
 
     lines = read_lines(["a.jsonl", "b.jsonl"])               # one (path, index, line, data) row per record
@@ -24,18 +24,28 @@ try:
     from ray.data.block import Block, BlockAccessor
     from ray.data.datasource import Datasink, FileBasedDatasource, WriteResult
 except ImportError as err:
-    raise ImportError("ftdata.distributed needs Ray Data: pip install 'ftdata[ray]'") from err
+    raise ImportError("ftdata.engine.distributed needs Ray Data: pip install 'ftdata[ray]'") from err
 
-from ftdata.engine import open_items
+from ftdata.core.reports import ConvertReport, FileReport
+from ftdata.core.stats import Stats
+from ftdata.engine.lanes import open_items
+from ftdata.engine.shards import (
+    BLOCK_ROWS,
+    REJECT,
+    REPORT,
+    ROW,
+    Source,
+    convert_lines,
+    lines_tables,
+    merge_reports,
+    merge_stats,
+    merge_validation,
+    stats_lines,
+    validate_lines,
+)
 from ftdata.formats import TARGETS, get_format
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io import JSONL_SUFFIXES, SUFFIXES, UnreadableFile, UsageError
-from ftdata.reports import ConvertReport, FileReport
-from ftdata.shards import (
-    BLOCK_ROWS, REJECT, REPORT, ROW, Source, convert_lines, lines_tables, merge_reports, merge_stats,
-    merge_validation, stats_lines, validate_lines,
-)
-from ftdata.stats import Stats
+from ftdata.io.readers import JSONL_SUFFIXES, SUFFIXES, UnreadableFile, UsageError
 
 if TYPE_CHECKING:
     import pyarrow as pa

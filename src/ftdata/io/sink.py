@@ -2,7 +2,7 @@
 
 Rows reach a file through a `BatchWriter`: their bytes objects are collected and written 1 MB at a time with one
 `writev`, so the kernel copies straight from the row objects (no user-space buffer copy, one system call per
-megabyte). Which file, and how it gets into place, is `ftdata.staging`'s business.
+megabyte). Which file, and how it gets into place, is `ftdata.io.staging`'s business.
 """
 
 from __future__ import annotations

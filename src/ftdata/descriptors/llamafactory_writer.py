@@ -11,10 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ftdata.core.reports import ConvertReport
 from ftdata.formats import FORMATS
-from ftdata.io import UsageError
-from ftdata.reports import ConvertReport
-from ftdata.staging import atomic_write, locked
+from ftdata.io.readers import UsageError
+from ftdata.io.staging import atomic_write, locked
 
 DESCRIPTOR = "dataset_info.json"
 

@@ -24,9 +24,9 @@ from typing import Any, Literal
 
 import orjson
 
+from ftdata.core.problems import Problem, join_path
 from ftdata.formats import Format
 from ftdata.formats.moss import MARKERS, inside, unwrap
-from ftdata.problems import Problem, join_path
 
 FixCode = Literal["role_name", "whitespace", "double_encoded", "placeholder", "drop_empty", "merge_consecutive"]
 FIX_CODES: dict[FixCode, str] = {

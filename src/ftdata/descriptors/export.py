@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ftdata.dataset_info import READERS, Entry, entry_files, read_descriptor
-from ftdata.engine import open_items
-from ftdata.io import UnreadableFile, UsageError
-from ftdata.staging import atomic_write
-from ftdata.v1_descriptor import CONVERTERS, V1Entry, entry_files as v1_files, load_yaml, read_v1_yaml
+from ftdata.descriptors.llamafactory import READERS, Entry, entry_files, read_descriptor
+from ftdata.descriptors.v1 import CONVERTERS, V1Entry, load_yaml, read_v1_yaml
+from ftdata.descriptors.v1 import entry_files as v1_files
+from ftdata.engine.lanes import open_items
+from ftdata.io.readers import UnreadableFile, UsageError
+from ftdata.io.staging import atomic_write
 
 Kind = Literal["axolotl", "trl", "llamafactory-v1"]
 KINDS: tuple[Kind, ...] = ("axolotl", "trl", "llamafactory-v1")

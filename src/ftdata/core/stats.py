@@ -7,11 +7,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-
-from ftdata.canonical import Record
-from ftdata.reports import Checked
-from ftdata.textkeys import conversation_key
-from ftdata.tokens import count
+from ftdata.core.canonical import Record
+from ftdata.core.reports import Checked
+from ftdata.core.textkeys import conversation_key
+from ftdata.core.tokens import count
 
 SHORT_ANSWER = 3  # characters: answers shorter than this are flagged as "very short"
 
@@ -128,7 +127,7 @@ def spread(values: Sequence[float]) -> dict[str, float] | None:
 
 def collect(streams: Iterable[Iterator[Checked]], files: list[str], tokenizer: Any = None,
             max_length: int | None = None) -> Stats:
-    """Stats over checked records (invalid ones are only counted); tokens as `ftdata.tokens.count` counts them."""
+    """Stats over checked records (invalid ones are only counted); tokens as `ftdata.core.tokens.count` counts them."""
     stats = Stats(files=files, max_length=max_length)
     for stream in streams:
         for item in stream:

@@ -1,7 +1,7 @@
 """The engine: check and convert one record, and the hot loops over a byte range of a JSON Lines file.
 
-No file policy here (which output, which rejects file, when to run in parallel): `ftdata.validation` and
-`ftdata.convert` decide that. Two lanes:
+No file policy here (which output, which rejects file, when to run in parallel): `ftdata.ops.validate` and
+`ftdata.ops.convert` decide that. Two lanes:
 - the full lane: pydantic row model -> canonical `Record` + origins -> conversation rules -> media checks; every
   problem located;
 - the fast lane (each format's `fast` check, for plainly valid text conversations): validate only counts such rows;
@@ -17,18 +17,35 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from ftdata.filechecks import FileCheck, TypeDrift
-from ftdata.formats import FORMATS, Converted, Format, accepts, detect, get_format, match
+from ftdata.core.canonical import MEDIA_KINDS, Record
+from ftdata.core.problems import Code, Problem, capped, problem
+from ftdata.core.reports import Checked, ConvertReport, FileReport
+from ftdata.core.rules import Origins, check_record
+from ftdata.formats import (
+    FORMATS,
+    Converted,
+    Format,
+    accepts,
+    detect,
+    get_format,
+    match,
+)
 from ftdata.formats.base import Fast, Raw
-from ftdata.canonical import MEDIA_KINDS, Record
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
-from ftdata.io import PROGRESS_EVERY, Accept, Ahead, Item, Tally, UnreadableFile, read_jsonl_range, read_records
-from ftdata.media import Media, check_media, refs_ok
-from ftdata.problems import Code, Problem, capped, problem
-from ftdata.reports import Checked, ConvertReport, FileReport
-from ftdata.rules import Origins, check_record
-from ftdata.sink import JsonWriter
+from ftdata.io.filechecks import FileCheck, TypeDrift
+from ftdata.io.media import Media, check_media, refs_ok
+from ftdata.io.readers import (
+    PROGRESS_EVERY,
+    Accept,
+    Ahead,
+    Item,
+    Tally,
+    UnreadableFile,
+    read_jsonl_range,
+    read_records,
+)
+from ftdata.io.sink import JsonWriter
 
 SAMPLE = 200  # records read ahead to detect a file's format
 Tick = Callable[[int], None]  # progress callback: records done so far

@@ -1,5 +1,5 @@
 """LLaMA-Factory `dataset_info.json` descriptors: the model and the reader (an entry's rows, renamed to one of our
-formats' own fields; `ftdata.engine` checks them). The writer is `ftdata.dataset_info_writer`.
+formats' own fields; `ftdata.engine.lanes` checks them) and its descriptor kind. The writer is `ftdata.descriptors.llamafactory_writer`.
 
 We read entries with LLaMA-Factory's column and tag rules, without its traps: an unknown key, column or tag is
 an error naming it; a mapped column missing from a row is an error; columns that an entry does not list keep
@@ -17,10 +17,14 @@ from typing import Any, Iterator, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from ftdata.core.problems import Problem, problem
+from ftdata.core.reports import Checked
+from ftdata.descriptors.base import DescriptorKind
+from ftdata.engine.lanes import check_items
 from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.base import parse_row
-from ftdata.io import SUFFIXES, Item, UnreadableFile, read_records
-from ftdata.problems import Problem, problem
+from ftdata.io.media import Media
+from ftdata.io.readers import SUFFIXES, Item, UnreadableFile, read_records
 
 HUB_KEYS = ("hf_hub_url", "ms_hub_url", "om_hub_url", "cloud_file_name")
 
@@ -239,4 +243,16 @@ def entry_files_note(entry: Entry) -> str:
     return f"{kind} entry: not loadable here (offline, local files only)"
 
 
-__all__ = ["Adapter", "Entry", "adapter_for", "data_files", "entry_files", "entry_items", "read_descriptor"]
+def is_descriptor(path: Path) -> bool:
+    return path.name == "dataset_info.json"
+
+
+def _info_checked(path: Path, entry: Entry, media_dir: Path | None, allow_outside: bool,
+                  records: bool) -> tuple[Format, Iterator[Checked]]:
+    fmt, adapter, items = entry_items(path, entry, allow_outside)
+    media = Media(media_dir or path.parent, allow_outside)  # LLaMA-Factory resolves media against the dataset dir
+    return fmt, check_items(items, fmt, media, records=records, adapter=adapter)
+
+
+DATASET_INFO = DescriptorKind[Entry](
+    "dataset_info", read_descriptor, lambda e: None if e.local else (e.formatting, entry_files_note(e)), _info_checked)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-from ftdata.io import line_ranges
+from ftdata.io.readers import line_ranges
 
 R = TypeVar("R")
 PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than it saves
@@ -37,7 +37,9 @@ def map_ranges(path: Path, parts: int, local: Callable[[int, int], R], remote: C
     (run here) and then `remote(index, start, end, *shared)` for the others (run in worker processes, so `remote`
     and `shared` must pickle), in file order."""
     (first_start, first_end), *rest = line_ranges(path, parts) or [(0, 0)]
-    from concurrent.futures import ProcessPoolExecutor  # here: `import ftdata` and small runs skip it
+    from concurrent.futures import (
+        ProcessPoolExecutor,  # here: `import ftdata` and small runs skip it
+    )
 
     with ProcessPoolExecutor(max_workers=max(len(rest), 1), initializer=_die_with_parent) as pool:
         futures = [pool.submit(remote, i, a, b, *shared) for i, (a, b) in enumerate(rest, start=1)]

@@ -13,8 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ftdata.canonical import MEDIA_KINDS, Record
-from ftdata.problems import Problem, problem
+from ftdata.core.canonical import MEDIA_KINDS, Record
+from ftdata.core.problems import Problem, problem
 
 URL_PREFIXES = ("http://", "https://", "s3://", "gs://", "data:")
 

@@ -20,8 +20,8 @@ from typing import Any, Callable, Iterator, Protocol, cast
 
 import orjson
 
-from ftdata.jsonarray import TRAILING, UNCLOSED, NotAnArray, iter_elements
-from ftdata.problems import Problem
+from ftdata.core.problems import Problem
+from ftdata.io.jsonarray import TRAILING, UNCLOSED, NotAnArray, iter_elements
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 JSON_OUTPUT_SUFFIXES = JSONL_SUFFIXES | {".json"}  # what convert writes (JSON Lines, or one JSON array)

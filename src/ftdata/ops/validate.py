@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from dataclasses import dataclass
-from typing import Callable, Generic, Iterator, TypeVar
 
-from ftdata.dataset_info import Entry, entry_files_note, entry_items, read_descriptor
-from ftdata.engine import Tick, check_items, open_items, scan_range, see, walks
-from ftdata.filechecks import FileCheck, file_checks
+from ftdata.core.problems import Problem
+from ftdata.core.reports import Checked, FileReport
+from ftdata.descriptors.base import descriptor_reports
+from ftdata.descriptors.llamafactory import DATASET_INFO
+from ftdata.engine.lanes import Tick, check_items, open_items, scan_range, see, walks
+from ftdata.engine.parallel import PARALLEL_MIN_BYTES, map_ranges, workers_for
 from ftdata.formats import FORMATS, Format
-from ftdata.io import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, UnreadableFile
-from ftdata.media import Media
-from ftdata.parallel import PARALLEL_MIN_BYTES, map_ranges, workers_for
-from ftdata.problems import Problem
-from ftdata.reports import Checked, FileReport
-
+from ftdata.io.filechecks import FileCheck, file_checks
+from ftdata.io.media import Media
+from ftdata.io.readers import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, UnreadableFile
 
 
 def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None,
@@ -82,71 +80,6 @@ def _scan_remote(index: int, start: int, end: int, path: str, fmt: str,
     return _scan(Path(path), FORMATS[fmt], media, start, end)
 
 
-def is_descriptor(path: Path) -> bool:
-    return path.name == "dataset_info.json"
-
-
-E = TypeVar("E")
-
-
-@dataclass(frozen=True)
-class DescriptorKind(Generic[E]):
-    """What differs between kinds of descriptor (dataset_info.json, LLaMA-Factory v1 YAML): how it is read, which
-    entries cannot be read here (their format and why), and an entry's checked rows (`records`: with `Record`s)."""
-
-    name: str
-    read: Callable[[Path], tuple[dict[str, E], list[Problem]]]
-    skipped: Callable[[E], tuple[str, str] | None]
-    checked: Callable[[Path, E, Path | None, bool, bool], tuple[Format, Iterator[Checked]]]
-
-
-def _info_checked(path: Path, entry: Entry, media_dir: Path | None, allow_outside: bool,
-                  records: bool) -> tuple[Format, Iterator[Checked]]:
-    fmt, adapter, items = entry_items(path, entry, allow_outside)
-    media = Media(media_dir or path.parent, allow_outside)  # LLaMA-Factory resolves media against the dataset dir
-    return fmt, check_items(items, fmt, media, records=records, adapter=adapter)
-
-
-DATASET_INFO = DescriptorKind[Entry](
-    "dataset_info", read_descriptor, lambda e: None if e.local else (e.formatting, entry_files_note(e)), _info_checked)
-
-
 def validate_descriptor(path: Path, media_dir: Path | None = None, allow_outside: bool = False) -> list[FileReport]:
     """Reports for the descriptor itself and for every local entry; hub entries are listed as not loadable."""
     return descriptor_reports(path, DATASET_INFO, media_dir, allow_outside)
-
-
-def descriptor_reports(path: Path, kind: DescriptorKind[E], media_dir: Path | None,
-                       allow_outside: bool) -> list[FileReport]:
-    """A descriptor's own report (its entries are its records) and one per entry: the entries `kind` cannot read
-    here listed as skipped, the others' rows checked."""
-    head = FileReport(str(path), format=kind.name, how="descriptor")
-    try:
-        entries, problems = kind.read(path)
-    except UnreadableFile as err:
-        head.error = str(err)
-        return [head]
-    bad = {p.index for p in problems} - {None}
-    head.records, head.invalid, head.problems = len(entries) + len(bad), len(bad), problems
-    head.valid = head.records - head.invalid
-    reports = [head]
-    for name, entry in entries.items():
-        report = FileReport(f"{path}#{name}", how="descriptor")
-        reports.append(report)
-        skip = kind.skipped(entry)
-        if skip is not None:
-            report.format, report.skipped = skip
-            continue
-        try:
-            fmt, items = kind.checked(path, entry, media_dir, allow_outside, False)
-            report.format = fmt.name
-            checks, whole = file_checks(), walks(fmt)
-            for item in items:
-                report.add(item)
-                see(checks, item, whole)
-            report.add_across(p for c in checks for p in c.problems())
-        except UnreadableFile as err:
-            report.error = f"{path}#{name}: {err}"
-        except (UnicodeDecodeError, OSError) as err:
-            report.error = f"{path}#{name}: cannot read: {err}"
-    return reports

@@ -1,7 +1,7 @@
 """`dedup_files`: remove exact and near duplicates across files (and rows that match an eval set), losing nothing.
 
 Two passes over the inputs. The first keeps, per valid row, only a 64-bit conversation hash and (with a near
-threshold) a 128-byte MinHash signature (`ftdata.textkeys`, `ftdata.minhash`); `ftdata.dedup_index` decides from
+threshold) a 128-byte MinHash signature (`ftdata.core.textkeys`, `ftdata.ops.minhash`); `ftdata.ops.dedup_index` decides from
 those. The second reads the files again and writes each row to exactly one place: OUT (kept, in the inputs' format
 or `target`), OUT.dupes.jsonl (removed, naming the row it duplicates and the estimated similarity) or
 OUT.rejects.jsonl (invalid, or not representable in `target`), so `records = kept + removed + rejected`.
@@ -14,18 +14,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ftdata.canonical import Record
-from ftdata.convert import check_outputs
-from ftdata.engine import Converter, check_items, open_items, reject
+from ftdata.core.canonical import Record
+from ftdata.core.problems import Code
+from ftdata.core.reports import Checked, ConvertReport
+from ftdata.core.textkeys import (
+    conversation_key,
+    conversation_text,
+    prompt_key,
+    prompt_text,
+)
+from ftdata.engine.lanes import Converter, check_items, open_items, reject
 from ftdata.formats import FORMATS, TARGETS
 from ftdata.formats.light import LightRecord
-from ftdata.io import JSONL_SUFFIXES, STDIN, UsageError
-from ftdata.media import Media
-from ftdata.problems import Code
-from ftdata.reports import Checked, ConvertReport
-from ftdata.sink import JsonWriter
-from ftdata.staging import staged_outputs
-from ftdata.textkeys import conversation_key, conversation_text, prompt_key, prompt_text
+from ftdata.io.media import Media
+from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UsageError
+from ftdata.io.sink import JsonWriter
+from ftdata.io.staging import staged_outputs
+from ftdata.ops.convert import check_outputs
 
 BATCH = 2000  # rows signed at a time (numpy arrays of a batch's characters stay a few MB)
 LARGEST = 5  # clusters listed in the summary
@@ -89,7 +94,7 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
     report = DedupReport([str(p) for p in inputs], str(out), str(out.with_name(out.name + ".dupes.jsonl")),
                          str(out.with_name(out.name + ".rejects.jsonl")), target, threshold, [str(p) for p in against],
                          formats)
-    from ftdata.dedup_index import Columns, decide  # numpy only from here on
+    from ftdata.ops.dedup_index import Columns, decide  # numpy only from here on
 
     train, evals = Columns(), Columns() if against else None
     near = threshold is not None
@@ -153,7 +158,7 @@ def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, s
     """Pass 1: per valid row its place and keys (and signatures) into `cols`, in batches."""
     import numpy as np
 
-    from ftdata.minhash import signatures
+    from ftdata.ops.minhash import signatures
 
     batch: list[Any] = []
     where: list[tuple[int, int, int]] = []
@@ -208,7 +213,7 @@ def _lines(path: Path) -> int:
 def _write(inputs: list[Path], source: str | None, out: Path, report: DedupReport, decisions: Any,
            places: Places, eval_places: Places | None, media_of: MediaOf, force: bool) -> None:
     """Pass 2: every row to OUT, OUT.dupes.jsonl or OUT.rejects.jsonl (put in place together)."""
-    from ftdata.dedup_index import CONTAMINATION, KEPT, KINDS
+    from ftdata.ops.dedup_index import CONTAMINATION, KEPT, KINDS
 
     dupes_path, rejects_path = Path(report.dupes), Path(report.rejects)
     status, refs, sims = decisions.status, decisions.ref, decisions.sim
@@ -253,7 +258,7 @@ def _clusters(report: DedupReport, decisions: Any, places: Places) -> None:
     """Clusters: a kept row and the rows that duplicate it (contamination is not a cluster)."""
     import numpy as np
 
-    from ftdata.dedup_index import EXACT, NEAR
+    from ftdata.ops.dedup_index import EXACT, NEAR
 
     dup = (decisions.status == EXACT) | (decisions.status == NEAR)
     if not dup.any():

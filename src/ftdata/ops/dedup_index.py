@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ftdata.minhash import band_keys, lsh_params, similarity
+from ftdata.ops.minhash import band_keys, lsh_params, similarity
 
 if TYPE_CHECKING:
     import numpy as np

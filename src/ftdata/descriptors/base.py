@@ -1,0 +1,64 @@
+"""What every kind of descriptor shares: a kind says how it is read, which entries cannot be read here and how an
+entry's rows are checked; `descriptor_reports` turns any kind into the reports `ftdata validate` prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Generic, Iterator, TypeVar
+
+from ftdata.core.problems import Problem
+from ftdata.core.reports import Checked, FileReport
+from ftdata.engine.lanes import see, walks
+from ftdata.formats import Format
+from ftdata.io.filechecks import file_checks
+from ftdata.io.readers import UnreadableFile
+
+E = TypeVar("E")
+
+
+@dataclass(frozen=True)
+class DescriptorKind(Generic[E]):
+    """What differs between kinds of descriptor (dataset_info.json, LLaMA-Factory v1 YAML): how it is read, which
+    entries cannot be read here (their format and why), and an entry's checked rows (`records`: with `Record`s)."""
+
+    name: str
+    read: Callable[[Path], tuple[dict[str, E], list[Problem]]]
+    skipped: Callable[[E], tuple[str, str] | None]
+    checked: Callable[[Path, E, Path | None, bool, bool], tuple[Format, Iterator[Checked]]]
+
+
+def descriptor_reports(path: Path, kind: DescriptorKind[E], media_dir: Path | None,
+                       allow_outside: bool) -> list[FileReport]:
+    """A descriptor's own report (its entries are its records) and one per entry: the entries `kind` cannot read
+    here listed as skipped, the others' rows checked."""
+    head = FileReport(str(path), format=kind.name, how="descriptor")
+    try:
+        entries, problems = kind.read(path)
+    except UnreadableFile as err:
+        head.error = str(err)
+        return [head]
+    bad = {p.index for p in problems} - {None}
+    head.records, head.invalid, head.problems = len(entries) + len(bad), len(bad), problems
+    head.valid = head.records - head.invalid
+    reports = [head]
+    for name, entry in entries.items():
+        report = FileReport(f"{path}#{name}", how="descriptor")
+        reports.append(report)
+        skip = kind.skipped(entry)
+        if skip is not None:
+            report.format, report.skipped = skip
+            continue
+        try:
+            fmt, items = kind.checked(path, entry, media_dir, allow_outside, False)
+            report.format = fmt.name
+            checks, whole = file_checks(), walks(fmt)
+            for item in items:
+                report.add(item)
+                see(checks, item, whole)
+            report.add_across(p for c in checks for p in c.problems())
+        except UnreadableFile as err:
+            report.error = f"{path}#{name}: {err}"
+        except (UnicodeDecodeError, OSError) as err:
+            report.error = f"{path}#{name}: cannot read: {err}"
+    return reports
