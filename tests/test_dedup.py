@@ -130,7 +130,8 @@ def test_cli_summary_exactly(tmp_path: Path, monkeypatch) -> None:
         "removed rows in a.dedup.jsonl.dupes.jsonl\n"
         "rejected 1 to a.dedup.jsonl.rejects.jsonl: invalid_json (1)\n"
         "clusters: 1 kept rows have duplicates; largest:\n"
-        "  a.jsonl:1  2 rows\n")
+        "  a.jsonl:1  2 rows\n"
+        "dataset_info: entry 'a.dedup' in dataset_info.json\n")
     again = runner.invoke(app, ["dedup", "a.jsonl"])
     assert again.exit_code == 2 and again.output == "Error: a.dedup.jsonl exists; pass --force to replace it, or choose another -o\n"
 
@@ -170,3 +171,26 @@ def test_every_golden_file_dedups_without_losing_a_row(tmp_path: Path) -> None:
             tmp_path / f"{i}.jsonl.rejects.jsonl"))
         assert report.records == found == report.kept + sum(report.removed.values()) + report.rejected, src
         assert report.kept == 0 or validate_file(out, media_dir=src.parent).invalid == 0, src
+
+
+@pytest.mark.parametrize("change", ["fewer rows", "other rows", "more rows"])
+def test_an_input_that_changes_between_the_passes_is_a_clear_error(tmp_path: Path, monkeypatch, change: str) -> None:
+    """Rows are matched to the first pass's decisions by place: a file edited meanwhile must stop the run (exit 2,
+    nothing written), never attribute decisions to other rows (an assert would vanish under python -O)."""
+    import ftdata.ops.dedup_index as index
+
+    monkeypatch.chdir(tmp_path)
+    rows = [sg("hi", "hello"), sg("hi", "hello"), sg("q", "a"), sg("r", "b")]
+    write(tmp_path / "a.jsonl", rows)
+    real = index.decide
+
+    def decide(*args, **kwargs):
+        edited = {"fewer rows": rows[:2], "other rows": ["{", *rows[1:]], "more rows": rows + [sg("s", "c")]}[change]
+        write(tmp_path / "a.jsonl", edited)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(index, "decide", decide)
+    result = runner.invoke(app, ["dedup", "a.jsonl"])
+    assert result.exit_code == 2, result.output
+    assert "a.jsonl changed while dedup was reading" in result.output and "nothing was written" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jsonl"]

@@ -112,7 +112,8 @@ def test_cli_summary_and_bad_input(tmp_path: Path, monkeypatch) -> None:
     assert result.output == ("read u.jsonl as sharegpt\n"
                              "records: 1  written: 1  rejected: 0  rows changed: 1\n"
                              "wrote u.fixed.jsonl (sharegpt)\n"
-                             "changes in u.fixed.jsonl.changes.jsonl: role_name 1\n")
+                             "changes in u.fixed.jsonl.changes.jsonl: role_name 1\n"
+                             "dataset_info: entry 'u.fixed' in dataset_info.json\n")
     for args, message in ((["nope.jsonl"], "Error: nope.jsonl: no such file"),
                           (["u.jsonl"], "Error: u.fixed.jsonl exists; pass --force to replace it, or choose another -o"),
                           (["u.jsonl", "-o", "u.jsonl"], "Error: u.jsonl is the input u.jsonl (the same file); choose another -o"),

@@ -95,9 +95,56 @@ def test_a_signal_during_the_commit_leaves_out_and_rejects_together(tmp_path: Pa
         return real(self)
 
     monkeypatch.setattr(Staged, "place", place)
-    result = run("convert", str(src), "--to", "openai", "-o", str(tmp_path / "out.jsonl"))
-    assert result.exit_code == 130 and "just after the outputs were put in place" in result.output
+    result = run("convert", str(src), "--to", "sharegpt", "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 130, result.output
+    assert result.output.endswith(f"Error: interrupted after the outputs were put in place: {tmp_path}/out.jsonl, "
+                                  f"{tmp_path}/out.jsonl.rejects.jsonl (whole; dataset_info.json updated)\n")
     assert (tmp_path / "out.jsonl").exists() and (tmp_path / "out.jsonl.rejects.jsonl").exists()
+    assert "out" in json.loads((tmp_path / "dataset_info.json").read_text())
+    assert leftovers(tmp_path) == []
+
+
+WRITERS = {"convert": ["--to", "sharegpt"], "fix": [], "dedup": []}
+
+
+@pytest.mark.parametrize("when", ["before the commit", "during the commit", "during the entry"])
+@pytest.mark.parametrize("command", WRITERS)
+def test_the_interrupt_message_says_what_is_on_disk(tmp_path: Path, monkeypatch, command: str, when: str) -> None:
+    """One rule for convert, fix and dedup: a SIGTERM before the outputs are put in place leaves nothing and says
+    so; one that comes while they (and OUT's dataset_info.json entry) are put in place is held until all of it is
+    done, and the message names the files."""
+    import ftdata.ops.pipeline as pipeline
+    from ftdata.io.staging import Staged
+
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(ROW + b"\n" + BAD + b"\n")
+
+    def killing(real):
+        def call(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return real(*args, **kwargs)
+        return call
+
+    if when == "before the commit":
+        monkeypatch.setattr(pipeline.Staging, "finish", killing(pipeline.Staging.finish))
+    elif when == "during the commit":
+        monkeypatch.setattr(Staged, "place", killing(Staged.place))
+    else:
+        monkeypatch.setattr(pipeline, "update_dataset_info", killing(pipeline.update_dataset_info))
+    out = tmp_path / "out.jsonl"
+    result = run(command, str(src), *WRITERS[command], "-o", str(out))
+    assert result.exit_code == 130, result.output
+    sides = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("out.jsonl."))
+    if when == "before the commit":
+        assert result.output.endswith("Error: interrupted: nothing was written (outputs are only put in place when "
+                                      "complete)\n")
+        assert not out.exists() and sides == [] and not (tmp_path / "dataset_info.json").exists()
+    else:
+        placed = ", ".join(str(tmp_path / n) for n in ["out.jsonl", *sides])
+        assert result.output.endswith(f"Error: interrupted after the outputs were put in place: {placed} (whole; "
+                                      "dataset_info.json updated)\n"), result.output
+        assert out.exists() and "out.jsonl.rejects.jsonl" in sides
+        assert json.loads((tmp_path / "dataset_info.json").read_text())["out"]["file_name"] == "out.jsonl"
     assert leftovers(tmp_path) == []
 
 

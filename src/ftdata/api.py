@@ -22,12 +22,19 @@ from ftdata.core.reports import Checked, ConvertReport, FileReport
 from ftdata.core.stats import Stats, collect
 from ftdata.descriptors.base import DescriptorKind, E
 from ftdata.descriptors.llamafactory import DATASET_INFO, Entry, is_descriptor
-from ftdata.descriptors.v1 import V1_YAML, is_v1_yaml, validate_v1_yaml
+from ftdata.descriptors.export import Exported, import_descriptor
+from ftdata.descriptors.export import export as export_descriptor
+from ftdata.descriptors.export import save as save_descriptor
+from ftdata.descriptors.v1 import V1_YAML, dump_yaml, is_v1_yaml, validate_v1_yaml
 from ftdata.engine.lanes import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
 from ftdata.io.media import Media
 from ftdata.io.readers import UnreadableFile, UsageError
-from ftdata.ops.convert import OutputExists, OutputsWritten, convert_files
+from ftdata.ops.convert import OutputExists, convert_files
+from ftdata.ops.pipeline import Interrupted
+from ftdata.ops.dedup import DedupReport, dedup_files
+from ftdata.ops.fix import FixReport, fix_files
+from ftdata.ops.schemas import export as export_schemas
 from ftdata.ops.validate import validate_descriptor, validate_file
 
 
@@ -127,6 +134,21 @@ def validate(path: str | Path, fmt: str | None = None, media_dir: str | Path | N
     return [validate_file(path, fmt, media_dir, workers, progress, allow_outside)]
 
 
-__all__ = ["ConvertReport", "Dataset", "DescriptorError", "FileReport", "OutputExists", "OutputsWritten", "UsageError",
-           "check_raw", "convert_files",
-           "open_checked", "open_datasets", "stats", "validate", "validate_file"]
+def load_tokenizer(name: str) -> Any:
+    """'tiny' (bundled) or a local Hugging Face tokenizer folder (transformers loads on first use)."""
+    from ftdata.core.tokens import load_tokenizer as load
+
+    return load(name)
+
+
+def plot_stats(result: Stats, out: Path) -> None:
+    """`ftdata stats --plot`: histograms as a PNG (matplotlib loads on first use)."""
+    from ftdata.core.stats import plot
+
+    plot(result, out)
+
+
+__all__ = ["ConvertReport", "Dataset", "DedupReport", "DescriptorError", "Exported", "FileReport", "FixReport",
+           "Interrupted", "OutputExists", "UnreadableFile", "UsageError", "check_raw", "convert_files", "dedup_files",
+           "dump_yaml", "export_descriptor", "export_schemas", "fix_files", "import_descriptor", "load_tokenizer",
+           "open_checked", "open_datasets", "plot_stats", "save_descriptor", "stats", "validate", "validate_file"]

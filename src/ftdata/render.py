@@ -110,6 +110,11 @@ def conversion(r: ConvertReport) -> None:
                       soft_wrap=True)
     for note in r.notes:
         console.print(f"note: {safe(note)}", soft_wrap=True)
+    dataset_info(console, r)
+
+
+def dataset_info(console: Console, r: Any) -> None:
+    """Where OUT's dataset_info.json entry went (convert, fix, dedup), or why there is none."""
     if r.dataset_info:
         console.print(f"dataset_info: {safe(r.dataset_info_note or '')} in {safe(r.dataset_info)}", soft_wrap=True)
     elif r.dataset_info_note:
@@ -216,6 +221,7 @@ def dedup(r: Any) -> None:
     if r.capped:
         out.print(f"[yellow]note:[/yellow] {r.capped} comparisons skipped in over-full LSH buckets (rows that are all "
                   "alike but under the threshold); some near duplicates there may remain", soft_wrap=True)
+    dataset_info(out, r)
 
 
 def fixed(r: Any) -> None:
@@ -231,6 +237,7 @@ def fixed(r: Any) -> None:
         out.print(f"changes in {safe(r.changes_file)}: "
                   + ", ".join(f"{c} {n}" for c, n in r.changes.most_common()), soft_wrap=True)
     rejected_and_warnings(out, r)
+    dataset_info(out, r)
 
 
 def exported(r: Any, text: str | None, output: str | None) -> None:

@@ -121,6 +121,15 @@ class ConvertReport:
     dataset_info: str | None = None
     dataset_info_note: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """`ftdata convert --json`: the counts, where each row went, warnings and notes."""
+        return {"inputs": self.inputs, "formats": self.formats, "output": self.output, "target": self.target,
+                "records": self.records, "written": self.written, "rejected": self.rejected,
+                "rejects": self.rejects if self.rejected else None, "reject_codes": dict(self.reject_codes),
+                "warnings": dict(self.warnings), "kinds": dict(self.kinds),
+                "output_problems": [p.to_dict() for p in self.output_problems], "notes": self.notes,
+                "dataset_info": self.dataset_info, "dataset_info_note": self.dataset_info_note}
+
     def merge(self, part: ConvertReport) -> None:
         """Add the counts of a part (a byte range converted apart)."""
         self.records += part.records

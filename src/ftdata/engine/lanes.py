@@ -17,7 +17,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from ftdata.core.canonical import MEDIA_KINDS, Record
+from ftdata.core.canonical import MEDIA_KINDS, Kind, Record
 from ftdata.core.problems import Code, Problem, capped, problem
 from ftdata.core.reports import Checked, ConvertReport, FileReport
 from ftdata.core.rules import Origins, check_record
@@ -325,6 +325,23 @@ class Converter:
             if self.lf_unread is not None and (what := self.lf_unread(row)) is not None:
                 r.lf_unread[what] += 1
             self.written.full(row, item.record)
+
+    def write_as_is(self, item: Checked, row: Raw, kind: Kind) -> None:
+        """A valid row written in its own format as it is (fix's fixed row, dedup's kept row), counted as
+        `write_checked` counts what it writes (the descriptor entry needs the kinds, keys and what LLaMA-Factory
+        would not read)."""
+        r = self.report
+        r.records += 1
+        r.written += 1
+        r.kinds[kind] += 1
+        r.keys.update(row)
+        self.writer.write(row)
+        if self.lf_unread is not None and (what := self.lf_unread(row)) is not None:
+            r.lf_unread[what] += 1
+        if item.record is not None:
+            self.written.full(row, item.record)
+        else:
+            self.written.plain(row)
 
     def target_row(self, item: Checked) -> tuple[Raw | None, list[Problem]]:
         """The target row for a checked record, or None and why (invalid, or unrepresentable in the target)."""

@@ -7,7 +7,6 @@ without touching it, and no output path may be an input under any name.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,80 +15,19 @@ import orjson
 
 from ftdata.core.canonical import MEDIA_KINDS
 from ftdata.core.reports import ConvertReport
-from ftdata.descriptors.llamafactory_writer import (
-    DESCRIPTOR,
-    check_name,
-    update_dataset_info,
-)
 from ftdata.engine.lanes import Converter, Tick, Written, convert_range, open_items
 from ftdata.engine.parallel import PARALLEL_MIN_BYTES, map_ranges, workers_for
 from ftdata.formats import FORMATS, TARGETS, Format
 from ftdata.formats.write import ReasoningPolicy
 from ftdata.io.media import Media
-from ftdata.io.readers import (
-    JSON_OUTPUT_SUFFIXES,
-    JSONL_SUFFIXES,
-    STDIN,
-    UnreadableFile,
-    UsageError,
-    same_file,
-)
+from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError
 from ftdata.io.sink import BatchWriter, JsonWriter
-from ftdata.io.staging import (
-    OutputExists,
-    Staged,
-    clean_stale,
-    commit,
-    create,
-    file_mode,
-    is_regular_or_absent,
-    new_run,
-    temp_name,
-)
-
-STDOUT_REJECTS = "ftdata.rejects.jsonl"  # with -o -, rejected rows still land in a file, never lost
-
-
-class OutputsWritten(KeyboardInterrupt):
-    """Interrupted just after the outputs were put in place: they are whole; nothing after them was done."""
-
-    def __init__(self, report: ConvertReport) -> None:
-        super().__init__("interrupted after the outputs were written")
-        self.report = report
-
+from ftdata.io.staging import OutputExists, create, file_mode, temp_name
+from ftdata.ops.pipeline import Interrupted, Plan, Staging, add_entry, check_target
 
 def default_output(first: Path, target: str) -> Path:
     """moss.jsonl --to sharegpt -> moss.sharegpt.jsonl beside the input."""
     return first.with_name(f"{first.stem}.{target}.jsonl")
-
-
-def check_outputs(inputs: list[Path], out: Path, others: list[Path], force: bool, to_stdout: bool = False,
-                  command: str = "convert") -> None:
-    """Refuse what would lose data: an output (OUT, or one of the `others` written beside it) that is an input by
-    any name (links included), OUT of a kind that is not written as such, a missing folder, replacing a FIFO or
-    device, an existing OUT without --force. `to_stdout`: OUT is standard output. (convert, fix and dedup.)"""
-    named = [p for p in inputs if str(p) != STDIN]
-    outputs = others if to_stdout else [out, *others]
-    for target in outputs:
-        for source in named:
-            if same_file(target, source):
-                raise UsageError(f"{target} is the input {source} (the same file); choose another -o")
-    if to_stdout:
-        return
-    if not out.parent.is_dir():
-        raise UsageError(f"-o {out}: the folder {out.parent} does not exist; create it or choose another -o")
-    if out.suffix.lower() not in JSON_OUTPUT_SUFFIXES:
-        raise UsageError(f"-o {out}: {command} writes JSON Lines (.jsonl, .ndjson) or a JSON array (.json), not "
-                         f"'{out.suffix or 'no suffix'}'; name the output accordingly")
-    try:
-        exists = os.path.lexists(out)
-        regular = is_regular_or_absent(out)
-    except OSError as err:
-        raise UsageError(f"-o {out}: {err.strerror or err}") from None
-    if exists and not regular:
-        raise UsageError(f"{out} is not a regular file (a folder, FIFO or device); --force replaces regular files only")
-    if exists and not force:
-        raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
 
 
 def convert_files(
@@ -98,71 +36,47 @@ def convert_files(
     dataset_info: bool = True, progress: Tick | None = None, force: bool = False,
     allow_outside: bool = False, workers: int = 1,
 ) -> ConvertReport:
-    """Convert every record of `inputs` to `target`, writing OUT and OUT.rejects.jsonl together.
-
-    An existing OUT is replaced only with `force` (regular files only); no output may be an input.
-    """
-    if target not in TARGETS:
-        raise UsageError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
-    if not inputs:
-        raise UsageError("no input files")
-    if output is None and str(inputs[0]) == STDIN:
-        raise UsageError("reading stdin needs -o (a file, or - for stdout)")
-    out = output or default_output(inputs[0], target)
-    to_stdout = str(out) == STDIN
-    rejects = Path(STDOUT_REJECTS) if to_stdout else out.with_name(out.name + ".rejects.jsonl")
-    check_outputs(inputs, out, [rejects] if to_stdout else [rejects, out.parent / DESCRIPTOR], force, to_stdout)
-    if dataset_info and not to_stdout:
-        check_name(out, name, force)
-    clean_stale(rejects.parent.resolve())
-    run = new_run()
-    staged_out = None if to_stdout else Staged(out, replace=force, run=run)
-    try:
-        # with -o -, an earlier run's rejects file is kept: ours takes the next free name
-        staged_rejects = Staged(rejects, replace=not to_stdout, run=run,
-                                alternatives=tuple(Path(f"ftdata.rejects.{i}.jsonl") for i in range(1, 100))
-                                if to_stdout else ())
-    except BaseException:
-        if staged_out is not None:
-            staged_out.discard()
-        raise
-    report = ConvertReport([str(p) for p in inputs], str(out), str(rejects), target)
+    """Convert every record of `inputs` to `target`, writing OUT and OUT.rejects.jsonl together (and OUT's
+    dataset_info.json entry). An existing OUT is replaced only with `force` (regular files only); no output may be
+    an input."""
+    check_target(target)
+    plan = Plan.make("convert", inputs, output, f".{target}", ("rejects",), force, dataset_info, name)
+    report = ConvertReport([str(p) for p in inputs], str(plan.out), str(plan.sides["rejects"]), target)
     written = Written()
     try:
-        batch = BatchWriter(sys.stdout.buffer if staged_out is None else staged_out.file)
-        writer = JsonWriter(batch, array=not to_stdout and out.suffix.lower() == ".json")
-        reject_batch = BatchWriter(staged_rejects.file)
-        reject_writer = JsonWriter(reject_batch, array=False)
-        _convert_inputs(inputs, FORMATS[target], source, media_dir, reasoning, allow_outside, workers, progress,
-                        writer, reject_writer, report, written, to_stdout, out, run)
-        writer.close()
-        batch.close()
-        reject_batch.close()
-        placed = [s for s in (staged_out, staged_rejects if report.rejected else None) if s is not None]
-        try:
-            commit(placed, discard=() if report.rejected else (staged_rejects,))
-        except KeyboardInterrupt:  # held during the commit, delivered right after it
-            if all(s.placed is not None for s in placed):
-                _finish(report, staged_rejects, rejects, inputs, written, media_dir, out, to_stdout)
-                raise OutputsWritten(report) from None
-            raise
-    except BaseException:
-        for s in (staged_out, staged_rejects):
-            if s is not None:
-                s.discard()
+        with plan.staged() as run:
+            out_f, (rejects_f,) = run.out_file, run.side_files
+            batch = BatchWriter(sys.stdout.buffer if out_f is None else out_f)
+            writer = JsonWriter(batch, array=not plan.to_stdout and plan.out.suffix.lower() == ".json")
+            reject_batch = BatchWriter(rejects_f)
+            _convert_inputs(plan, FORMATS[target], source, media_dir, reasoning, allow_outside, workers, progress,
+                            writer, JsonWriter(reject_batch, array=False), report, written, run.run)
+            writer.close()
+            batch.close()
+            reject_batch.close()
+            run.then(lambda: _finish(plan, run, report, written, media_dir))
+    except Interrupted as done:
+        done.report = report
         raise
-    _finish(report, staged_rejects, rejects, inputs, written, media_dir, out, to_stdout)
-    if to_stdout:
+    if plan.to_stdout:
         sys.stdout.buffer.flush()
-    elif dataset_info and report.written:
-        report.dataset_info, report.dataset_info_note = update_dataset_info(out, report, name, force)
     return report
 
 
-def _convert_inputs(inputs: list[Path], fmt: Format, source: str | None, media_dir: Path | None,
+def _finish(plan: Plan, run: Staging, report: ConvertReport, written: Written, media_dir: Path | None) -> None:
+    """After the commit: where the rejects went, what holds across the output, OUT's dataset_info.json entry."""
+    rejects = run.staged[1]
+    if report.rejected and rejects is not None:
+        report.rejects = str(rejects.placed)
+    _note_media(report, plan.inputs, media_dir, plan.out, plan.to_stdout)
+    add_entry(plan, report, written, report)
+
+
+def _convert_inputs(plan: Plan, fmt: Format, source: str | None, media_dir: Path | None,
                     reasoning: ReasoningPolicy, allow_outside: bool, workers: int, progress: Tick | None,
                     writer: JsonWriter, reject_writer: JsonWriter, report: ConvertReport, written: Written,
-                    to_stdout: bool, out: Path, run: str) -> None:
+                    run: str) -> None:
+    inputs = plan.inputs
     for path in inputs:
         found, _, items = open_items(path, source)
         report.formats[str(path)] = found.name
@@ -174,29 +88,11 @@ def _convert_inputs(inputs: list[Path], fmt: Format, source: str | None, media_d
             continue
         items.close()  # JSON Lines are re-read by the hot loop (detection only sampled the head)
         parts = workers_for(workers)
-        if parts > 1 and not writer.array and not to_stdout and path.stat().st_size >= PARALLEL_MIN_BYTES:
-            _convert_ranges(conv, path, media, parts, out.parent, run)
+        if parts > 1 and not writer.array and not plan.to_stdout and path.stat().st_size >= PARALLEL_MIN_BYTES:
+            _convert_ranges(conv, path, media, parts, plan.out.parent, run)
         else:
             done = report.records
             convert_range(conv, path, 0, None, media, (lambda n: progress(done + n)) if progress is not None else None)
-
-
-def _finish(report: ConvertReport, staged_rejects: Staged, rejects: Path, inputs: list[Path], written: Written,
-            media_dir: Path | None, out: Path, to_stdout: bool) -> None:
-    """After the commit: where the rejects went, an older rejects file dropped, what holds across the output."""
-    if report.rejected:
-        report.rejects = str(staged_rejects.placed)
-    elif not to_stdout:
-        _drop_old_rejects(rejects, inputs)
-    report.output_problems = written.drift.problems()
-    _note_media(report, inputs, media_dir, out, to_stdout)
-
-
-def _drop_old_rejects(rejects: Path, inputs: list[Path]) -> None:
-    """A clean run's OUT has no rejects: an older OUT.rejects.jsonl beside it described another output."""
-    if os.path.lexists(rejects) and is_regular_or_absent(rejects) and not rejects.is_symlink():
-        if not any(str(p) != STDIN and same_file(rejects, p) for p in inputs):
-            rejects.unlink(missing_ok=True)
 
 
 def _note_media(report: ConvertReport, inputs: list[Path], media_dir: Path | None, out: Path, to_stdout: bool) -> None:
@@ -273,5 +169,5 @@ def _shift(reject: dict[str, Any], lines: int, records: int) -> dict[str, Any]:
     return reject
 
 
-__all__ = ["ConvertReport", "Format", "OutputExists", "OutputsWritten", "TARGETS", "UnreadableFile", "UsageError",
+__all__ = ["ConvertReport", "Format", "Interrupted", "OutputExists", "TARGETS", "UnreadableFile", "UsageError",
            "convert_files", "default_output"]

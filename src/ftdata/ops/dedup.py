@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, get_args
 
-from ftdata.core.canonical import Record
+from ftdata.core.canonical import Kind, Record
 from ftdata.core.problems import Code
 from ftdata.core.reports import Checked, ConvertReport
 from ftdata.core.textkeys import (
@@ -23,15 +23,15 @@ from ftdata.core.textkeys import (
     prompt_key,
     prompt_text,
 )
-from ftdata.engine.lanes import Converter, check_items, open_items, reject
+from ftdata.engine.lanes import Converter, Written, check_items, open_items, reject
 from ftdata.formats import FORMATS, TARGETS
 from ftdata.formats.light import LightRecord
 from ftdata.io.media import Media
 from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UsageError
 from ftdata.io.sink import JsonWriter
-from ftdata.io.staging import staged_outputs
-from ftdata.ops.convert import check_outputs
+from ftdata.ops.pipeline import Interrupted, Plan, add_entry, check_target
 
+KINDS_OF: tuple[Kind, ...] = get_args(Kind)
 BATCH = 2000  # rows signed at a time (numpy arrays of a batch's characters stay a few MB)
 LARGEST = 5  # clusters listed in the summary
 
@@ -58,6 +58,8 @@ class DedupReport:
     clusters: int = 0  # kept rows that others duplicate
     largest: list[dict[str, Any]] = field(default_factory=list)  # {"file", "index", "line", "rows"}
     capped: int = 0
+    dataset_info: str | None = None  # the dataset_info.json that got OUT's entry
+    dataset_info_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (dict(v) if isinstance(v, Counter) else v) for k, v in self.__dict__.items()}
@@ -66,22 +68,19 @@ class DedupReport:
 MediaOf = Callable[[Path], Media]  # a file's media folder and policy
 
 
-def default_output(first: Path) -> Path:
-    """data.jsonl -> data.dedup.jsonl beside the input."""
-    return first.with_name(f"{first.stem}.dedup.jsonl")
-
-
 def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float | None = None,
                 against: list[Path] | None = None, target: str | None = None, source: str | None = None,
-                force: bool = False, allow_outside: bool = False, media_dir: Path | None = None) -> DedupReport:
-    """Deduplicate `inputs` into OUT (see the module docstring). Raises UsageError / UnreadableFile (exit 2).
-    Media paths are checked against `media_dir`, or each file's folder."""
+                force: bool = False, allow_outside: bool = False, media_dir: Path | None = None,
+                name: str | None = None, dataset_info: bool = True) -> DedupReport:
+    """Deduplicate `inputs` into OUT (see the module docstring) and add OUT's dataset_info.json entry. Raises
+    UsageError / UnreadableFile (exit 2). Media paths are checked against `media_dir`, or each file's folder."""
     against = against or []
 
     def media_of(path: Path) -> Media:
         return Media(media_dir or path.resolve().parent, allow_outside)
 
-    out = _check_args(inputs, output, threshold, against, target, force)
+    plan = _check_args(inputs, output, threshold, against, target, force, dataset_info, name)
+    out = plan.out
     formats = {}
     for p in inputs:
         fmt, _, items = open_items(p, source)
@@ -91,9 +90,8 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
         raise UsageError("the inputs have different formats (" + ", ".join(f"{p}: {f}" for p, f in formats.items())
                          + "); pass --to to write them in one")
     target = target or next(iter(formats.values()))
-    report = DedupReport([str(p) for p in inputs], str(out), str(out.with_name(out.name + ".dupes.jsonl")),
-                         str(out.with_name(out.name + ".rejects.jsonl")), target, threshold, [str(p) for p in against],
-                         formats)
+    report = DedupReport([str(p) for p in inputs], str(out), str(plan.sides["dupes"]), str(plan.sides["rejects"]),
+                         target, threshold, [str(p) for p in against], formats)
     from ftdata.ops.dedup_index import Columns, decide  # numpy only from here on
 
     train, evals = Columns(), Columns() if against else None
@@ -104,8 +102,7 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
         report.eval_records = _rows(evals)
     decisions = decide(train, evals, threshold)
     report.capped = decisions.capped
-    _write(inputs, source, out, report, decisions, Places(train), Places(evals) if evals is not None else None,
-           media_of, force)
+    _write(plan, source, report, decisions, Places(train), Places(evals) if evals is not None else None, media_of)
     _clusters(report, decisions, Places(train))
     return report
 
@@ -116,10 +113,15 @@ def _rows(cols: Any) -> int:
 
 
 class Places:
-    """Where each valid row of pass 1 is: (input number, row index, line or None), from numpy columns."""
+    """Where each valid row of pass 1 is: (input number, row index, line or None), from numpy columns; and its
+    record's kind (`kind(row)`)."""
 
     def __init__(self, cols: Any) -> None:
         self.file, self.index, self.line = cols.get("file"), cols.get("index"), cols.get("line")
+        self.kinds = cols.get("kind")
+
+    def kind(self, row: int) -> Kind:
+        return KINDS_OF[int(self.kinds[row])]
 
     def __getitem__(self, row: int) -> tuple[int, int, int | None]:
         line = int(self.line[row])
@@ -127,25 +129,23 @@ class Places:
 
 
 def _check_args(inputs: list[Path], output: Path | None, threshold: float | None, against: list[Path],
-                target: str | None, force: bool) -> Path:
+                target: str | None, force: bool, dataset_info: bool, name: str | None) -> Plan:
     if not inputs:
         raise UsageError("no input files")
     if any(str(p) == STDIN for p in inputs + against):
         raise UsageError("dedup reads its inputs twice; it cannot read standard input (save it to a file)")
     if threshold is not None and not 0.5 <= threshold <= 1.0:
         raise UsageError(f"--near must be between 0.5 and 1.0 (an estimated Jaccard similarity), not {threshold}")
-    if target is not None and target not in TARGETS:
-        raise UsageError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
+    check_target(target)
     try:
         import numpy  # noqa: F401
         if threshold is not None or against:
             import rensa  # noqa: F401
     except ImportError:
         raise UsageError("ftdata dedup needs numpy and rensa: pip install 'ftdata[dedup]'") from None
-    out = output or default_output(inputs[0])
-    check_outputs(inputs + against, out, [out.with_name(out.name + ".dupes.jsonl"),
-                                          out.with_name(out.name + ".rejects.jsonl")], force, command="dedup")
-    return out
+    plan = Plan.make("dedup", inputs + against, output, ".dedup", ("dupes", "rejects"), force, dataset_info, name)
+    plan.inputs = inputs  # the eval files are inputs for the output checks, not rows to write
+    return plan
 
 
 def _checked(path: Path, source: str | None, media_of: MediaOf, records: bool = True) -> Iterator[Checked]:
@@ -171,6 +171,7 @@ def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, s
         cols.add("line", np.array([w[2] for w in where], dtype=np.int64))
         where.clear()
         cols.add("key", np.fromiter((conversation_key(r) for r in batch), dtype=np.uint64, count=len(batch)))
+        cols.add("kind", np.fromiter((KINDS_OF.index(r.kind) for r in batch), dtype=np.uint8, count=len(batch)))
         if sigs:
             cols.add("sig", signatures([conversation_text(r) for r in batch]))
         if prompts:
@@ -210,48 +211,64 @@ def _lines(path: Path) -> int:
     return count + (last != b"\n")
 
 
-def _write(inputs: list[Path], source: str | None, out: Path, report: DedupReport, decisions: Any,
-           places: Places, eval_places: Places | None, media_of: MediaOf, force: bool) -> None:
-    """Pass 2: every row to OUT, OUT.dupes.jsonl or OUT.rejects.jsonl (put in place together)."""
+def _write(plan: Plan, source: str | None, report: DedupReport, decisions: Any, places: Places,
+           eval_places: Places | None, media_of: MediaOf) -> None:
+    """Pass 2: every row to OUT, OUT.dupes.jsonl or OUT.rejects.jsonl (put in place together), then OUT's entry."""
+    written, rows = ConvertReport([], report.output, report.rejects, report.target), Written()  # OUT's, for its entry
+    try:
+        with plan.staged() as run:
+            writer = JsonWriter(run.out_file, array=plan.out.suffix == ".json")  # type: ignore[arg-type]
+            dupes, rejects = (JsonWriter(f, array=False) for f in run.side_files)
+            row = 0
+            for number, path in enumerate(plan.inputs):
+                fmt = FORMATS[report.formats[str(path)]]
+                label = path if len(plan.inputs) > 1 else None
+                conv = Converter(fmt, FORMATS[report.target], "think", writer, rejects, written, label, rows)
+                row = _write_file(number, path, source, media_of, conv, dupes, report, decisions, places,
+                                  eval_places, row)
+            if row != len(decisions.status):
+                raise UsageError(f"{', '.join(report.inputs)} changed while dedup was reading (rows of the first pass "
+                                 "are gone); nothing was written: run again on files that stay put")
+            writer.close()  # only a run that removed or rejected rows leaves OUT.dupes.jsonl / OUT.rejects.jsonl
+            report.kept, report.rejected = written.written, report.rejected + written.rejected
+            report.reject_codes.update(written.reject_codes)
+            report.warnings.update(written.warnings)
+            run.then(lambda: add_entry(plan, written, rows, report))
+    except Interrupted as done:
+        done.report = report
+        raise
+
+
+def _write_file(number: int, path: Path, source: str | None, media_of: MediaOf, conv: Converter, dupes: JsonWriter,
+                report: DedupReport, decisions: Any, places: Places, eval_places: Places | None, row: int) -> int:
+    """One input's rows of pass 2; returns the number of the next valid row."""
     from ftdata.ops.dedup_index import CONTAMINATION, KEPT, KINDS
 
-    dupes_path, rejects_path = Path(report.dupes), Path(report.rejects)
     status, refs, sims = decisions.status, decisions.ref, decisions.sim
-    with staged_outputs(out, [dupes_path, rejects_path], force) as (out_f, dupes_f, rejects_f):
-        writer = JsonWriter(out_f, array=out.suffix == ".json")
-        dupes, rejects = JsonWriter(dupes_f, array=False), JsonWriter(rejects_f, array=False)
-        row = 0
-        for number, path in enumerate(inputs):
-            fmt = FORMATS[report.formats[str(path)]]
-            copy = fmt.name == report.target
-            conv = Converter(fmt, FORMATS[report.target], "think", writer, rejects, ConvertReport([], "", "", ""),
-                             path if len(inputs) > 1 else None)
-            for item in _checked(path, source, media_of, records=not copy):
-                report.records += 1
-                if not item.valid:
-                    reject(report, item, item.problems, rejects, path if len(inputs) > 1 else None)
-                    continue
-                assert places[row][:2] == (number, item.index), "the second pass must see the rows of the first"
-                state, ref, sim = int(status[row]), int(refs[row]), float(sims[row])
-                row += 1
-                if state == KEPT:
-                    if copy:
-                        writer.write(item.raw)
-                        report.kept += 1
-                    else:
-                        conv.write_checked(item)
-                    continue
-                report.removed[KINDS[state]] += 1
-                named = eval_places[ref] if state == CONTAMINATION and eval_places is not None else places[ref]
-                files = report.evals if state == CONTAMINATION else report.inputs
-                dupes.write({"file": str(path), "index": item.index, "line": item.line, "kind": KINDS[state],
-                             "duplicate_of": {"file": files[named[0]], "index": named[1], "line": named[2]},
-                             "similarity": round(sim, 3), "record": item.raw})
-            report.kept += conv.report.written
-            report.rejected += conv.report.rejected
-            report.reject_codes.update(conv.report.reject_codes)
-            report.warnings.update(conv.report.warnings)
-        writer.close()  # only a run that removed or rejected rows leaves OUT.dupes.jsonl / OUT.rejects.jsonl
+    copy = conv.source is conv.target
+    for item in _checked(path, source, media_of, records=not copy):
+        report.records += 1
+        if not item.valid:
+            reject(report, item, item.problems, conv.rejects, conv.label)
+            continue
+        if row >= len(status) or places[row][:2] != (number, item.index):
+            raise UsageError(f"{path} changed while dedup was reading it (row {item.index} was not there in the first "
+                             "pass); nothing was written: run again on files that stay put")
+        state, ref, sim = int(status[row]), int(refs[row]), float(sims[row])
+        if state == KEPT:
+            if copy:
+                conv.write_as_is(item, item.raw, places.kind(row))
+            else:
+                conv.write_checked(item)
+        else:
+            report.removed[KINDS[state]] += 1
+            named = eval_places[ref] if state == CONTAMINATION and eval_places is not None else places[ref]
+            files = report.evals if state == CONTAMINATION else report.inputs
+            dupes.write({"file": str(path), "index": item.index, "line": item.line, "kind": KINDS[state],
+                         "duplicate_of": {"file": files[named[0]], "index": named[1], "line": named[2]},
+                         "similarity": round(sim, 3), "record": item.raw})
+        row += 1
+    return row
 
 
 def _clusters(report: DedupReport, decisions: Any, places: Places) -> None:

@@ -16,13 +16,12 @@ from typing import Any
 
 from ftdata.core.problems import Code, Problem, has_errors
 from ftdata.core.reports import Checked, ConvertReport
-from ftdata.engine.lanes import Converter, convert_raw, open_items, reject
+from ftdata.engine.lanes import Converter, Written, convert_raw, open_items, reject
 from ftdata.formats import FORMATS, TARGETS, Format
 from ftdata.io.media import Media
 from ftdata.io.readers import STDIN, Item, UsageError
 from ftdata.io.sink import JsonWriter
-from ftdata.io.staging import staged_outputs
-from ftdata.ops.convert import check_outputs
+from ftdata.ops.pipeline import Interrupted, Plan, add_entry, check_target
 from ftdata.ops.fixes import Change, FixCode, fix_reported, fix_row, fix_structure
 
 
@@ -44,6 +43,8 @@ class FixReport:
     changes: Counter[FixCode] = field(default_factory=Counter)
     reject_codes: Counter[Code] = field(default_factory=Counter)
     warnings: Counter[Code] = field(default_factory=Counter)
+    dataset_info: str | None = None  # the dataset_info.json that got OUT's entry
+    dataset_info_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (dict(v) if isinstance(v, Counter) else v) for k, v in self.__dict__.items()}
@@ -51,17 +52,12 @@ class FixReport:
 
 def fix_files(inputs: list[Path], target: str | None = None, output: Path | None = None, source: str | None = None,
               merge_consecutive: bool = False, drop_empty: bool = False, force: bool = False,
-              allow_outside: bool = False, media_dir: Path | None = None) -> FixReport:
-    """Fix every row of `inputs` into OUT (see the module docstring). Raises UsageError / UnreadableFile."""
-    if not inputs:
-        raise UsageError("no input files")
-    if target is not None and target not in TARGETS:
-        raise UsageError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
-    if output is None and str(inputs[0]) == STDIN:
-        raise UsageError("reading stdin needs -o")
-    out = output or inputs[0].with_name(f"{inputs[0].stem}.fixed.jsonl")
-    check_outputs(inputs, out, [out.with_name(out.name + ".changes.jsonl"), out.with_name(out.name + ".rejects.jsonl")],
-                  force, command="fix")
+              allow_outside: bool = False, media_dir: Path | None = None, name: str | None = None,
+              dataset_info: bool = True) -> FixReport:
+    """Fix every row of `inputs` into OUT (see the module docstring), and add OUT's dataset_info.json entry.
+    Raises UsageError / UnreadableFile."""
+    check_target(target)
+    plan = Plan.make("fix", inputs, output, ".fixed", ("changes", "rejects"), force, dataset_info, name)
     opened = []
     for path in inputs:
         fmt, _, items = open_items(path, source)
@@ -71,27 +67,32 @@ def fix_files(inputs: list[Path], target: str | None = None, output: Path | None
         raise UsageError("the inputs have different formats (" + ", ".join(f"{p}: {f}" for p, f in formats.items())
                          + "); pass --to to write them in one")
     target = target or opened[0][1].name
-    report = FixReport([str(p) for p in inputs], str(out), str(out.with_name(out.name + ".changes.jsonl")),
-                       str(out.with_name(out.name + ".rejects.jsonl")), target, formats)
-    with staged_outputs(out, [Path(report.changes_file), Path(report.rejects)], force) as (out_f, log_f, rejects_f):
-        writer = JsonWriter(out_f, array=out.suffix == ".json")
-        log, rejects = JsonWriter(log_f, array=False), JsonWriter(rejects_f, array=False)
-        for path, fmt, items in opened:
-            label = path if len(inputs) > 1 else None
-            media = Media(media_dir or (path.resolve().parent if str(path) != STDIN else Path(".")), allow_outside)
-            conv = Converter(fmt, FORMATS[target], "think", writer, rejects, ConvertReport([], "", "", target), label)
-            for item in items:
-                _one(item, fmt, media, (drop_empty, merge_consecutive), conv, writer, log, rejects, label, report)
-            report.written += conv.report.written
-            report.rejected += conv.report.rejected
-            report.reject_codes.update(conv.report.reject_codes)
-            report.warnings.update(conv.report.warnings)
-        writer.close()
+    report = FixReport([str(p) for p in inputs], str(plan.out), str(plan.sides["changes"]),
+                       str(plan.sides["rejects"]), target, formats)
+    written, rows = ConvertReport([], str(plan.out), report.rejects, target), Written()  # OUT's, for its entry
+    try:
+        with plan.staged() as run:
+            writer = JsonWriter(run.out_file, array=plan.out.suffix == ".json")  # type: ignore[arg-type]
+            log, rejects = (JsonWriter(f, array=False) for f in run.side_files)
+            for path, fmt, items in opened:
+                label = path if len(inputs) > 1 else None
+                media = Media(media_dir or (path.resolve().parent if str(path) != STDIN else Path(".")), allow_outside)
+                conv = Converter(fmt, FORMATS[target], "think", writer, rejects, written, label, rows)
+                for item in items:
+                    _one(item, fmt, media, (drop_empty, merge_consecutive), conv, log, rejects, label, report)
+            writer.close()
+            report.written, report.rejected = written.written, report.rejected + written.rejected
+            report.reject_codes.update(written.reject_codes)
+            report.warnings.update(written.warnings)
+            run.then(lambda: add_entry(plan, written, rows, report))
+    except Interrupted as done:
+        done.report = report
+        raise
     return report
 
 
-def _one(item: Item, fmt: Format, media: Media, structure: tuple[bool, bool], conv: Converter, writer: JsonWriter,
-         log: JsonWriter, rejects: JsonWriter, label: Path | None, report: FixReport) -> None:
+def _one(item: Item, fmt: Format, media: Media, structure: tuple[bool, bool], conv: Converter, log: JsonWriter,
+         rejects: JsonWriter, label: Path | None, report: FixReport) -> None:
     """Fix, check and write one row."""
     report.records += 1
     raw = item.value
@@ -120,14 +121,13 @@ def _one(item: Item, fmt: Format, media: Media, structure: tuple[bool, bool], co
     if not done.valid:
         reject(report, done, problems, rejects, label)
         return
-    if fmt.name == report.target:
-        writer.write(raw)  # its own format: the row as read, with only the logged changes
-        report.written += 1
+    before = conv.report.written
+    if conv.source is conv.target and record is not None:
+        conv.write_as_is(done, raw, record.kind)  # its own format: the row as read, with only the logged changes
     else:
-        before = conv.report.written
         conv.write_checked(done)
-        if conv.report.written == before:
-            return  # not representable in the target: rejected by the converter, nothing logged
+    if conv.report.written == before:
+        return  # not representable in the target: rejected by the converter, nothing logged
     if changes:
         report.rows_changed += 1
     for c in changes:

@@ -1,0 +1,184 @@
+"""The data commands: validate, convert, fix, dedup, stats, formats."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional, cast
+
+import orjson
+import typer
+
+from ftdata import render
+from ftdata.cli.app import AllowOutside, Force, Json, MediaDir, Name, NoEntry, Source, app, fail, guarded, summary
+from ftdata.formats import FORMATS, TARGETS
+from ftdata.formats.write import ReasoningPolicy
+
+Files = Annotated[list[Path], typer.Argument(help="Data files (any format ftdata reads).", metavar="FILE...")]
+Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for large JSON Lines files (default: all cores).")]
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Data files: .jsonl, .json, .parquet, .csv, .txt", metavar="FILE...")],
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Skip detection: " + ", ".join(FORMATS))] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON object with every problem.")] = False,
+    max_errors: Annotated[int, typer.Option("--max-errors", min=0, help="Problems shown per file (text output).")] = 20,
+    media_dir: MediaDir = None,
+    workers: Workers = os.cpu_count() or 1,
+    allow_outside_media: AllowOutside = False,
+) -> None:
+    """Check every record and report each problem with file, line and JSON path.
+
+    Exit code 0: all records valid; 1: some invalid; 2: a file could not be read.
+
+    Example: ftdata validate moss.jsonl --max-errors 5
+    """
+    from ftdata import api
+
+    reports = []
+    for f in files:
+        with render.LazyProgress(f"validating {f}") as progress:
+            reports += api.validate(f, format, media_dir, workers, progress, allow_outside_media)
+    if json:
+        render.validation_json(reports)
+    else:
+        render.validation_text(reports, max_errors)
+    if any(r.error for r in reports):
+        raise typer.Exit(2)
+    raise typer.Exit(1 if any(r.invalid for r in reports) else 0)
+
+
+@app.command()
+def convert(
+    files: Annotated[list[Path], typer.Argument(help="Input data files (any format ftdata reads).", metavar="FILE...")],
+    to: Annotated[str, typer.Option("--to", "-t", help="Target: " + ", ".join(TARGETS))],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output (.jsonl or .json); default <input stem>.<target>.jsonl beside the input.")] = None,
+    source: Source = None,
+    name: Name = None,
+    reasoning: Annotated[str, typer.Option("--reasoning", help="Reasoning where the target has no field: think (<think>..</think> prefix), drop, reject.")] = "think",
+    media_dir: MediaDir = None,
+    no_dataset_info: NoEntry = False,
+    force: Force = False,
+    workers: Workers = os.cpu_count() or 1,
+    allow_outside_media: AllowOutside = False,
+    json: Json = False,
+) -> None:
+    """Convert records to another format; invalid or unrepresentable ones go to OUT.rejects.jsonl.
+
+    Exit code 0: all written; 1: some rejected (outputs still written); 2: usage error or unreadable input.
+
+    Example: ftdata convert moss.jsonl --to sharegpt
+    """
+    from ftdata import api
+
+    if reasoning not in ("think", "drop", "reject"):
+        fail(f"--reasoning must be think, drop or reject, not '{reasoning}'")
+    with render.LazyProgress(f"converting to {to}") as progress:
+        report = guarded(lambda: api.convert_files(
+            files, to, output, source, media_dir, cast(ReasoningPolicy, reasoning), name,
+            dataset_info=not no_dataset_info, progress=progress, force=force, allow_outside=allow_outside_media,
+            workers=workers), render.conversion)
+    summary(report, json, render.conversion)
+
+
+@app.command()
+def fix(
+    files: Files,
+    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Fixed rows (.jsonl or .json); default <first input stem>.fixed.jsonl beside it.")] = None,
+    source: Source = None,
+    merge_consecutive: Annotated[bool, typer.Option("--merge-consecutive", help="Join text turns of the same role that follow each other (changes the structure; logged).")] = False,
+    drop_empty: Annotated[bool, typer.Option("--drop-empty", help="Remove turns with blank content and no tool call (changes the structure; logged).")] = False,
+    name: Name = None,
+    no_dataset_info: NoEntry = False,
+    force: Force = False,
+    media_dir: MediaDir = None,
+    allow_outside: AllowOutside = False,
+    json: Json = False,
+) -> None:
+    """Apply only fixes that cannot change meaning (role names in another case, whitespace around content, tool
+    arguments encoded twice, MOSS 'None.' placeholders), each logged in OUT.changes.jsonl as {index, line, path,
+    code, before, after}; rows still invalid go to OUT.rejects.jsonl; OUT gets its dataset_info.json entry.
+
+    Exit code 0: every row written; 1: some rejected (outputs still written); 2: usage error or unreadable input.
+
+    Example: ftdata fix data.jsonl --drop-empty -o data.fixed.jsonl
+    """
+    from ftdata import api
+
+    report = guarded(lambda: api.fix_files(files, to, output, source, merge_consecutive, drop_empty, force,
+                                           allow_outside, media_dir, name, not no_dataset_info), render.fixed)
+    summary(report, json, render.fixed)
+
+
+@app.command()
+def dedup(
+    files: Annotated[list[Path], typer.Argument(help="Training data files (any format ftdata reads).", metavar="FILE...")],
+    near: Annotated[Optional[float], typer.Option("--near", help="Also remove near duplicates: estimated Jaccard similarity of word 3-grams from this value on (0.5-1.0; 0.8 is a common choice).")] = None,
+    against: Annotated[Optional[list[Path]], typer.Option("--against", help="Eval / benchmark file: remove training rows whose prompt matches one of its rows (repeat for several).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Kept rows (.jsonl or .json); default <first input stem>.dedup.jsonl beside it.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write kept rows in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
+    source: Source = None,
+    name: Name = None,
+    no_dataset_info: NoEntry = False,
+    force: Force = False,
+    media_dir: MediaDir = None,
+    allow_outside: AllowOutside = False,
+    json: Json = False,
+) -> None:
+    """Remove exact duplicates (the same normalised conversation, in any format) and, with --near, near duplicates
+    (MinHash LSH), across files; with --against, rows whose prompt is in an eval set. Kept rows go to OUT (with its
+    dataset_info.json entry), removed ones to OUT.dupes.jsonl (each naming the row it duplicates and the
+    similarity), invalid ones to OUT.rejects.jsonl.
+
+    Exit code 0: nothing rejected; 1: some rows rejected (outputs still written); 2: usage error or unreadable input.
+
+    Example: ftdata dedup train.jsonl more.jsonl --near 0.8 --against eval.jsonl -o train.dedup.jsonl
+    """
+    from ftdata import api
+
+    report = guarded(lambda: api.dedup_files(files, output, near, against, to, source, force, allow_outside,
+                                             media_dir, name, not no_dataset_info), render.dedup)
+    summary(report, json, render.dedup)
+
+
+@app.command()
+def stats(
+    files: Files,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Skip detection.")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="'tiny' (bundled) or a local HF tokenizer folder: count tokens with its chat template.")] = None,
+    max_length: Annotated[Optional[int], typer.Option("--max-length", help="Count records over this many tokens (with --tokenizer).")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write histograms to this PNG (needs matplotlib).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Turns, roles, lengths (chars, tokens), duplicates, short answers, and the share with tools/media/system.
+
+    Example: ftdata stats moss.jsonl --tokenizer tiny --max-length 1024 --plot moss.png
+    """
+    from ftdata import api
+
+    if plot is not None and not plot.parent.is_dir():
+        fail(f"--plot {plot}: the folder {plot.parent} does not exist; create it or choose another path")
+    try:
+        tok = api.load_tokenizer(tokenizer) if tokenizer else None
+        result = api.stats(files, format, tok, max_length)
+        if plot is not None:
+            api.plot_stats(result, plot)
+    except (ValueError, api.UnreadableFile) as err:
+        fail(str(err))
+    if json:
+        render.json_out(result.summary())
+    else:
+        render.stats_text(result.summary())
+
+
+@app.command()
+def formats() -> None:
+    """List the supported formats, each with a minimal example record.
+
+    Example: ftdata formats
+    """
+    for f in FORMATS.values():
+        render.out.print(f"[bold]{f.name}[/bold]: {f.summary}", soft_wrap=True)
+        render.out.print("  " + orjson.dumps(f.example).decode(), soft_wrap=True, markup=False)
