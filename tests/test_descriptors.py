@@ -126,7 +126,7 @@ def test_cli_export_refusals_exit_1_and_bad_input_exits_2(info: Path, monkeypatc
     assert result.stdout == ("datasets:\n- path: json\n  data_files: msgs.jsonl\n  split: train\n"
                              "- path: json\n  data_files: text.jsonl\n  split: train\n")
     result = runner.invoke(app, ["descriptor", "export", "dataset_info.json", "--to", "trl", "--dataset", "dpo"])
-    assert result.exit_code == 1 and "left out dpo: its rows are sharegpt preference / KTO rows" in result.output
+    assert result.exit_code == 1 and "left out dpo: its rows are sharegpt preference rows, which trl does not read" in result.output
     for args, message in (
             (["export", "dataset_info.json", "--to", "unsloth"], "Error: unknown descriptor 'unsloth'; choose one of"),
             (["export", "dataset_info.json", "--to", "trl", "--dataset", "nope"], "Error: no entry nope in"),

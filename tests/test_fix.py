@@ -4,6 +4,8 @@ exits 2."""
 
 import json
 import shutil
+
+import pytest
 from pathlib import Path
 
 from conftest import DATA
@@ -161,3 +163,24 @@ def test_rows_that_are_not_objects_are_rejected_with_their_reason(tmp_path: Path
     assert report.reject_codes == {"not_an_object": 3, "invalid_json": 1}
     rejects = [json.loads(line) for line in Path(report.rejects).read_text().splitlines()]
     assert [r["errors"][0]["code"] for r in rejects] == ["not_an_object"] * 3 + ["invalid_json"]
+
+
+@pytest.mark.parametrize("command", ["fix", "dedup"])
+def test_the_output_entry_reads_back_every_field(tmp_path: Path, monkeypatch, command: str) -> None:
+    """fix and dedup write OUT's dataset_info.json entry as convert does, from what they wrote: rows kept in their
+    own format keep fields our writers never write (alpaca `input`), and the entry must map them (LLaMA-Factory
+    sets every column an entry does not list to None)."""
+    from ftdata import api
+
+    monkeypatch.chdir(tmp_path)
+    rows = [{"instruction": " Translate ", "input": "Good morning", "output": "Bonjour", "system": "Be terse."},
+            {"instruction": "Add", "input": "2 and 2", "output": "4"}]
+    (tmp_path / "a.json").write_text(json.dumps(rows))
+    result = runner.invoke(app, [command, "a.json", "-o", "out.jsonl"])
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("dataset_info: entry 'out' in dataset_info.json\n")
+    entry = json.loads((tmp_path / "dataset_info.json").read_text())["out"]
+    assert entry["columns"]["query"] == "input" and entry["columns"]["system"] == "system"
+    (ds,) = api.open_datasets(tmp_path / "dataset_info.json")
+    prompts = [item.record.messages[-2].content for item in ds.checked]
+    assert prompts[1] == "Add\n2 and 2" and prompts[0].endswith("Good morning")

@@ -85,7 +85,7 @@ class RunSpec(BaseModel):
         return Path(self.output_dir or f"output/{stage}")
 
 
-CLI_FIELDS = [name for name in RunSpec.model_fields if name != "trl"]
+CLI_FIELDS = [option for option in RunSpec.model_fields if option != "trl"]
 
 
 class SpecError(ValueError):

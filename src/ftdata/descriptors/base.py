@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Callable, Generic, Iterator, TypeVar
 
 from ftdata.core.problems import Problem
-from ftdata.core.reports import Checked, FileReport
-from ftdata.engine.lanes import see, walks
+from ftdata.core.reports import Checked, ConvertReport, FileReport
+from ftdata.engine.lanes import Written, check_items, open_items, see, walks
 from ftdata.formats import Format
 from ftdata.io.filechecks import file_checks
+from ftdata.io.media import Media
 from ftdata.io.readers import UnreadableFile
 
 E = TypeVar("E")
@@ -62,3 +63,21 @@ def descriptor_reports(path: Path, kind: DescriptorKind[E], media_dir: Path | No
         except (UnicodeDecodeError, OSError) as err:
             report.error = f"{path}#{name}: cannot read: {err}"
     return reports
+
+
+def tally_file(path: Path) -> tuple[Format, ConvertReport]:
+    """A data file's format and its valid rows counted as convert counts the rows it writes (kinds, top-level keys,
+    what LLaMA-Factory would not read, types across rows): what a descriptor entry for the file as it is needs."""
+    fmt, _, items = open_items(path)
+    report = ConvertReport([str(path)], str(path), "", fmt.name)
+    rows, lf = Written(), fmt.llamafactory
+    for item in check_items(items, fmt, Media(path.parent, allow_outside=True), records=True):
+        if item.valid and item.record is not None and isinstance(item.raw, dict):
+            report.written += 1
+            report.kinds[item.record.kind] += 1
+            report.keys.update(item.raw)
+            if lf is not None and lf.unread is not None and (what := lf.unread(item.raw)) is not None:
+                report.lf_unread[what] += 1
+            rows.full(item.raw, item.record)
+    report.output_problems = rows.drift.problems()
+    return fmt, report

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ftdata.descriptors.llamafactory import READERS, Entry, entry_files, read_descriptor
+from ftdata.descriptors.base import tally_file
+from ftdata.descriptors.llamafactory import Entry, entry_files, read_descriptor, reader
+from ftdata.descriptors.llamafactory_writer import entry_descriptor
 from ftdata.descriptors.v1 import CONVERTERS, V1Entry, load_yaml, read_v1_yaml
 from ftdata.descriptors.v1 import entry_files as v1_files
-from ftdata.engine.lanes import open_items
+from ftdata.formats import FORMATS
 from ftdata.io.readers import UnreadableFile, UsageError
 from ftdata.io.staging import atomic_write
 
@@ -30,8 +32,6 @@ LOADERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "cs
 V1_ALPACA = {"prompt": "instruction", "query": "input", "response": "output", "system": "system", "images": "images",
              "videos": "videos", "audios": "audios"}  # what v1's alpaca converter reads
 V1_ROLES = {"human", "user", "gpt", "assistant", "observation", "tool", "function_call", "system"}
-OPENAI_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
-               "observation_tag": "tool", "system_tag": "system"}
 
 
 class Refused(Exception):
@@ -54,24 +54,18 @@ def _rel(path: Path, out_dir: Path) -> str:
 
 def _tags(entry: Entry) -> dict[str, str]:
     """The entry's role/content keys and role names: its format's defaults, overridden by its own `tags`."""
-    lf = READERS[entry.formatting].llamafactory
+    lf = reader(entry).llamafactory
     defaults = dict(lf.tags) if lf is not None else {}
     return {**defaults, **(entry.tags.model_dump(exclude_none=True) if entry.tags else {})}
 
 
 def _messages_column(entry: Entry) -> str:
-    lf = READERS[entry.formatting].llamafactory
+    lf = reader(entry).llamafactory
     return _columns(entry).get("messages") or (lf.columns["messages"] if lf is not None else "messages")
 
 
 def _columns(entry: Entry) -> dict[str, str]:
     return entry.columns.model_dump(exclude_none=True) if entry.columns else {}
-
-
-def _row_format(path: Path) -> str:
-    fmt, _, items = open_items(path)
-    items.close()
-    return fmt.name
 
 
 def _axolotl(name: str, entry: Entry, path: str) -> dict[str, Any]:
@@ -106,15 +100,14 @@ def _axolotl(name: str, entry: Entry, path: str) -> dict[str, Any]:
 
 def _trl(entry: Entry, local: list[Path], files: list[str]) -> dict[str, Any]:
     """trl reads its own types (messages; prompt/completion; prompt/chosen/rejected; prompt/completion/label) and
-    text: rows already in one of them pass; OpenAI-shaped `messages` rows only as SFT data (trl's KTO and DPO
-    types have no `messages` + label / input + preferred_output). `local`: the entry's files as found from here,
-    `files`: as the YAML names them."""
-    rows = _row_format(local[0])
-    sft = not entry.ranking and not _columns(entry).get("kto_tag")
-    if rows == "trl" or rows == "text" or (rows == "openai" and sft):
+    text: rows already in one of them pass (each Format declares the kinds trl reads in its rows: `trl_reads`).
+    `local`: the entry's files as found from here, `files`: as the YAML names them."""
+    fmt, rows = tally_file(local[0])
+    if len(rows.kinds) == 1 and set(rows.kinds) <= fmt.trl_reads:
         return {"path": LOADERS.get(Path(files[0]).suffix.lower(), "json"),
                 "data_files": files[0] if len(files) == 1 else files, "split": "train"}
-    raise Refused(f"its rows are {rows}{'' if sft else ' preference / KTO'} rows, which trl does not read; ftdata "
+    kinds = " / ".join(k for k in rows.kinds if k != "sft")
+    raise Refused(f"its rows are {fmt.name}{' ' + kinds if kinds else ''} rows, which trl does not read; ftdata "
                   f"convert {files[0]} --to trl")
 
 
@@ -267,27 +260,24 @@ def _import_one(result: Exported, name: str, make: Any) -> None:
 def _from_v1(path: Path, v1: V1Entry, out_dir: Path) -> dict[str, Any]:
     if v1.source != "local":
         return {("hf_hub_url" if v1.source == "hf_hub" else "ms_hub_url"): v1.path, "split": v1.split}
-    if CONVERTERS[v1.converter] not in ("alpaca", "sharegpt"):
+    if FORMATS[CONVERTERS[v1.converter]].llamafactory is None:
         raise Refused("LLaMA-Factory's dataset_info.json cannot read v1 rows or pair rows; ftdata convert the file "
                       "--to sharegpt")
     return _local(v1_files(path, v1)[0], v1.converter or "", out_dir)
 
 
 def _local(file: Path, how: str, out_dir: Path) -> dict[str, Any]:
-    """An entry for a local file whose rows are alpaca, sharegpt, openai-like messages or text."""
-    fmt, _, items = open_items(file)
-    items.close()
-    entry: dict[str, Any] = {"file_name": _rel(file, out_dir)}
-    if fmt.name == "alpaca" or (how == "alpaca" and fmt.name != "text"):
-        return {**entry, "formatting": "alpaca"}
-    if fmt.name == "text":
-        return {**entry, "columns": {"prompt": "text"}}
-    if fmt.name == "sharegpt":
-        return {**entry, "formatting": "sharegpt"}
-    if fmt.name in ("openai", "trl", "canonical") and how != "pair":
-        return {**entry, "formatting": "sharegpt", "columns": {"messages": "messages"}, "tags": OPENAI_TAGS}
-    raise Refused(f"its rows are {fmt.name}, which LLaMA-Factory's dataset_info.json cannot read; ftdata convert "
-                  f"{file} --to sharegpt")
+    """The entry for a local file as it is: the one convert writes for such rows (`entry_descriptor`), refused with
+    the reason where LLaMA-Factory would not read all of it. `how`: "pair" when the source reads it as preference
+    pairs, which the rows must then be."""
+    fmt, rows = tally_file(file)
+    entry, why = entry_descriptor(rows, _rel(file, out_dir))
+    if entry is not None and how == "pair" and not entry.get("ranking"):
+        entry, why = None, "not written: the source reads them as preference pairs, which they are not"
+    if entry is None:
+        raise Refused(f"its rows are {fmt.name}; {(why or '').removeprefix('not written: ')}; ftdata convert {file} "
+                      "--to sharegpt")
+    return entry
 
 
 def _from_list(kind: str, item: Any, base: Path, out_dir: Path) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from ftdata.core.problems import Problem, problem
 from ftdata.core.reports import Checked
 from ftdata.descriptors.base import DescriptorKind
 from ftdata.engine.lanes import check_items
-from ftdata.formats import FORMATS, REGISTRY, Format
+from ftdata.formats import Format, llamafactory_reader
 from ftdata.formats.base import parse_row
 from ftdata.io.media import Media
 from ftdata.io.readers import SUFFIXES, Item, UnreadableFile, read_records
@@ -86,8 +86,13 @@ class Entry(_Closed):
 # Columns every row of an entry needs; the others (system, history, tools, media, ...) may be absent or null, as
 # LLaMA-Factory and Arrow treat them.
 REQUIRED_COLUMNS = frozenset({"prompt", "response", "messages", "chosen", "rejected", "kto_tag"})
-# LLaMA-Factory's `formatting` value -> the format of ours that reads it (each Format says how LLaMA-Factory reads it)
-READERS: dict[str, Format] = {f.llamafactory.formatting: f for f in REGISTRY if f.llamafactory is not None}
+def reader(entry: Entry) -> Format:
+    """The format of ours that reads an entry (each Format says how LLaMA-Factory reads it; see
+    `ftdata.formats.llamafactory_reader`)."""
+    cols = entry.columns.model_dump(exclude_none=True) if entry.columns else {}
+    fmt = llamafactory_reader(entry.formatting, cols)
+    assert fmt is not None, entry.formatting  # the model allows only the formattings our formats declare
+    return fmt
 
 
 def read_descriptor(path: Path) -> tuple[dict[str, Entry], list[Problem]]:
@@ -172,11 +177,9 @@ class Adapter:
 
 
 def adapter_for(entry: Entry) -> Adapter:
-    """Build the column/tag renaming for an entry (alpaca pretrain entries map `prompt` to text)."""
+    """Build the column/tag renaming for an entry, for the format that reads it."""
     cols = entry.columns.model_dump(exclude_none=True) if entry.columns else {}
-    if entry.formatting == "alpaca" and set(cols) == {"prompt"}:
-        return Adapter(FORMATS["text"], {cols["prompt"]: "text"}, {}, "", "", frozenset({cols["prompt"]}))
-    fmt = READERS[entry.formatting]
+    fmt = reader(entry)
     lf = fmt.llamafactory
     assert lf is not None
     unknown = set(cols) - set(lf.columns)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from ftdata.core.canonical import Kind
 from ftdata.core.reports import ConvertReport
 from ftdata.formats import FORMATS
 from ftdata.io.readers import UsageError
@@ -24,10 +25,6 @@ def entry_descriptor(report: ConvertReport, file_name: str) -> tuple[dict[str, A
     target, kinds = report.target, report.kinds
     if len(kinds) != 1:
         return None, f"not written: the output mixes record kinds ({', '.join(sorted(kinds))})"
-    kind = next(iter(kinds))
-    entry: dict[str, Any] = {"file_name": file_name}
-    if target == "text":
-        return {**entry, "columns": {"prompt": "text"}}, None
     lf = FORMATS[target].llamafactory
     if lf is None:
         return None, f"not written: LLaMA-Factory cannot read {target} rows (fttrain reads the file by path)"
@@ -38,17 +35,7 @@ def entry_descriptor(report: ConvertReport, file_name: str) -> tuple[dict[str, A
     if report.output_problems:
         return None, ("not written: the output's columns vary between rows (see the warnings), which LLaMA-Factory's "
                       "loader (Arrow) cannot hold")
-    cols = {col: field for col, field in lf.columns.items() if field in report.keys}
-    if target == "alpaca":
-        cols.update(prompt="instruction", response="output") if kind != "preference" else cols.update(prompt="instruction")
-        cols.pop("query", None)
-    entry["formatting"] = "sharegpt" if target == "openai" else lf.formatting
-    if kind == "preference":
-        entry["ranking"] = True
-    entry["columns"] = cols
-    if target == "openai":
-        entry["tags"] = {k: v for k, v in lf.tags.items() if k != "function_tag"}
-    return entry, None
+    return {"file_name": file_name, **lf.entry_for(cast(Kind, next(iter(kinds))), report.keys)}, None
 
 
 def read_entries(info: Path) -> dict[str, Any]:

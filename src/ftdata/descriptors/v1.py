@@ -32,12 +32,13 @@ from ftdata.core.reports import Checked, FileReport
 from ftdata.descriptors.base import DescriptorKind, descriptor_reports
 from ftdata.descriptors.llamafactory import data_files, stays_inside
 from ftdata.engine.lanes import check_items
-from ftdata.formats import FORMATS, Format
+from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.base import parse_row
 from ftdata.io.media import Media
 from ftdata.io.readers import Item, UnreadableFile, read_records
 
-CONVERTERS = {"alpaca": "alpaca", "sharegpt": "sharegpt", "pair": "trl", None: "llamafactory-v1"}
+# v1's converter name (None: none) -> the format of ours whose rows it reads (each Format declares its converters)
+CONVERTERS = {name: f.name for f in REGISTRY for name in f.v1_converters}
 
 
 class V1Entry(BaseModel):

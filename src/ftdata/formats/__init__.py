@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 from ftdata.formats import (
     alpaca,
+    declare,
     canonical,
     firefly,
     llamafactory_v1,
@@ -53,6 +54,20 @@ def get_format(name: str) -> Format:
         return FORMATS[name]
     except KeyError:
         raise KeyError(f"unknown format '{name}'; known: {', '.join(FORMATS)}") from None
+
+
+def llamafactory_reader(formatting: str, columns: Iterable[str]) -> Format | None:
+    """The format that reads a dataset_info.json entry of this `formatting` naming these columns: of the formats
+    LLaMA-Factory reads with it, those whose required columns the entry names and which know all its columns, the
+    one with most required columns (an alpaca entry naming only `prompt` is pretraining text); else the first of
+    that formatting (whose column check then names what does not apply); None for an unknown formatting."""
+    given = set(columns)
+    same = [f for f in REGISTRY if f.llamafactory is not None and f.llamafactory.formatting == formatting]
+    fits = [f for f in same if f.llamafactory is not None
+            and f.llamafactory.required <= given <= f.llamafactory.columns.keys()]
+    if fits:
+        return max(fits, key=lambda f: len(f.llamafactory.required) if f.llamafactory is not None else 0)
+    return same[0] if same else None
 
 
 def match(raw: Raw) -> Format | None:
@@ -94,4 +109,17 @@ def detect(records: Iterable[dict[str, Any]]) -> tuple[Format | None, Counter[st
     return max(REGISTRY, key=score), votes
 
 
-__all__ = ["FORMATS", "REGISTRY", "TARGETS", "Converted", "Format", "accepts", "detect", "get_format", "match"]
+def formats_markdown() -> str:
+    """The README's Formats table, from each Format's `shape_doc` and `variants`."""
+    rows = ["| format | shape | variants |", "|---|---|---|"]
+    rows += [f"| {f.name} | {f.shape_doc} | {f.variants} |" for f in REGISTRY]
+    return "\n".join(rows) + "\n"
+
+
+def matrix_markdown() -> str:
+    """The README's format x feature matrix, from each convert target's `carries`."""
+    return declare.matrix_markdown({name: FORMATS[name].carries for name in TARGETS})
+
+
+__all__ = ["FORMATS", "REGISTRY", "TARGETS", "Converted", "Format", "accepts", "detect", "get_format",
+           "formats_markdown", "llamafactory_reader", "match", "matrix_markdown"]

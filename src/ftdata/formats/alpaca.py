@@ -11,17 +11,8 @@ from pydantic import Field
 
 from ftdata.core.problems import Code, Problem, problem
 from ftdata.core.rules import Origin, Origins
-from ftdata.formats.base import (
-    Converted,
-    Format,
-    LlamaFactory,
-    Raw,
-    Row,
-    build_record,
-    parse_row,
-    shapes,
-    text_message,
-)
+from ftdata.formats.declare import KEPT, LlamaFactory, kept, lossy, rejected
+from ftdata.formats.base import Converted, Format, Raw, Row, build_record, parse_row, shapes, text_message
 from ftdata.formats.light import (
     LightMessage,
     LightRecord,
@@ -217,4 +208,12 @@ FORMAT = Format(
         columns={"prompt": "instruction", "query": "input", "response": "output", "history": "history",
                  "system": "system", "images": "images", "videos": "videos", "audios": "audios", "chosen": "chosen",
                  "rejected": "rejected", "kto_tag": "kto_tag"}),
+    shape_doc="`instruction`, `input`, `output`, `system`, `history`",
+    variants="preference (`chosen`/`rejected` strings), KTO (`kto_tag`), media",
+    carries={"system": KEPT, "multi_turn": kept("`history`"), "consecutive_users": rejected(),
+             "tool_calls": rejected(), "tools": rejected(), "reasoning": lossy("`<think>` prefix"),
+             "weights": lossy("defaults only"), "preference": kept("single answers"), "kto": kept("`kto_tag`"),
+             "images": KEPT, "videos": KEPT, "audios": KEPT, "id": kept("as text"), "meta": kept("`meta` object")},
+    text_fields=("system", "instruction", "input", "output", "chosen", "rejected", "history[*][*]"),
+    v1_converters=("alpaca",),  # LLaMA-Factory v1's converters that read these rows
 )

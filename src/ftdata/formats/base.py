@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ftdata.core.canonical import Record, ToolCall
+from ftdata.core.canonical import Kind, Record, ToolCall
 from ftdata.core.problems import (
     Problem,
     from_validation_error,
@@ -18,6 +18,8 @@ from ftdata.core.problems import (
     problem,
 )
 from ftdata.core.rules import STRICT, Origins, Policy
+from ftdata.formats.declare import Carry, Feature, LlamaFactory
+from ftdata.formats.declare import Raw as Raw  # re-exported: a decoded row, as every format module names it
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import Writing
 
@@ -31,7 +33,6 @@ class Converted:
     problems: list[Problem] = field(default_factory=list)
 
 
-Raw = dict[str, Any]
 Fast = Callable[[Raw], bool]  # "is this decoded row certainly valid?" (the fast lane; see formats/__init__.py)
 
 
@@ -49,18 +50,6 @@ class Shape:
 def shapes(*key_sets: str, sniff: Callable[[Raw], bool] | None = None) -> tuple[Shape, ...]:
     """shapes("conversations", "conversations chosen rejected") -> two Shapes (space-separated key sets)."""
     return tuple(Shape(frozenset(keys.split()), sniff) for keys in key_sets)
-
-
-@dataclass(frozen=True)
-class LlamaFactory:
-    """How LLaMA-Factory reads this format from a dataset_info.json entry: its `formatting` value, each of its
-    column names -> our row's field, and its tag defaults (role/content keys and role values)."""
-
-    formatting: str
-    columns: dict[str, str]
-    tags: dict[str, str] = field(default_factory=dict)
-    # for a row we wrote: why LLaMA-Factory would not read all of it (tool calls it has no place for, ...), or None
-    unread: Callable[[Raw], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +85,22 @@ class Format:
     light_writer: Callable[[LightRecord], Raw] | None = None
     as_is: Mapping[str, Fast] = field(default_factory=dict)
     llamafactory: LlamaFactory | None = None
+    # for the README's Formats table: the shape in a few words, and its variants
+    shape_doc: str = ""
+    variants: str = ""
+    # a convert target: what it carries (the round-trip tests and the README's feature matrix come from this)
+    carries: Mapping[Feature, Carry] = field(default_factory=dict)
+    # `ftdata fix`: the row's plain turn texts outside message lists, as paths (`history[*][*]`,
+    # `conversation[*].human`), whose outer whitespace is trimmed; message contents are found by fix itself
+    text_fields: tuple[str, ...] = ()
+    # `ftdata fix`: the value that means what a warned-about source value says (MOSS `None.` -> `None`), or None
+    repair: Callable[[Problem, Any, Any], Any] | None = None
+    # LLaMA-Factory v1's converters that read rows of this format (None: v1's own rows, no converter)
+    v1_converters: tuple[str | None, ...] = ()
+    # the record kinds trl's own loaders and trainers read in rows of this format as they are
+    trl_reads: frozenset[Kind] = frozenset()
+    # `ftdata schema export`: what the row models' schema does not say by itself (the canonical record's kinds)
+    schema_extra: Mapping[str, Any] = field(default_factory=dict)
 
     def write(self, w: Writing) -> Raw:
         """Canonical -> a row of this format (see `from_canonical`); only for convert targets."""

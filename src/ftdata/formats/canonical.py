@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ftdata.core.canonical import Record
 from ftdata.core.rules import OPEN, Origins
 from ftdata.formats import openai
+from ftdata.formats.declare import FEATURES, KEPT
 from ftdata.formats.base import Converted, Format, Raw, parse_row, shapes
 
 RECORD_FIELDS = frozenset(Record.model_fields)
@@ -31,6 +34,20 @@ def canonical_only(raw: Raw) -> bool:
     return False
 
 
+# The record's kinds, as sets of fields that are set (present and not null); see ftdata.core.canonical.
+KIND_FIELDS = [("messages",), ("messages", "chosen", "rejected"), ("messages", "completion", "label"), ("text",)]
+KIND_KEYS = ("messages", "chosen", "rejected", "completion", "label", "text")
+
+
+def _is_set(field: str) -> dict[str, Any]:
+    return {"required": [field], "properties": {field: {"not": {"type": "null"}}}}
+
+
+def kind_schema(fields: tuple[str, ...]) -> dict[str, Any]:
+    """JSON Schema: these fields set, the other kind fields not."""
+    return {"allOf": [_is_set(f) for f in fields] + [{"not": _is_set(f)} for f in KIND_KEYS if f not in fields]}
+
+
 FORMAT = Format(
     name="canonical",
     summary="ftdata's canonical record: messages (+ chosen/rejected | completion/label), tools, media, meta",
@@ -46,4 +63,9 @@ FORMAT = Format(
     from_canonical=lambda w: w.record.to_file_json(),
     light_writer=openai.light_writer,  # a plain conversation is {"messages": [{role, content}]} here too
     policy=OPEN,
+    shape_doc="ftdata's own record",
+    variants="see below",
+    carries={feature: KEPT for feature in FEATURES},
+    text_fields=("text",),
+    schema_extra={"oneOf": [kind_schema(fields) for fields in KIND_FIELDS]},  # exactly one kind's fields set
 )

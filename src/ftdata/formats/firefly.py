@@ -93,4 +93,7 @@ FORMAT = Format(
     light=light,
     example={"conversation_id": 1, "category": "Brainstorming",
              "conversation": [{"human": "Name a colour.", "assistant": "Blue."}]},
+    shape_doc="`conversation: [{human, assistant}]`, `system`",
+    variants="DPO rows (`prompt_id`, whole-conversation chosen/rejected)",
+    text_fields=("system", "prompt", "conversation[*].human", "conversation[*].assistant"),
 )

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Role, json_text
 from ftdata.core.problems import Problem, problem
 from ftdata.core.rules import OPEN, Origin, Origins
+from ftdata.formats.declare import KEPT, kept, lossy, rejected
 from ftdata.formats.base import (
     ClosedPart,
     Converted,
@@ -248,4 +249,14 @@ FORMAT = Format(
                           {"role": "assistant", "content": [{"type": "text", "value": "4"}], "loss_weight": 1.0}]},
     policy=OPEN,
     roles=ROLES,
+    shape_doc="LLaMA-Factory v1: `messages: [{role, content: [{type, value}], loss_weight}]`, `tools` (JSON string)",
+    variants="DPO (`chosen_messages`/`rejected_messages`, each the whole conversation), blocks text / reasoning / "
+             "tool_call / image_url / video_url / audio_url",
+    carries={"system": KEPT, "multi_turn": KEPT, "consecutive_users": KEPT, "tool_calls": KEPT, "parallel_tools": KEPT,
+             "call_ids": lossy("positional (ids not kept)"), "tools": kept("JSON string"),
+             "reasoning": kept("`reasoning` block"), "reasoning_call": KEPT, "weights": lossy("`loss_weight` 0 / 1"),
+             "preference": kept("`chosen_messages` / `rejected_messages`"), "kto": rejected("v1 has none"),
+             "images": kept("`*_url` blocks; `data/` paths"), "videos": kept("`*_url` blocks; `data/` paths"),
+             "audios": kept("`*_url` blocks; `data/` paths"), "id": kept("as text"), "meta": kept("`meta` object")},
+    v1_converters=(None,),  # LLaMA-Factory v1's converters that read these rows
 )

@@ -306,6 +306,16 @@ def light(raw: Raw) -> LightRecord:
     return LightRecord(msgs, raw["conversation_id"], {"category": raw["category"]} if "category" in raw else None)
 
 
+def repair(p: Problem, value: Any, key: Any) -> Any:
+    """`ftdata fix`: a `None.`-style placeholder (`odd_placeholder`) -> the field with `None` between its markers,
+    which the data means; None for anything else."""
+    if p.code != "odd_placeholder" or not isinstance(value, str) or key not in MARKERS:
+        return None
+    absent, said = unwrap(value, key, p.path)
+    inner = inside(value, *MARKERS[key])
+    return value.replace(inner, "None", 1) if absent is None and said and inner else None
+
+
 FORMAT = Format(
     name="moss",
     summary="MOSS-003 SFT: conversation_id, meta_instruction, num_turns, chat.turn_N with marked fields",
@@ -324,4 +334,7 @@ FORMAT = Format(
                             "Commands": "<|Commands|>: None<eoc>\n", "Tool Responses": "<|Results|>: None<eor>\n",
                             "MOSS": "<|MOSS|>: Hello!<eom>\n"}},
     },
+    shape_doc="MOSS-003: `meta_instruction`, `num_turns`, `chat.turn_N`",
+    variants="inner thoughts -> `reasoning`, commands -> tool calls, results -> tool messages",
+    repair=repair,
 )

@@ -11,14 +11,14 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field
 
-from ftdata.core.canonical import Message, Role, tool_calls_json
+from ftdata.core.canonical import Kind, Message, Role, tool_calls_json
 from ftdata.core.problems import Problem, problem
 from ftdata.core.rules import OPEN, Origin, Origins
+from ftdata.formats.declare import KEPT, LlamaFactory, kept, lossy, rejected, standard_entry
 from ftdata.formats.base import (
     ClosedPart,
     Converted,
     Format,
-    LlamaFactory,
     Msg,
     Raw,
     Row,
@@ -414,6 +414,15 @@ def lf_unread(row: Raw) -> str | None:
     return None
 
 
+def lf_entry(lf: LlamaFactory, kind: Kind, keys: set[str]) -> dict[str, Any]:
+    """LLaMA-Factory reads our OpenAI rows through its sharegpt reader with role/content tags (its `openai`
+    formatting is undocumented); rows with tool calls get no entry at all (`lf_unread`)."""
+    entry = standard_entry(lf, kind, keys)
+    entry["formatting"] = "sharegpt"
+    entry["tags"] = {k: v for k, v in lf.tags.items() if k != "function_tag"}
+    return entry
+
+
 FORMAT = Format(
     name="openai",
     summary="messages: [{role, content, tool_calls?, weight?}] (+ tools); input/preferred_output/non_preferred_output",
@@ -438,5 +447,16 @@ FORMAT = Format(
                  "audios": "audios", "chosen": "chosen", "rejected": "rejected", "kto_tag": "label"},
         tags={"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
               "observation_tag": "tool", "function_tag": "function_call", "system_tag": "system"},
-        unread=lf_unread),
+        unread=lf_unread,
+        entry=lf_entry),
+    shape_doc="`messages: [{role, content, tool_calls, weight}]`, `tools`",
+    variants="preference (`input`/`preferred_output`/`non_preferred_output`), content parts (text, image_url), KTO "
+             "(`label`)",
+    carries={"system": KEPT, "multi_turn": KEPT, "consecutive_users": KEPT, "tool_calls": KEPT, "parallel_tools": KEPT,
+             "call_ids": KEPT, "tools": KEPT, "reasoning": lossy("`<think>` prefix"),
+             "reasoning_call": lossy("`<think>` prefix"), "weights": kept("on assistant messages"), "preference": KEPT,
+             "kto": kept("`label`"), "images": kept("lists beside `messages`"),
+             "videos": kept("lists beside `messages`"), "audios": kept("lists beside `messages`"),
+             "id": kept("as text"), "meta": kept("`meta` object")},
+    trl_reads=frozenset({"sft"}),  # trl reads `messages` as SFT (its preference rows are not trl's)
 )

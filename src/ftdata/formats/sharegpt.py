@@ -15,11 +15,11 @@ from pydantic import Field
 from ftdata.core.canonical import MEDIA_KINDS, Message, Role, json_text
 from ftdata.core.problems import Problem, has_errors, problem
 from ftdata.core.rules import Origin, Origins, Policy
+from ftdata.formats.declare import KEPT, LlamaFactory, kept, lossy, rejected
 from ftdata.formats.base import (
     ClosedPart,
     Converted,
     Format,
-    LlamaFactory,
     Msg,
     Raw,
     Row,
@@ -322,4 +322,14 @@ FORMAT = Format(
                  "videos": "videos", "audios": "audios", "chosen": "chosen", "rejected": "rejected", "kto_tag": "kto_tag"},
         tags={"role_tag": "from", "content_tag": "value", "user_tag": USER, "assistant_tag": ASSISTANT,
               "observation_tag": TOOL, "function_tag": FUNCTION, "system_tag": SYSTEM}),
+    shape_doc="`conversations: [{from, value}]`, `system`, `tools`",
+    variants="preference (`chosen`/`rejected` messages), KTO, media, FastChat dumps (`id`, user/assistant roles)",
+    carries={"system": KEPT, "multi_turn": KEPT, "consecutive_users": rejected("LLaMA-Factory alternates"),
+             "tool_calls": kept("one result per call message"), "parallel_tools": rejected("one result per call message"),
+             "call_ids": lossy("positional (ids not kept)"), "tools": kept("JSON string"),
+             "reasoning": lossy("`<think>` prefix (`--reasoning`)"), "reasoning_call": KEPT,
+             "weights": lossy("defaults only"), "preference": kept("single answer messages"), "kto": kept("`kto_tag`"),
+             "images": KEPT, "videos": KEPT, "audios": KEPT, "id": kept("as text"), "meta": kept("`meta` object")},
+    text_fields=("system",),
+    v1_converters=("sharegpt",),  # LLaMA-Factory v1's converters that read these rows
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ftdata.core.rules import Origins
+from ftdata.formats.declare import KEPT, LlamaFactory, kept
 from ftdata.formats.base import Converted, Format, Row, build_record, parse_row, shapes
 from ftdata.formats.write import Writing, with_meta
 
@@ -37,4 +38,12 @@ FORMAT = Format(
     to_canonical=to_canonical,
     from_canonical=from_canonical,
     example={"text": "The quick brown fox jumps over the lazy dog."},
+    shape_doc="`{\"text\"}`",
+    variants="`.txt` files: one record per line",
+    carries={"text": KEPT, "id": kept("as text"), "meta": kept("`meta` object")},
+    text_fields=("text",),
+    # LLaMA-Factory reads pretraining text as an alpaca entry whose only column is `prompt`
+    llamafactory=LlamaFactory("alpaca", columns={"prompt": "text"}, required=frozenset({"prompt"}),
+                              entry=lambda lf, kind, keys: {"columns": {"prompt": "text"}}),
+    trl_reads=frozenset({"text"}),  # trl reads language modeling text
 )

@@ -10,6 +10,7 @@ from ftdata.core.canonical import chat_messages, json_text
 from ftdata.core.problems import Problem, problem
 from ftdata.core.rules import OPEN, Origin, Origins
 from ftdata.formats import openai
+from ftdata.formats.declare import KEPT, kept, lossy, rejected
 from ftdata.formats.base import (
     Converted,
     Format,
@@ -167,4 +168,13 @@ FORMAT = Format(
     light_writer=openai.light_writer,  # a plain conversation is {"messages": [{role, content}]} here too
     example={"prompt": "What colour is the sky?", "chosen": "Blue.", "rejected": "Green."},
     policy=OPEN,
+    shape_doc="`prompt`+`completion`, `prompt`+`chosen`+`rejected`, `prompt`+`completion`+`label`",
+    variants="standard (strings) or conversational (message lists); implicit prompts",
+    carries={"system": KEPT, "multi_turn": KEPT, "consecutive_users": KEPT, "tool_calls": KEPT, "parallel_tools": KEPT,
+             "call_ids": KEPT, "tools": KEPT, "reasoning": kept("`reasoning_content`"), "reasoning_call": KEPT,
+             "weights": lossy("defaults only"), "preference": KEPT, "kto": kept("`label`"), "images": KEPT,
+             "videos": rejected("images only"), "audios": rejected("images only"), "text": kept("`text`"),
+             "id": kept("as text"), "meta": kept("`meta` object")},
+    v1_converters=("pair",),  # LLaMA-Factory v1's converters that read these rows
+    trl_reads=frozenset({"sft", "preference", "kto"}),  # trl reads its own types
 )

@@ -4,14 +4,15 @@ Each fix returns the changes it made as `Change(path, code, before, after)`, pat
 (`conversations[2].from`). Always applied:
 - `role_name`: a role in another case or with spaces (`Human`, ` gpt`, `Function Call`) -> the format's spelling,
   when that spelling is a role the format knows (and the original is not);
-- `whitespace`: leading / trailing whitespace of turn contents (a message's content or value, alpaca's
-  instruction / input / output / system / history, Firefly's human / assistant, text). Content split into parts
-  or blocks is joined without a separator, so only the first part's start and the last part's end are trimmed;
-  trl's standard (string) prompt and completion are left alone: they are concatenated, and a leading space there
-  is part of the text; MOSS fields are left alone (their markers own the whitespace);
+- `whitespace`: leading / trailing whitespace of turn contents: a message's content or value, and the turn texts
+  each format declares (`Format.text_fields`: alpaca's instruction / input / output / system / history, Firefly's
+  human / assistant, ...). Content split into parts or blocks is joined without a separator, so only the first
+  part's start and the last part's end are trimmed; trl's standard (string) prompt and completion are not turn
+  texts: they are concatenated, and a leading space there is part of the text; MOSS declares none (its markers own
+  the whitespace);
 - `double_encoded`: tool-call arguments JSON-encoded twice, decoded once (where `validate` warns `double_encoded`);
-- `placeholder`: MOSS `None.`-style placeholders (`None.`, `None (no API needed)`) -> `None`, which the data
-  means (where `validate` warns `odd_placeholder` for them).
+- `placeholder`: a value the format repairs itself where `validate` warns about it (`Format.repair`: MOSS
+  `None.`-style placeholders -> `None`, which the data means).
 Opt-in, because they change the structure: `drop_empty` (a turn with blank content and no tool call) and
 `merge_consecutive` (two text turns of the same role in a row, joined with a newline; tool results never).
 """
@@ -20,13 +21,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Iterable, Iterator, Literal
 
 import orjson
 
 from ftdata.core.problems import Problem, join_path
 from ftdata.formats import Format
-from ftdata.formats.moss import MARKERS, inside, unwrap
 
 FixCode = Literal["role_name", "whitespace", "double_encoded", "placeholder", "drop_empty", "merge_consecutive"]
 FIX_CODES: dict[FixCode, str] = {
@@ -39,7 +39,6 @@ FIX_CODES: dict[FixCode, str] = {
 }
 ROLE_KEYS = ("role", "from")
 CONTENT_KEYS = ("content", "value", "reasoning", "reasoning_content")
-TOP_TEXT = ("system", "instruction", "input", "output", "text")
 CALL_KEYS = ("tool_calls", "function_call")
 
 
@@ -103,8 +102,8 @@ def _strip(holder: Any, key: Any, path: str, out: list[Change], start: bool = Tr
 
 
 def fix_whitespace(row: dict[str, Any], fmt: Format) -> list[Change]:
-    if fmt.name == "moss":
-        return []
+    """Outer whitespace of every message's content (parts and blocks: the ends of the joined text) and of the
+    format's other turn texts (`Format.text_fields`)."""
     out: list[Change] = []
     for path, m in _messages(row):
         for key in CONTENT_KEYS:
@@ -118,18 +117,25 @@ def fix_whitespace(row: dict[str, Any], fmt: Format) -> list[Change]:
                     if field in value[i]:
                         _strip(value[i], field, f"{path}.{key}[{i}].{field}", out, start=i == texts[0],
                                end=i == texts[-1])
-    extra = {"alpaca": ("chosen", "rejected"), "firefly": ("prompt",)}.get(fmt.name, ())  # turn texts there
-    for key in TOP_TEXT + extra:
-        if isinstance(row.get(key), str):
-            _strip(row, key, key, out)
-    for i, pair in enumerate(row.get("history") or () if fmt.name == "alpaca" else ()):
-        for j in range(len(pair) if isinstance(pair, list) else 0):
-            _strip(pair, j, f"history[{i}][{j}]", out)
-    for i, turn in enumerate(row.get("conversation") or () if fmt.name == "firefly" else ()):
-        for key in ("human", "assistant"):
-            if isinstance(turn, dict) and key in turn:
-                _strip(turn, key, f"conversation[{i}].{key}", out)
+    for pattern in fmt.text_fields:
+        for holder, key, path in _places(row, pattern.replace("[", ".[").split(".")):
+            _strip(holder, key, path, out)
     return out
+
+
+def _places(value: Any, parts: list[str], path: str = "") -> Iterator[tuple[Any, Any, str]]:
+    """(container, key, path) of each string a field pattern names: `history[*][*]` -> every history[i][j]."""
+    head, rest = parts[0], parts[1:]
+    if head == "[*]":
+        keys: Iterable[Any] = range(len(value)) if isinstance(value, list) else ()
+    else:
+        keys = [head] if isinstance(value, dict) and head in value else ()
+    for key in keys:
+        inner = join_path(path, key)
+        if rest:
+            yield from _places(value[key], rest, inner)
+        elif isinstance(value[key], str):
+            yield value, key, inner
 
 
 def _at(row: Any, path: str) -> tuple[Any, Any] | None:
@@ -168,7 +174,8 @@ def _decode_calls(value: Any) -> Any:
 
 
 def fix_reported(row: dict[str, Any], fmt: Format, problems: list[Problem]) -> list[Change]:
-    """The fixes `validate` points at: `double_encoded` arguments and MOSS `odd_placeholder` values."""
+    """The fixes `validate` points at: `double_encoded` arguments, and values the format repairs itself
+    (`Format.repair`: MOSS `odd_placeholder`s)."""
     out = []
     for p in problems:
         found = _at(row, p.path)
@@ -189,13 +196,9 @@ def fix_reported(row: dict[str, Any], fmt: Format, problems: list[Problem]) -> l
             if new != value:
                 holder[key] = new
                 out.append(Change(p.path, "double_encoded", value, new))
-        elif p.code == "odd_placeholder" and fmt.name == "moss" and isinstance(value, str) and key in MARKERS:
-            absent, said = unwrap(value, key, p.path)
-            inner = inside(value, *MARKERS[key])
-            if absent is None and said and inner:
-                new = value.replace(inner, "None", 1)
-                holder[key] = new
-                out.append(Change(p.path, "placeholder", value, new))
+        elif fmt.repair is not None and (new := fmt.repair(p, value, key)) is not None and new != value:
+            holder[key] = new  # the format's own repair of a value it warns about (MOSS `None.` placeholders)
+            out.append(Change(p.path, "placeholder", value, new))
     return out
 
 

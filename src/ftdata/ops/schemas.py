@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from ftdata.formats import FORMATS
+from ftdata.io.staging import atomic_write
 
 # What JSON Schema cannot say about any format's records; `ftdata validate` checks these too (see ftdata.core.rules).
 COMMON = ("Not expressible here, checked by `ftdata validate`: turn order (optional leading system; user/tool and "
@@ -33,22 +34,8 @@ def schema_for(fmt: str) -> dict[str, Any]:
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"ftdata/{fmt}.schema.json",
               "title": f"ftdata {fmt} record", **schema}
     schema["description"] = " ".join(filter(None, [FORMATS[fmt].schema_note, COMMON]))
-    if fmt == "canonical":
-        schema["oneOf"] = [_kind(fields) for fields in KIND_FIELDS]
+    schema.update(FORMATS[fmt].schema_extra)
     return schema
-
-
-# The canonical record's kinds, as sets of fields that are set (present and not null); see ftdata.core.canonical.
-KIND_FIELDS = [("messages",), ("messages", "chosen", "rejected"), ("messages", "completion", "label"), ("text",)]
-KIND_KEYS = ("messages", "chosen", "rejected", "completion", "label", "text")
-
-
-def _is_set(field: str) -> dict[str, Any]:
-    return {"required": [field], "properties": {field: {"not": {"type": "null"}}}}
-
-
-def _kind(fields: tuple[str, ...]) -> dict[str, Any]:
-    return {"allOf": [_is_set(f) for f in fields] + [{"not": _is_set(f)} for f in KIND_KEYS if f not in fields]}
 
 
 def export(directory: Path) -> list[Path]:
@@ -57,6 +44,7 @@ def export(directory: Path) -> list[Path]:
     written = []
     for fmt in FORMATS:
         path = directory / f"{fmt}.schema.json"
-        path.write_bytes(orjson.dumps(schema_for(fmt), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+        with atomic_write(path) as f:  # the one staging path: whole files only, never through a planted link
+            f.write(orjson.dumps(schema_for(fmt), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
         written.append(path)
     return written

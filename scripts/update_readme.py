@@ -1,0 +1,40 @@
+"""Regenerate the README's tables that are generated from the code (tests/test_registry.py fails when they drift):
+the Formats table and the format x feature matrix (from each `Format`'s declarations) and fttrain's option table
+(from `fttrain.spec`).
+
+Usage: python scripts/update_readme.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftdata.formats import formats_markdown, matrix_markdown
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def sections() -> dict[str, str]:
+    """Marker name -> the text between `<!-- NAME: generated ... -->` and `<!-- NAME end -->`."""
+    from fttrain.spec import options_markdown
+
+    return {"formats": formats_markdown(), "matrix": matrix_markdown(), "options": options_markdown()}
+
+
+def replaced(text: str, name: str, body: str) -> str:
+    start = text.index(f"<!-- {name}: generated")
+    start = text.index("-->\n", start) + 4
+    end = text.index(f"<!-- {name} end -->", start)
+    return text[:start] + body + text[end:]
+
+
+def main() -> None:
+    text = README.read_text()
+    for name, body in sections().items():
+        text = replaced(text, name, body)
+    README.write_text(text)
+    print(f"updated {README}")
+
+
+if __name__ == "__main__":
+    main()
