@@ -15,7 +15,7 @@ from ftdata import __version__, render
 from ftdata.formats import FORMATS, TARGETS
 from ftdata.formats.write import ReasoningPolicy
 from ftdata.io.readers import UnreadableFile, UsageError
-from ftdata.io.staging import OutputExists
+from ftdata.io.staging import OutputExists, check_output, write_output
 
 app = typer.Typer(
     help="Validate and convert LLM fine-tuning data (alpaca, sharegpt, openai, trl, moss, firefly, text).",
@@ -153,13 +153,14 @@ def stats(
     from ftdata.core import stats as st
     from ftdata.core.tokens import load_tokenizer
 
-    if plot is not None and not plot.parent.is_dir():
-        _fail(f"--plot {plot}: the folder {plot.parent} does not exist; create it or choose another path")
+    if plot is not None:  # like any output: never an input, never a device; an older plot is replaced
+        _guarded(lambda: check_output(plot, files, force=True, flag="--plot"))
     try:
         tok = load_tokenizer(tokenizer) if tokenizer else None
         result = api.stats(files, format, tok, max_length)
         if plot is not None:
-            st.plot(result, plot)
+            png = st.plot(result)
+            _guarded(lambda: write_output(plot, png, files, force=True, flag="--plot"))
     except (ValueError, UnreadableFile) as err:
         _fail(str(err))
     if json:
@@ -293,13 +294,17 @@ def descriptor_export(
     Example: ftdata descriptor export data/dataset_info.json --to trl -o mixture.yaml
     """
     from ftdata.descriptors.export import export, save
+    from ftdata.descriptors.outputs import run_inputs
     from ftdata.descriptors.v1 import dump_yaml
 
     names = dataset.split(",") if dataset else None
+    inputs = run_inputs(info)
+    if output is not None:
+        _guarded(lambda: check_output(output, inputs, force))
     result = _guarded(lambda: export(info, to, output.parent if output else Path.cwd(), names,
                                      refuse=output if not force else None))
     text = _guarded(lambda: dump_yaml(result.document))
-    _guarded(lambda: save(output, text))
+    _guarded(lambda: save(output, text, inputs, force))
     render.exported(result, text if output is None else None, str(output) if output else None)
     raise typer.Exit(1 if result.refused else 0)
 
@@ -316,11 +321,15 @@ def descriptor_import(
     Example: ftdata descriptor import mixture.yaml -o data/dataset_info.json
     """
     from ftdata.descriptors.export import import_descriptor, save
+    from ftdata.descriptors.outputs import run_inputs
 
+    inputs = _guarded(lambda: run_inputs(source))
+    if output is not None:
+        _guarded(lambda: check_output(output, inputs, force))
     result = _guarded(lambda: import_descriptor(source, output.parent if output else Path.cwd(),
                                                 refuse=output if not force else None))
     text = orjson.dumps(result.document, option=orjson.OPT_INDENT_2).decode() + "\n"
-    _guarded(lambda: save(output, text))
+    _guarded(lambda: save(output, text, inputs, force))
     render.exported(result, text if output is None else None, str(output) if output else None)
     raise typer.Exit(1 if result.refused else 0)
 

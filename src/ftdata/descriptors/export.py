@@ -22,7 +22,7 @@ from ftdata.descriptors.v1 import CONVERTERS, V1Entry, load_yaml, read_v1_yaml
 from ftdata.descriptors.v1 import entry_files as v1_files
 from ftdata.engine.lanes import open_items
 from ftdata.io.readers import UnreadableFile, UsageError
-from ftdata.io.staging import atomic_write
+from ftdata.io.staging import write_output
 
 Kind = Literal["axolotl", "trl", "llamafactory-v1"]
 KINDS: tuple[Kind, ...] = ("axolotl", "trl", "llamafactory-v1")
@@ -151,11 +151,11 @@ def _check_out(out: Path | None) -> None:
         raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
 
 
-def save(out: Path | None, text: str) -> None:
-    """Write a descriptor's text to `out` atomically (nothing when `out` is None: it was printed)."""
+def save(out: Path | None, text: str, inputs: list[Path], force: bool) -> None:
+    """Write a descriptor's text to `out` through the one staged output path: never onto one of `inputs` (the
+    source descriptor and its data files), whole or not at all (nothing when `out` is None: it was printed)."""
     if out is not None:
-        with atomic_write(out) as f:
-            f.write(text.encode())
+        write_output(out, text.encode(), inputs, force)
 
 
 def export(info: Path, kind: str, out_dir: Path, names: list[str] | None = None, refuse: Path | None = None) -> Exported:

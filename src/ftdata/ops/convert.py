@@ -38,12 +38,14 @@ from ftdata.io.sink import BatchWriter, JsonWriter
 from ftdata.io.staging import (
     OutputExists,
     Staged,
+    check_replaceable,
     clean_stale,
     commit,
     create,
     file_mode,
     is_regular_or_absent,
     new_run,
+    refuse_inputs,
     temp_name,
 )
 
@@ -68,12 +70,7 @@ def check_outputs(inputs: list[Path], out: Path, others: list[Path], force: bool
     """Refuse what would lose data: an output (OUT, or one of the `others` written beside it) that is an input by
     any name (links included), OUT of a kind that is not written as such, a missing folder, replacing a FIFO or
     device, an existing OUT without --force. `to_stdout`: OUT is standard output. (convert, fix and dedup.)"""
-    named = [p for p in inputs if str(p) != STDIN]
-    outputs = others if to_stdout else [out, *others]
-    for target in outputs:
-        for source in named:
-            if same_file(target, source):
-                raise UsageError(f"{target} is the input {source} (the same file); choose another -o")
+    refuse_inputs(others if to_stdout else [out, *others], inputs)
     if to_stdout:
         return
     if not out.parent.is_dir():
@@ -81,15 +78,7 @@ def check_outputs(inputs: list[Path], out: Path, others: list[Path], force: bool
     if out.suffix.lower() not in JSON_OUTPUT_SUFFIXES:
         raise UsageError(f"-o {out}: {command} writes JSON Lines (.jsonl, .ndjson) or a JSON array (.json), not "
                          f"'{out.suffix or 'no suffix'}'; name the output accordingly")
-    try:
-        exists = os.path.lexists(out)
-        regular = is_regular_or_absent(out)
-    except OSError as err:
-        raise UsageError(f"-o {out}: {err.strerror or err}") from None
-    if exists and not regular:
-        raise UsageError(f"{out} is not a regular file (a folder, FIFO or device); --force replaces regular files only")
-    if exists and not force:
-        raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
+    check_replaceable(out, force)
 
 
 def convert_files(

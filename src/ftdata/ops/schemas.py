@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from ftdata.formats import FORMATS
+from ftdata.io.staging import write_output
 
 # What JSON Schema cannot say about any format's records; `ftdata validate` checks these too (see ftdata.core.rules).
 COMMON = ("Not expressible here, checked by `ftdata validate`: turn order (optional leading system; user/tool and "
@@ -57,6 +58,7 @@ def export(directory: Path) -> list[Path]:
     written = []
     for fmt in FORMATS:
         path = directory / f"{fmt}.schema.json"
-        path.write_bytes(orjson.dumps(schema_for(fmt), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+        data = orjson.dumps(schema_for(fmt), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        write_output(path, data, [], force=True, flag="schema export")  # staged; never onto a folder or device
         written.append(path)
     return written
