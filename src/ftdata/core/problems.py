@@ -21,13 +21,15 @@ Code = Literal[
     "role_order", "empty_content", "empty_conversation", "missing_assistant", "tool_call_invalid", "marker_mismatch",
     "turn_count_mismatch", "placeholder_mismatch", "media_missing", "media_outside", "mixed_format",
     "unrepresentable", "odd_placeholder", "odd_commands", "double_encoded", "reasoning_embedded", "reasoning_dropped",
-    "type_drift", "more_problems", "identical_answers", "similar_answers", "label_imbalance",
+    "type_drift", "more_problems", "identical_answers", "similar_answers", "label_imbalance", "too_deep",
 ]
 
 # code -> (severity, meaning): the one place both are written
 CODES: dict[Code, tuple[Severity, str]] = {
     "invalid_json": ("error", "the line or file cannot be read as a record (not valid JSON, UTF-8 or CSV)"),
     "not_an_object": ("error", "a record must be a JSON object"),
+    "too_deep": ("error", "a record nests objects / arrays more than 128 levels deep (no format does; nothing could "
+                          "write it)"),
     "missing_field": ("error", "a required field is absent"),
     "unknown_field": ("error", "a field the format does not know (often a typo)"),
     "wrong_type": ("error", "a field has the wrong JSON type"),

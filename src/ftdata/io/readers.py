@@ -28,6 +28,11 @@ JSON_OUTPUT_SUFFIXES = JSONL_SUFFIXES | {".json"}  # what convert writes (JSON L
 STDIN = "-"  # the path that means standard input (JSON Lines) or, for an output, standard output
 SUFFIXES = JSONL_SUFFIXES | {".json", ".parquet", ".csv", ".txt"}
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark: harmless, dropped
+# Levels a record may nest (objects and arrays). orjson reads 1,024 but writes 254, and ftdata wraps rows (rejects,
+# meta) a few levels deeper: a deeper row is that row's `too_deep` problem when it is read, never a crash when it is
+# written. No training format nests past a dozen.
+MAX_NESTING = 128
+TOO_DEEP = f"the record nests objects / arrays more than {MAX_NESTING} levels deep; no training format does"
 
 
 class UnreadableFile(Exception):
@@ -198,7 +203,10 @@ def jsonl_items(f: Readable, at_start: bool = True, limit: int | None = None, ta
                 index += 1
                 continue
             raw = memoryview(text)
-        if accept is not None and type(value) is dict and accept(value, raw, index, line_no):
+        if len(raw) > MAX_NESTING and too_deep(raw, value):
+            yield Item(index, line_no, Problem(None, None, "", "too_deep", TOO_DEEP),
+                       bytes(raw).decode("utf-8", "backslashreplace"))
+        elif accept is not None and type(value) is dict and accept(value, raw, index, line_no):
             tally.accepted += 1
         else:
             yield Item(index, line_no, value)
@@ -223,9 +231,33 @@ def line_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
 
 def _loads(raw: bytes) -> Any:
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         return Problem(None, None, "", "invalid_json", f"not valid JSON: {err}; fix or remove this line")
+    return Problem(None, None, "", "too_deep", TOO_DEEP) if too_deep(raw, value) else value
+
+
+def too_deep(raw: bytes | memoryview | str, value: Any) -> bool:
+    """Does `value` (decoded from `raw`) nest more than MAX_NESTING levels? Only a text with that many opening
+    brackets can, so a plain row costs two byte counts."""
+    if len(raw) <= MAX_NESTING:
+        return False
+    text = raw if isinstance(raw, (bytes, str)) else bytes(raw)
+    opening = text.count("[") + text.count("{") if isinstance(text, str) else text.count(b"[") + text.count(b"{")
+    return opening > MAX_NESTING and nesting(value) > MAX_NESTING
+
+
+def nesting(value: Any) -> int:
+    """Levels of objects and arrays in `value` ({"a": [1]} -> 2), walked without recursion; stops counting past
+    MAX_NESTING."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_NESTING:
+        node, level = stack.pop()
+        children = node.values() if type(node) is dict else node if type(node) is list else None
+        if children is not None:
+            deepest = max(deepest, level)
+            stack.extend((c, level + 1) for c in children if type(c) is dict or type(c) is list)
+    return deepest
 
 
 ARRAY_PROBLEMS = {
@@ -262,6 +294,8 @@ def _read_json(path: Path) -> Iterator[Item]:
         raise UnreadableFile(f"{path}: not valid JSON ({err})") from None
     if not isinstance(value, dict):
         raise UnreadableFile(f"{path}: expected a JSON array of records, got {type(value).__name__}")
+    if nesting(value) > MAX_NESTING:
+        value = Problem(None, None, "", "too_deep", TOO_DEEP)
     yield Item(0, None, value)  # a single (pretty-printed) record
 
 
@@ -321,7 +355,10 @@ def _read_csv(path: Path) -> Iterator[Item]:
                                                            if why[0].isdigit() else f"this CSV row is {why}"), line)
             else:
                 # An empty cell means the field is absent (every row has every column).
-                yield Item(index, reader.line_num, {k: _cell(v) for k, v in zip(header, cells) if v != ""})
+                row = {k: _cell(v) for k, v in zip(header, cells) if v != ""}
+                deep = too_deep("".join(cells), row)
+                yield Item(index, reader.line_num, Problem(None, None, "", "too_deep", TOO_DEEP) if deep else row,
+                           ",".join(cells) if deep else None)
             index += 1
 
 
@@ -347,17 +384,33 @@ def _read_parquet(path: Path) -> Iterator[Item]:
         raise UnreadableFile(f"{path}: reading parquet needs pyarrow: pip install 'ftdata[arrow]'") from None
     index = 0
     try:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+        parquet = pq.ParquetFile(path)
+        deep_schema = _type_depth(parquet.schema_arrow) >= MAX_NESTING  # else no row can be too deep: none walked
+        for batch in parquet.iter_batches(batch_size=4096):
             for row in batch.to_pylist():
                 # Columns are shared by all rows; null means the field is absent from this one.
                 try:
                     value: Any = {k: _plain(v) for k, v in row.items() if v is not None}
                 except UnicodeDecodeError as err:
                     value = Problem(None, None, "", "invalid_json", f"a binary cell is not UTF-8 text: {err}")
+                except RecursionError:  # an Arrow type nested hundreds of levels deep
+                    value = Problem(None, None, "", "too_deep", TOO_DEEP)
+                if type(value) is dict and deep_schema and nesting(value) > MAX_NESTING:
+                    value = Problem(None, None, "", "too_deep", TOO_DEEP)
                 yield Item(index, None, value)
                 index += 1
     except (pa.ArrowException, OSError) as err:
         raise UnreadableFile(f"{path}: not a readable Parquet file ({err}); after {index} rows") from None
+
+
+def _type_depth(schema: Any) -> int:
+    """Levels of nesting an Arrow schema allows (struct, list and map types), walked without recursion."""
+    deepest, stack = 0, [(field.type, 1) for field in schema]
+    while stack:
+        kind, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((kind.field(i).type, level + 1) for i in range(getattr(kind, "num_fields", 0)))
+    return deepest
 
 
 def _plain(value: Any) -> Any:
