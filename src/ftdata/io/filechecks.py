@@ -175,9 +175,9 @@ class TypeDrift:
             self._type(path, JSON_TYPE.get(kind, "other"), index, line)
         if depth >= MAX_DEPTH:
             return
-        if dict in kinds:  # the hot loop (messages, tool calls): objects inlined, recursing only into containers
-            known = self._shapes_at(path, index, line)
-            for sub in items if known is not None else ():
+        known = self._shapes_at(path, index, line) if dict in kinds else None
+        if known is not None:  # the hot loop (messages, tool calls): objects inlined, recursing only into containers
+            for sub in items:
                 if type(sub) is dict:
                     shape: Shape = (tuple(sub), tuple(map(type, sub.values())))
                     inner = known.get(shape)
