@@ -14,7 +14,7 @@ import typer
 from ftdata import __version__, render
 from ftdata.formats import FORMATS, TARGETS
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io.readers import UnreadableFile, UsageError
+from ftdata.io.readers import STDIN, UnreadableFile, UsageError
 from ftdata.io.staging import OutputExists, check_output, write_output
 
 app = typer.Typer(
@@ -34,6 +34,13 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _file_arg(value: str) -> Path:
+    """A file argument as typed: "-" is standard input, but "./-" is the file named "-" (a Path would drop the
+    "./" and make the two one), kept apart as an absolute path."""
+    path = Path(value)
+    return path.absolute() if str(path) == STDIN and value != STDIN else path
+
+
 @app.callback()
 def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
@@ -48,7 +55,7 @@ def root(
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Data files: .jsonl, .json, .parquet, .csv, .txt")],
+    files: Annotated[list[Path], typer.Argument(parser=_file_arg, help="Data files: .jsonl, .json, .parquet, .csv, .txt")],
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Skip detection: " + ", ".join(FORMATS))] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object with every problem.")] = False,
     max_errors: Annotated[int, typer.Option("--max-errors", min=0, help="Problems shown per file (text output).")] = 20,
@@ -79,7 +86,7 @@ def validate(
 
 @app.command()
 def convert(
-    files: Annotated[list[Path], typer.Argument(help="Input data files (any format ftdata reads).")],
+    files: Annotated[list[Path], typer.Argument(parser=_file_arg, help="Input data files (any format ftdata reads).")],
     to: Annotated[str, typer.Option("--to", "-t", help="Target: " + ", ".join(TARGETS))],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output (.jsonl or .json); default <input stem>.<target>.jsonl beside the input.")] = None,
     source: Annotated[Optional[str], typer.Option("--from", help="Input format (default: detected per file).")] = None,
@@ -138,7 +145,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 @app.command()
 def stats(
-    files: Annotated[list[Path], typer.Argument(help="Data files (any format ftdata reads).")],
+    files: Annotated[list[Path], typer.Argument(parser=_file_arg, help="Data files (any format ftdata reads).")],
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Skip detection.")] = None,
     tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="'tiny' (bundled) or a local HF tokenizer folder: count tokens with its chat template.")] = None,
     max_length: Annotated[Optional[int], typer.Option("--max-length", help="Count records over this many tokens (with --tokenizer).")] = None,
@@ -195,7 +202,7 @@ AllowOutside = Annotated[bool, typer.Option("--allow-outside", help="Accept medi
 
 @app.command()
 def dedup(
-    files: Annotated[list[Path], typer.Argument(help="Training data files (any format ftdata reads).")],
+    files: Annotated[list[Path], typer.Argument(parser=_file_arg, help="Training data files (any format ftdata reads).")],
     near: Annotated[Optional[float], typer.Option("--near", help="Also remove near duplicates: estimated Jaccard similarity of word 3-grams from this value on (0.5-1.0; 0.8 is a common choice).")] = None,
     against: Annotated[Optional[list[Path]], typer.Option("--against", help="Eval / benchmark file: remove training rows whose prompt matches one of its rows (repeat for several).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Kept rows (.jsonl or .json); default <first input stem>.dedup.jsonl beside it.")] = None,
@@ -227,7 +234,7 @@ def dedup(
 
 @app.command()
 def fix(
-    files: Annotated[list[Path], typer.Argument(help="Data files (any format ftdata reads).")],
+    files: Annotated[list[Path], typer.Argument(parser=_file_arg, help="Data files (any format ftdata reads).")],
     to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Fixed rows (.jsonl or .json); default <first input stem>.fixed.jsonl beside it.")] = None,
     source: Annotated[Optional[str], typer.Option("--from", help="Input format (default: detected per file).")] = None,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ftdata.descriptors.llamafactory import READERS, Entry, entry_files, read_descriptor
+from ftdata.descriptors.llamafactory import DATASET_INFO, READERS, Entry, entry_files, read_descriptor
 from ftdata.descriptors.v1 import CONVERTERS, V1Entry, load_yaml, read_v1_yaml
 from ftdata.descriptors.v1 import entry_files as v1_files
 from ftdata.engine.lanes import open_items
@@ -274,10 +274,54 @@ def _from_v1(path: Path, v1: V1Entry, out_dir: Path) -> dict[str, Any]:
 
 
 def _local(file: Path, how: str, out_dir: Path) -> dict[str, Any]:
-    """An entry for a local file whose rows are alpaca, sharegpt, openai-like messages or text."""
+    """An entry for a local file, kept only when its rows read through it (`_rows_read`)."""
+    entry = _local_entry(file, how, out_dir)
+    _rows_read(entry, file, out_dir)
+    return entry
+
+
+# trl's standard (plain text) types -> the alpaca columns LLaMA-Factory reads them with
+TRL_STANDARD = {frozenset({"prompt", "completion"}): {"prompt": "prompt", "response": "completion"},
+                frozenset({"prompt", "chosen", "rejected"}): {"prompt": "prompt", "chosen": "chosen",
+                                                              "rejected": "rejected"},
+                frozenset({"prompt", "completion", "label"}): {"prompt": "prompt", "response": "completion",
+                                                               "kto_tag": "label"}}
+ROWS_TRIED = 100  # rows of a file read through its new entry before the entry is written
+
+
+def _trl_entry(file: Path, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """trl's prompt/completion, preference and KTO rows of plain text as alpaca entries; None for other trl rows."""
+    _, _, items = open_items(file)
+    first = next((i.value for i in items if isinstance(i.value, dict)), {})
+    items.close()
+    columns = TRL_STANDARD.get(frozenset(first) - {"id", "meta"})
+    if columns is None or not all(isinstance(first[k], str) for k in columns.values() if k != "label"):
+        return None
+    return {**entry, "formatting": "alpaca", **({"ranking": True} if "chosen" in columns else {}), "columns": columns}
+
+
+def _rows_read(entry: dict[str, Any], file: Path, out_dir: Path) -> None:
+    """Refused unless some of the first rows of `file` are valid read through `entry` (a mapping that fits no row
+    is left out with the reason, never written to fail at training time)."""
+    parsed = Entry.model_validate(entry)
+    _, checked = DATASET_INFO.checked(out_dir / "dataset_info.json", parsed, None, True, False)
+    tried = [item for _, item in zip(range(ROWS_TRIED), checked)]
+    if tried and not any(item.valid for item in tried):
+        first = next((p for p in tried[0].problems if p.severity == "error"), None)
+        why = f" ({first.path or 'row'}: {first.message})" if first else ""
+        raise Refused(f"its rows do not read as a {entry.get('formatting', 'alpaca')} entry{why}; ftdata convert "
+                      f"{file} --to sharegpt")
+
+
+def _local_entry(file: Path, how: str, out_dir: Path) -> dict[str, Any]:
+    """The entry for a local file whose rows are alpaca, sharegpt, trl's standard types, messages or text."""
     fmt, _, items = open_items(file)
     items.close()
     entry: dict[str, Any] = {"file_name": _rel(file, out_dir)}
+    if fmt.name == "trl" and how != "pair":
+        trl = _trl_entry(file, entry)
+        if trl is not None:
+            return trl
     if fmt.name == "alpaca" or (how == "alpaca" and fmt.name != "text"):
         return {**entry, "formatting": "alpaca"}
     if fmt.name == "text":

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from ftdata.core.problems import Problem
+from ftdata.core.problems import Problem, key_step
 from ftdata.core.reports import Checked
 
 FREE_FORM = frozenset({"tools", "functions", "arguments", "meta"})  # objects rendered or kept verbatim
@@ -132,9 +132,8 @@ class TypeDrift:
     def _new_shape(self, path: str, shape: Shape, known: dict[Shape, tuple[str, ...]], index: int, line: int | None,
                    free: bool) -> tuple[str, ...]:
         """A shape not seen at `path` before: note its keys' types; returns the keys holding objects or lists."""
-        prefix = f"{path}." if path else ""
         for key, kind in zip(*shape):
-            self._type(prefix + key, JSON_TYPE.get(kind, "other"), index, line)
+            self._type(key_step(path, key), JSON_TYPE.get(kind, "other"), index, line)
         if free:
             sets = self.keys.get(path)
             key_set = frozenset(shape[0])
@@ -149,7 +148,7 @@ class TypeDrift:
     def _inner(self, path: str, value: dict[str, Any], inner: tuple[str, ...], index: int, line: int | None,
                free: bool, depth: int) -> None:
         for key in inner:
-            child, sub = (f"{path}.{key}" if path else key), value[key]
+            child, sub = key_step(path, key), value[key]
             if not free and key in FREE_FORM:
                 self._free(child, sub, index, line, depth + 1)
             elif type(sub) is dict:
