@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import os
 import re
 import secrets
@@ -51,8 +52,11 @@ def temp_name(target: Path, run: str, suffix: str = "tmp") -> Path:
     its temp file)."""
     tail = f".{TAG}-{run}.{suffix}"
     name = target.name
-    while len(f".{name}{tail}".encode()) > NAME_MAX and name:
-        name = name[:-1]
+    if len(f".{name}{tail}".encode()) > NAME_MAX:  # cut, with a digest of the whole name: OUT and OUT.rejects differ
+        digest = hashlib.sha1(name.encode(errors="surrogateescape")).hexdigest()[:8]
+        while len(f".{name}~{digest}{tail}".encode()) > NAME_MAX and name:
+            name = name[:-1]
+        name = f"{name}~{digest}"
     return target.parent / f".{name}{tail}"
 
 
@@ -166,8 +170,13 @@ def commit(staged: list[Staged], discard: tuple[Staged, ...] = ()) -> None:
     """Sync and put `staged` in place in order, drop `discard`: as one step as far as the file system allows. When
     a target to create appeared meanwhile, the files this commit created are removed again and OutputExists is
     raised (replaced files cannot be put back, so replacing targets go last)."""
-    for s in staged:
-        s.sync()
+    try:
+        for s in staged:
+            s.sync()
+    except BaseException:  # a full disk shows here at the latest: no temp file is left behind
+        for s in [*staged, *discard]:
+            s.discard()
+        raise
     done: list[Staged] = []
     with signals_held():
         try:
