@@ -265,3 +265,18 @@ def test_import_of_trl_shapes_writes_entries_that_validate_or_leaves_them_out(tm
     assert set(written) == {"pc", "pref", "kto", "msgs"} and written["pref"]["ranking"] is True
     payload = json.loads(run("validate", str(tmp_path / "dataset_info.json"), "--json").output)
     assert payload["invalid"] == 0 and payload["valid"] == 4
+
+
+@pytest.mark.parametrize("data_files", ["[1, 2]", "5", "{test: 3}", "{train: [train.jsonl, 4]}"])
+def test_import_of_odd_data_files_is_a_line_not_a_crash(ds: Path, data_files: str) -> None:
+    (ds / "mix.yaml").write_text(f"datasets:\n  - path: json\n    data_files: {data_files}\n")
+    result = run("descriptor", "import", str(ds / "mix.yaml"))
+    assert result.exit_code == 1 and "left out" in result.output and "internal error" not in result.output
+
+
+def test_import_of_data_files_by_split_takes_the_train_split(ds: Path) -> None:
+    (ds / "mix.yaml").write_text("datasets:\n  - path: json\n    data_files: {train: train.jsonl}\n")
+    result = run("descriptor", "import", str(ds / "mix.yaml"), "-o", str(ds / "out" / "x.json"))
+    assert result.exit_code == 2 and "does not exist" in result.output  # OUT's folder is checked before any work
+    result = run("descriptor", "import", str(ds / "mix.yaml"))
+    assert result.exit_code == 0 and 'train.jsonl"' in result.output

@@ -249,7 +249,8 @@ def import_descriptor(path: Path, out_dir: Path, refuse: Path | None = None) -> 
         return result
     for i, item in enumerate(document["datasets"]):
         base = path.parent
-        name = Path(str(item.get("data_files") or item.get("path") or f"dataset_{i}")).stem if isinstance(item, dict) \
+        named = next(iter(_file_names(item.get("data_files")) or []), None) if isinstance(item, dict) else None
+        name = Path(str(named or item.get("path") or f"dataset_{i}")).stem if isinstance(item, dict) \
             else f"dataset_{i}"
         while name in result.document:
             name += "_"
@@ -334,11 +335,28 @@ def _local_entry(file: Path, how: str, out_dir: Path) -> dict[str, Any]:
                   f"{file} --to sharegpt")
 
 
+def _file_names(value: Any) -> list[str] | None:
+    """trl's / axolotl's data_files as a list of names: a name, a list of names, or (trl) a mapping of splits to
+    either (its `train` split, else all); None for anything else (a number, a list of numbers)."""
+    if value is None or isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, dict):
+        picked = [value["train"]] if "train" in value else list(value.values())
+        each = [_file_names(v) for v in picked]
+        return None if any(names is None for names in each) else [n for names in each for n in names or []]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
 def _from_list(kind: str, item: Any, base: Path, out_dir: Path) -> dict[str, Any]:
     if not isinstance(item, dict) or not isinstance(item.get("path"), str):
         raise Refused("an entry without a path")
     files = item.get("data_files") if kind == "trl" else item.get("data_files") or item["path"]
-    local = [base / f for f in ([files] if isinstance(files, str) else files or [])]
+    names = _file_names(files)
+    if names is None:
+        raise Refused(f"data_files {files!r} is not a file name, a list of them or a mapping of splits to them")
+    local = [base / f for f in names]
     if not local or not all(f.exists() for f in local):
         if kind == "trl" and item["path"] in LOADERS.values():
             raise Refused(f"data_files {files} not found (looked in {base})")
