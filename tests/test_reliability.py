@@ -280,3 +280,9 @@ def test_import_of_data_files_by_split_takes_the_train_split(ds: Path) -> None:
     assert result.exit_code == 2 and "does not exist" in result.output  # OUT's folder is checked before any work
     result = run("descriptor", "import", str(ds / "mix.yaml"))
     assert result.exit_code == 0 and 'train.jsonl"' in result.output
+
+
+def test_schema_export_into_a_place_it_cannot_write_is_one_line(ds: Path) -> None:
+    assert "is a file, not a folder" in one_line_error(run("schema", "export", str(ds / "train.jsonl")))
+    assert "cannot" in one_line_error(run("schema", "export", "/proc/self/nope"))
+    assert "cannot write it" in one_line_error(run("schema", "export", "/proc/self"))

@@ -278,7 +278,7 @@ def schema_export(
     """
     from ftdata.ops.schemas import export
 
-    for path in export(directory):
+    for path in _guarded(lambda: export(directory)):
         render.out.print(f"wrote {path}", markup=False)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from ftdata.formats import FORMATS
+from ftdata.io.readers import UsageError
 from ftdata.io.staging import write_output
 
 # What JSON Schema cannot say about any format's records; `ftdata validate` checks these too (see ftdata.core.rules).
@@ -54,7 +55,12 @@ def _kind(fields: tuple[str, ...]) -> dict[str, Any]:
 
 def export(directory: Path) -> list[Path]:
     """Write `<format>.schema.json` for every format; returns the paths written."""
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"{directory} is a file, not a folder; choose another folder") from None
+    except OSError as err:
+        raise UsageError(f"{directory}: cannot create the folder: {err.strerror or err}") from None
     written = []
     for fmt in FORMATS:
         path = directory / f"{fmt}.schema.json"
