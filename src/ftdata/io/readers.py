@@ -383,33 +383,18 @@ def _read_parquet(path: Path) -> Iterator[Item]:
         raise UnreadableFile(f"{path}: reading parquet needs pyarrow: pip install 'ftdata[arrow]'") from None
     index = 0
     try:
-        parquet = pq.ParquetFile(path)
-        deep_schema = _type_depth(parquet.schema_arrow) >= MAX_NESTING  # else no row can be too deep: none walked
-        for batch in parquet.iter_batches(batch_size=4096):
+        # (Arrow reads schemas nested up to 100 levels, below MAX_NESTING: no Parquet row is too deep to write.)
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
             for row in batch.to_pylist():
                 # Columns are shared by all rows; null means the field is absent from this one.
                 try:
                     value: Any = {k: _plain(v) for k, v in row.items() if v is not None}
                 except UnicodeDecodeError as err:
                     value = Problem(None, None, "", "invalid_json", f"a binary cell is not UTF-8 text: {err}")
-                except RecursionError:  # an Arrow type nested hundreds of levels deep
-                    value = Problem(None, None, "", "too_deep", TOO_DEEP)
-                if type(value) is dict and deep_schema and deeper_than_allowed(value):
-                    value = Problem(None, None, "", "too_deep", TOO_DEEP)
                 yield Item(index, None, value)
                 index += 1
     except (pa.ArrowException, OSError) as err:
         raise UnreadableFile(f"{path}: not a readable Parquet file ({err}); after {index} rows") from None
-
-
-def _type_depth(schema: Any) -> int:
-    """Levels of nesting an Arrow schema allows (struct, list and map types), walked without recursion."""
-    deepest, stack = 0, [(field.type, 1) for field in schema]
-    while stack:
-        kind, level = stack.pop()
-        deepest = max(deepest, level)
-        stack.extend((kind.field(i).type, level + 1) for i in range(getattr(kind, "num_fields", 0)))
-    return deepest
 
 
 def _plain(value: Any) -> Any:
