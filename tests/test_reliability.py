@@ -149,7 +149,7 @@ def test_too_deep_in_a_json_array_and_a_csv_cell(tmp_path: Path) -> None:
 
 
 def test_the_depth_limit_agrees_with_what_orjson_writes() -> None:
-    from ftdata.io.readers import MAX_NESTING, deeper_than_allowed
+    from ftdata.io.depth import MAX_NESTING, deeper_than_allowed
 
     def objects(levels: int) -> object:
         value: object = 1

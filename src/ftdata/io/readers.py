@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Protocol, cast
 import orjson
 
 from ftdata.core.problems import Problem
+from ftdata.io.depth import MAX_NESTING, TOO_DEEP, deeper_than_allowed, too_deep
 from ftdata.io.jsonarray import TRAILING, UNCLOSED, NotAnArray, iter_elements
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -28,11 +29,6 @@ JSON_OUTPUT_SUFFIXES = JSONL_SUFFIXES | {".json"}  # what convert writes (JSON L
 STDIN = "-"  # the path that means standard input (JSON Lines) or, for an output, standard output
 SUFFIXES = JSONL_SUFFIXES | {".json", ".parquet", ".csv", ".txt"}
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark: harmless, dropped
-# Levels a record may nest (objects and arrays). orjson reads 1,024 but writes 254, and ftdata wraps rows (rejects,
-# meta) a few levels deeper: a deeper row is that row's `too_deep` problem when it is read, never a crash when it is
-# written. No training format nests past a dozen.
-MAX_NESTING = 128
-TOO_DEEP = f"the record nests objects / arrays more than {MAX_NESTING} levels deep; no training format does"
 
 
 class UnreadableFile(Exception):
@@ -235,28 +231,6 @@ def _loads(raw: bytes) -> Any:
     except orjson.JSONDecodeError as err:
         return Problem(None, None, "", "invalid_json", f"not valid JSON: {err}; fix or remove this line")
     return Problem(None, None, "", "too_deep", TOO_DEEP) if too_deep(raw, value) else value
-
-
-def too_deep(raw: bytes | memoryview | str, value: Any) -> bool:
-    """Does `value` (decoded from `raw`) nest more than MAX_NESTING levels? Only a text with that many opening
-    brackets can, so a plain row costs two byte counts."""
-    if len(raw) <= MAX_NESTING:
-        return False
-    text = raw if isinstance(raw, (bytes, str)) else bytes(raw)
-    opening = text.count("[") + text.count("{") if isinstance(text, str) else text.count(b"[") + text.count(b"{")
-    return opening > MAX_NESTING and deeper_than_allowed(value)
-
-
-def deeper_than_allowed(value: Any) -> bool:
-    """Does `value` nest more than MAX_NESTING levels? Asked of orjson's writer itself (C speed, and the very limit
-    that would fail later): `value` wrapped in enough lists to reach its 254 levels at exactly MAX_NESTING."""
-    for _ in range(254 - MAX_NESTING):
-        value = [value]
-    try:
-        orjson.dumps(value)
-    except orjson.JSONEncodeError as err:
-        return "Recursion" in str(err)
-    return False
 
 
 ARRAY_PROBLEMS = {
