@@ -7,6 +7,9 @@ existing target's own mode when it is replaced). `commit` renames the files of o
 held, so OUT and its rejects file appear together; a target created without --force is created exclusively (a
 hard link fails when the name exists), so of two runs racing to the same new OUT one wins and the other stops
 without touching it. A later run removes temp files whose process is gone (kill -9, a crash).
+
+Every command's outputs pass one check before any work (`check_output`: never an input under any name, regular
+files only, a name that fits) and single-file outputs are written by `write_output` (checked, staged, committed).
 """
 
 from __future__ import annotations
