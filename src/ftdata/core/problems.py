@@ -31,8 +31,7 @@ Code = Literal[
 CODES: dict[Code, tuple[Severity, str]] = {
     "invalid_json": ("error", "the line or file cannot be read as a record (not valid JSON, UTF-8 or CSV)"),
     "not_an_object": ("error", "a record must be a JSON object"),
-    "too_deep": ("error", "a record nests objects / arrays more than 128 levels deep (no format does; nothing could "
-                          "write it)"),
+    "too_deep": ("error", "a record nests objects / arrays more than 128 levels deep (no format does)"),
     "missing_field": ("error", "a required field is absent"),
     "unknown_field": ("error", "a field the format does not know (often a typo)"),
     "wrong_type": ("error", "a field has the wrong JSON type"),

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ftdata.descriptors.llamafactory import DATASET_INFO, READERS, Entry, entry_files, read_descriptor
+from ftdata.descriptors.llamafactory import (
+    DATASET_INFO,
+    READERS,
+    Entry,
+    entry_files,
+    read_descriptor,
+)
 from ftdata.descriptors.v1 import CONVERTERS, V1Entry, load_yaml, read_v1_yaml
 from ftdata.descriptors.v1 import entry_files as v1_files
 from ftdata.engine.lanes import open_items
