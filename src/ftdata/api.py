@@ -22,6 +22,7 @@ from ftdata.core.reports import Checked, ConvertReport, FileReport
 from ftdata.core.stats import Stats, collect
 from ftdata.descriptors.base import DescriptorKind, E
 from ftdata.descriptors.llamafactory import DATASET_INFO, Entry, is_descriptor
+from ftdata.descriptors.outputs import run_inputs
 from ftdata.descriptors.export import Exported, import_descriptor
 from ftdata.descriptors.export import export as export_descriptor
 from ftdata.descriptors.export import save as save_descriptor
@@ -30,6 +31,7 @@ from ftdata.engine.lanes import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
 from ftdata.io.media import Media
 from ftdata.io.readers import UnreadableFile, UsageError
+from ftdata.io.staging import check_output, write_output
 from ftdata.ops.convert import OutputExists, convert_files
 from ftdata.ops.pipeline import Interrupted
 from ftdata.ops.dedup import DedupReport, dedup_files
@@ -141,14 +143,16 @@ def load_tokenizer(name: str) -> Any:
     return load(name)
 
 
-def plot_stats(result: Stats, out: Path) -> None:
-    """`ftdata stats --plot`: histograms as a PNG (matplotlib loads on first use)."""
+def plot_stats(result: Stats, out: Path, inputs: list[Path]) -> None:
+    """`ftdata stats --plot`: histograms as a PNG (matplotlib loads on first use), written as every output is
+    (never onto one of `inputs`; an older plot is replaced)."""
     from ftdata.core.stats import plot
 
-    plot(result, out)
+    write_output(out, plot(result), inputs, force=True, flag="--plot")
 
 
 __all__ = ["ConvertReport", "Dataset", "DedupReport", "DescriptorError", "Exported", "FileReport", "FixReport",
-           "Interrupted", "OutputExists", "UnreadableFile", "UsageError", "check_raw", "convert_files", "dedup_files",
+           "Interrupted", "OutputExists", "UnreadableFile", "UsageError", "check_output", "check_raw", "convert_files",
+           "dedup_files", "run_inputs",
            "dump_yaml", "export_descriptor", "export_schemas", "fix_files", "import_descriptor", "load_tokenizer",
            "open_checked", "open_datasets", "plot_stats", "save_descriptor", "stats", "validate", "validate_file"]

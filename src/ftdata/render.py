@@ -87,7 +87,8 @@ def validation_json(reports: list[FileReport]) -> None:
     payload: dict[str, Any] = {
         "records": sum(r.records for r in data),
         "valid": sum(r.valid for r in data),
-        "invalid": sum(r.invalid for r in reports),
+        "invalid": sum(r.invalid for r in data),  # records, as the text total counts them: records = valid + invalid
+        "invalid_entries": sum(r.invalid for r in reports if r.format in DESCRIPTORS),  # a descriptor's bad entries
         "files": [r.to_dict() for r in reports],
     }
     sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")

@@ -225,9 +225,20 @@ def inspect_command(
             check_folder(html.parent, "--html")
             if html.is_dir():
                 raise UsageError(f"--html {html}: a folder, not a file path; give a path such as out.html")
+            _check_html(html, source)
     except (SpecError, UsageError) as error:
         _fail(str(error))
     _guarded(lambda: _inspect(source, spec, rows, html), debug)
+
+
+def _check_html(html: Path, source: Path) -> None:
+    """--html is an output like any other (`ftdata.io.staging`): never one of the files read (the descriptor and
+    its data files, under any name), never a device; an older page is replaced."""
+    from ftdata.descriptors.outputs import run_inputs
+    from ftdata.io.staging import check_replaceable, refuse_inputs
+
+    refuse_inputs([html], run_inputs(source), "--html")
+    check_replaceable(html, True, "--html")
 
 
 def visible(text: str) -> str:
@@ -266,9 +277,24 @@ def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:
     for line in summary_lines(found):
         out.print(Text(visible(line)), soft_wrap=True)
     if html is not None:
-        html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(html_page(found), encoding="utf-8")
+        _write_html(html, source, html_page(found))
         out.print(Text(f"wrote {html}"), soft_wrap=True)
+
+
+def _write_html(html: Path, source: Path, page: str) -> None:
+    """The page, staged and renamed into place (its folder created first); a place that cannot be written (/proc, a
+    full disk, no permission) is one line and exit 2."""
+    from ftdata.descriptors.outputs import run_inputs
+    from ftdata.io.readers import UsageError
+    from ftdata.io.staging import write_output
+
+    try:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        write_output(html, page.encode("utf-8"), run_inputs(source), True, "--html")
+    except OSError as error:
+        _fail(f"--html {html}: cannot create its folder: {error.strerror or error}")
+    except UsageError as error:
+        _fail(str(error))
 
 
 _stage_command("sft", "Supervised fine-tuning: loss on every assistant turn (EOS included), prompts and tool results masked.")

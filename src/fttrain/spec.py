@@ -105,19 +105,16 @@ def load_spec(overrides: dict[str, Any], config: Path | None) -> RunSpec:
 
 
 def _read_config(config: Path) -> dict[str, Any]:
-    import yaml
+    from ftdata.io.yamlsafe import YamlError, load_yaml_text
 
     try:
         text = config.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(f"--config {config}: cannot read it ({error})") from None
     try:
-        loaded = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise SpecError(f"--config {config}: not valid YAML{where}: {problem}") from None
+        loaded = load_yaml_text(text) or {}
+    except YamlError as error:
+        raise SpecError(f"--config {config}: {error}") from None
     if not isinstance(loaded, dict):
         raise SpecError(f"--config {config}: a run config is a mapping of option names to values")
     values = {str(k).replace("-", "_"): v for k, v in loaded.items()}

@@ -84,7 +84,7 @@ def test_corrupt_config_json(data: Path, tmp_path: Path) -> None:
 def test_yaml_errors_have_line_and_column_and_suggestions(data: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "run.yaml"
     cfg.write_text("method: lora\nlora_rank: [8\n")
-    assert "not valid YAML at line 3, column 1" in fails(["sft", str(data), "--config", str(cfg)])
+    assert "not valid YAML (line 3, column 1)" in fails(["sft", str(data), "--config", str(cfg)])
     cfg.write_text("lora-rnak: 8\n")
     assert "unknown option 'lora_rnak'; did you mean 'lora_rank'?" in fails(["sft", str(data), "--config", str(cfg)])
     cfg.write_text("- a list\n")

@@ -34,6 +34,13 @@ NoEntry = Annotated[bool, typer.Option("--no-dataset-info", help="Do not add OUT
 Source = Annotated[Optional[str], typer.Option("--from", help="Input format (default: detected per file).")]
 
 
+def file_arg(value: str) -> Path:
+    """A file argument as typed: "-" is standard input, but "./-" is the file named "-" (a Path would drop the
+    "./" and make the two one), kept apart as an absolute path."""
+    path = Path(value)
+    return path.absolute() if str(path) == "-" and value != "-" else path
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"ftdata {__version__}")

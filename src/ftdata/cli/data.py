@@ -10,17 +10,30 @@ import orjson
 import typer
 
 from ftdata import render
-from ftdata.cli.app import AllowOutside, Force, Json, MediaDir, Name, NoEntry, Source, app, fail, guarded, summary
+from ftdata.cli.app import (
+    AllowOutside,
+    Force,
+    Json,
+    MediaDir,
+    Name,
+    NoEntry,
+    Source,
+    app,
+    fail,
+    file_arg,
+    guarded,
+    summary,
+)
 from ftdata.formats import FORMATS, TARGETS
 from ftdata.formats.write import ReasoningPolicy
 
-Files = Annotated[list[Path], typer.Argument(help="Data files (any format ftdata reads).", metavar="FILE...")]
+Files = Annotated[list[Path], typer.Argument(parser=file_arg, help="Data files (any format ftdata reads).", metavar="FILE...")]
 Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for large JSON Lines files (default: all cores).")]
 
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Data files: .jsonl, .json, .parquet, .csv, .txt", metavar="FILE...")],
+    files: Annotated[list[Path], typer.Argument(parser=file_arg, help="Data files: .jsonl, .json, .parquet, .csv, .txt", metavar="FILE...")],
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Skip detection: " + ", ".join(FORMATS))] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object with every problem.")] = False,
     max_errors: Annotated[int, typer.Option("--max-errors", min=0, help="Problems shown per file (text output).")] = 20,
@@ -51,7 +64,7 @@ def validate(
 
 @app.command()
 def convert(
-    files: Annotated[list[Path], typer.Argument(help="Input data files (any format ftdata reads).", metavar="FILE...")],
+    files: Annotated[list[Path], typer.Argument(parser=file_arg, help="Input data files (any format ftdata reads).", metavar="FILE...")],
     to: Annotated[str, typer.Option("--to", "-t", help="Target: " + ", ".join(TARGETS))],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output (.jsonl or .json); default <input stem>.<target>.jsonl beside the input.")] = None,
     source: Source = None,
@@ -114,7 +127,7 @@ def fix(
 
 @app.command()
 def dedup(
-    files: Annotated[list[Path], typer.Argument(help="Training data files (any format ftdata reads).", metavar="FILE...")],
+    files: Annotated[list[Path], typer.Argument(parser=file_arg, help="Training data files (any format ftdata reads).", metavar="FILE...")],
     near: Annotated[Optional[float], typer.Option("--near", help="Also remove near duplicates: estimated Jaccard similarity of word 3-grams from this value on (0.5-1.0; 0.8 is a common choice).")] = None,
     against: Annotated[Optional[list[Path]], typer.Option("--against", help="Eval / benchmark file: remove training rows whose prompt matches one of its rows (repeat for several).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Kept rows (.jsonl or .json); default <first input stem>.dedup.jsonl beside it.")] = None,
@@ -158,13 +171,13 @@ def stats(
     """
     from ftdata import api
 
-    if plot is not None and not plot.parent.is_dir():
-        fail(f"--plot {plot}: the folder {plot.parent} does not exist; create it or choose another path")
+    if plot is not None:  # like any output: never an input, never a device; an older plot is replaced
+        guarded(lambda: api.check_output(plot, files, force=True, flag="--plot"))
     try:
         tok = api.load_tokenizer(tokenizer) if tokenizer else None
         result = api.stats(files, format, tok, max_length)
         if plot is not None:
-            api.plot_stats(result, plot)
+            guarded(lambda: api.plot_stats(result, plot, files))
     except (ValueError, api.UnreadableFile) as err:
         fail(str(err))
     if json:

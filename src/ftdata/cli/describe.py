@@ -25,7 +25,7 @@ def schema_export(
     """
     from ftdata import api
 
-    for path in api.export_schemas(directory):
+    for path in guarded(lambda: api.export_schemas(directory)):
         render.out.print(f"wrote {path}", markup=False)
 
 
@@ -50,10 +50,13 @@ def descriptor_export(
     from ftdata import api
 
     names = dataset.split(",") if dataset else None
+    inputs = api.run_inputs(info)
+    if output is not None:
+        guarded(lambda: api.check_output(output, inputs, force))
     result = guarded(lambda: api.export_descriptor(info, to, output.parent if output else Path.cwd(), names,
                                                    refuse=output if not force else None))
     text = guarded(lambda: api.dump_yaml(result.document))
-    guarded(lambda: api.save_descriptor(output, text))
+    guarded(lambda: api.save_descriptor(output, text, inputs, force))
     render.exported(result, text if output is None else None, str(output) if output else None)
     raise typer.Exit(1 if result.refused else 0)
 
@@ -71,9 +74,12 @@ def descriptor_import(
     """
     from ftdata import api
 
+    inputs = guarded(lambda: api.run_inputs(source))
+    if output is not None:
+        guarded(lambda: api.check_output(output, inputs, force))
     result = guarded(lambda: api.import_descriptor(source, output.parent if output else Path.cwd(),
                                                    refuse=output if not force else None))
     text = orjson.dumps(result.document, option=orjson.OPT_INDENT_2).decode() + "\n"
-    guarded(lambda: api.save_descriptor(output, text))
+    guarded(lambda: api.save_descriptor(output, text, inputs, force))
     render.exported(result, text if output is None else None, str(output) if output else None)
     raise typer.Exit(1 if result.refused else 0)

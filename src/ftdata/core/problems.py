@@ -7,9 +7,12 @@ README's code table (a test holds the three together).
 from __future__ import annotations
 
 import difflib
+import json
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, Iterable, Literal, get_args
 
 from pydantic import ValidationError
@@ -21,13 +24,14 @@ Code = Literal[
     "role_order", "empty_content", "empty_conversation", "missing_assistant", "tool_call_invalid", "marker_mismatch",
     "turn_count_mismatch", "placeholder_mismatch", "media_missing", "media_outside", "mixed_format",
     "unrepresentable", "odd_placeholder", "odd_commands", "double_encoded", "reasoning_embedded", "reasoning_dropped",
-    "type_drift", "more_problems", "identical_answers", "similar_answers", "label_imbalance",
+    "type_drift", "more_problems", "identical_answers", "similar_answers", "label_imbalance", "too_deep",
 ]
 
 # code -> (severity, meaning): the one place both are written
 CODES: dict[Code, tuple[Severity, str]] = {
     "invalid_json": ("error", "the line or file cannot be read as a record (not valid JSON, UTF-8 or CSV)"),
     "not_an_object": ("error", "a record must be a JSON object"),
+    "too_deep": ("error", "a record nests objects / arrays more than 128 levels deep (no format does)"),
     "missing_field": ("error", "a required field is absent"),
     "unknown_field": ("error", "a field the format does not know (often a typo)"),
     "wrong_type": ("error", "a field has the wrong JSON type"),
@@ -126,16 +130,27 @@ def odd_characters(text: str) -> str:
 
 
 def join_path(prefix: str, *parts: str | int) -> str:
-    """join_path("conversations", 3, "from") -> "conversations[3].from"."""
+    """join_path("conversations", 3, "from") -> "conversations[3].from"; a key that is not a plain name is quoted:
+    join_path("messages", 0, "content[0].text") -> 'messages[0]["content[0].text"]' (never read as a path)."""
     out = prefix
     for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif out:
-            out += f".{part}"
         else:
-            out = str(part)
+            out = key_step(out, part)
     return out
+
+
+PLAIN_KEY = re.compile(r"[^.\[\]\"]+")
+
+
+@lru_cache(maxsize=8192)  # TypeDrift asks for the same few steps on every row
+def key_step(path: str, key: str) -> str:
+    """`path` followed by the object key `key`: '.key', or '["key"]' (JSON-quoted) when the key holds a dot,
+    bracket or quote, or is empty, so that every path names one place."""
+    if PLAIN_KEY.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
 
 
 _TYPE_NAMES = {

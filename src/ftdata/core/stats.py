@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from ftdata.core.canonical import Record
@@ -139,8 +139,9 @@ def collect(streams: Iterable[Iterator[Checked]], files: list[str], tokenizer: A
     return stats
 
 
-def plot(stats: Stats, out: Path) -> None:
-    """Histograms of turns, characters and (with a tokenizer) tokens per record, as a PNG."""
+def plot(stats: Stats) -> bytes:
+    """Histograms of turns, characters and (with a tokenizer) tokens per record, as a PNG's bytes (the caller
+    writes them through `ftdata.io.staging`, like every output)."""
     try:
         import matplotlib
 
@@ -159,4 +160,7 @@ def plot(stats: Stats, out: Path) -> None:
             ax.axvline(stats.max_length, color="red", linestyle="--", label=f"max length {stats.max_length}")
             ax.legend()
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
+    plt.close(fig)
+    return png.getvalue()

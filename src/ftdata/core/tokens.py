@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,4 +53,26 @@ def load_tokenizer(spec: str) -> Any:
         spec = str(resources.files("fttrain") / "assets" / "tiny-qwen2")
     if not Path(spec).is_dir():
         raise ValueError(f"--tokenizer {spec}: not a local tokenizer folder (hub downloads are off)")
-    return AutoTokenizer.from_pretrained(spec)
+    for name in TOKENIZER_JSON:  # a broken file is named, not left to a bare parse message from deep inside
+        _check_json(Path(spec) / name)
+    try:
+        return AutoTokenizer.from_pretrained(spec)
+    except Exception as err:  # noqa: BLE001 - transformers raises anything from OSError to KeyError on a bad folder
+        raise ValueError(f"--tokenizer {spec}: cannot load it ({type(err).__name__}: "
+                         f"{(str(err).strip().splitlines() or [''])[0][:200]})") from None
+
+
+TOKENIZER_JSON = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+                  "vocab.json", "config.json")  # the JSON files a tokenizer folder may hold
+
+
+def _check_json(path: Path) -> None:
+    try:
+        json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise ValueError(f"--tokenizer: {path}: cannot read it ({err.strerror or err})") from None
+    except (ValueError, RecursionError) as err:
+        raise ValueError(f"--tokenizer: {path}: not valid JSON ({str(err)[:200] or 'nested too deeply'}); restore "
+                         "it from the tokenizer's source") from None

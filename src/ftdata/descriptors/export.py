@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ftdata.descriptors.base import tally_file
-from ftdata.descriptors.llamafactory import Entry, entry_files, read_descriptor, reader
+from ftdata.descriptors.llamafactory import DATASET_INFO, Entry, entry_files, read_descriptor, reader
 from ftdata.descriptors.llamafactory_writer import entry_descriptor
 from ftdata.descriptors.v1 import CONVERTERS, V1Entry, load_yaml, read_v1_yaml
 from ftdata.descriptors.v1 import entry_files as v1_files
 from ftdata.formats import FORMATS
 from ftdata.io.readers import UnreadableFile, UsageError
-from ftdata.io.staging import atomic_write
+from ftdata.io.staging import write_output
 
 Kind = Literal["axolotl", "trl", "llamafactory-v1"]
 KINDS: tuple[Kind, ...] = ("axolotl", "trl", "llamafactory-v1")
@@ -144,11 +144,11 @@ def _check_out(out: Path | None) -> None:
         raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
 
 
-def save(out: Path | None, text: str) -> None:
-    """Write a descriptor's text to `out` atomically (nothing when `out` is None: it was printed)."""
+def save(out: Path | None, text: str, inputs: list[Path], force: bool) -> None:
+    """Write a descriptor's text to `out` through the one staged output path: never onto one of `inputs` (the
+    source descriptor and its data files), whole or not at all (nothing when `out` is None: it was printed)."""
     if out is not None:
-        with atomic_write(out) as f:
-            f.write(text.encode())
+        write_output(out, text.encode(), inputs, force)
 
 
 def export(info: Path, kind: str, out_dir: Path, names: list[str] | None = None, refuse: Path | None = None) -> Exported:
@@ -242,7 +242,8 @@ def import_descriptor(path: Path, out_dir: Path, refuse: Path | None = None) -> 
         return result
     for i, item in enumerate(document["datasets"]):
         base = path.parent
-        name = Path(str(item.get("data_files") or item.get("path") or f"dataset_{i}")).stem if isinstance(item, dict) \
+        named = next(iter(_file_names(item.get("data_files")) or []), None) if isinstance(item, dict) else None
+        name = Path(str(named or item.get("path") or f"dataset_{i}")).stem if isinstance(item, dict) \
             else f"dataset_{i}"
         while name in result.document:
             name += "_"
@@ -267,24 +268,62 @@ def _from_v1(path: Path, v1: V1Entry, out_dir: Path) -> dict[str, Any]:
 
 
 def _local(file: Path, how: str, out_dir: Path) -> dict[str, Any]:
-    """The entry for a local file as it is: the one convert writes for such rows (`entry_descriptor`), refused with
-    the reason where LLaMA-Factory would not read all of it. `how`: "pair" when the source reads it as preference
-    pairs, which the rows must then be."""
+    """The entry for a local file as it is: the one convert writes for such rows (`entry_descriptor`), or the one
+    LLaMA-Factory reads other rows with (`Format.llamafactory_as`: trl's plain prompt/completion rows as alpaca);
+    kept only when its rows read through it (`_rows_read`). `how`: "pair" when the source reads the file as
+    preference pairs, which the rows must then be."""
     fmt, rows = tally_file(file)
     entry, why = entry_descriptor(rows, _rel(file, out_dir))
+    if entry is None and fmt.llamafactory_as is not None and how != "pair":
+        mapped = fmt.llamafactory_as(rows.keys)
+        entry = {"file_name": _rel(file, out_dir), **mapped} if mapped is not None else None
     if entry is not None and how == "pair" and not entry.get("ranking"):
         entry, why = None, "not written: the source reads them as preference pairs, which they are not"
     if entry is None:
         raise Refused(f"its rows are {fmt.name}; {(why or '').removeprefix('not written: ')}; ftdata convert {file} "
                       "--to sharegpt")
+    _rows_read(entry, file, out_dir)
     return entry
+
+
+ROWS_TRIED = 100  # rows of a file read through its new entry before the entry is written
+
+
+def _rows_read(entry: dict[str, Any], file: Path, out_dir: Path) -> None:
+    """Refused unless some of the first rows of `file` are valid read through `entry` (a mapping that fits no row
+    is left out with the reason, never written to fail at training time)."""
+    parsed = Entry.model_validate(entry)
+    _, checked = DATASET_INFO.checked(out_dir / "dataset_info.json", parsed, None, True, False)
+    tried = [item for _, item in zip(range(ROWS_TRIED), checked)]
+    if tried and not any(item.valid for item in tried):
+        first = next((p for p in tried[0].problems if p.severity == "error"), None)
+        why = f" ({first.path or 'row'}: {first.message})" if first else ""
+        raise Refused(f"its rows do not read as a {entry.get('formatting', 'alpaca')} entry{why}; ftdata convert "
+                      f"{file} --to sharegpt")
+
+
+def _file_names(value: Any) -> list[str] | None:
+    """trl's / axolotl's data_files as a list of names: a name, a list of names, or (trl) a mapping of splits to
+    either (its `train` split, else all); None for anything else (a number, a list of numbers)."""
+    if value is None or isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, dict):
+        picked = [value["train"]] if "train" in value else list(value.values())
+        each = [_file_names(v) for v in picked]
+        return None if any(names is None for names in each) else [n for names in each for n in names or []]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
 
 
 def _from_list(kind: str, item: Any, base: Path, out_dir: Path) -> dict[str, Any]:
     if not isinstance(item, dict) or not isinstance(item.get("path"), str):
         raise Refused("an entry without a path")
     files = item.get("data_files") if kind == "trl" else item.get("data_files") or item["path"]
-    local = [base / f for f in ([files] if isinstance(files, str) else files or [])]
+    names = _file_names(files)
+    if names is None:
+        raise Refused(f"data_files {files!r} is not a file name, a list of them or a mapping of splits to them")
+    local = [base / f for f in names]
     if not local or not all(f.exists() for f in local):
         if kind == "trl" and item["path"] in LOADERS.values():
             raise Refused(f"data_files {files} not found (looked in {base})")

@@ -36,6 +36,7 @@ from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.base import parse_row
 from ftdata.io.media import Media
 from ftdata.io.readers import Item, UnreadableFile, read_records
+from ftdata.io.yamlsafe import YamlError, load_yaml_text
 
 # v1's converter name (None: none) -> the format of ours whose rows it reads (each Format declares its converters)
 CONVERTERS = {name: f.name for f in REGISTRY for name in f.v1_converters}
@@ -67,21 +68,20 @@ def dump_yaml(document: Any) -> str:
 
 
 def load_yaml(path: Path) -> Any:
-    """The YAML document at `path`; UnreadableFile with a one-line reason when it cannot be had."""
+    """The YAML document at `path` (read by the one bounded loader, `ftdata.io.yamlsafe`); UnreadableFile with a
+    one-line reason when it cannot be had."""
     try:
-        import yaml
+        import yaml  # noqa: F401
     except ImportError:
         raise UnreadableFile(f"{path}: reading YAML needs PyYAML: pip install 'ftdata[yaml]'") from None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml_text(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise UnreadableFile(f"{path}: cannot read: {err.strerror}") from None
     except UnicodeDecodeError:
         raise UnreadableFile(f"{path}: not UTF-8 text") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        raise UnreadableFile(f"{path}: not valid YAML{where}: {getattr(err, 'problem', None) or err}") from None
+    except YamlError as err:
+        raise UnreadableFile(f"{path}: {err}") from None
 
 
 def read_v1_yaml(path: Path) -> tuple[dict[str, V1Entry], list[Problem]]:

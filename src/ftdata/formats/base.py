@@ -99,6 +99,9 @@ class Format:
     v1_converters: tuple[str | None, ...] = ()
     # the record kinds trl's own loaders and trainers read in rows of this format as they are
     trl_reads: frozenset[Kind] = frozenset()
+    # rows LLaMA-Factory reads through another format's entry: the entry (without file_name) for a file whose rows
+    # have these top-level keys, or None (trl's plain prompt/completion rows as alpaca entries)
+    llamafactory_as: Callable[[set[str]], dict[str, Any] | None] | None = None
     # `ftdata schema export`: what the row models' schema does not say by itself (the canonical record's kinds)
     schema_extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -155,6 +155,23 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     return with_meta(out, rec)
 
 
+# trl's standard (plain text) types -> the alpaca columns LLaMA-Factory reads them with
+STANDARD_AS_ALPACA = {
+    frozenset({"prompt", "completion"}): {"prompt": "prompt", "response": "completion"},
+    frozenset({"prompt", "chosen", "rejected"}): {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"},
+    frozenset({"prompt", "completion", "label"}): {"prompt": "prompt", "response": "completion", "kto_tag": "label"},
+}
+
+
+def as_alpaca(keys: set[str]) -> dict[str, Any] | None:
+    """The alpaca entry LLaMA-Factory reads trl's prompt/completion, preference and KTO rows with (plain text rows
+    only: the entry's rows are read through it before it is written)."""
+    columns = STANDARD_AS_ALPACA.get(frozenset(keys) - {"id", "meta"})
+    if columns is None:
+        return None
+    return {"formatting": "alpaca", **({"ranking": True} if "chosen" in columns else {}), "columns": columns}
+
+
 FORMAT = Format(
     name="trl",
     summary="prompt/completion, prompt/chosen/rejected, prompt/completion/label (strings or message lists)",
@@ -177,4 +194,5 @@ FORMAT = Format(
              "id": kept("as text"), "meta": kept("`meta` object")},
     v1_converters=("pair",),  # LLaMA-Factory v1's converters that read these rows
     trl_reads=frozenset({"sft", "preference", "kto"}),  # trl reads its own types
+    llamafactory_as=as_alpaca,
 )

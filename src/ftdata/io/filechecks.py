@@ -21,12 +21,15 @@ from typing import Any, Protocol
 
 import orjson
 
-from ftdata.core.problems import Problem
+from ftdata.core.problems import Problem, key_step
 from ftdata.core.reports import Checked
 
 FREE_FORM = frozenset({"tools", "functions", "arguments", "meta"})  # objects rendered or kept verbatim
 MAX_DEPTH = 32  # deeper values are not tracked (no training format nests that far)
 MAX_PATHS = 20_000  # flat memory on files whose free-form objects have ever new keys
+# What TypeDrift remembers (a path, or a key of a remembered key set or shape, counts one), whatever the input: a file
+# whose tool schemas each name 1,000 properties of their own would otherwise keep every key path of every row.
+MAX_REMEMBERED = 50_000
 JSON_TYPE = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null", list: "array",
              dict: "object"}
 
@@ -70,6 +73,8 @@ class TypeDrift:
     shapes: dict[str, dict[Shape, tuple[str, ...]]] = field(default_factory=dict)  # -> the keys holding containers
     free_seen: set[int] = field(default_factory=set)  # hashes of free-form values walked already (tools repeat)
     walked: bool = False  # one plain row walked whole (its nested paths, all strings, registered)
+    remembered: int = 0  # paths and keys held in types / keys / shapes, up to MAX_REMEMBERED
+    full: Seen | None = None  # the row at which MAX_REMEMBERED was reached: later new paths go unchecked
 
     def see(self, item: Checked) -> None:
         if isinstance(item.raw, dict):
@@ -86,46 +91,64 @@ class TypeDrift:
             kind = type(value)
             name = JSON_TYPE.get(kind, "other")
             if at is None:
-                types[key] = {name: Seen(index, line)}
+                self._type(key, name, index, line)
             elif name not in at:
                 at[name] = Seen(index, line)
             if key in FREE_FORM and (kind is dict or kind is list):  # tools: their keys vary row to row
                 self._free(key, value, index, line, 1)
 
     def _object(self, path: str, value: dict[str, Any], index: int, line: int | None, free: bool, depth: int) -> None:
+        known = self._shapes_at(path, index, line)
+        if known is None:
+            return
         shape: Shape = (tuple(value), tuple(map(type, value.values())))
-        known = self._shapes_at(path)
         inner = known.get(shape)
         if inner is None:
             inner = self._new_shape(path, shape, known, index, line, free)
         if inner and depth < MAX_DEPTH:
             self._inner(path, value, inner, index, line, free, depth)
 
-    def _shapes_at(self, path: str) -> dict[Shape, tuple[str, ...]]:
+    def _shapes_at(self, path: str, index: int, line: int | None) -> dict[Shape, tuple[str, ...]] | None:
+        """The shapes seen at `path`; None for a new path when there is no room left (it is not walked: time and
+        memory stay bounded on rows whose keys are all new)."""
         known = self.shapes.get(path)
         if known is None:
-            known = {}
-            if len(self.shapes) < MAX_PATHS:
-                self.shapes[path] = known
+            if len(self.shapes) >= MAX_PATHS or not self._afford(1, index, line):
+                self.full = self.full or Seen(index, line)
+                return None
+            known = self.shapes[path] = {}
         return known
+
+    def _afford(self, cost: int, index: int = 0, line: int | None = None) -> bool:
+        """Room to remember `cost` more paths or keys? Past MAX_REMEMBERED nothing new is kept, and the first row
+        that found no room is noted for the "too many distinct keys" warning."""
+        if self.remembered + cost <= MAX_REMEMBERED:
+            self.remembered += cost
+            return True
+        if self.full is None:
+            self.full = Seen(index, line)
+        return False
 
     def _new_shape(self, path: str, shape: Shape, known: dict[Shape, tuple[str, ...]], index: int, line: int | None,
                    free: bool) -> tuple[str, ...]:
         """A shape not seen at `path` before: note its keys' types; returns the keys holding objects or lists."""
-        prefix = f"{path}." if path else ""
         for key, kind in zip(*shape):
-            self._type(prefix + key, JSON_TYPE.get(kind, "other"), index, line)
+            self._type(key_step(path, key), JSON_TYPE.get(kind, "other"), index, line)
         if free:
-            self.keys.setdefault(path, {}).setdefault(frozenset(shape[0]), Seen(index, line))
+            sets = self.keys.get(path)
+            key_set = frozenset(shape[0])
+            if (sets is None and self._afford(1 + len(key_set), index, line)) or \
+                    (sets is not None and key_set not in sets and self._afford(len(key_set), index, line)):
+                self.keys.setdefault(path, {})[key_set] = Seen(index, line)
         inner = tuple(k for k, kind in zip(*shape) if kind is dict or kind is list)
-        if len(known) < MAX_PATHS:
+        if len(known) < MAX_PATHS and self._afford(len(shape[0]), index, line):
             known[shape] = inner
         return inner
 
     def _inner(self, path: str, value: dict[str, Any], inner: tuple[str, ...], index: int, line: int | None,
                free: bool, depth: int) -> None:
         for key in inner:
-            child, sub = (f"{path}.{key}" if path else key), value[key]
+            child, sub = key_step(path, key), value[key]
             if not free and key in FREE_FORM:
                 self._free(child, sub, index, line, depth + 1)
             elif type(sub) is dict:
@@ -151,8 +174,8 @@ class TypeDrift:
             self._type(path, JSON_TYPE.get(kind, "other"), index, line)
         if depth >= MAX_DEPTH:
             return
-        if dict in kinds:  # the hot loop (messages, tool calls): objects inlined, recursing only into containers
-            known = self._shapes_at(path)
+        known = self._shapes_at(path, index, line) if dict in kinds else None
+        if known is not None:  # the hot loop (messages, tool calls): objects inlined, recursing only into containers
             for sub in items:
                 if type(sub) is dict:
                     shape: Shape = (tuple(sub), tuple(map(type, sub.values())))
@@ -169,7 +192,7 @@ class TypeDrift:
     def _type(self, path: str, name: str, index: int, line: int | None) -> None:
         at = self.types.get(path)
         if at is None:
-            if len(self.types) < MAX_PATHS:
+            if len(self.types) < MAX_PATHS and self._afford(1, index, line):
                 self.types[path] = {name: Seen(index, line)}
         elif name not in at:
             at[name] = Seen(index, line)
@@ -188,6 +211,9 @@ class TypeDrift:
             for key_set, s in sets.items():
                 known.setdefault(key_set, moved(s))
         self.walked = self.walked or later.walked
+        self.remembered += later.remembered
+        if later.full is not None and self.full is None:
+            self.full = moved(later.full)
 
     def problems(self) -> list[Problem]:
         out = [_type_problem(path, seen) for path, seen in self.types.items() if len(seen) > 1]
@@ -198,6 +224,11 @@ class TypeDrift:
         for varying in by_root.values():
             varying.sort(key=lambda v: len(v[0]))
             out.append(_keys_problem(*varying[0], len(varying) - 1))
+        if self.full is not None:
+            out.append(Problem(self.full.index, self.full.line, "", "type_drift",
+                               f"too many distinct keys: the rows' objects use over {MAX_REMEMBERED:,} distinct key "
+                               f"paths (tool schemas or meta with keys of their own?); from {_where(self.full)} on, "
+                               "new paths were not checked for type drift (the paths seen before were)"))
         return sorted(out, key=lambda p: (p.index or 0, p.path))
 
 

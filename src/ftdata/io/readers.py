@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Protocol, cast
 import orjson
 
 from ftdata.core.problems import Problem
+from ftdata.io.depth import MAX_NESTING, TOO_DEEP, deeper_than_allowed, too_deep
 from ftdata.io.jsonarray import TRAILING, UNCLOSED, NotAnArray, iter_elements
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -198,7 +199,10 @@ def jsonl_items(f: Readable, at_start: bool = True, limit: int | None = None, ta
                 index += 1
                 continue
             raw = memoryview(text)
-        if accept is not None and type(value) is dict and accept(value, raw, index, line_no):
+        if len(raw) > MAX_NESTING and too_deep(raw, value):
+            yield Item(index, line_no, Problem(None, None, "", "too_deep", TOO_DEEP),
+                       bytes(raw).decode("utf-8", "backslashreplace"))
+        elif accept is not None and type(value) is dict and accept(value, raw, index, line_no):
             tally.accepted += 1
         else:
             yield Item(index, line_no, value)
@@ -223,9 +227,10 @@ def line_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
 
 def _loads(raw: bytes) -> Any:
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         return Problem(None, None, "", "invalid_json", f"not valid JSON: {err}; fix or remove this line")
+    return Problem(None, None, "", "too_deep", TOO_DEEP) if too_deep(raw, value) else value
 
 
 ARRAY_PROBLEMS = {
@@ -262,6 +267,8 @@ def _read_json(path: Path) -> Iterator[Item]:
         raise UnreadableFile(f"{path}: not valid JSON ({err})") from None
     if not isinstance(value, dict):
         raise UnreadableFile(f"{path}: expected a JSON array of records, got {type(value).__name__}")
+    if deeper_than_allowed(value):
+        value = Problem(None, None, "", "too_deep", TOO_DEEP)
     yield Item(0, None, value)  # a single (pretty-printed) record
 
 
@@ -321,7 +328,10 @@ def _read_csv(path: Path) -> Iterator[Item]:
                                                            if why[0].isdigit() else f"this CSV row is {why}"), line)
             else:
                 # An empty cell means the field is absent (every row has every column).
-                yield Item(index, reader.line_num, {k: _cell(v) for k, v in zip(header, cells) if v != ""})
+                row = {k: _cell(v) for k, v in zip(header, cells) if v != ""}
+                deep = too_deep("".join(cells), row)
+                yield Item(index, reader.line_num, Problem(None, None, "", "too_deep", TOO_DEEP) if deep else row,
+                           ",".join(cells) if deep else None)
             index += 1
 
 
@@ -347,6 +357,7 @@ def _read_parquet(path: Path) -> Iterator[Item]:
         raise UnreadableFile(f"{path}: reading parquet needs pyarrow: pip install 'ftdata[arrow]'") from None
     index = 0
     try:
+        # (Arrow reads schemas nested up to 100 levels, below MAX_NESTING: no Parquet row is too deep to write.)
         for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
             for row in batch.to_pylist():
                 # Columns are shared by all rows; null means the field is absent from this one.

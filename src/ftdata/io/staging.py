@@ -7,12 +7,16 @@ existing target's own mode when it is replaced). `commit` renames the files of o
 held, so OUT and its rejects file appear together; a target created without --force is created exclusively (a
 hard link fails when the name exists), so of two runs racing to the same new OUT one wins and the other stops
 without touching it. A later run removes temp files whose process is gone (kill -9, a crash).
+
+Every command's outputs pass one check before any work (`check_output`: never an input under any name, regular
+files only, a name that fits) and single-file outputs are written by `write_output` (checked, staged, committed).
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import os
 import re
 import secrets
@@ -20,11 +24,14 @@ import signal
 import stat
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
+
+from ftdata.io.readers import STDIN, UsageError, same_file
 
 TAG = "ftdata"
 STALE = re.compile(rf"^\..+\.{TAG}-(\d+)-[0-9a-f]{{12}}\.(tmp|part\d+\.out|part\d+\.rejects)$")  # pid, kind
 HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+NAME_MAX = 255  # bytes in a file name on every file system we write to (ext4, xfs, btrfs, tmpfs, APFS)
 
 
 class OutputExists(Exception):
@@ -43,8 +50,17 @@ def file_mode(path: Path) -> int:
 
 
 def temp_name(target: Path, run: str, suffix: str = "tmp") -> Path:
-    """'.OUT.ftdata-<pid>-<token>.<suffix>' beside `target`: unique to the run, recognisable when stale."""
-    return target.parent / f".{target.name}.{TAG}-{run}.{suffix}"
+    """'.OUT.ftdata-<pid>-<token>.<suffix>' beside `target`: unique to the run, recognisable when stale. OUT's part
+    is shortened so that the name fits where OUT's own name fits (an OUT near the name limit is not refused for
+    its temp file)."""
+    tail = f".{TAG}-{run}.{suffix}"
+    name = target.name
+    if len(f".{name}{tail}".encode()) > NAME_MAX:  # cut, with a digest of the whole name: OUT and OUT.rejects differ
+        digest = hashlib.sha1(name.encode(errors="surrogateescape")).hexdigest()[:8]
+        while len(f".{name}~{digest}{tail}".encode()) > NAME_MAX and name:
+            name = name[:-1]
+        name = f"{name}~{digest}"
+    return target.parent / f".{name}{tail}"
 
 
 def new_run() -> str:
@@ -157,8 +173,13 @@ def commit(staged: list[Staged], discard: tuple[Staged, ...] = ()) -> None:
     """Sync and put `staged` in place in order, drop `discard`: as one step as far as the file system allows. When
     a target to create appeared meanwhile, the files this commit created are removed again and OutputExists is
     raised (replaced files cannot be put back, so replacing targets go last)."""
-    for s in staged:
-        s.sync()
+    try:
+        for s in staged:
+            s.sync()
+    except BaseException:  # a full disk shows here at the latest: no temp file is left behind
+        for s in [*staged, *discard]:
+            s.discard()
+        raise
     done: list[Staged] = []
     with signals_held():
         try:
@@ -175,6 +196,67 @@ def commit(staged: list[Staged], discard: tuple[Staged, ...] = ()) -> None:
             for s in [*staged, *discard]:
                 if s not in done:
                     s.discard()
+
+
+def refuse_inputs(outputs: Iterable[Path], inputs: Iterable[Path], flag: str = "-o") -> None:
+    """UsageError when an output is one of `inputs` under any name (symlinks, hard links); "-" (stdin) is none."""
+    named = [p for p in inputs if str(p) != STDIN]
+    for target in outputs:
+        for source in named:
+            if same_file(target, source):
+                raise UsageError(f"{target} is the input {source} (the same file); choose another {flag}")
+
+
+def check_replaceable(out: Path, force: bool, flag: str = "-o") -> None:
+    """UsageError unless `out` may be written: its name fits, it is absent, or (with `force`) a regular file. A
+    folder, FIFO or device is never replaced."""
+    if len(out.name.encode(errors="surrogateescape")) > NAME_MAX:
+        raise UsageError(f"{flag} {out}: the file name is longer than {NAME_MAX} bytes; choose a shorter name")
+    try:
+        exists = os.path.lexists(out)
+        regular = is_regular_or_absent(out)
+    except OSError as err:
+        raise UsageError(f"{flag} {out}: {err.strerror or err}") from None
+    except ValueError:  # a NUL byte in the name
+        raise UsageError(f"{flag} {out!r}: not a usable file name") from None
+    if exists and not regular:
+        how = "--force replaces" if flag == "-o" else "an output replaces"
+        raise UsageError(f"{out} is not a regular file (a folder, FIFO or device); {how} regular files only")
+    if exists and not force:
+        raise UsageError(f"{out} exists; pass --force to replace it, or choose another {flag}")
+
+
+def check_output(out: Path, inputs: Iterable[Path], force: bool, flag: str = "-o") -> None:
+    """The checks every output of every command passes before any work: not an input under any name (pass all a
+    run reads, a descriptor's data files included), its folder exists, and `check_replaceable`."""
+    refuse_inputs([out], inputs, flag)
+    try:
+        folder_ok = out.parent.is_dir()
+    except (OSError, ValueError):
+        folder_ok = False
+    if not folder_ok:
+        raise UsageError(f"{flag} {out}: the folder {out.parent} does not exist; create it or choose another {flag}")
+    check_replaceable(out, force, flag)
+
+
+def write_output(out: Path, data: bytes, inputs: Iterable[Path], force: bool, flag: str = "-o") -> None:
+    """`check_output`, then write `data` to `out` whole or not at all (a temp file renamed into place; created
+    exclusively unless `force`). A failure (a full disk, a read-only place) is a UsageError naming `out`, and
+    leaves no temp file."""
+    check_output(out, inputs, force, flag)
+    try:
+        clean_stale(out.parent.resolve())
+        staged = Staged(out, replace=force, run=new_run())
+        try:
+            staged.file.write(data)
+        except BaseException:
+            staged.discard()
+            raise
+        commit([staged])
+    except OutputExists:
+        raise UsageError(f"{out} was created by another run meanwhile; it was left as it is") from None
+    except OSError as err:
+        raise UsageError(f"{flag} {out}: cannot write it: {err.strerror or err}; nothing was written") from None
 
 
 def is_regular_or_absent(path: Path) -> bool:

@@ -27,10 +27,12 @@ from ftdata.formats import TARGETS
 from ftdata.io.readers import JSON_OUTPUT_SUFFIXES, STDIN, UsageError, same_file
 from ftdata.io.staging import (
     Staged,
+    check_replaceable,
     clean_stale,
     commit,
     is_regular_or_absent,
     new_run,
+    refuse_inputs,
     signals_held,
 )
 
@@ -165,11 +167,7 @@ def check_outputs(inputs: list[Path], out: Path, others: list[Path], force: bool
     """Refuse what would lose data: an output (OUT, or one of the `others` written beside it) that is an input by
     any name (links included), OUT of a kind that is not written as such, a missing folder, replacing a FIFO or
     device, an existing OUT without --force. `to_stdout`: OUT is standard output."""
-    named = [p for p in inputs if str(p) != STDIN]
-    for target in others if to_stdout else [out, *others]:
-        for source in named:
-            if same_file(target, source):
-                raise UsageError(f"{target} is the input {source} (the same file); choose another -o")
+    refuse_inputs(others if to_stdout else [out, *others], inputs)
     if to_stdout:
         return
     if not out.parent.is_dir():
@@ -177,17 +175,7 @@ def check_outputs(inputs: list[Path], out: Path, others: list[Path], force: bool
     if out.suffix.lower() not in JSON_OUTPUT_SUFFIXES:
         raise UsageError(f"-o {out}: {command} writes JSON Lines (.jsonl, .ndjson) or a JSON array (.json), not "
                          f"'{out.suffix or 'no suffix'}'; name the output accordingly")
-    try:
-        exists = os.path.lexists(out)
-        regular = is_regular_or_absent(out)
-    except OSError as err:
-        raise UsageError(f"-o {out}: {err.strerror or err}") from None
-    if exists and not regular:
-        raise UsageError(f"{out} is not a regular file (a folder, FIFO or device); --force replaces regular files only")
-    if exists and not force:
-        raise UsageError(f"{out} exists; pass --force to replace it, or choose another -o")
-
-
+    check_replaceable(out, force)
 
 class Described(Protocol):
     """A report that says where OUT's dataset_info.json entry went (convert, fix, dedup)."""

@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 
 from ftdata.formats import FORMATS
-from ftdata.io.staging import atomic_write
+from ftdata.io.readers import UsageError
+from ftdata.io.staging import write_output
 
 # What JSON Schema cannot say about any format's records; `ftdata validate` checks these too (see ftdata.core.rules).
 COMMON = ("Not expressible here, checked by `ftdata validate`: turn order (optional leading system; user/tool and "
@@ -40,11 +41,16 @@ def schema_for(fmt: str) -> dict[str, Any]:
 
 def export(directory: Path) -> list[Path]:
     """Write `<format>.schema.json` for every format; returns the paths written."""
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"{directory} is a file, not a folder; choose another folder") from None
+    except OSError as err:
+        raise UsageError(f"{directory}: cannot create the folder: {err.strerror or err}") from None
     written = []
     for fmt in FORMATS:
         path = directory / f"{fmt}.schema.json"
-        with atomic_write(path) as f:  # the one staging path: whole files only, never through a planted link
-            f.write(orjson.dumps(schema_for(fmt), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+        data = orjson.dumps(schema_for(fmt), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        write_output(path, data, [], force=True, flag="schema export")  # staged; never onto a folder or device
         written.append(path)
     return written

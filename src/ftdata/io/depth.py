@@ -1,0 +1,37 @@
+"""How deep a record may nest: the one limit readers apply so that writers never meet a deeper row.
+
+orjson reads 1,024 levels but writes 254, and ftdata wraps rows a few levels deeper (rejects, meta): a row nested
+past MAX_NESTING is that row's `too_deep` problem when it is read, never a crash ("Recursion limit reached") when
+it is written. No training format nests past a dozen levels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+MAX_NESTING = 128  # levels of objects and arrays a record may have
+TOO_DEEP = f"the record nests objects / arrays more than {MAX_NESTING} levels deep; no training format does"
+
+
+def too_deep(raw: bytes | memoryview | str, value: Any) -> bool:
+    """Does `value` (decoded from `raw`) nest more than MAX_NESTING levels? Only a text with that many opening
+    brackets can, so a plain row costs two byte counts."""
+    if len(raw) <= MAX_NESTING:
+        return False
+    text = raw if isinstance(raw, (bytes, str)) else bytes(raw)
+    opening = text.count("[") + text.count("{") if isinstance(text, str) else text.count(b"[") + text.count(b"{")
+    return opening > MAX_NESTING and deeper_than_allowed(value)
+
+
+def deeper_than_allowed(value: Any) -> bool:
+    """Does `value` nest more than MAX_NESTING levels? Asked of orjson's writer itself (C speed, and the very limit
+    that would fail later): `value` wrapped in enough lists to reach its 254 levels at exactly MAX_NESTING."""
+    for _ in range(254 - MAX_NESTING):
+        value = [value]
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as err:
+        return "Recursion" in str(err)
+    return False
