@@ -48,7 +48,7 @@ def test_every_target_has_a_column_in_the_feature_matrix() -> None:
     assert sorted(c.strip() for c in header.strip("|").split("|")[1:]) == sorted(TARGETS)
 
 
-@pytest.mark.parametrize("name", ["formats", "matrix", "options"])
+@pytest.mark.parametrize("name", ["formats", "matrix", "options", "convert-usage"])
 def test_readme_tables_are_generated_from_the_code(name: str) -> None:
     """The Formats table and the feature matrix come from the Format declarations, the option table from
     fttrain's spec: regenerate them with `python scripts/update_readme.py`."""
@@ -58,18 +58,3 @@ def test_readme_tables_are_generated_from_the_code(name: str) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.replaced(README, name, module.sections()[name]) == README, "run: python scripts/update_readme.py"
-
-
-def test_usage_lines_list_every_target() -> None:
-    usage = re.search(r"^ftdata convert FILE\.\.\. --to (\S+)", README, re.M)
-    assert usage is not None and usage.group(1).split("|") == TARGETS
-
-
-def test_readme_code_table_lists_exactly_the_codes() -> None:
-    table = section("Problem codes")
-    first_cells = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
-    listed = set(re.findall(r"`([a-z_]+)`", " ".join(first_cells)))
-    assert listed == set(CODES)
-    for code, (severity, _) in CODES.items():
-        row = next(l for l in table.splitlines() if f"`{code}`" in l)
-        assert f"| {severity} |" in row, code

@@ -24,13 +24,14 @@ def has(target: str, feature: Feature) -> bool:
 @st.composite
 def records(draw: Any, target: str) -> dict:
     """A valid canonical record (as JSON) using only what `target` can carry."""
-    if not has(target, "multi_turn") or (has(target, "text") and draw(st.booleans())):
+    talks = not has(target, "text") or any(has(target, f) for f in ("multi_turn", "system", "preference"))
+    if not talks or (has(target, "text") and draw(st.booleans())):
         return {"text": draw(TEXT), **({"meta": m} if (m := draw(META)) else {})}
     msgs: list[dict] = []
-    if draw(st.booleans()):
+    if has(target, "system") and draw(st.booleans()):
         msgs.append({"role": "system", "content": draw(TEXT)})
-    kind = draw(st.sampled_from(["sft", "preference"] + (["kto"] if has(target, "kto") else [])))
-    for turn in range(draw(st.integers(1, 3))):
+    kind = draw(st.sampled_from(["sft"] + [k for k in ("preference", "kto") if has(target, k)]))
+    for turn in range(draw(st.integers(1, 3 if has(target, "multi_turn") else 1))):
         msgs.append({"role": "user", "content": draw(TEXT)})
         if has(target, "tool_calls") and draw(st.booleans()):
             n = draw(st.integers(1, 2)) if has(target, "parallel_tools") else 1
@@ -116,6 +117,17 @@ SAMPLES: dict[str, dict] = {  # a valid canonical record with one feature, for t
                "videos": ["https://example.com/v.mp4"]},
     "audios": {"messages": [{"role": "user", "content": "<audio>q"}, {"role": "assistant", "content": "a"}],
                "audios": ["https://example.com/a.wav"]},
+    "images": {"messages": [{"role": "user", "content": "<image>q"}, {"role": "assistant", "content": "a"}],
+               "images": ["https://example.com/i.png"]},
+    "preference": {"messages": [{"role": "user", "content": "q"}], "chosen": [{"role": "assistant", "content": "a"}],
+                   "rejected": [{"role": "assistant", "content": "b"}]},
+    "system": {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
+                            {"role": "assistant", "content": "a"}]},
+    "multi_turn": {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"},
+                                {"role": "user", "content": "r"}, {"role": "assistant", "content": "b"}]},
+    "weights": {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": 0},
+                             {"role": "user", "content": "r"}, {"role": "assistant", "content": "b"}]},
+    "text": {"text": "some text"},
 }
 
 

@@ -1,8 +1,9 @@
 """The explicit registry of source formats, and detection from one key-set table.
 
 Each format module holds everything about its format in one `Format` (see `ftdata.formats.base`); this module
-only lists them. Adding a format: write its module, add it to `REGISTRY`, add its golden folders
-(tests/data/<name>/{valid,invalid}) and a README row; `tests/test_registry.py` checks all of it.
+only lists them. Adding a format: write its module, add its name to `MODULES`, add its golden folders
+(tests/data/<name>/{valid,invalid}), then `ftdata schema export schemas` and `python scripts/update_readme.py`;
+`tests/test_registry.py` checks all of it (tests/test_toy_format.py does it for a toy format).
 
 Detection (`match`): every format declares the key sets (`shapes`) its records have. A record matches a shape
 when it has all of the shape's keys (and the shape's `sniff`, if any, accepts its values). **The matching shape
@@ -14,33 +15,24 @@ more specific shape beats a general one (`{conversations, chosen, rejected}` is 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable
+from importlib import import_module
+from typing import Any, Iterable, cast
 
-from ftdata.formats import (
-    alpaca,
-    declare,
-    canonical,
-    firefly,
-    llamafactory_v1,
-    moss,
-    openai,
-    sharegpt,
-    text,
-    trl,
-)
+from ftdata.formats import declare
 from ftdata.formats.base import Converted, Format, Raw, Shape
 
-REGISTRY: tuple[Format, ...] = (  # one line per format; the order breaks detection ties (see above)
-    moss.FORMAT,
-    firefly.FORMAT,
-    sharegpt.FORMAT,
-    alpaca.FORMAT,
-    trl.FORMAT,
-    canonical.FORMAT,
-    llamafactory_v1.FORMAT,  # before openai: both have `messages`; v1's sniff looks at the content blocks
-    openai.FORMAT,
-    text.FORMAT,
+MODULES = (  # one line per format (its module in this folder); the order breaks detection ties (see above)
+    "moss",
+    "firefly",
+    "sharegpt",
+    "alpaca",
+    "trl",
+    "canonical",
+    "llamafactory_v1",  # before openai: both have `messages`; v1's sniff looks at the content blocks
+    "openai",
+    "text",
 )
+REGISTRY: tuple[Format, ...] = tuple(cast(Format, import_module(f"ftdata.formats.{m}").FORMAT) for m in MODULES)
 FORMATS: dict[str, Format] = {f.name: f for f in REGISTRY}
 TARGETS: list[str] = [f.name for f in REGISTRY if f.from_canonical is not None]
 

@@ -1,0 +1,5 @@
+"""`python -m ftdata.cli`: the `ftdata` command."""
+
+from ftdata.cli import main
+
+main()
