@@ -80,7 +80,7 @@ def test_json_array_output_and_dataset_info_entry(tmp_path: Path) -> None:
 
 
 def test_failed_run_leaves_no_output_and_no_temp_files(mixed: Path, monkeypatch) -> None:
-    from ftdata.engine.lanes import Converter
+    from ftdata.engine.convert import Converter
 
     calls = {"n": 0}
     real = Converter.write_checked
@@ -179,7 +179,7 @@ def test_parallel_convert_writes_the_same_files(tmp_path: Path, monkeypatch, tar
 def test_fast_path_writes_what_the_full_path_writes(tmp_path: Path, monkeypatch, target: str) -> None:
     """Every golden and fixture JSON Lines file, converted with and without the fast path (light records, as-is
     copies): the same rows (as JSON values), the same rejects, the same counts."""
-    from ftdata.engine.lanes import Lane
+    from ftdata.engine.convert import Lane
 
     sources = sorted(Path(__file__).parent.glob("data/*/*/*.jsonl")) + sorted(FIXTURES.rglob("*.jsonl"))
     golden = {src: src.parts[-3] if src.parent.name in ("valid", "invalid") else None for src in sources}

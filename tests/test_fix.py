@@ -4,10 +4,9 @@ exits 2."""
 
 import json
 import shutil
-
-import pytest
 from pathlib import Path
 
+import pytest
 from conftest import DATA
 from typer.testing import CliRunner
 

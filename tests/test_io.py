@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ftdata import validate_file
-from ftdata.io.readers import UnreadableFile, read_records
+from ftdata.io.files import read_records
+from ftdata.io.readers import UnreadableFile
 
 ROW = b'{"instruction": "q", "output": "a"}'
 

@@ -6,7 +6,6 @@ import re
 import pytest
 from conftest import DATA, ROOT
 
-from ftdata.core.problems import CODES
 from ftdata.formats import FORMATS, REGISTRY, TARGETS, accepts, match
 
 README = (ROOT / "README.md").read_text()

@@ -194,7 +194,7 @@ def test_the_loader_refuses_an_alias_bomb_before_anything_walks_it() -> None:
 # --- type_drift: memory bounded by design -------------------------------------------------------------------------
 
 def test_type_drift_keeps_a_bounded_number_of_key_paths_and_says_so() -> None:
-    from ftdata.io.filechecks import MAX_REMEMBERED, TypeDrift
+    from ftdata.io.drift import MAX_REMEMBERED, TypeDrift
 
     drift = TypeDrift()
     for r in range(120):

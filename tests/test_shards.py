@@ -11,7 +11,7 @@ import pytest
 from shard_inputs import moss_file, plain_file
 
 from ftdata.api import stats, validate
-from ftdata.io.readers import read_records
+from ftdata.io.files import read_records
 from ftdata.ops.convert import convert_files
 
 pa = pytest.importorskip("pyarrow")

@@ -21,11 +21,11 @@ from ftdata.core.problems import Problem
 from ftdata.core.reports import Checked, ConvertReport, FileReport
 from ftdata.core.stats import Stats, collect
 from ftdata.descriptors.base import DescriptorKind, E
-from ftdata.descriptors.llamafactory import DATASET_INFO, Entry, is_descriptor
-from ftdata.descriptors.outputs import run_inputs
 from ftdata.descriptors.export import Exported, import_descriptor
 from ftdata.descriptors.export import export as export_descriptor
 from ftdata.descriptors.export import save as save_descriptor
+from ftdata.descriptors.llamafactory import DATASET_INFO, Entry, is_descriptor
+from ftdata.descriptors.outputs import run_inputs
 from ftdata.descriptors.v1 import V1_YAML, dump_yaml, is_v1_yaml, validate_v1_yaml
 from ftdata.engine.lanes import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
@@ -33,9 +33,9 @@ from ftdata.io.media import Media
 from ftdata.io.readers import UnreadableFile, UsageError
 from ftdata.io.staging import check_output, write_output
 from ftdata.ops.convert import OutputExists, convert_files
-from ftdata.ops.pipeline import Interrupted
 from ftdata.ops.dedup import DedupReport, dedup_files
 from ftdata.ops.fix import FixReport, fix_files
+from ftdata.ops.pipeline import Interrupted
 from ftdata.ops.schemas import export as export_schemas
 from ftdata.ops.validate import validate_descriptor, validate_file
 

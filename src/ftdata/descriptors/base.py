@@ -9,7 +9,8 @@ from typing import Callable, Generic, Iterator, TypeVar
 
 from ftdata.core.problems import Problem
 from ftdata.core.reports import Checked, ConvertReport, FileReport
-from ftdata.engine.lanes import Written, check_items, open_items, see, walks
+from ftdata.engine.convert import Written
+from ftdata.engine.lanes import check_items, open_items, see, walks
 from ftdata.formats import Format
 from ftdata.io.filechecks import file_checks
 from ftdata.io.media import Media

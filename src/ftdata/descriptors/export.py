@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ftdata.descriptors.base import tally_file
-from ftdata.descriptors.llamafactory import DATASET_INFO, Entry, entry_files, read_descriptor, reader
+from ftdata.descriptors.llamafactory import (
+    DATASET_INFO,
+    Entry,
+    entry_files,
+    read_descriptor,
+    reader,
+)
 from ftdata.descriptors.llamafactory_writer import entry_descriptor
 from ftdata.descriptors.v1 import CONVERTERS, V1Entry, load_yaml, read_v1_yaml
 from ftdata.descriptors.v1 import entry_files as v1_files

@@ -23,8 +23,9 @@ from ftdata.descriptors.base import DescriptorKind
 from ftdata.engine.lanes import check_items
 from ftdata.formats import Format, llamafactory_reader
 from ftdata.formats.base import parse_row
+from ftdata.io.files import read_records
 from ftdata.io.media import Media
-from ftdata.io.readers import SUFFIXES, Item, UnreadableFile, read_records
+from ftdata.io.readers import SUFFIXES, Item, UnreadableFile
 
 HUB_KEYS = ("hf_hub_url", "ms_hub_url", "om_hub_url", "cloud_file_name")
 

@@ -34,8 +34,9 @@ from ftdata.descriptors.llamafactory import data_files, stays_inside
 from ftdata.engine.lanes import check_items
 from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.base import parse_row
+from ftdata.io.files import read_records
 from ftdata.io.media import Media
-from ftdata.io.readers import Item, UnreadableFile, read_records
+from ftdata.io.readers import Item, UnreadableFile
 from ftdata.io.yamlsafe import YamlError, load_yaml_text
 
 # v1's converter name (None: none) -> the format of ours whose rows it reads (each Format declares its converters)

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 from ftdata.core.reports import ConvertReport, FileReport
 from ftdata.core.stats import Stats, collect
 from ftdata.core.tokens import load_tokenizer
-from ftdata.engine.lanes import Converter, check_items, convert_reader, scan_reader
+from ftdata.engine.convert import Converter, convert_reader
+from ftdata.engine.lanes import check_items, scan_reader
 from ftdata.formats import Format, get_format
 from ftdata.formats.write import ReasoningPolicy
 from ftdata.io.filechecks import FileCheck, file_checks

@@ -11,8 +11,17 @@ from pydantic import Field
 
 from ftdata.core.problems import Code, Problem, problem
 from ftdata.core.rules import Origin, Origins
+from ftdata.formats.base import (
+    Converted,
+    Format,
+    Raw,
+    Row,
+    build_record,
+    parse_row,
+    shapes,
+    text_message,
+)
 from ftdata.formats.declare import KEPT, LlamaFactory, kept, lossy, rejected
-from ftdata.formats.base import Converted, Format, Raw, Row, build_record, parse_row, shapes, text_message
 from ftdata.formats.light import (
     LightMessage,
     LightRecord,

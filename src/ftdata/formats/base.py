@@ -19,7 +19,9 @@ from ftdata.core.problems import (
 )
 from ftdata.core.rules import STRICT, Origins, Policy
 from ftdata.formats.declare import Carry, Feature, LlamaFactory
-from ftdata.formats.declare import Raw as Raw  # re-exported: a decoded row, as every format module names it
+from ftdata.formats.declare import (
+    Raw as Raw,  # re-exported: a decoded row, as every format module names it
+)
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import Writing
 

@@ -7,8 +7,8 @@ from typing import Any
 from ftdata.core.canonical import Record
 from ftdata.core.rules import OPEN, Origins
 from ftdata.formats import openai
-from ftdata.formats.declare import FEATURES, KEPT
 from ftdata.formats.base import Converted, Format, Raw, parse_row, shapes
+from ftdata.formats.declare import FEATURES, KEPT
 
 RECORD_FIELDS = frozenset(Record.model_fields)
 

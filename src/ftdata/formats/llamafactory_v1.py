@@ -24,7 +24,6 @@ from typing import Any, Literal
 from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Role, json_text
 from ftdata.core.problems import Problem, problem
 from ftdata.core.rules import OPEN, Origin, Origins
-from ftdata.formats.declare import KEPT, kept, lossy, rejected
 from ftdata.formats.base import (
     ClosedPart,
     Converted,
@@ -40,6 +39,7 @@ from ftdata.formats.base import (
     shared_prefix,
     text_message,
 )
+from ftdata.formats.declare import KEPT, kept, lossy, rejected
 from ftdata.formats.write import Writing, with_meta
 from ftdata.io.media import is_url
 

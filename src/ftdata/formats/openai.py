@@ -14,7 +14,6 @@ from pydantic import Field
 from ftdata.core.canonical import Kind, Message, Role, tool_calls_json
 from ftdata.core.problems import Problem, problem
 from ftdata.core.rules import OPEN, Origin, Origins
-from ftdata.formats.declare import KEPT, LlamaFactory, kept, lossy, rejected, standard_entry
 from ftdata.formats.base import (
     ClosedPart,
     Converted,
@@ -31,6 +30,14 @@ from ftdata.formats.base import (
     text_message,
     tools_ok,
     unknown_role,
+)
+from ftdata.formats.declare import (
+    KEPT,
+    LlamaFactory,
+    kept,
+    lossy,
+    rejected,
+    standard_entry,
 )
 from ftdata.formats.light import (
     LightMessage,

@@ -15,7 +15,6 @@ from pydantic import Field
 from ftdata.core.canonical import MEDIA_KINDS, Message, Role, json_text
 from ftdata.core.problems import Problem, has_errors, problem
 from ftdata.core.rules import Origin, Origins, Policy
-from ftdata.formats.declare import KEPT, LlamaFactory, kept, lossy, rejected
 from ftdata.formats.base import (
     ClosedPart,
     Converted,
@@ -33,6 +32,7 @@ from ftdata.formats.base import (
     tools_ok,
     unknown_role,
 )
+from ftdata.formats.declare import KEPT, LlamaFactory, kept, lossy, rejected
 from ftdata.formats.light import (
     LightMessage,
     LightRecord,

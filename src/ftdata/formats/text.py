@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ftdata.core.rules import Origins
-from ftdata.formats.declare import KEPT, LlamaFactory, kept
 from ftdata.formats.base import Converted, Format, Row, build_record, parse_row, shapes
+from ftdata.formats.declare import KEPT, LlamaFactory, kept
 from ftdata.formats.write import Writing, with_meta
 
 

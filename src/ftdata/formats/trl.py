@@ -10,7 +10,6 @@ from ftdata.core.canonical import chat_messages, json_text
 from ftdata.core.problems import Problem, problem
 from ftdata.core.rules import OPEN, Origin, Origins
 from ftdata.formats import openai
-from ftdata.formats.declare import KEPT, kept, lossy, rejected
 from ftdata.formats.base import (
     Converted,
     Format,
@@ -23,6 +22,7 @@ from ftdata.formats.base import (
     shared_prefix,
     text_message,
 )
+from ftdata.formats.declare import KEPT, kept, lossy, rejected
 from ftdata.formats.openai import OAMessage, convert_messages
 from ftdata.formats.write import Writing, with_meta
 

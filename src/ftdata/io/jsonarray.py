@@ -32,8 +32,8 @@ def _string_end(buf: bytes, start: int) -> int:
     return -1
 
 
-def iter_elements(f: BinaryIO, chunk: int = CHUNK) -> Iterator[bytes]:
-    """Yield the raw bytes of each top-level element; an empty element (trailing or double comma) yields b""."""
+def _opening(f: BinaryIO, chunk: int) -> tuple[bytes, int]:
+    """The first bytes of the file (a byte order mark dropped) and where its '[' is; NotAnArray when it has none."""
     buf = f.read(chunk)
     while len(buf) < 4 or not buf.removeprefix(b"\xef\xbb\xbf").strip():
         more = f.read(chunk)
@@ -44,6 +44,12 @@ def iter_elements(f: BinaryIO, chunk: int = CHUNK) -> Iterator[bytes]:
     pos = len(buf) - len(buf.lstrip())
     if buf[pos:pos + 1] != b"[":
         raise NotAnArray
+    return buf, pos
+
+
+def iter_elements(f: BinaryIO, chunk: int = CHUNK) -> Iterator[bytes]:
+    """Yield the raw bytes of each top-level element; an empty element (trailing or double comma) yields b""."""
+    buf, pos = _opening(f, chunk)
     depth, commas = 0, 0
     elem = pos + 1  # start of the current element in buf
     while True:

@@ -6,23 +6,17 @@ A file that cannot be read at all raises `UnreadableFile` with a one-line reason
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import stat
-import sys
-from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol, cast
+from typing import Any, Callable, Iterator, Protocol
 
 import orjson
 
 from ftdata.core.problems import Problem
-from ftdata.io.depth import MAX_NESTING, TOO_DEEP, deeper_than_allowed, too_deep
-from ftdata.io.jsonarray import TRAILING, UNCLOSED, NotAnArray, iter_elements
+from ftdata.io.depth import MAX_NESTING, TOO_DEEP, too_deep
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 JSON_OUTPUT_SUFFIXES = JSONL_SUFFIXES | {".json"}  # what convert writes (JSON Lines, or one JSON array)
@@ -63,20 +57,6 @@ class Ahead(Iterator[Item]):
             close()
 
 
-def read_records(path: str | Path) -> Iterator[Item]:
-    """Yield the records of a .jsonl / .json / .parquet / .csv / .txt file, in order; "-" reads JSON Lines from stdin."""
-    if str(path) == STDIN:
-        return jsonl_items(cast(Readable, sys.stdin.buffer))  # a BufferedReader
-    path = Path(path)
-    check_readable(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise UnreadableFile(f"{path}: unsupported file type '{suffix}'; use .jsonl, .json, .parquet, .csv or .txt")
-    _check_encoding(path)
-    reader = {".json": _read_json, ".parquet": _read_parquet, ".csv": _read_csv, ".txt": _read_text}.get(suffix, _read_jsonl)
-    return reader(path)
-
-
 def check_readable(path: Path) -> None:
     """A regular file we may open: a FIFO or device would block or never end, a folder holds no rows."""
     try:
@@ -100,17 +80,6 @@ def same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except (OSError, ValueError):
         return False
-
-
-def _check_encoding(path: Path) -> None:
-    with path.open("rb") as f:
-        head = f.read(4)
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise UnreadableFile(f"{path}: file is UTF-16 encoded; re-save it as UTF-8")
-
-
-def _read_jsonl(path: Path) -> Iterator[Item]:
-    return read_jsonl_range(path, 0, None)
 
 
 READ_BLOCK = 4 << 20  # bytes read at a time by `iter_lines`
@@ -193,7 +162,7 @@ def jsonl_items(f: Readable, at_start: bool = True, limit: int | None = None, ta
             text = bytes(raw).removeprefix(BOM) if line_no == 1 and at_start else bytes(raw)  # a BOM is harmless
             if not text or text.isspace():
                 continue  # blank lines (and a lone BOM) are not records
-            value = _loads(text)
+            value = decode(text)
             if isinstance(value, Problem):
                 yield Item(index, line_no, value, text.decode("utf-8", "backslashreplace").rstrip("\r"))
                 index += 1
@@ -225,7 +194,8 @@ def line_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _loads(raw: bytes) -> Any:
+def decode(raw: bytes) -> Any:
+    """One line's bytes -> its JSON value, or the located-later Problem (not JSON, nested too deep)."""
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
@@ -233,156 +203,3 @@ def _loads(raw: bytes) -> Any:
     return Problem(None, None, "", "too_deep", TOO_DEEP) if too_deep(raw, value) else value
 
 
-ARRAY_PROBLEMS = {
-    b"": "empty element: a trailing or doubled comma; remove it",
-    TRAILING: "content after the closing ']' of the array; remove it",
-    UNCLOSED: "the file ends inside the array (truncated?); the elements before were read",
-}
-
-
-def _read_json(path: Path) -> Iterator[Item]:
-    """A JSON array, streamed element by element; also JSON Lines saved as .json, or a single object."""
-    with path.open("rb") as f:
-        try:
-            for i, raw in enumerate(iter_elements(f)):
-                if raw in ARRAY_PROBLEMS:
-                    yield Item(i, None, Problem(None, None, "", "invalid_json", ARRAY_PROBLEMS[raw]))
-                else:
-                    value = _loads(raw)
-                    yield Item(i, None, value, raw.decode("utf-8", "backslashreplace") if isinstance(value, Problem) else None)
-            return
-        except NotAnArray:
-            pass
-    with path.open("rb") as f:
-        first = f.readline().removeprefix(BOM)
-    try:
-        orjson.loads(first)
-        yield from _read_jsonl(path)  # JSON Lines saved as .json: common, and datasets reads it too
-        return
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        value = orjson.loads(path.read_bytes().removeprefix(BOM))
-    except orjson.JSONDecodeError as err:
-        raise UnreadableFile(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(value, dict):
-        raise UnreadableFile(f"{path}: expected a JSON array of records, got {type(value).__name__}")
-    if deeper_than_allowed(value):
-        value = Problem(None, None, "", "too_deep", TOO_DEEP)
-    yield Item(0, None, value)  # a single (pretty-printed) record
-
-
-def _read_text(path: Path) -> Iterator[Item]:
-    """Plain text: one `{"text": line}` record per non-empty line (pretraining corpora)."""
-    with path.open("rb") as f:
-        index = 0
-        for line_no, raw in enumerate(f, start=1):
-            try:
-                text = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as err:
-                yield Item(index, line_no, Problem(None, None, "", "invalid_json", f"line is not valid UTF-8: {err}"),
-                           raw.decode("utf-8", "backslashreplace").rstrip("\r\n"))
-                index += 1
-                continue
-            if text.strip():
-                yield Item(index, line_no, {"text": text})
-                index += 1
-
-
-csv.field_size_limit(1 << 30)  # the module's default (128 KiB a cell) refuses long conversations
-
-
-def _read_csv(path: Path) -> Iterator[Item]:
-    """CSV rows as records; a cell holding a JSON array/object (a conversation) is decoded. A row that cannot be a
-    record (not UTF-8, more cells than columns, broken quoting) is that row's problem; a header naming a column
-    twice makes the file unreadable (which value would be meant?)."""
-    with path.open("rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        reader = csv.reader(text)
-        try:
-            header = next(reader, [])
-        except csv.Error as err:
-            raise UnreadableFile(f"{path}: the CSV header cannot be read: {err}") from None
-        twice = sorted(name for name, n in Counter(header).items() if n > 1)
-        if twice or any(_not_utf8(h) for h in header):
-            raise UnreadableFile(f"{path}: the CSV header " + (f"names {', '.join(map(repr, twice))} more than once; "
-                                 "rename the columns" if twice else "is not valid UTF-8; re-save the file as UTF-8"))
-        index = 0
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as err:
-                yield Item(index, reader.line_num, Problem(None, None, "", "invalid_json", f"CSV row cannot be read: "
-                                                           f"{err}"), None)
-                index += 1
-                continue
-            if not any(cells):
-                continue  # a blank line
-            why = ("not valid UTF-8" if any(_not_utf8(c) for c in cells) else
-                   f"{len(cells)} cells but the header names {len(header)} columns" if len(cells) > len(header) else "")
-            if why:
-                line = ",".join(cells).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                yield Item(index, reader.line_num, Problem(None, None, "", "invalid_json", f"this CSV row has {why}"
-                                                           if why[0].isdigit() else f"this CSV row is {why}"), line)
-            else:
-                # An empty cell means the field is absent (every row has every column).
-                row = {k: _cell(v) for k, v in zip(header, cells) if v != ""}
-                deep = too_deep("".join(cells), row)
-                yield Item(index, reader.line_num, Problem(None, None, "", "too_deep", TOO_DEEP) if deep else row,
-                           ",".join(cells) if deep else None)
-            index += 1
-
-
-def _not_utf8(text: str) -> bool:
-    """Bytes that were not UTF-8 come back from surrogateescape decoding as lone surrogates."""
-    return not text.isascii() and any("\udc80" <= ch <= "\udcff" for ch in text)
-
-
-def _cell(value: str | None) -> Any:
-    if value and value[0] in "[{":
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-    return value
-
-
-def _read_parquet(path: Path) -> Iterator[Item]:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise UnreadableFile(f"{path}: reading parquet needs pyarrow: pip install 'ftdata[arrow]'") from None
-    index = 0
-    try:
-        # (Arrow reads schemas nested up to 100 levels, below MAX_NESTING: no Parquet row is too deep to write.)
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-            for row in batch.to_pylist():
-                # Columns are shared by all rows; null means the field is absent from this one.
-                try:
-                    value: Any = {k: _plain(v) for k, v in row.items() if v is not None}
-                except UnicodeDecodeError as err:
-                    value = Problem(None, None, "", "invalid_json", f"a binary cell is not UTF-8 text: {err}")
-                yield Item(index, None, value)
-                index += 1
-    except (pa.ArrowException, OSError) as err:
-        raise UnreadableFile(f"{path}: not a readable Parquet file ({err}); after {index} rows") from None
-
-
-def _plain(value: Any) -> Any:
-    """Arrow's Python values as JSON ones: binary as UTF-8 text, times as ISO text, decimals as numbers."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)

@@ -288,25 +288,3 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
         staged.discard()
         raise
     commit([staged])
-
-
-@contextmanager
-def staged_outputs(out: Path, sides: list[Path], force: bool) -> Iterator[list[BinaryIO]]:
-    """OUT and its side files (rejects, logs): written to temp files, put in place together by one `commit` when the
-    block ends. OUT is created exclusively unless `force`; the side files are replaced, and one left empty is not
-    placed and an older file of its name is removed (it described another run's OUT)."""
-    clean_stale(out.parent.resolve())
-    run = new_run()
-    staged: list[Staged] = []
-    try:
-        for target, replace in [(out, force), *((p, True) for p in sides)]:
-            staged.append(Staged(target, replace=replace, run=run))
-        yield [s.file for s in staged]
-        empty = [i for i, s in enumerate(staged) if i and s.file.tell() == 0]
-        commit([s for i, s in enumerate(staged) if i not in empty], discard=tuple(staged[i] for i in empty))
-    except BaseException:
-        for s in staged:
-            s.discard()
-        raise
-    for i in empty:
-        sides[i - 1].unlink(missing_ok=True)

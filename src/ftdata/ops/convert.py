@@ -15,7 +15,8 @@ import orjson
 
 from ftdata.core.canonical import MEDIA_KINDS
 from ftdata.core.reports import ConvertReport
-from ftdata.engine.lanes import Converter, Tick, Written, convert_range, open_items
+from ftdata.engine.convert import Converter, Written, convert_range
+from ftdata.engine.lanes import Tick, open_items
 from ftdata.engine.parallel import PARALLEL_MIN_BYTES, map_ranges, workers_for
 from ftdata.formats import FORMATS, TARGETS, Format
 from ftdata.formats.write import ReasoningPolicy
@@ -24,6 +25,7 @@ from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError
 from ftdata.io.sink import BatchWriter, JsonWriter
 from ftdata.io.staging import OutputExists, create, file_mode, temp_name
 from ftdata.ops.pipeline import Interrupted, Plan, Staging, add_entry, check_target
+
 
 def default_output(first: Path, target: str) -> Path:
     """moss.jsonl --to sharegpt -> moss.sharegpt.jsonl beside the input."""

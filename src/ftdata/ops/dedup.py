@@ -23,8 +23,9 @@ from ftdata.core.textkeys import (
     prompt_key,
     prompt_text,
 )
-from ftdata.engine.lanes import Converter, Written, check_items, open_items, reject
-from ftdata.formats import FORMATS, TARGETS
+from ftdata.engine.convert import Converter, Written, reject
+from ftdata.engine.lanes import check_items, open_items
+from ftdata.formats import FORMATS
 from ftdata.formats.light import LightRecord
 from ftdata.io.media import Media
 from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UsageError

@@ -16,13 +16,14 @@ from typing import Any
 
 from ftdata.core.problems import Code, Problem, has_errors
 from ftdata.core.reports import Checked, ConvertReport
-from ftdata.engine.lanes import Converter, Written, convert_raw, open_items, reject
-from ftdata.formats import FORMATS, TARGETS, Format
+from ftdata.engine.convert import Converter, Written, reject
+from ftdata.engine.lanes import convert_raw, open_items
+from ftdata.formats import FORMATS, Format
 from ftdata.io.media import Media
 from ftdata.io.readers import STDIN, Item, UsageError
 from ftdata.io.sink import JsonWriter
-from ftdata.ops.pipeline import Interrupted, Plan, add_entry, check_target
 from ftdata.ops.fixes import Change, FixCode, fix_reported, fix_row, fix_structure
+from ftdata.ops.pipeline import Interrupted, Plan, add_entry, check_target
 
 
 @dataclass

@@ -21,8 +21,12 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Protocol
 
 from ftdata.core.reports import ConvertReport
-from ftdata.descriptors.llamafactory_writer import DESCRIPTOR, check_name, update_dataset_info
-from ftdata.engine.lanes import Written
+from ftdata.descriptors.llamafactory_writer import (
+    DESCRIPTOR,
+    check_name,
+    update_dataset_info,
+)
+from ftdata.engine.convert import Written
 from ftdata.formats import TARGETS
 from ftdata.io.readers import JSON_OUTPUT_SUFFIXES, STDIN, UsageError, same_file
 from ftdata.io.staging import (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftdata.core.problems import Problem
-from ftdata.core.reports import Checked, FileReport
+from ftdata.core.reports import FileReport
 from ftdata.descriptors.base import descriptor_reports
 from ftdata.descriptors.llamafactory import DATASET_INFO
 from ftdata.engine.lanes import Tick, check_items, open_items, scan_range, see, walks

@@ -1,0 +1,213 @@
+"""The engine's convert lane: write checked records (or their rejects) as target rows, the fast lane from a source
+format to a target, the rows written to one output (checked across for Arrow), and convert's hot loop over a byte
+range of a JSON Lines file."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Protocol
+
+from ftdata.core.canonical import Kind, Record
+from ftdata.core.problems import Code, Problem
+from ftdata.core.reports import Checked, ConvertReport
+from ftdata.core.rules import Origins
+from ftdata.engine.lanes import Reader, Tick, check_item
+from ftdata.formats import Format
+from ftdata.formats.base import Fast, Raw
+from ftdata.formats.light import LightRecord
+from ftdata.formats.write import ReasoningPolicy, Writing
+from ftdata.io.drift import TypeDrift
+from ftdata.io.media import Media
+from ftdata.io.readers import PROGRESS_EVERY, Accept, Item, Tally, read_jsonl_range
+from ftdata.io.sink import JsonWriter
+
+CR = ord("\r")
+
+
+@dataclass(frozen=True)
+class Lane:
+    """The fast lane from a source format to a target: accept a row, build its light record, write that; or copy
+    an accepted row's line as it is (`as_is`)."""
+
+    fast: Fast
+    light: Callable[[Raw], LightRecord]
+    write: Callable[[LightRecord], Raw]
+    as_is: Fast | None
+
+    @staticmethod
+    def between(source: Format, target: Format, copies: bool) -> Lane | None:
+        """The lane from `source` to `target`, if both have their part; `copies`: lines may be copied as they are."""
+        if source.fast is None or source.light is None or target.light_writer is None:
+            return None
+        return Lane(source.fast, source.light, target.light_writer, source.as_is.get(target.name) if copies else None)
+
+
+@dataclass
+class Written:
+    """The rows written to one output, checked across (`TypeDrift`: the output must load in Arrow); shared by the
+    converters of every input written to it."""
+
+    drift: TypeDrift = field(default_factory=TypeDrift)
+    rows: int = 0
+
+    def plain(self, row: Raw) -> None:
+        self.drift.see_plain(row, self.rows, self.rows + 1)
+        self.rows += 1
+
+    def full(self, row: Raw, record: Record) -> None:
+        self.drift.see(Checked(self.rows, self.rows + 1, row, record, []))
+        self.rows += 1
+
+    def merge(self, part: Written) -> None:
+        """Append a part's rows (written apart, then copied after ours)."""
+        self.drift.merge(part.drift, self.rows, self.rows)
+        self.rows += part.rows
+
+
+@dataclass
+class Converter:
+    """Writes checked records of one source format as `target` rows (or rejects), counting in `report`."""
+
+    source: Format
+    target: Format
+    reasoning: ReasoningPolicy
+    writer: JsonWriter
+    rejects: JsonWriter
+    report: ConvertReport
+    label: Path | None = None  # the input named in rejects when several are converted together
+    written: Written = field(default_factory=Written)
+    lane: Lane | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lane = Lane.between(self.source, self.target, copies=not self.writer.array)
+        lf = self.target.llamafactory
+        self.lf_unread = lf.unread if lf is not None else None
+
+    def take(self, row: Raw, line: memoryview | None, index: int = 0, line_no: int = 0) -> bool:
+        """The hot path: write an accepted row straight from the decoded one, or copy its line as it is when it is
+        already in the target's exact shape. False when the fast lane refuses the row (or there is none)."""
+        lane = self.lane
+        if lane is None or not lane.fast(row):
+            return False
+        if lane.as_is is not None and line is not None and lane.as_is(row):
+            self.writer.write_json(line[:-1] if line[-1] == CR else line)  # CRLF files: the row without its "\r"
+            out = row
+        else:
+            out = lane.write(lane.light(row))
+            self.writer.write(out)
+        self.report.keys.update(out)
+        self.written.plain(out)
+        return True
+
+    def count_taken(self, n: int) -> None:
+        """Count `n` rows `take` wrote (the fast lane only takes plain SFT conversations)."""
+        self.report.records += n
+        self.report.written += n
+        if n:
+            self.report.kinds["sft"] += n
+
+    def consume(self, items: Iterable[Item], media: Media, fast: bool, progress: Tick | None = None) -> None:
+        """Convert items (the rows `take` did not take, or all of them when `fast`)."""
+        r = self.report
+        fast = fast and self.lane is not None
+        for item in items:
+            if fast and type(item.value) is dict and self.take(item.value, None):
+                self.count_taken(1)
+            else:
+                self.write_checked(check_item(item, self.source, media))
+            if progress is not None and not r.records % PROGRESS_EVERY:
+                progress(r.records)
+
+    def write_checked(self, item: Checked) -> None:
+        r = self.report
+        r.records += 1
+        row, problems = self.target_row(item)
+        for p in problems:
+            if p.severity == "warning":
+                r.warnings[p.code] += 1
+        if row is None or item.record is None:
+            reject(r, item, problems, self.rejects, self.label)
+        else:
+            r.written += 1
+            r.kinds[item.record.kind] += 1
+            r.keys.update(row)
+            self.writer.write(row)
+            if self.lf_unread is not None and (what := self.lf_unread(row)) is not None:
+                r.lf_unread[what] += 1
+            self.written.full(row, item.record)
+
+    def write_as_is(self, item: Checked, row: Raw, kind: Kind) -> None:
+        """A valid row written in its own format as it is (fix's fixed row, dedup's kept row), counted as
+        `write_checked` counts what it writes (the descriptor entry needs the kinds, keys and what LLaMA-Factory
+        would not read)."""
+        r = self.report
+        r.records += 1
+        r.written += 1
+        r.kinds[kind] += 1
+        r.keys.update(row)
+        self.writer.write(row)
+        if self.lf_unread is not None and (what := self.lf_unread(row)) is not None:
+            r.lf_unread[what] += 1
+        if item.record is not None:
+            self.written.full(row, item.record)
+        else:
+            self.written.plain(row)
+
+    def target_row(self, item: Checked) -> tuple[Raw | None, list[Problem]]:
+        """The target row for a checked record, or None and why (invalid, or unrepresentable in the target)."""
+        if not item.valid or item.record is None:
+            return None, item.problems
+        w = Writing(item.record, item.origins or Origins(), self.reasoning)
+        row = self.target.write(w)
+        problems = item.problems + [p.at(item.index, item.line) for p in w.problems]
+        return (row if w.ok() else None), problems
+
+
+class Rejects(Protocol):
+    """A report that counts rejected rows and their error codes (convert, dedup, fix)."""
+
+    rejected: int
+    reject_codes: Counter[Code]
+
+
+def reject(r: Rejects, item: Checked, problems: list[Problem], rejects: JsonWriter, path: Path | None) -> None:
+    """Count a rejected row and its error codes (each once, in order) in `r`, and write its rejects-file line."""
+    r.rejected += 1
+    r.reject_codes.update(list(dict.fromkeys(p.code for p in problems if p.severity == "error")))
+    rejects.write(reject_row(item, problems, path))
+
+
+def reject_row(item: Checked, problems: list[Problem], path: Path | None) -> dict[str, Any]:
+    """A rejects-file line: where the record was, why, and the record itself, untouched."""
+    out: dict[str, Any] = {"index": item.index, "line": item.line,
+                           "errors": [p.to_dict() for p in problems if p.severity == "error"]}
+    if item.raw_text is not None:
+        out["record_text"] = item.raw_text  # the line was not JSON: its text, byte for byte where UTF-8
+    else:  # null when nothing could be read (a Problem stands in for it: an unreadable CSV row, an empty element)
+        out["record"] = None if isinstance(item.raw, Problem) else item.raw
+    if path is not None:
+        out = {"file": str(path), **out}
+    return out
+
+
+def convert_range(conv: Converter, path: Path, start: int, end: int | None, media: Media,
+                  progress: Tick | None = None) -> int:
+    """Convert JSON Lines from byte `start` to `end` through `conv`; returns the physical lines read."""
+    def read(take: Accept | None, tally: Tally) -> Iterator[Item]:
+        return read_jsonl_range(path, start, end, tally, take, progress)
+
+    return convert_reader(conv, read, media).lines
+
+
+def convert_reader(conv: Converter, read: Reader, media: Media) -> Tally:
+    """convert's hot loop over one reader: rows its lane takes are written from the read loop, the others checked
+    and written (or rejected) by `conv`."""
+    tally = Tally()
+    conv.consume(read(conv.take if conv.lane is not None else None, tally), media, fast=False)
+    conv.count_taken(tally.accepted)
+    return tally
+
+
+__all__ = ["Converter", "Lane", "Written", "convert_range", "convert_reader", "reject", "reject_row"]
