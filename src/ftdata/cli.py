@@ -197,6 +197,7 @@ def dedup(
     files: Annotated[list[Path], typer.Argument(help="Training data files (any format ftdata reads).")],
     near: Annotated[Optional[float], typer.Option("--near", help="Also remove near duplicates: estimated Jaccard similarity of word 3-grams from this value on (0.5-1.0; 0.8 is a common choice).")] = None,
     against: Annotated[Optional[list[Path]], typer.Option("--against", help="Eval / benchmark file: remove training rows whose prompt matches one of its rows (repeat for several).")] = None,
+    compare: Annotated[str, typer.Option("--compare", help="What two rows are compared on: conversation (default: every message and the tools, without the lines a large share of the rows carry, such as a shared system prompt), prompt (user turns), answer (assistant turns), all (everything, shared lines included).")] = "conversation",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Kept rows (.jsonl or .json); default <first input stem>.dedup.jsonl beside it.")] = None,
     to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write kept rows in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
     source: Annotated[Optional[str], typer.Option("--from", help="Input format (default: detected per file).")] = None,
@@ -216,7 +217,8 @@ def dedup(
     """
     from ftdata.ops.dedup import dedup_files
 
-    report = _guarded(lambda: dedup_files(files, output, near, against, to, source, force, allow_outside, media_dir))
+    report = _guarded(lambda: dedup_files(files, output, near, against, to, source, force, allow_outside, media_dir,
+                                           compare))
     if json:
         render.json_out(report.to_dict())
     else:

@@ -5,6 +5,9 @@ threshold) a 128-byte MinHash signature (`ftdata.core.textkeys`, `ftdata.ops.min
 those. The second reads the files again and writes each row to exactly one place: OUT (kept, in the inputs' format
 or `target`), OUT.dupes.jsonl (removed, naming the row it duplicates and the estimated similarity) or
 OUT.rejects.jsonl (invalid, or not representable in `target`), so `records = kept + removed + rejected`.
+
+What is compared (`compare`, `ftdata.core.textkeys.COMPARE`) leaves out the lines that a large share of the rows
+carry verbatim; they are found first, in a sample of at most SAMPLE rows spread over the inputs (`_shared`).
 """
 
 from __future__ import annotations
@@ -18,21 +21,26 @@ from ftdata.core.canonical import Record
 from ftdata.core.problems import Code
 from ftdata.core.reports import Checked, ConvertReport
 from ftdata.core.textkeys import (
-    conversation_key,
-    conversation_text,
+    COMPARE,
+    compared_key,
+    compared_parts,
+    compared_text,
     prompt_key,
     prompt_text,
+    shared_lines,
 )
 from ftdata.engine.lanes import Converter, check_items, open_items, reject
 from ftdata.formats import FORMATS, TARGETS
 from ftdata.formats.light import LightRecord
 from ftdata.io.media import Media
-from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UsageError
+from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError, read_records
 from ftdata.io.sink import JsonWriter
 from ftdata.io.staging import staged_outputs
 from ftdata.ops.convert import check_outputs
 
 BATCH = 2000  # rows signed at a time (numpy arrays of a batch's characters stay a few MB)
+BATCH_CHARS = 1 << 22  # ... or fewer, when their compared texts reach this many characters
+SAMPLE = 10000  # rows read to find the lines most rows share
 LARGEST = 5  # clusters listed in the summary
 
 
@@ -48,6 +56,8 @@ class DedupReport:
     threshold: float | None = None
     evals: list[str] = field(default_factory=list)
     formats: dict[str, str] = field(default_factory=dict)
+    compare: str = "conversation"
+    shared_lines: int = 0  # distinct lines left out of the comparison (carried by a large share of the rows)
     records: int = 0
     kept: int = 0
     rejected: int = 0
@@ -73,14 +83,17 @@ def default_output(first: Path) -> Path:
 
 def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float | None = None,
                 against: list[Path] | None = None, target: str | None = None, source: str | None = None,
-                force: bool = False, allow_outside: bool = False, media_dir: Path | None = None) -> DedupReport:
-    """Deduplicate `inputs` into OUT (see the module docstring). Raises UsageError / UnreadableFile (exit 2).
-    Media paths are checked against `media_dir`, or each file's folder."""
+                force: bool = False, allow_outside: bool = False, media_dir: Path | None = None,
+                compare: str = "conversation") -> DedupReport:
+    """Deduplicate `inputs` into OUT (see the module docstring), comparing what `compare` names. Raises UsageError /
+    UnreadableFile (exit 2). Media paths are checked against `media_dir`, or each file's folder."""
     against = against or []
 
     def media_of(path: Path) -> Media:
         return Media(media_dir or path.resolve().parent, allow_outside)
 
+    if compare not in COMPARE:
+        raise UsageError(f"unknown --compare '{compare}'; choose one of {', '.join(COMPARE)}")
     out = _check_args(inputs, output, threshold, against, target, force)
     formats = {}
     for p in inputs:
@@ -93,14 +106,17 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
     target = target or next(iter(formats.values()))
     report = DedupReport([str(p) for p in inputs], str(out), str(out.with_name(out.name + ".dupes.jsonl")),
                          str(out.with_name(out.name + ".rejects.jsonl")), target, threshold, [str(p) for p in against],
-                         formats)
+                         formats, compare)
     from ftdata.ops.dedup_index import Columns, decide  # numpy only from here on
 
     train, evals = Columns(), Columns() if against else None
     near = threshold is not None
-    _scan(inputs, source, train, media_of, sigs=near, prompts=bool(against), prompt_sigs=near)
+    shared = _shared(inputs, formats, compare) if near and compare != "all" else frozenset()
+    report.shared_lines = len(shared)
+    text = Text(compare, shared)
+    _scan(inputs, source, train, media_of, text, sigs=near, prompts=bool(against), prompt_sigs=near)
     if evals is not None:
-        _scan(against, None, evals, media_of, sigs=False, prompts=True, prompt_sigs=near)
+        _scan(against, None, evals, media_of, text, sigs=False, prompts=True, prompt_sigs=near)
         report.eval_records = _rows(evals)
     decisions = decide(train, evals, threshold)
     report.capped = decisions.capped
@@ -108,6 +124,58 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
            media_of, force)
     _clusters(report, decisions, Places(train))
     return report
+
+
+@dataclass(frozen=True)
+class Text:
+    """What pass 1 keys and signs for each row: `compare`, without the `shared` lines (hashes)."""
+
+    compare: str
+    shared: frozenset[int]
+
+    def key(self, record: Record | LightRecord) -> int:
+        return compared_key(record, self.compare)
+
+    def near(self, record: Record | LightRecord) -> str:
+        return compared_text(compared_parts(record, self.compare), self.shared)
+
+
+def _shared(inputs: list[Path], formats: dict[str, str], compare: str) -> frozenset[int]:
+    """The lines a large share of the rows carry (`shared_lines`), from at most SAMPLE rows: all of them when the
+    inputs are that small, else lines at evenly spaced byte offsets of JSON Lines files (so a prompt used only in
+    the second half of a file is still seen) and the first rows of other files."""
+    sizes = [max(p.stat().st_size, 1) for p in inputs]
+    rows: list[list[str]] = []
+    for path, size in zip(inputs, sizes):
+        fmt = FORMATS[formats[str(path)]]
+        share = max(1, SAMPLE * size // sum(sizes))
+        for raw in _sample_raw(path, share):
+            record = fmt.to_canonical(raw).record if isinstance(raw, dict) else None
+            if record is not None:
+                rows.append(compared_parts(record, compare))
+    return shared_lines(rows)
+
+
+def _sample_raw(path: Path, count: int) -> Iterator[Any]:
+    """About `count` decoded rows of a file: spread over a JSON Lines file, the first ones of another."""
+    import orjson
+
+    if path.suffix.lower() not in JSONL_SUFFIXES or _lines(path) <= count:
+        for n, item in enumerate(read_records(path)):
+            if n >= count:
+                break
+            yield item.value
+        return
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        for k in range(count):
+            f.seek(size * k // count)
+            if k:
+                f.readline()  # the rest of the line the offset fell in
+            try:
+                yield orjson.loads(f.readline())
+            except orjson.JSONDecodeError:
+                continue
 
 
 def _rows(cols: Any) -> int:
@@ -153,14 +221,18 @@ def _checked(path: Path, source: str | None, media_of: MediaOf, records: bool = 
     return check_items(items, fmt, media_of(path), records=records)
 
 
-def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, sigs: bool, prompts: bool,
-          prompt_sigs: bool) -> None:
-    """Pass 1: per valid row its place and keys (and signatures) into `cols`, in batches."""
+def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, text: Text, sigs: bool,
+          prompts: bool, prompt_sigs: bool) -> None:
+    """Pass 1: per valid row its place and keys (and signatures) into `cols`, in batches (of BATCH rows, or fewer
+    whose texts reach BATCH_CHARS: a few huge rows are signed a few at a time)."""
     import numpy as np
 
-    from ftdata.ops.minhash import signatures
+    from ftdata.ops.minhash import sign
 
-    batch: list[Any] = []
+    keys: list[int] = []  # per row its key and texts, not the row: a batch of huge rows holds only their texts
+    texts: list[str] = []
+    asked: list[str] = []
+    chars = 0
     where: list[tuple[int, int, int]] = []
     if paths and all(p.suffix.lower() in JSONL_SUFFIXES for p in paths):
         cols.reserve(sum(_lines(p) for p in paths))  # at most one row a line: the columns are filled in place
@@ -170,16 +242,21 @@ def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, s
         cols.add("index", np.array([w[1] for w in where], dtype=np.int64))
         cols.add("line", np.array([w[2] for w in where], dtype=np.int64))
         where.clear()
-        cols.add("key", np.fromiter((conversation_key(r) for r in batch), dtype=np.uint64, count=len(batch)))
+        cols.add("key", np.array(keys, dtype=np.uint64))
         if sigs:
-            cols.add("sig", signatures([conversation_text(r) for r in batch]))
+            signed, words = sign(texts)
+            cols.add("sig", signed)
+            cols.add("words", words)
         if prompts:
-            texts = [prompt_text(r) for r in batch]
-            cols.add("prompt_key", np.fromiter((prompt_key(t) for t in texts), dtype=np.uint64, count=len(texts)))
-            cols.add("has_prompt", np.array([bool(t) for t in texts], dtype=bool))
+            cols.add("prompt_key", np.fromiter((prompt_key(t) for t in asked), dtype=np.uint64, count=len(asked)))
+            cols.add("has_prompt", np.array([bool(t) for t in asked], dtype=bool))
             if prompt_sigs:
-                cols.add("prompt_sig", signatures(texts))
-        batch.clear()
+                signed, words = sign(asked)
+                cols.add("prompt_sig", signed)
+                cols.add("prompt_words", words)
+        keys.clear()
+        texts.clear()
+        asked.clear()
 
     for number, path in enumerate(paths):
         fmt, _, items = open_items(path, source)
@@ -193,10 +270,17 @@ def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, s
                     record = fmt.to_canonical(item.raw).record
             if item.valid and record is not None:
                 where.append((number, item.index, -1 if item.line is None else item.line))
-                batch.append(record)
-                if len(batch) >= BATCH:
+                keys.append(text.key(record))
+                if sigs:
+                    texts.append(text.near(record))
+                    chars += len(texts[-1])
+                if prompts:
+                    asked.append(prompt_text(record))
+                    chars += len(asked[-1])
+                if len(keys) >= BATCH or chars >= BATCH_CHARS:
                     flush()
-    if batch:
+                    chars = 0
+    if keys:
         flush()
 
 
@@ -217,6 +301,7 @@ def _write(inputs: list[Path], source: str | None, out: Path, report: DedupRepor
 
     dupes_path, rejects_path = Path(report.dupes), Path(report.rejects)
     status, refs, sims = decisions.status, decisions.ref, decisions.sim
+    seen = len(status)
     with staged_outputs(out, [dupes_path, rejects_path], force) as (out_f, dupes_f, rejects_f):
         writer = JsonWriter(out_f, array=out.suffix == ".json")
         dupes, rejects = JsonWriter(dupes_f, array=False), JsonWriter(rejects_f, array=False)
@@ -231,7 +316,8 @@ def _write(inputs: list[Path], source: str | None, out: Path, report: DedupRepor
                 if not item.valid:
                     reject(report, item, item.problems, rejects, path if len(inputs) > 1 else None)
                     continue
-                assert places[row][:2] == (number, item.index), "the second pass must see the rows of the first"
+                if row >= seen or places[row][:2] != (number, item.index):
+                    raise _changed(path)
                 state, ref, sim = int(status[row]), int(refs[row]), float(sims[row])
                 row += 1
                 if state == KEPT:
@@ -251,7 +337,16 @@ def _write(inputs: list[Path], source: str | None, out: Path, report: DedupRepor
             report.rejected += conv.report.rejected
             report.reject_codes.update(conv.report.reject_codes)
             report.warnings.update(conv.report.warnings)
+        if row != seen:
+            raise _changed(inputs[places[row][0]])
         writer.close()  # only a run that removed or rejected rows leaves OUT.dupes.jsonl / OUT.rejects.jsonl
+
+
+def _changed(path: Path) -> UnreadableFile:
+    """The second pass found other valid rows than the first: the file changed while dedup read it (exit 2, nothing
+    written: every decision names rows by their place in the first pass)."""
+    return UnreadableFile(f"{path}: changed while dedup was reading it (its valid rows differ between the two "
+                          "passes); nothing was written; run again when nothing writes to it")
 
 
 def _clusters(report: DedupReport, decisions: Any, places: Places) -> None:
