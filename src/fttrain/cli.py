@@ -181,6 +181,8 @@ def show_preflight(p: Any) -> None:
     out.print(f"train: {p.train_samples}  eval: {p.eval_samples}")
     if p.dry_run:
         out.print(f"model: {safe(p.model)} (tokenizer only)  method: {p.method}", soft_wrap=True)
+        for note in p.notes:
+            out.print(f"note: {safe(note)}", soft_wrap=True)
         return
     out.print(f"model: {safe(p.model)}  method: {p.method}  trainable parameters: {p.trainable:,} of {p.total:,} "
               f"({100 * p.trainable / max(p.total, 1):.2f}%)  effective batch size: {p.effective_batch}", soft_wrap=True)
