@@ -274,3 +274,23 @@ def test_huge_rows_are_signed_in_bounded_memory(monkeypatch) -> None:
     monkeypatch.setattr(minhash, "PIECE", 1 << 30)
     whole, _ = minhash.sign([big, other])
     assert np.mean(whole[0] == sigs[0]) > 0.95
+
+
+def test_a_long_text_is_normalised_a_piece_at_a_time(monkeypatch) -> None:
+    """The exact key's whitespace normalisation of a long text equals split/join, without a string per word."""
+    import tracemalloc
+
+    from ftdata.core import similarity
+
+    monkeypatch.setattr(similarity, "PIECE", 7)
+    rng = random.Random(2)
+    for _ in range(3000):
+        t = "".join(rng.choice(["a", "bc", " ", "\n", "  ", "\u3000", "xyz"]) for _ in range(rng.randint(0, 30)))
+        assert similarity.normalise(t) == " ".join(t.split()), repr(t)
+    monkeypatch.setattr(similarity, "PIECE", 1 << 20)
+    big = " ".join(random.Random(3).choices(WORDS, k=1_000_000))  # 5 MB, a million words
+    tracemalloc.start()
+    similarity.normalise(big)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 * len(big), peak  # split() alone holds ~60 MB of word strings here
