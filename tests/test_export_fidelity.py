@@ -10,13 +10,12 @@ import pytest
 
 yaml = pytest.importorskip("yaml")
 
-from conftest import FIXTURES  # noqa: E402
+from conftest import FIXTURES
 
-from ftdata import api  # noqa: E402
-from ftdata.descriptors.export import KINDS, export  # noqa: E402
-from ftdata.formats import FORMATS  # noqa: E402
-from ftdata.formats.base import Converted  # noqa: E402,F401
-from ftdata.ops.convert import convert_files  # noqa: E402
+from ftdata import api
+from ftdata.descriptors.export import KINDS, export
+from ftdata.formats import FORMATS
+from ftdata.ops.convert import convert_files
 
 OPENAI = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
 # LLaMA-Factory's own dataset_info.json entries for its demo files
@@ -107,19 +106,21 @@ def axolotl_records(item: dict, folder: Path) -> list[dict]:
             out.append({"messages": [{"role": "user", "content": prompt},
                                      {"role": "assistant", "content": row[f.get("field_output", "output")]}]})
         else:
-            prop, roles = item["message_property_mappings"], item["roles"]
-            to_role = {v: k for k, names in roles.items() for v in names}
-
-            def msgs(ms):
-                ms = ms if isinstance(ms, list) else [ms]
-                return [{"role": to_role[m[prop["role"]]], "content": m[prop["content"]]} for m in ms
-                        if m[prop["role"]] in to_role]
-
-            record = {"messages": msgs(row[item["field_messages"]])}
+            record = {"messages": mapped(row[item["field_messages"]], item)}
             if kind == "chat_template.default":
-                record.update(chosen=msgs(row[item["field_chosen"]]), rejected=msgs(row[item["field_rejected"]]))
+                record.update(chosen=mapped(row[item["field_chosen"]], item),
+                              rejected=mapped(row[item["field_rejected"]], item))
             out.append(record)
     return out
+
+
+def mapped(messages, item: dict) -> list[dict]:
+    """chat_template's reading of messages: message_property_mappings, then roles (unmapped roles are not read)."""
+    prop = item["message_property_mappings"]
+    to_role = {v: k for k, names in item["roles"].items() for v in names}
+    messages = messages if isinstance(messages, list) else [messages]
+    return [{"role": to_role[m[prop["role"]]], "content": m[prop["content"]]} for m in messages
+            if m[prop["role"]] in to_role]
 
 
 def comparable(records: list[dict]) -> list[dict]:

@@ -7,7 +7,7 @@ or `target`), OUT.dupes.jsonl (removed, naming the row it duplicates and the est
 OUT.rejects.jsonl (invalid, or not representable in `target`), so `records = kept + removed + rejected`.
 
 What is compared (`compare`, `ftdata.core.textkeys.COMPARE`) leaves out the lines that a large share of the rows
-carry verbatim; they are found first, in a sample of at most SAMPLE rows spread over the inputs (`_shared`).
+carry verbatim; they are found first, in a sample of rows spread over the inputs (`ftdata.ops.dedup_text`).
 """
 
 from __future__ import annotations
@@ -20,27 +20,19 @@ from typing import Any, Callable, Iterator
 from ftdata.core.canonical import Record
 from ftdata.core.problems import Code
 from ftdata.core.reports import Checked, ConvertReport
-from ftdata.core.textkeys import (
-    COMPARE,
-    compared_key,
-    compared_parts,
-    compared_text,
-    prompt_key,
-    prompt_text,
-    shared_lines,
-)
+from ftdata.core.textkeys import COMPARE, prompt_key, prompt_text
 from ftdata.engine.lanes import Converter, check_items, open_items, reject
 from ftdata.formats import FORMATS, TARGETS
 from ftdata.formats.light import LightRecord
 from ftdata.io.media import Media
-from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError, read_records
+from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError
 from ftdata.io.sink import JsonWriter
 from ftdata.io.staging import staged_outputs
 from ftdata.ops.convert import check_outputs
+from ftdata.ops.dedup_text import Text, lines, shared_of
 
 BATCH = 2000  # rows signed at a time (numpy arrays of a batch's characters stay a few MB)
 BATCH_CHARS = 1 << 22  # ... or fewer, when their compared texts reach this many characters
-SAMPLE = 10000  # rows read to find the lines most rows share
 LARGEST = 5  # clusters listed in the summary
 
 
@@ -111,7 +103,7 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
 
     train, evals = Columns(), Columns() if against else None
     near = threshold is not None
-    shared = _shared(inputs, formats, compare) if near and compare != "all" else frozenset()
+    shared = shared_of(inputs, formats, compare) if near and compare != "all" else frozenset()
     report.shared_lines = len(shared)
     text = Text(compare, shared)
     _scan(inputs, source, train, media_of, text, sigs=near, prompts=bool(against), prompt_sigs=near)
@@ -124,58 +116,6 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
            media_of, force)
     _clusters(report, decisions, Places(train))
     return report
-
-
-@dataclass(frozen=True)
-class Text:
-    """What pass 1 keys and signs for each row: `compare`, without the `shared` lines (hashes)."""
-
-    compare: str
-    shared: frozenset[int]
-
-    def key(self, record: Record | LightRecord) -> int:
-        return compared_key(record, self.compare)
-
-    def near(self, record: Record | LightRecord) -> str:
-        return compared_text(compared_parts(record, self.compare), self.shared)
-
-
-def _shared(inputs: list[Path], formats: dict[str, str], compare: str) -> frozenset[int]:
-    """The lines a large share of the rows carry (`shared_lines`), from at most SAMPLE rows: all of them when the
-    inputs are that small, else lines at evenly spaced byte offsets of JSON Lines files (so a prompt used only in
-    the second half of a file is still seen) and the first rows of other files."""
-    sizes = [max(p.stat().st_size, 1) for p in inputs]
-    rows: list[list[str]] = []
-    for path, size in zip(inputs, sizes):
-        fmt = FORMATS[formats[str(path)]]
-        share = max(1, SAMPLE * size // sum(sizes))
-        for raw in _sample_raw(path, share):
-            record = fmt.to_canonical(raw).record if isinstance(raw, dict) else None
-            if record is not None:
-                rows.append(compared_parts(record, compare))
-    return shared_lines(rows)
-
-
-def _sample_raw(path: Path, count: int) -> Iterator[Any]:
-    """About `count` decoded rows of a file: spread over a JSON Lines file, the first ones of another."""
-    import orjson
-
-    if path.suffix.lower() not in JSONL_SUFFIXES or _lines(path) <= count:
-        for n, item in enumerate(read_records(path)):
-            if n >= count:
-                break
-            yield item.value
-        return
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        for k in range(count):
-            f.seek(size * k // count)
-            if k:
-                f.readline()  # the rest of the line the offset fell in
-            try:
-                yield orjson.loads(f.readline())
-            except orjson.JSONDecodeError:
-                continue
 
 
 def _rows(cols: Any) -> int:
@@ -235,7 +175,7 @@ def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, t
     chars = 0
     where: list[tuple[int, int, int]] = []
     if paths and all(p.suffix.lower() in JSONL_SUFFIXES for p in paths):
-        cols.reserve(sum(_lines(p) for p in paths))  # at most one row a line: the columns are filled in place
+        cols.reserve(sum(lines(p) for p in paths))  # at most one row a line: the columns are filled in place
 
     def flush() -> None:
         cols.add("file", np.array([w[0] for w in where], dtype=np.int32))
@@ -282,16 +222,6 @@ def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, t
                     chars = 0
     if keys:
         flush()
-
-
-def _lines(path: Path) -> int:
-    """Lines in a file (a last line without a newline counts): ~0.3 s for 600 MB."""
-    count, last = 0, b"\n"
-    with open(path, "rb") as f:
-        while block := f.read(1 << 24):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")
 
 
 def _write(inputs: list[Path], source: str | None, out: Path, report: DedupReport, decisions: Any,
