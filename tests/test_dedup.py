@@ -2,6 +2,7 @@
 (records = kept + removed + rejected), exact CLI output, and clear errors (exit 2) for bad input."""
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -227,7 +228,7 @@ def test_an_exact_copy_of_a_near_removed_row_names_the_kept_row(tmp_path: Path) 
     assert (report.clusters, report.largest[0]["rows"]) == (1, 3)
 
 
-@pytest.mark.parametrize("change", ["append", "drop", "invalidate"])
+@pytest.mark.parametrize("change", ["append", "drop", "invalidate", "edit", "replace"])
 def test_input_changed_between_the_passes_exits_2_and_writes_nothing(tmp_path: Path, monkeypatch, change: str) -> None:
     import ftdata.ops.dedup_index as index
 
@@ -238,14 +239,21 @@ def test_input_changed_between_the_passes_exits_2_and_writes_nothing(tmp_path: P
     def racing(*args):  # another program writes to the file while dedup decides
         rows = src.read_text().splitlines()
         rows = {"append": rows + [json.dumps(sg("new", "row"))], "drop": rows[1:],
-                "invalidate": rows[:2] + ["{"] + rows[3:]}[change]
-        src.write_text("\n".join(rows) + "\n")
+                "invalidate": rows[:2] + ["{"] + rows[3:], "edit": rows[:2] + [json.dumps(sg("q9", "a"))] + rows[3:],
+                "replace": list(reversed(rows))}[change]
+        if change == "replace":  # a new file of the same size under the name, its time set back
+            stat = src.stat()
+            (tmp_path / "new").write_text("\n".join(rows) + "\n")
+            os.utime(tmp_path / "new", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            (tmp_path / "new").replace(src)
+        else:
+            src.write_text("\n".join(rows) + "\n")
         return decide(*args)
 
     monkeypatch.setattr(index, "decide", racing)
     result = runner.invoke(app, ["dedup", "a.jsonl", "--near", "0.8"])
     assert result.exit_code == 2, result.output
-    assert result.output == ("Error: a.jsonl: changed while dedup was reading it (its valid rows differ between the "
+    assert result.output == ("Error: a.jsonl: changed while dedup was reading it (written to or replaced between the "
                              "two passes); nothing was written; run again when nothing writes to it\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jsonl"]
 

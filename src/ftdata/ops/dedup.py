@@ -86,6 +86,7 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
 
     if compare not in COMPARE:
         raise UsageError(f"unknown --compare '{compare}'; choose one of {', '.join(COMPARE)}")
+    stamps = _stamps(inputs)  # before anything is read: a change after this stops the run (`_changed`)
     out = _check_args(inputs, output, threshold, against, target, force)
     formats = {}
     for p in inputs:
@@ -113,7 +114,7 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
     decisions = decide(train, evals, threshold)
     report.capped = decisions.capped
     _write(inputs, source, out, report, decisions, Places(train), Places(evals) if evals is not None else None,
-           media_of, force)
+           media_of, force, stamps)
     _clusters(report, decisions, Places(train))
     return report
 
@@ -225,8 +226,10 @@ def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, t
 
 
 def _write(inputs: list[Path], source: str | None, out: Path, report: DedupReport, decisions: Any,
-           places: Places, eval_places: Places | None, media_of: MediaOf, force: bool) -> None:
-    """Pass 2: every row to OUT, OUT.dupes.jsonl or OUT.rejects.jsonl (put in place together)."""
+           places: Places, eval_places: Places | None, media_of: MediaOf, force: bool,
+           stamps: list[tuple[int, int, int]] | None = None) -> None:
+    """Pass 2: every row to OUT, OUT.dupes.jsonl or OUT.rejects.jsonl (put in place together), unless an input
+    changed since `stamps` (or its valid rows differ from pass 1's)."""
     from ftdata.ops.dedup_index import CONTAMINATION, KEPT, KINDS
 
     dupes_path, rejects_path = Path(report.dupes), Path(report.rejects)
@@ -269,13 +272,22 @@ def _write(inputs: list[Path], source: str | None, out: Path, report: DedupRepor
             report.warnings.update(conv.report.warnings)
         if row != seen:
             raise _changed(inputs[places[row][0]])
+        now = _stamps(inputs)
+        for path, before, after in zip(inputs, stamps or now, now):
+            if before != after:  # rewritten in place with as many valid rows: the decisions would name others
+                raise _changed(path)
         writer.close()  # only a run that removed or rejected rows leaves OUT.dupes.jsonl / OUT.rejects.jsonl
 
 
+def _stamps(paths: list[Path]) -> list[tuple[int, int, int]]:
+    """Each file's size, modification time and inode: any write to it changes one of them."""
+    return [(st.st_size, st.st_mtime_ns, st.st_ino) for st in (p.stat() for p in paths)]
+
+
 def _changed(path: Path) -> UnreadableFile:
-    """The second pass found other valid rows than the first: the file changed while dedup read it (exit 2, nothing
-    written: every decision names rows by their place in the first pass)."""
-    return UnreadableFile(f"{path}: changed while dedup was reading it (its valid rows differ between the two "
+    """The file was written to or replaced while dedup read it (exit 2, nothing written: every decision names rows
+    by their place in the first pass)."""
+    return UnreadableFile(f"{path}: changed while dedup was reading it (written to or replaced between the two "
                           "passes); nothing was written; run again when nothing writes to it")
 
 
