@@ -86,13 +86,13 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
 
     if compare not in COMPARE:
         raise UsageError(f"unknown --compare '{compare}'; choose one of {', '.join(COMPARE)}")
-    stamps = _stamps(inputs)  # before anything is read: a change after this stops the run (`_changed`)
     out = _check_args(inputs, output, threshold, against, target, force)
     formats = {}
     for p in inputs:
         fmt, _, items = open_items(p, source)
         items.close()
         formats[str(p)] = fmt.name
+    stamps = _stamps(inputs)  # before the passes: a change after this stops the run (`_changed`)
     if target is None and len(set(formats.values())) > 1:
         raise UsageError("the inputs have different formats (" + ", ".join(f"{p}: {f}" for p, f in formats.items())
                          + "); pass --to to write them in one")
