@@ -207,7 +207,8 @@ def dedup(
     json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Remove exact duplicates (the same normalised conversation, in any format) and, with --near, near duplicates
-    (MinHash LSH), across files; with --against, rows whose prompt is in an eval set. Kept rows go to OUT, removed
+    (MinHash LSH, on what --compare names: by default without the lines a large share of the rows carry), across
+    files; with --against, rows whose prompt is in an eval set. Kept rows go to OUT, removed
     ones to OUT.dupes.jsonl (each naming the row it duplicates and the similarity), invalid ones to
     OUT.rejects.jsonl.
 
