@@ -1,6 +1,7 @@
 """`ftdata dedup` on generated data with planted duplicates of known ground truth: time, peak RSS, precision, recall.
 
     python bench/dedup.py [--rows 1000000] [--near 0.8] [--dir /tmp/ftdata-dedup-bench] [--compare-only]
+                          [--system] [--compare all]
 
 Data (seeded): a sharegpt file of distinct conversations (30% Chinese, whose words are single characters), then,
 appended after their originals:
@@ -11,7 +12,9 @@ appended after their originals:
 - an eval file whose prompts are the questions of 3,000 training rows (exact contamination), 500 variants of
   training questions with one word changed (near contamination) and 2,000 unrelated prompts.
 The truth for near pairs is their exact Jaccard, computed here with an independent tokenizer (a regex); a pair
-counts as a duplicate when it reaches --near.
+counts as a duplicate when it reaches --near. With --system every row carries the same 1 kB system prompt (as
+MOSS's rows do): the truth stays the Jaccard of what differs, and dedup's default `--compare conversation` must
+leave the shared prompt out to match it (`--compare all` counts it: the old behaviour).
 
 Then `ftdata dedup train.jsonl` (exact duplicates only) on the same rows: time and peak RSS.
 
@@ -75,6 +78,10 @@ def edit(rng: random.Random, ws: list[str], n: int, zh: bool) -> list[str]:
     return out
 
 
+SYSTEM = "\n".join(f"- Rule {i}: " + " ".join(random.Random(10**6 + i).choices(WORDS, k=14)) for i in range(16))
+PROMPTS: dict = {}  # {"system": SYSTEM} with --system
+
+
 def generate(folder: Path, rows: int, threshold: float, seed: int = 0) -> dict:
     """Write train.jsonl, extra.jsonl, eval.jsonl; return the truth."""
     rng = random.Random(seed)
@@ -87,14 +94,14 @@ def generate(folder: Path, rows: int, threshold: float, seed: int = 0) -> dict:
             zh = rng.random() < 0.3
             q, a = words(rng, rng.randint(10, 40), zh), words(rng, rng.randint(30, 120), zh)
             base.append((q, a, zh))
-            f.write(orjson.dumps({"conversations": [{"from": "human", "value": join(q, zh)},
-                                                    {"from": "gpt", "value": join(a, zh)}]}) + b"\n")
+            f.write(orjson.dumps({**PROMPTS, "conversations": [{"from": "human", "value": join(q, zh)},
+                                                               {"from": "gpt", "value": join(a, zh)}]}) + b"\n")
         originals = rng.sample(range(n_base), n_exact + n_cross + n_near + n_miss + 3500)
         picks = iter(originals)
         line = n_base
         for _ in range(n_exact):  # exact copies: other whitespace, an id
             q, a, zh = base[next(picks)]
-            f.write(orjson.dumps({"id": line, "conversations": [
+            f.write(orjson.dumps({**PROMPTS, "id": line, "conversations": [
                 {"from": "human", "value": "  " + join(q, zh) + "\n"}, {"from": "gpt", "value": join(a, zh) + " "}]})
                 + b"\n")
             truth["remove"][f"train.jsonl:{line}"] = "exact"
@@ -107,8 +114,8 @@ def generate(folder: Path, rows: int, threshold: float, seed: int = 0) -> dict:
                 a2 = edit(rng, a, max(1, round(len(a) * per100 / 100)), zh)
                 before, after = join(q, zh) + "\n" + join(a, zh), join(q2, zh) + "\n" + join(a2, zh)
                 j = jaccard(before, after)
-                f.write(orjson.dumps({"conversations": [{"from": "human", "value": join(q2, zh)},
-                                                        {"from": "gpt", "value": join(a2, zh)}]}) + b"\n")
+                f.write(orjson.dumps({**PROMPTS, "conversations": [{"from": "human", "value": join(q2, zh)},
+                                                                   {"from": "gpt", "value": join(a2, zh)}]}) + b"\n")
                 truth["near_pairs"].append(round(j, 4))
                 truth.setdefault("jaccard", {})[f"train.jsonl:{line}"] = round(j, 4)
                 if j >= threshold:
@@ -117,7 +124,8 @@ def generate(folder: Path, rows: int, threshold: float, seed: int = 0) -> dict:
     with open(folder / "extra.jsonl", "wb") as f:
         for i in range(n_cross):  # the same conversations in OpenAI's shape
             q, a, zh = base[next(picks)]
-            f.write(orjson.dumps({"messages": [{"role": "user", "content": join(q, zh)},
+            system = [{"role": "system", "content": SYSTEM}] if PROMPTS else []
+            f.write(orjson.dumps({"messages": [*system, {"role": "user", "content": join(q, zh)},
                                                {"role": "assistant", "content": join(a, zh)}]}) + b"\n")
             truth["remove"][f"extra.jsonl:{i}"] = "exact"
     with open(folder / "eval.jsonl", "wb") as f:
@@ -140,14 +148,14 @@ def generate(folder: Path, rows: int, threshold: float, seed: int = 0) -> dict:
     return truth
 
 
-def run(folder: Path, threshold: float | None) -> dict:
+def run(folder: Path, threshold: float | None, compare: str = "conversation") -> dict:
     """`ftdata dedup` in a fresh process (`threshold` None: exact duplicates of train.jsonl only): seconds and peak
     RSS; its summary."""
     cmd = [sys.executable, "-c", "import sys; from ftdata.cli import main; sys.argv[0] = 'ftdata'; main()", "dedup",
            str(folder / "train.jsonl")]
     if threshold is not None:
         cmd += [str(folder / "extra.jsonl"), "--near", str(threshold), "--against", str(folder / "eval.jsonl"),
-                "--to", "sharegpt"]
+                "--to", "sharegpt", "--compare", compare]
     cmd += ["-o", str(folder / "out.jsonl"), "--force", "--json"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE.parent / "src")}
     # GNU time's own small process forks the command: a child forked from this (large) process would count this
@@ -238,7 +246,11 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/ftdata-dedup-bench"))
     parser.add_argument("--compare-only", action="store_true")
     parser.add_argument("--no-compare", action="store_true")
+    parser.add_argument("--system", action="store_true", help="every row carries one shared system prompt")
+    parser.add_argument("--compare", default="conversation", help="dedup's --compare")
     args = parser.parse_args()
+    if args.system:
+        PROMPTS["system"] = SYSTEM
     result: dict = {}
     if not args.no_compare:
         result["libraries"] = compare()
@@ -249,8 +261,8 @@ def main() -> None:
         truth = generate(args.dir, args.rows, args.near)
         sizes = {p.name: round(p.stat().st_size / 1e6, 1) for p in sorted(args.dir.glob("*.jsonl")) if "out" not in p.name}
         print(f"generated {args.rows} rows in {time.perf_counter() - start:.0f}s: {sizes} MB")
-        measured = run(args.dir, args.near)
-        result.update(rows=args.rows, near=args.near, files_mb=sizes, cores=os.cpu_count(), **measured,
+        measured = run(args.dir, args.near, args.compare)
+        result.update(rows=args.rows, near=args.near, system=args.system, compare=args.compare, files_mb=sizes, cores=os.cpu_count(), **measured,
                       score=score(args.dir, truth), near_pairs_over_threshold=sum(j >= args.near for j in truth["near_pairs"]),
                       near_pairs=len(truth["near_pairs"]))
         exact = run(args.dir, None)

@@ -2,6 +2,7 @@
 (records = kept + removed + rejected), exact CLI output, and clear errors (exit 2) for bad input."""
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -173,24 +174,132 @@ def test_every_golden_file_dedups_without_losing_a_row(tmp_path: Path) -> None:
         assert report.kept == 0 or validate_file(out, media_dir=src.parent).invalid == 0, src
 
 
-@pytest.mark.parametrize("change", ["fewer rows", "other rows", "more rows"])
-def test_an_input_that_changes_between_the_passes_is_a_clear_error(tmp_path: Path, monkeypatch, change: str) -> None:
-    """Rows are matched to the first pass's decisions by place: a file edited meanwhile must stop the run (exit 2,
-    nothing written), never attribute decisions to other rows (an assert would vanish under python -O)."""
+SYSTEM = "\n".join(f"- rule {i}: " + " ".join(text(100 + i, 12)) for i in range(20))  # a 1 kB system prompt
+
+
+def sys_row(q: str, a: str) -> dict:
+    return {"system": SYSTEM, **sg(q, a)}
+
+
+def test_a_system_prompt_every_row_carries_does_not_decide_similarity(tmp_path: Path) -> None:
+    """Short distinct conversations under one long system prompt: --compare all (the old behaviour) calls them near
+    duplicates; the default leaves the shared lines out and keeps them, and still finds the real near copy."""
+    base = text(1, 60)
+    rows = [sys_row(" ".join(text(10 + i, 8)), " ".join(text(30 + i, 10))) for i in range(30)]
+    rows += [sys_row(" ".join(base[:20]), " ".join(base[20:])), sys_row(" ".join(base[:20]), edited(base[20:], 1, 5))]
+    src = write(tmp_path / "a.jsonl", rows)
+    old = dedup_files([src], tmp_path / "all.jsonl", threshold=0.8, compare="all")
+    assert old.removed["near"] >= 25
+    new = dedup_files([src], tmp_path / "new.jsonl", threshold=0.8)
+    (dupe,) = lines(tmp_path / "new.jsonl.dupes.jsonl")
+    assert (dupe["index"], dupe["duplicate_of"]["index"]) == (31, 30) and dupe["similarity"] < 0.99
+    assert new.kept == 31 and new.shared_lines == 20 and new.compare == "conversation"
+
+
+def test_compare_prompt_and_answer(tmp_path: Path) -> None:
+    q, a = " ".join(text(1, 40)), " ".join(text(2, 40))
+    rows = [sg(q, a), sg(q, " ".join(text(3, 40))), sg(" ".join(text(4, 40)), a), sg(edited(q.split(), 1, 9), "x y z")]
+    src = write(tmp_path / "a.jsonl", rows)
+    assert dedup_files([src], tmp_path / "c.jsonl", threshold=0.8).kept == 4
+    by_prompt = dedup_files([src], tmp_path / "p.jsonl", threshold=0.8, compare="prompt")
+    assert [(d["index"], d["kind"], d["duplicate_of"]["index"]) for d in lines(tmp_path / "p.jsonl.dupes.jsonl")] == [
+        (1, "exact", 0), (3, "near", 0)]
+    assert by_prompt.kept == 2
+    dedup_files([src], tmp_path / "ans.jsonl", threshold=0.8, compare="answer")
+    assert [(d["index"], d["duplicate_of"]["index"]) for d in lines(tmp_path / "ans.jsonl.dupes.jsonl")] == [(2, 0)]
+    result = runner.invoke(app, ["dedup", str(src), "--compare", "question", "-o", str(tmp_path / "x.jsonl")])
+    assert result.exit_code == 2 and "unknown --compare 'question'; choose one of conversation, prompt" in result.output
+
+
+def test_rows_without_words_are_never_near_duplicates(tmp_path: Path) -> None:
+    rows = [sg("🙂🙂", "🎉"), sg("😀", "🚀🚀"), sg("?!", "..."), sg("---", "!!!"), sg("😀", "🚀🚀")]
+    src = write(tmp_path / "a.jsonl", rows)
+    report = dedup_files([src], tmp_path / "o.jsonl", threshold=0.5)
+    assert dict(report.removed) == {"exact": 1} and report.kept == 4
+
+
+def test_an_exact_copy_of_a_near_removed_row_names_the_kept_row(tmp_path: Path) -> None:
+    base = text(1)
+    b = sg("q", edited(base, 3, 2))
+    src = write(tmp_path / "a.jsonl", [sg("q", " ".join(base)), b, sg("other", " ".join(text(5))), b])
+    report = dedup_files([src], tmp_path / "o.jsonl", threshold=0.8)
+    dupes = lines(tmp_path / "o.jsonl.dupes.jsonl")
+    assert [(d["index"], d["kind"], d["duplicate_of"]["index"]) for d in dupes] == [(1, "near", 0), (3, "near", 0)]
+    assert dupes[0]["similarity"] == dupes[1]["similarity"] < 1.0
+    assert (report.clusters, report.largest[0]["rows"]) == (1, 3)
+
+
+@pytest.mark.parametrize("change", ["append", "drop", "invalidate", "edit", "replace"])
+def test_input_changed_between_the_passes_exits_2_and_writes_nothing(tmp_path: Path, monkeypatch, change: str) -> None:
     import ftdata.ops.dedup_index as index
 
     monkeypatch.chdir(tmp_path)
-    rows = [sg("hi", "hello"), sg("hi", "hello"), sg("q", "a"), sg("r", "b")]
-    write(tmp_path / "a.jsonl", rows)
-    real = index.decide
+    src = write(tmp_path / "a.jsonl", [sg(f"q{i}", "a") for i in range(5)])
+    decide = index.decide
 
-    def decide(*args, **kwargs):
-        edited = {"fewer rows": rows[:2], "other rows": ["{", *rows[1:]], "more rows": rows + [sg("s", "c")]}[change]
-        write(tmp_path / "a.jsonl", edited)
-        return real(*args, **kwargs)
+    def racing(*args):  # another program writes to the file while dedup decides
+        rows = src.read_text().splitlines()
+        rows = {"append": rows + [json.dumps(sg("new", "row"))], "drop": rows[1:],
+                "invalidate": rows[:2] + ["{"] + rows[3:], "edit": rows[:2] + [json.dumps(sg("q9", "a"))] + rows[3:],
+                "replace": list(reversed(rows))}[change]
+        if change == "replace":  # a new file of the same size under the name, its time set back
+            stat = src.stat()
+            (tmp_path / "new").write_text("\n".join(rows) + "\n")
+            os.utime(tmp_path / "new", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            (tmp_path / "new").replace(src)
+        else:
+            src.write_text("\n".join(rows) + "\n")
+        return decide(*args)
 
-    monkeypatch.setattr(index, "decide", decide)
-    result = runner.invoke(app, ["dedup", "a.jsonl"])
+    monkeypatch.setattr(index, "decide", racing)
+    result = runner.invoke(app, ["dedup", "a.jsonl", "--near", "0.8"])
     assert result.exit_code == 2, result.output
-    assert "a.jsonl changed while dedup was reading" in result.output and "nothing was written" in result.output
+    assert result.output == ("Error: a.jsonl: changed while dedup was reading it (written to or replaced between the "
+                             "two passes); nothing was written; run again when nothing writes to it\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jsonl"]
+
+
+def test_huge_rows_are_signed_in_bounded_memory(monkeypatch) -> None:
+    """Two 3 M-character rows: the per-character arrays are built a piece at a time (about 100 bytes a character
+    for a whole text before), and the pieced signature estimates the same similarity."""
+    import tracemalloc
+
+    import numpy as np
+
+    from ftdata.ops import minhash
+
+    rng = random.Random(3)
+    big = " ".join(rng.choices(WORDS, k=600_000))
+    other = big[:len(big) // 2] + " " + " ".join(rng.choices(WORDS, k=300_000))
+    minhash.sign(["warm up"])
+    tracemalloc.start()
+    sigs, words = minhash.sign([big, other, "a b c"])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20 * (len(big) + len(other)), peak
+    assert words.tolist() == [True, True, True]
+    est = float(minhash.similarity(sigs[0], sigs[1:2])[0])
+    assert 0.2 < est < 0.45  # about a third of the 3-grams are shared
+    monkeypatch.setattr(minhash, "PIECE", 1 << 30)
+    whole, _ = minhash.sign([big, other])
+    assert np.mean(whole[0] == sigs[0]) > 0.95
+
+
+def test_a_long_text_is_normalised_a_piece_at_a_time(monkeypatch) -> None:
+    """The exact key's whitespace normalisation of a long text equals split/join, without a string per word."""
+    import tracemalloc
+
+    from ftdata.core import similarity
+
+    monkeypatch.setattr(similarity, "PIECE", 7)
+    rng = random.Random(2)
+    for _ in range(3000):
+        t = "".join(rng.choice(["a", "bc", " ", "\n", "  ", "\u3000", "xyz"]) for _ in range(rng.randint(0, 30)))
+        assert similarity.normalise(t) == " ".join(t.split()), repr(t)
+    monkeypatch.setattr(similarity, "PIECE", 1 << 20)
+    big = " ".join(random.Random(3).choices(WORDS, k=1_000_000))  # 5 MB, a million words
+    tracemalloc.start()
+    similarity.normalise(big)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 * len(big), peak  # split() alone holds ~60 MB of word strings here

@@ -17,7 +17,7 @@ FTTRAIN = [
     ["fttrain.spec"],
     ["fttrain.checks", "fttrain.lengths", "fttrain.template"],
     ["fttrain.model", "fttrain.data"],
-    ["fttrain.trainers", "fttrain.inspection"],
+    ["fttrain.trainers", "fttrain.inspection", "fttrain.preflight"],
     ["fttrain.run"],
     ["fttrain.cli", "fttrain"],
 ]

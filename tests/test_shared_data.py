@@ -47,3 +47,36 @@ def test_moss_sample_is_valid_with_warnings_for_its_known_oddities(shared) -> No
 def test_firefly_samples(shared, name: str, fmt: str, records: int) -> None:
     report = validate_file(shared / "firefly" / name)
     assert (report.format, report.records, report.valid) == (fmt, records, records)
+
+
+def test_near_dedup_keeps_the_distinct_moss_conversations(shared, tmp_path) -> None:
+    """Every MOSS row carries the same ~1.2 kB system prompt: with it counted (--compare all) two different short
+    conversations look alike; left out (the default) the 500 rows are kept at 0.8, and at 0.5 the one pair removed
+    asks the same question ("0的15次方等于多少") with answers 0.72 alike (by exact word 3-grams)."""
+    pytest.importorskip("rensa")
+    from ftdata.ops.convert import convert_files
+    from ftdata.ops.dedup import dedup_files
+
+    data = tmp_path / "moss.sharegpt.jsonl"
+    convert_files([shared / "moss" / "moss-003-sft-sample.jsonl"], "sharegpt", data, dataset_info=False)
+    assert dedup_files([data], tmp_path / "a.jsonl", threshold=0.8).kept == 500
+    assert dedup_files([data], tmp_path / "b.jsonl", threshold=0.5, compare="all").removed["near"] >= 10
+    report = dedup_files([data], tmp_path / "c.jsonl", threshold=0.5)
+    assert report.shared_lines > 15 and dict(report.removed) == {"near": 1}
+    import json
+
+    (dupe,) = [json.loads(line) for line in (tmp_path / "c.jsonl.dupes.jsonl").read_text().splitlines()]
+    assert (dupe["index"], dupe["duplicate_of"]["index"]) == (35, 33)
+
+
+def test_llamafactorys_own_dataset_info_exports_to_v1_entries_that_read_back_clean(shared, tmp_path) -> None:
+    from ftdata import api
+    from ftdata.descriptors.export import export
+    from ftdata.descriptors.v1 import dump_yaml
+
+    info = shared / "llamafactory" / "dataset_info.json"
+    result = export(info, "llamafactory-v1", tmp_path)
+    out = tmp_path / "v1.yaml"
+    out.write_text(dump_yaml(result.document))
+    local = [r for r in api.validate(out, media_dir=shared / "llamafactory", allow_outside=True)[1:] if not r.skipped]
+    assert local and [(r.path, r.invalid) for r in local if r.invalid or r.error] == []

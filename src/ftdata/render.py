@@ -208,6 +208,10 @@ def dedup(r: Any) -> None:
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(r.removed.items()))
     out.print(f"records: {r.records}  kept: {r.kept}  removed: {removed}{f' ({kinds})' if kinds else ''}  "
               f"rejected: {r.rejected}", soft_wrap=True)
+    if r.threshold is not None and (r.shared_lines or r.compare != "conversation"):
+        n = r.shared_lines
+        left = f" (left out: {n} line{'s' if n != 1 else ''} that many rows share)" if n else ""
+        out.print(f"compared: {r.compare}{left}", soft_wrap=True)
     if r.evals:
         out.print(f"checked against {r.eval_records} eval records in {safe(', '.join(r.evals))}", soft_wrap=True)
     out.print(f"wrote {safe(r.output)} ({r.target})", soft_wrap=True)

@@ -81,6 +81,7 @@ def _stage_command(stage: Stage, summary: str) -> None:
     def command(**kwargs: Any) -> None:
         source, config = kwargs.pop("source"), kwargs.pop("config")
         dry_run, debug = kwargs.pop("dry_run"), kwargs.pop("debug")
+        quiet_third_party(kwargs.pop("verbose"))
         missing = [n for n in ("torch", "transformers", "trl", "peft", "datasets") if importlib.util.find_spec(n) is None]
         if missing:
             _fail(f"training needs {', '.join(missing)}; install the training extra: {INSTALL}")
@@ -103,10 +104,30 @@ def _stage_command(stage: Stage, summary: str) -> None:
                                "summary and stop (the tokenizer only; no model weights are loaded).")]),
         inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
             bool, typer.Option("--debug", help="Show the traceback of an internal error.")]),
+        inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+            bool, typer.Option("--verbose", help=VERBOSE)]),
     ] + [_option(name) for name in CLI_FIELDS]
     setattr(command, "__signature__", inspect.Signature(params))  # typer reads the generated options from it
     command.__doc__ = f"{summary}\n\nExample: fttrain {stage} dataset_info.json --max-steps 20"
     app.command(name=stage)(command)
+
+
+VERBOSE = "Also show the training libraries' deprecation notices and bitsandbytes' kernel messages (hidden by default)."
+
+
+def quiet_third_party(verbose: bool) -> None:
+    """Hide what the training libraries say that is not about this run: deprecation notices about their own calls
+    to each other (peft reads transformers' deprecated `is_gradient_checkpointing`) and bitsandbytes' attempt to
+    fetch a CPU 4-bit kernel (at import, whether or not a 4-bit model is used). --verbose shows them."""
+    if verbose:
+        return
+    import logging
+    import warnings
+
+    for category in (FutureWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
+    for name in ("bitsandbytes", "kernels"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _guarded(work: Callable[[], None], debug: bool) -> None:
@@ -181,6 +202,8 @@ def show_preflight(p: Any) -> None:
     out.print(f"train: {p.train_samples}  eval: {p.eval_samples}")
     if p.dry_run:
         out.print(f"model: {safe(p.model)} (tokenizer only)  method: {p.method}", soft_wrap=True)
+        for note in p.notes:
+            out.print(f"note: {safe(note)}", soft_wrap=True)
         return
     out.print(f"model: {safe(p.model)}  method: {p.method}  trainable parameters: {p.trainable:,} of {p.total:,} "
               f"({100 * p.trainable / max(p.total, 1):.2f}%)  effective batch size: {p.effective_batch}", soft_wrap=True)
@@ -207,6 +230,7 @@ def inspect_command(
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the view as a self-contained HTML page.")] = None,
     skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help=option("skip_bad_rows")[1])] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help=VERBOSE)] = False,
 ) -> None:
     """Show what training would see: each row's tokens with the trained ones highlighted, supervised-token counts,
     EOS trained or not, the masking strategy; over the dataset, rows with nothing to train on and the share of
@@ -216,6 +240,7 @@ def inspect_command(
     """
     from fttrain.checks import UsageError, check_folder, check_inputs
 
+    quiet_third_party(verbose)
     overrides = {"dataset": dataset, "model": model, "chat_template": chat_template, "train_on": train_on,
                  "skip_bad_rows": skip_bad_rows}
     try:

@@ -23,6 +23,7 @@ from fttrain.model import (
     load_tokenizer,
     trainable,
 )
+from fttrain.preflight import check_data
 from fttrain.spec import RunSpec, Stage
 from fttrain.trainers import build_trainer, resume_path, save
 
@@ -142,10 +143,11 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     without loading the model."""
     resume, skipped = resume_path(spec, stage)  # before anything heavy: a missing checkpoint stops the run now
     p = prepare(stage, source, spec)
+    checked = check_data(p.sources, spec, stop=not dry_run)  # a dry run shows what a run would stop on
     n_eval = len(p.eval_rows) if p.eval_rows is not None else 0
     if dry_run:
         show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts,
-                       len(p.train_rows), n_eval, notes=skipped, dry_run=True, max_length=spec.max_length,
+                       len(p.train_rows), n_eval, notes=skipped + checked, dry_run=True, max_length=spec.max_length,
                        policy=spec.overlong))
         return Result([], 0, [], [])
     loaded = load_model(p.model_path, p.tokenizer, spec, p.counts.max_token_id)
@@ -153,7 +155,7 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     n_train, n_total = trainable(trainer.model)
     world = max(1, trainer.args.world_size)
     notes = loaded.notes + [disk_check(spec.out_dir(stage), n_train, n_total, spec, trainer.args.max_steps)]
-    notes += skipped + ([f"resuming from {resume}"] if resume is not None else [])
+    notes += skipped + checked + ([f"resuming from {resume}"] if resume is not None else [])
     show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts, len(p.train_rows),
                    n_eval, n_train, n_total, spec.per_device_train_batch_size * spec.gradient_accumulation_steps * world,
                    notes, max_length=spec.max_length, policy=spec.overlong))

@@ -62,6 +62,8 @@ class RunSpec(BaseModel):
     undesirable_weight: float = Field(1.0, gt=0, description="KTO weight of undesirable (label false) samples.")
     trust_remote_code: bool = Field(False, description="Allow the model folder's own Python code to run.")
     skip_bad_rows: bool = Field(False, description="Train on the valid rows when some are invalid or the chat template cannot render them (they are counted); default: stop, naming the row.")
+    allow_duplicates: bool = Field(False, description="Train even when the selected datasets share rows (the same conversation in two entries, e.g. one source converted to two formats, as `ftdata dedup` counts them); default: stop before training with the counts per dataset.")
+    max_dropped: float = Field(0.5, ge=0, le=1, description="Stop before training when more than this share of a dataset's samples would not be trained (dropped for length, or left with nothing supervised); 1: train on whatever is left.")
     render_timeout: float = Field(10.0, gt=0, description="Seconds a chat template may take to render one row (a runaway template loop stops there).")
     resize_embeddings: bool = Field(True, description="Grow the embeddings when the tokenizer has more tokens than the model (and train them).")
     chat_template: str | None = Field(None, description="'chatml' or a .jinja file, replacing the tokenizer's template.")

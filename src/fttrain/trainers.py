@@ -12,8 +12,17 @@ from fttrain.model import Loaded, bf16_default, merged_qlora
 from fttrain.spec import RunSpec, Stage
 
 
+# Our options that are not trl / transformers config fields: they act before the trainer (data, model, peft, saving)
+NOT_TRL = ("model", "dataset", "method", "overlong", "train_on", "val_size", "mix", "mix_probs", "lora_rank",
+           "lora_alpha", "lora_dropout", "lora_target", "use_rslora", "use_dora", "freeze_trainable_layers",
+           "quantization_bit", "resume_from_checkpoint", "merge", "trust_remote_code", "skip_bad_rows",
+           "allow_duplicates", "max_dropped", "render_timeout", "resize_embeddings", "chat_template", "generate", "trl")
+
+
 def config_kwargs(spec: RunSpec, stage: Stage, has_eval: bool) -> dict[str, Any]:
-    """TrainingArguments fields shared by every stage; `spec.trl` (YAML) passes anything else through."""
+    """trl config fields for every option of ours that is one, each passed explicitly (never left to trl's own
+    default, which can differ from ours: trl 1.16 turns gradient checkpointing on), under its current name
+    (transformers 5: activation_checkpointing); `spec.trl` (YAML) passes anything else through."""
     kwargs: dict[str, Any] = dict(
         output_dir=str(spec.out_dir(stage)),
         learning_rate=spec.learning_rate,
@@ -38,8 +47,7 @@ def config_kwargs(spec: RunSpec, stage: Stage, has_eval: bool) -> dict[str, Any]
         eval_strategy="steps" if has_eval else "no",
         eval_steps=spec.save_steps if has_eval else None,
     )
-    if spec.gradient_checkpointing:  # only when asked: transformers 5 warns about the name whenever it is set
-        kwargs["gradient_checkpointing"] = True
+    kwargs["activation_checkpointing"] = spec.gradient_checkpointing  # on only when asked, by its current name
     if stage == "sft":
         kwargs["packing"] = spec.packing
     elif stage == "dpo":
@@ -47,7 +55,12 @@ def config_kwargs(spec: RunSpec, stage: Stage, has_eval: bool) -> dict[str, Any]
     else:
         kwargs.update(beta=spec.beta, desirable_weight=spec.desirable_weight, undesirable_weight=spec.undesirable_weight,
                       loss_type=spec.kto_loss_type)
-    kwargs.update(spec.trl)
+    passed = dict(spec.trl)
+    for old, new in (("gradient_checkpointing", "activation_checkpointing"),
+                     ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs")):
+        if old in passed:  # transformers 5's deprecated names: under both, the new one would win in silence
+            passed[new] = passed.pop(old)
+    kwargs.update(passed)
     return kwargs
 
 

@@ -130,6 +130,7 @@ def dedup(
     files: Annotated[list[Path], typer.Argument(parser=file_arg, help="Training data files (any format ftdata reads).", metavar="FILE...")],
     near: Annotated[Optional[float], typer.Option("--near", help="Also remove near duplicates: estimated Jaccard similarity of word 3-grams from this value on (0.5-1.0; 0.8 is a common choice).")] = None,
     against: Annotated[Optional[list[Path]], typer.Option("--against", help="Eval / benchmark file: remove training rows whose prompt matches one of its rows (repeat for several).")] = None,
+    compare: Annotated[str, typer.Option("--compare", help="What two rows are compared on: conversation (default: every message and the tools, without the lines a large share of the rows carry, such as a shared system prompt), prompt (user turns), answer (assistant turns), all (everything, shared lines included).")] = "conversation",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Kept rows (.jsonl or .json); default <first input stem>.dedup.jsonl beside it.")] = None,
     to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write kept rows in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
     source: Source = None,
@@ -141,9 +142,10 @@ def dedup(
     json: Json = False,
 ) -> None:
     """Remove exact duplicates (the same normalised conversation, in any format) and, with --near, near duplicates
-    (MinHash LSH), across files; with --against, rows whose prompt is in an eval set. Kept rows go to OUT (with its
-    dataset_info.json entry), removed ones to OUT.dupes.jsonl (each naming the row it duplicates and the
-    similarity), invalid ones to OUT.rejects.jsonl.
+    (MinHash LSH, on what --compare names: by default without the lines a large share of the rows carry), across
+    files; with --against, rows whose prompt is in an eval set. Kept rows go to OUT (with its dataset_info.json
+    entry), removed ones to OUT.dupes.jsonl (each naming the row it duplicates and the similarity), invalid ones to
+    OUT.rejects.jsonl.
 
     Exit code 0: nothing rejected; 1: some rows rejected (outputs still written); 2: usage error or unreadable input.
 
@@ -152,7 +154,7 @@ def dedup(
     from ftdata import api
 
     report = guarded(lambda: api.dedup_files(files, output, near, against, to, source, force, allow_outside,
-                                             media_dir, name, not no_dataset_info), render.dedup)
+                                             media_dir, compare, name, not no_dataset_info), render.dedup)
     summary(report, json, render.dedup)
 
 

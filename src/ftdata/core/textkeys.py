@@ -9,14 +9,18 @@ computed on the canonical record. Normalisation, for the exact key:
   not at all;
 - ignored: `id`, `meta` (source fields such as a MOSS conversation_id or a category), message weights, tool call
   ids and message names (bookkeeping, not what a model is trained on).
-The near-duplicate text is the contents (with reasoning and tool calls) of every message, joined; case and
-punctuation are dropped later, when it is cut into words (`ftdata.ops.minhash`).
+The near-duplicate text is chosen by `compare` (`COMPARE`): the contents (with reasoning and tool calls) of every
+message and the tools, of the user turns, or of the assistant turns; case and punctuation are dropped later, when it
+is cut into words (`ftdata.ops.minhash`). Lines that a large share of the rows carry verbatim (a system prompt,
+tool schemas, a boilerplate turn: `shared_lines`) are left out of it, except with `all`: they say nothing about
+how two rows differ, and a 1 kB prompt shared by every row makes any two short conversations look alike.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Protocol
+from collections import Counter
+from typing import Any, Iterable, Protocol
 
 import orjson
 
@@ -72,6 +76,62 @@ def conversation_text(record: Conversation) -> str:
     if record.kind == "text":
         return record.text or ""
     return "\n".join(_text(m) for _, msgs in _lists(record) for m in msgs)
+
+
+COMPARE = {
+    "conversation": "every message and the tools, lines most rows share left out (the default)",
+    "prompt": "the user turns, shared lines left out: one row per question, whatever the answers",
+    "answer": "the assistant turns (chosen, rejected, completion), shared lines left out: the same answer to "
+              "different questions (templated replies, refusals)",
+    "all": "every message and the tools, shared lines included (what dedup compared before --compare)",
+}
+SHARE = 0.05  # a line in at least this share of the rows (and in MIN_ROWS) is shared: not compared
+MIN_ROWS = 3
+MAX_LINES = 2000  # lines of a row counted when looking for shared lines (a huge row costs no more)
+
+
+def compared_parts(record: Conversation, compare: str) -> list[str]:
+    """The texts `compare` looks at, in order (a pretraining record: its text, whatever `compare`)."""
+    if record.kind == "text":
+        return [record.text or ""]
+    if compare == "prompt":
+        return [m.content for _, msgs in _lists(record) for m in msgs if m.role == "user"]
+    if compare == "answer":
+        return [_text(m) for _, msgs in _lists(record) for m in msgs if m.role == "assistant"]
+    tools = [orjson.dumps(t, option=orjson.OPT_SORT_KEYS).decode() for t in getattr(record, "tools", None) or ()]
+    return tools + [_text(m) for _, msgs in _lists(record) for m in msgs]
+
+
+def shared_lines(rows: Iterable[list[str]]) -> frozenset[int]:
+    """Hashes of the lines (outer whitespace stripped) that at least SHARE of `rows` (and MIN_ROWS) carry."""
+    counts: Counter[int] = Counter()
+    n = 0
+    for parts in rows:
+        n += 1
+        seen = {hash(line.strip()) for part in parts for line in part.split("\n", MAX_LINES)[:MAX_LINES]}
+        seen.discard(hash(""))
+        counts.update(seen)
+    need = max(MIN_ROWS, SHARE * n)
+    return frozenset(h for h, c in counts.items() if c >= need)
+
+
+def compared_text(parts: list[str], shared: frozenset[int]) -> str:
+    """`parts` joined, without the `shared` lines; a row made only of shared lines is compared whole."""
+    whole = "\n".join(parts)
+    if not shared:
+        return whole
+    rest = "\n".join(line for line in whole.split("\n") if hash(line.strip()) not in shared)
+    return rest if rest.strip() else whole
+
+
+def compared_key(record: Conversation, compare: str) -> int:
+    """The exact-duplicate key for `compare`: the conversation's key, or the whole prompt's or answer's (shared
+    lines count: an exact copy is exact); a row with no such text falls back to its conversation's key."""
+    if compare in ("prompt", "answer") and record.kind != "text":
+        text = normalise("\n".join(compared_parts(record, compare)))
+        if text:
+            return _digest([compare, text])
+    return conversation_key(record)
 
 
 def prompt_text(record: Conversation) -> str:

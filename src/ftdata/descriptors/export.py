@@ -2,7 +2,8 @@
 mixture YAML (`DatasetMixtureConfig`, trl/scripts/utils.py), LLaMA-Factory v1's dataset YAML.
 
 Export maps each entry to what the other trainer reads the same rows with, or refuses it with the reason and the
-`ftdata convert` that makes it readable; nothing is mapped by guess. Paths are written relative to the output's
+`ftdata convert` that makes it readable; nothing is mapped by guess, and an entry whose rows would read back
+otherwise (a lost system prompt, tools, tool-call turns, media) is refused too (`ftdata.descriptors.fidelity`). Paths are written relative to the output's
 folder (the current folder when printing), since every one of these trainers resolves them against the folder it
 runs from; for LLaMA-Factory v1 beside the dataset_info.json they get its `data/` prefix. Lossy parts of a mapping
 (LLaMA-Factory's `num_samples` becoming v1's `size`, which samples with replacement) are notes.
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ftdata.descriptors.base import tally_file
+from ftdata.descriptors.fidelity import Refused, check_axolotl, check_v1
 from ftdata.descriptors.llamafactory import (
     DATASET_INFO,
     Entry,
@@ -38,10 +40,6 @@ LOADERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "cs
 V1_ALPACA = {"prompt": "instruction", "query": "input", "response": "output", "system": "system", "images": "images",
              "videos": "videos", "audios": "audios"}  # what v1's alpaca converter reads
 V1_ROLES = {"human", "user", "gpt", "assistant", "observation", "tool", "function_call", "system"}
-
-
-class Refused(Exception):
-    """An entry the target cannot read as it is; the message says why and what to do."""
 
 
 @dataclass
@@ -205,14 +203,18 @@ def _entry(info: Path, name: str, entry: Entry, kind: str, out_dir: Path, result
     local = entry_files(info, entry)
     target = info.parent / str(entry.file_name)
     if kind == "axolotl":
-        return {"_name": name, **_axolotl(name, entry, _rel(target, out_dir))}
+        item = _axolotl(name, entry, _rel(target, out_dir))
+        check_axolotl(info, entry, item, _rel(target, out_dir))
+        return {"_name": name, **item}
     if kind == "trl":
         return {"_name": name, **_trl(entry, local, [_rel(f, out_dir) for f in local])}
     beside = out_dir.resolve() == info.parent.resolve()
     path = "data/" + str(entry.file_name) if beside else _rel(target, out_dir)
     if path.startswith("..") and OUTSIDE not in result.notes:
         result.notes.append(OUTSIDE)
-    return {"_name": name, **_v1(entry, path, result.notes, name)}
+    item = _v1(entry, path, result.notes, name)
+    check_v1(info, entry, item, out_dir, _rel(target, out_dir))
+    return {"_name": name, **item}
 
 
 OUTSIDE = ("the data lies outside the YAML's folder (its paths start with ..): `ftdata validate` reads them with "

@@ -5,6 +5,9 @@ threshold) a 128-byte MinHash signature (`ftdata.core.textkeys`, `ftdata.ops.min
 those. The second reads the files again and writes each row to exactly one place: OUT (kept, in the inputs' format
 or `target`), OUT.dupes.jsonl (removed, naming the row it duplicates and the estimated similarity) or
 OUT.rejects.jsonl (invalid, or not representable in `target`), so `records = kept + removed + rejected`.
+
+What is compared (`compare`, `ftdata.core.textkeys.COMPARE`) leaves out the lines that a large share of the rows
+carry verbatim; they are found first, in a sample of rows spread over the inputs (`ftdata.ops.dedup_text`).
 """
 
 from __future__ import annotations
@@ -17,23 +20,20 @@ from typing import Any, Callable, Iterator, get_args
 from ftdata.core.canonical import Kind, Record
 from ftdata.core.problems import Code
 from ftdata.core.reports import Checked, ConvertReport
-from ftdata.core.textkeys import (
-    conversation_key,
-    conversation_text,
-    prompt_key,
-    prompt_text,
-)
+from ftdata.core.textkeys import COMPARE, prompt_key, prompt_text
 from ftdata.engine.convert import Converter, Written, reject
 from ftdata.engine.lanes import check_items, open_items
 from ftdata.formats import FORMATS
 from ftdata.formats.light import LightRecord
 from ftdata.io.media import Media
-from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UsageError
+from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError
 from ftdata.io.sink import JsonWriter
+from ftdata.ops.dedup_text import Text, lines, shared_of
 from ftdata.ops.pipeline import Interrupted, Plan, add_entry, check_target
 
 KINDS_OF: tuple[Kind, ...] = get_args(Kind)
 BATCH = 2000  # rows signed at a time (numpy arrays of a batch's characters stay a few MB)
+BATCH_CHARS = 1 << 22  # ... or fewer, when their compared texts reach this many characters
 LARGEST = 5  # clusters listed in the summary
 
 
@@ -49,6 +49,8 @@ class DedupReport:
     threshold: float | None = None
     evals: list[str] = field(default_factory=list)
     formats: dict[str, str] = field(default_factory=dict)
+    compare: str = "conversation"
+    shared_lines: int = 0  # distinct lines left out of the comparison (carried by a large share of the rows)
     records: int = 0
     kept: int = 0
     rejected: int = 0
@@ -72,14 +74,17 @@ MediaOf = Callable[[Path], Media]  # a file's media folder and policy
 def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float | None = None,
                 against: list[Path] | None = None, target: str | None = None, source: str | None = None,
                 force: bool = False, allow_outside: bool = False, media_dir: Path | None = None,
-                name: str | None = None, dataset_info: bool = True) -> DedupReport:
-    """Deduplicate `inputs` into OUT (see the module docstring) and add OUT's dataset_info.json entry. Raises
-    UsageError / UnreadableFile (exit 2). Media paths are checked against `media_dir`, or each file's folder."""
+                compare: str = "conversation", name: str | None = None, dataset_info: bool = True) -> DedupReport:
+    """Deduplicate `inputs` into OUT (see the module docstring), comparing what `compare` names, and add OUT's
+    dataset_info.json entry. Raises UsageError / UnreadableFile (exit 2). Media paths are checked against
+    `media_dir`, or each file's folder."""
     against = against or []
 
     def media_of(path: Path) -> Media:
         return Media(media_dir or path.resolve().parent, allow_outside)
 
+    if compare not in COMPARE:
+        raise UsageError(f"unknown --compare '{compare}'; choose one of {', '.join(COMPARE)}")
     plan = _check_args(inputs, output, threshold, against, target, force, dataset_info, name)
     out = plan.out
     formats = {}
@@ -87,23 +92,28 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
         fmt, _, items = open_items(p, source)
         items.close()
         formats[str(p)] = fmt.name
+    stamps = _stamps(inputs)  # before the passes: a change after this stops the run (`_changed`)
     if target is None and len(set(formats.values())) > 1:
         raise UsageError("the inputs have different formats (" + ", ".join(f"{p}: {f}" for p, f in formats.items())
                          + "); pass --to to write them in one")
     target = target or next(iter(formats.values()))
     report = DedupReport([str(p) for p in inputs], str(out), str(plan.sides["dupes"]), str(plan.sides["rejects"]),
-                         target, threshold, [str(p) for p in against], formats)
+                         target, threshold, [str(p) for p in against], formats, compare)
     from ftdata.ops.dedup_index import Columns, decide  # numpy only from here on
 
     train, evals = Columns(), Columns() if against else None
     near = threshold is not None
-    _scan(inputs, source, train, media_of, sigs=near, prompts=bool(against), prompt_sigs=near)
+    shared = shared_of(inputs, formats, compare) if near and compare != "all" else frozenset()
+    report.shared_lines = len(shared)
+    text = Text(compare, shared)
+    _scan(inputs, source, train, media_of, text, sigs=near, prompts=bool(against), prompt_sigs=near)
     if evals is not None:
-        _scan(against, None, evals, media_of, sigs=False, prompts=True, prompt_sigs=near)
+        _scan(against, None, evals, media_of, text, sigs=False, prompts=True, prompt_sigs=near)
         report.eval_records = _rows(evals)
     decisions = decide(train, evals, threshold)
     report.capped = decisions.capped
-    _write(plan, source, report, decisions, Places(train), Places(evals) if evals is not None else None, media_of)
+    _write(plan, source, report, decisions, Places(train), Places(evals) if evals is not None else None, media_of,
+           stamps)
     _clusters(report, decisions, Places(train))
     return report
 
@@ -154,34 +164,45 @@ def _checked(path: Path, source: str | None, media_of: MediaOf, records: bool = 
     return check_items(items, fmt, media_of(path), records=records)
 
 
-def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, sigs: bool, prompts: bool,
-          prompt_sigs: bool) -> None:
-    """Pass 1: per valid row its place and keys (and signatures) into `cols`, in batches."""
+def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, text: Text, sigs: bool,
+          prompts: bool, prompt_sigs: bool) -> None:
+    """Pass 1: per valid row its place and keys (and signatures) into `cols`, in batches (of BATCH rows, or fewer
+    whose texts reach BATCH_CHARS: a few huge rows are signed a few at a time)."""
     import numpy as np
 
-    from ftdata.ops.minhash import signatures
+    from ftdata.ops.minhash import sign
 
-    batch: list[Any] = []
+    keys: list[int] = []  # per row its key, kind and texts, not the row: a batch of huge rows holds only their texts
+    kinds: list[int] = []
+    texts: list[str] = []
+    asked: list[str] = []
+    chars = 0
     where: list[tuple[int, int, int]] = []
     if paths and all(p.suffix.lower() in JSONL_SUFFIXES for p in paths):
-        cols.reserve(sum(_lines(p) for p in paths))  # at most one row a line: the columns are filled in place
+        cols.reserve(sum(lines(p) for p in paths))  # at most one row a line: the columns are filled in place
 
     def flush() -> None:
         cols.add("file", np.array([w[0] for w in where], dtype=np.int32))
         cols.add("index", np.array([w[1] for w in where], dtype=np.int64))
         cols.add("line", np.array([w[2] for w in where], dtype=np.int64))
         where.clear()
-        cols.add("key", np.fromiter((conversation_key(r) for r in batch), dtype=np.uint64, count=len(batch)))
-        cols.add("kind", np.fromiter((KINDS_OF.index(r.kind) for r in batch), dtype=np.uint8, count=len(batch)))
+        cols.add("key", np.array(keys, dtype=np.uint64))
+        cols.add("kind", np.array(kinds, dtype=np.uint8))
         if sigs:
-            cols.add("sig", signatures([conversation_text(r) for r in batch]))
+            signed, words = sign(texts)
+            cols.add("sig", signed)
+            cols.add("words", words)
         if prompts:
-            texts = [prompt_text(r) for r in batch]
-            cols.add("prompt_key", np.fromiter((prompt_key(t) for t in texts), dtype=np.uint64, count=len(texts)))
-            cols.add("has_prompt", np.array([bool(t) for t in texts], dtype=bool))
+            cols.add("prompt_key", np.fromiter((prompt_key(t) for t in asked), dtype=np.uint64, count=len(asked)))
+            cols.add("has_prompt", np.array([bool(t) for t in asked], dtype=bool))
             if prompt_sigs:
-                cols.add("prompt_sig", signatures(texts))
-        batch.clear()
+                signed, words = sign(asked)
+                cols.add("prompt_sig", signed)
+                cols.add("prompt_words", words)
+        keys.clear()
+        kinds.clear()
+        texts.clear()
+        asked.clear()
 
     for number, path in enumerate(paths):
         fmt, _, items = open_items(path, source)
@@ -195,41 +216,43 @@ def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, s
                     record = fmt.to_canonical(item.raw).record
             if item.valid and record is not None:
                 where.append((number, item.index, -1 if item.line is None else item.line))
-                batch.append(record)
-                if len(batch) >= BATCH:
+                keys.append(text.key(record))
+                kinds.append(KINDS_OF.index(record.kind))
+                if sigs:
+                    texts.append(text.near(record))
+                    chars += len(texts[-1])
+                if prompts:
+                    asked.append(prompt_text(record))
+                    chars += len(asked[-1])
+                if len(keys) >= BATCH or chars >= BATCH_CHARS:
                     flush()
-    if batch:
+                    chars = 0
+    if keys:
         flush()
 
 
-def _lines(path: Path) -> int:
-    """Lines in a file (a last line without a newline counts): ~0.3 s for 600 MB."""
-    count, last = 0, b"\n"
-    with open(path, "rb") as f:
-        while block := f.read(1 << 24):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")
-
-
 def _write(plan: Plan, source: str | None, report: DedupReport, decisions: Any, places: Places,
-           eval_places: Places | None, media_of: MediaOf) -> None:
-    """Pass 2: every row to OUT, OUT.dupes.jsonl or OUT.rejects.jsonl (put in place together), then OUT's entry."""
+           eval_places: Places | None, media_of: MediaOf, stamps: list[tuple[int, int, int]] | None = None) -> None:
+    """Pass 2: every row to OUT, OUT.dupes.jsonl or OUT.rejects.jsonl (put in place together with OUT's entry),
+    unless an input changed since `stamps` (or its valid rows differ from pass 1's)."""
     written, rows = ConvertReport([], report.output, report.rejects, report.target), Written()  # OUT's, for its entry
+    inputs = plan.inputs
     try:
         with plan.staged() as run:
             writer = JsonWriter(run.out_file, array=plan.out.suffix == ".json")  # type: ignore[arg-type]
             dupes, rejects = (JsonWriter(f, array=False) for f in run.side_files)
             row = 0
-            for number, path in enumerate(plan.inputs):
-                fmt = FORMATS[report.formats[str(path)]]
-                label = path if len(plan.inputs) > 1 else None
-                conv = Converter(fmt, FORMATS[report.target], "think", writer, rejects, written, label, rows)
+            for number, path in enumerate(inputs):
+                conv = Converter(FORMATS[report.formats[str(path)]], FORMATS[report.target], "think", writer, rejects,
+                                 written, path if len(inputs) > 1 else None, rows)
                 row = _write_file(number, path, source, media_of, conv, dupes, report, decisions, places,
                                   eval_places, row)
             if row != len(decisions.status):
-                raise UsageError(f"{', '.join(report.inputs)} changed while dedup was reading (rows of the first pass "
-                                 "are gone); nothing was written: run again on files that stay put")
+                raise _changed(inputs[places[row][0]])
+            now = _stamps(inputs)
+            for path, before, after in zip(inputs, stamps or now, now):
+                if before != after:  # rewritten in place with as many valid rows: the decisions would name others
+                    raise _changed(path)
             writer.close()  # only a run that removed or rejected rows leaves OUT.dupes.jsonl / OUT.rejects.jsonl
             report.kept, report.rejected = written.written, report.rejected + written.rejected
             report.reject_codes.update(written.reject_codes)
@@ -242,7 +265,7 @@ def _write(plan: Plan, source: str | None, report: DedupReport, decisions: Any, 
 
 def _write_file(number: int, path: Path, source: str | None, media_of: MediaOf, conv: Converter, dupes: JsonWriter,
                 report: DedupReport, decisions: Any, places: Places, eval_places: Places | None, row: int) -> int:
-    """One input's rows of pass 2; returns the number of the next valid row."""
+    """One input's rows of pass 2; returns the number of the next valid row of pass 1."""
     from ftdata.ops.dedup_index import CONTAMINATION, KEPT, KINDS
 
     status, refs, sims = decisions.status, decisions.ref, decisions.sim
@@ -253,8 +276,7 @@ def _write_file(number: int, path: Path, source: str | None, media_of: MediaOf, 
             reject(report, item, item.problems, conv.rejects, conv.label)
             continue
         if row >= len(status) or places[row][:2] != (number, item.index):
-            raise UsageError(f"{path} changed while dedup was reading it (row {item.index} was not there in the first "
-                             "pass); nothing was written: run again on files that stay put")
+            raise _changed(path)
         state, ref, sim = int(status[row]), int(refs[row]), float(sims[row])
         if state == KEPT:
             if copy:
@@ -270,6 +292,18 @@ def _write_file(number: int, path: Path, source: str | None, media_of: MediaOf, 
                          "similarity": round(sim, 3), "record": item.raw})
         row += 1
     return row
+
+
+def _stamps(paths: list[Path]) -> list[tuple[int, int, int]]:
+    """Each file's size, modification time and inode: any write to it changes one of them."""
+    return [(st.st_size, st.st_mtime_ns, st.st_ino) for st in (p.stat() for p in paths)]
+
+
+def _changed(path: Path) -> UnreadableFile:
+    """The file was written to or replaced while dedup read it (exit 2, nothing written: every decision names rows
+    by their place in the first pass)."""
+    return UnreadableFile(f"{path}: changed while dedup was reading it (written to or replaced between the two "
+                          "passes); nothing was written; run again when nothing writes to it")
 
 
 def _clusters(report: DedupReport, decisions: Any, places: Places) -> None:

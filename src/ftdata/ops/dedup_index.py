@@ -6,7 +6,10 @@ Rows are numbered in reading order across all training files. The first row of e
   *kept* row reaches the threshold, and it names the most similar such row. Greedy in reading order, so a removed
   row is always within the threshold of the row it names (no chains: A~B and B~C never removes C for A);
   candidates come from LSH bands (rows sharing all values of a band), and only rows that share a band with
-  another row are looked at one by one;
+  another row are looked at one by one; a row whose compared text has no words (emoji or punctuation only) is
+  never a near duplicate nor named by one (its signature says nothing);
+- an exact copy of a row that near removes names that row's kept row (and its similarity), as a near duplicate:
+  no removed row names another removed row;
 - contamination (`against`): a training row whose prompt (its user turns) equals, or reaches the threshold with,
   the prompt of an eval row; checked first, so such rows are reported as contamination whatever else they match.
 """
@@ -78,7 +81,8 @@ class Decisions:
 
 def decide(train: Columns, evals: Columns | None, threshold: float | None) -> Decisions:
     """Decide every training row (see the module docstring). `train` has `key` (uint64 conversation hashes) and,
-    for `threshold`, `sig`; with `evals`, both have `prompt_key` / `prompt_sig` (and `has_prompt`)."""
+    for `threshold`, `sig` (and `words`: False for a row without words); with `evals`, both have `prompt_key` /
+    `prompt_sig` (and `has_prompt`)."""
     import numpy as np
 
     keys = train.get("key")
@@ -90,8 +94,19 @@ def decide(train: Columns, evals: Columns | None, threshold: float | None) -> De
         _contamination(train, evals, threshold, out)
     _exact(keys, out)
     if threshold is not None:
-        _near(train.get("sig"), threshold, out)
+        _near(train.get("sig"), threshold, out, train.get("words"))
+        _unchain(out)
     return out
+
+
+def _unchain(out: Decisions) -> None:
+    """An exact copy of a row that near removed names that row's kept row instead (near, at its similarity)."""
+    import numpy as np
+
+    copies = np.flatnonzero(out.status == EXACT)
+    of_removed = copies[out.status[out.ref[copies]] == NEAR]
+    refs = out.ref[of_removed]
+    out.status[of_removed], out.ref[of_removed], out.sim[of_removed] = NEAR, out.ref[refs], out.sim[refs]
 
 
 def _exact(keys: NDArray[np.uint64], out: Decisions) -> None:
@@ -110,11 +125,11 @@ def _exact(keys: NDArray[np.uint64], out: Decisions) -> None:
     out.sim[order[later]] = 1.0
 
 
-def _near(sigs: NDArray[np.uint8], threshold: float, out: Decisions) -> None:
+def _near(sigs: NDArray[np.uint8], threshold: float, out: Decisions, words: NDArray[np.bool_] | None) -> None:
     import numpy as np
 
     bands, rows = lsh_params(threshold)
-    open_rows = np.flatnonzero(out.status == KEPT)
+    open_rows = np.flatnonzero((out.status == KEPT) & (True if words is None else words))
     if len(open_rows) < 2:
         return  # nothing to compare
     members: list[NDArray[np.int64]] = []  # per band: (row, bucket) for rows that share the bucket with another
@@ -166,6 +181,7 @@ def _contamination(train: Columns, evals: Columns, threshold: float | None, out:
     has = train.get("has_prompt")
     t_keys, e_keys = train.get("prompt_key"), evals.get("prompt_key")
     e_has = evals.get("has_prompt")
+    t_words, e_words = train.get("prompt_words"), evals.get("prompt_words")
     first_eval: dict[int, int] = {}
     for i in np.flatnonzero(e_has).tolist():
         first_eval.setdefault(int(e_keys[i]), i)
@@ -175,8 +191,8 @@ def _contamination(train: Columns, evals: Columns, threshold: float | None, out:
         return
     t_sigs, e_sigs = train.get("prompt_sig"), evals.get("prompt_sig")
     bands, rows = lsh_params(threshold)
-    e_rows = np.flatnonzero(e_has)
-    open_rows = np.flatnonzero(has & (out.status == KEPT))
+    e_rows = np.flatnonzero(e_has & (True if e_words is None else e_words))
+    open_rows = np.flatnonzero(has & (out.status == KEPT) & (True if t_words is None else t_words))
     if not len(e_rows) or not len(open_rows):
         return
     candidates: dict[int, set[int]] = {}

@@ -10,6 +10,11 @@ the modulus), words combined into 3-gram hashes; rensa's R-MinHash turns the fla
 (`bench/dedup.py` measured it against datasketch: see the README). Only the low 8 bits of each of the 128 values
 are kept ("b-bit MinHash"): 128 bytes a row, and two values that differ still agree by chance with probability
 1/256, which `similarity` corrects for.
+
+Memory is bounded whatever the rows: a text longer than PIECE characters is signed in pieces (cut at whitespace)
+and its signature is the element-wise minimum of theirs (MinHash of a union; only the few 3-grams across a cut are
+lost), and one call of rensa sees at most CALL characters, so a batch with two 50 MB rows costs what a batch of
+small ones does (the per-character arrays are about 100 bytes a character).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ if TYPE_CHECKING:
 NUM_PERM = 128
 SEED = 1
 CHANCE = 1 / 256  # two different 8-bit values agree by chance
+PIECE = 1 << 20  # characters of a long text signed at a time
+CALL = 1 << 21  # characters signed in one call (pieces of several texts together)
 _P = 0x100000001B3  # FNV prime: odd, so invertible modulo 2^64
 _P_INV = pow(_P, -1, 1 << 64)
 _MIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
@@ -84,6 +91,12 @@ def _classes(cps: NDArray[np.uint64]) -> tuple[NDArray[np.bool_], NDArray[np.boo
 def shingle_hashes(texts: list[str]) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
     """The word-3-gram hashes of each text, flat, and the row offsets (len(texts) + 1) rensa takes. A text with
     fewer than three words has its words (or, with none, one hash of nothing) as shingles."""
+    values, offsets, _ = _shingles(texts)
+    return values, offsets
+
+
+def _shingles(texts: list[str]) -> tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.int64]]:
+    """`shingle_hashes` and the number of words of each text."""
     import numpy as np
 
     u64 = np.uint64
@@ -113,17 +126,67 @@ def shingle_hashes(texts: list[str]) -> tuple[NDArray[np.uint64], NDArray[np.uin
     values = np.concatenate((tri, words[few], np.zeros(len(empty), dtype=u64)))
     order = np.argsort(doc_of, kind="stable")
     per_doc = np.bincount(doc_of, minlength=len(texts))
-    return values[order], np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(per_doc))).astype(u64)
+    offsets = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(per_doc))).astype(u64)
+    return values[order], offsets, counts
 
 
 def signatures(texts: list[str]) -> NDArray[np.uint8]:
     """One 128-byte signature per text (the low 8 bits of each R-MinHash value)."""
+    return sign(texts)[0]
+
+
+def sign(texts: list[str]) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+    """One 128-byte signature per text, and whether the text has a word at all: a text without words (emoji or
+    punctuation only) has no shingles, so its signature says nothing and it must not count as anyone's duplicate."""
+    import numpy as np
+
+    pieces, owner = _pieces(texts)
+    full = np.full((len(texts), NUM_PERM), np.iinfo(np.uint32).max, dtype=np.uint32)
+    words = np.zeros(len(texts), dtype=np.int64)
+    start = 0
+    while start < len(pieces):
+        end, size = start, 0
+        while end < len(pieces) and (end == start or size + len(pieces[end]) <= CALL):
+            size += len(pieces[end])
+            end += 1
+        digests, counts = _digests(pieces[start:end])
+        who = owner[start:end]
+        np.add.at(words, who, counts)
+        worded = counts > 0
+        np.minimum.at(full, who[worded], digests[worded])  # a piece without words adds nothing to the union
+        start = end
+    has = words > 0
+    return (full & 0xFF).astype(np.uint8), has
+
+
+def _digests(pieces: list[str]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
+    """rensa's 32-bit R-MinHash values of each piece, and its word count."""
     import numpy as np
     import rensa
 
-    values, offsets = shingle_hashes(texts)
+    values, offsets, counts = _shingles(pieces)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(values, offsets, NUM_PERM, SEED)
-    return (np.array(matrix.to_rows(), dtype=np.uint32) & 0xFF).astype(np.uint8).reshape(len(texts), NUM_PERM)
+    return np.array(matrix.to_rows(), dtype=np.uint32).reshape(len(pieces), NUM_PERM), counts
+
+
+def _pieces(texts: list[str]) -> tuple[list[str], NDArray[np.int64]]:
+    """Texts cut into pieces of at most about PIECE characters (at a space or newline when there is one), and the
+    text each piece belongs to."""
+    import numpy as np
+
+    pieces: list[str] = []
+    owner: list[int] = []
+    for n, text in enumerate(texts):
+        at = 0
+        while len(text) - at > PIECE:
+            cut = max(text.rfind(" ", at, at + PIECE), text.rfind("\n", at, at + PIECE))
+            cut = cut if cut > at else at + PIECE
+            pieces.append(text[at:cut])
+            owner.append(n)
+            at = cut
+        pieces.append(text[at:])
+        owner.append(n)
+    return pieces, np.array(owner, dtype=np.int64)
 
 
 def similarity(one: NDArray[np.uint8], many: NDArray[np.uint8]) -> NDArray[np.float64]:
