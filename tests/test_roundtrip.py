@@ -18,8 +18,8 @@ FEATURES = {
     "tools": {"sharegpt", "openai", "trl", "canonical", "llamafactory-v1"},
     "parallel_tools": {"openai", "trl", "canonical", "llamafactory-v1"},
     "call_ids": {"openai", "trl", "canonical"},
-    "reasoning_text": {"trl", "canonical", "llamafactory-v1"},
-    "reasoning_call": {"sharegpt", "trl", "canonical", "llamafactory-v1"},
+    "reasoning_text": {"sharegpt", "alpaca", "openai", "trl", "canonical", "llamafactory-v1"},
+    "reasoning_call": {"sharegpt", "openai", "trl", "canonical", "llamafactory-v1"},
     "weights": {"openai", "canonical"},
     "images": {"alpaca", "sharegpt", "openai", "trl", "canonical", "llamafactory-v1"},
     "videos": {"alpaca", "sharegpt", "openai", "canonical", "llamafactory-v1"},
@@ -57,8 +57,8 @@ def records(draw: Any, target: str) -> dict:
             msgs.append(call)
             msgs += [{"role": "tool", "content": draw(TEXT)} for _ in calls]
         answer = {"role": "assistant", "content": draw(TEXT)}
-        if has(target, "reasoning_text") and draw(st.booleans()):
-            answer["reasoning"] = draw(TEXT)
+        if has(target, "reasoning_text") and draw(st.booleans()):  # reasoning that repeats the answer is a warning
+            answer["reasoning"] = draw(TEXT.filter(lambda t: t.split() != answer["content"].split()))
         if has(target, "weights") and draw(st.booleans()):
             answer["weight"] = draw(st.sampled_from([0, 1]))
         msgs.append(answer)

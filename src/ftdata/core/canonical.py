@@ -70,6 +70,12 @@ class Message(Closed):
     tool_call_id: str | None = None
     name: str | None = None
 
+    @field_validator("reasoning")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        """Blank reasoning is no reasoning (as a null key or an empty `<think>` block is)."""
+        return value if value is None or value.strip() else None
+
 
 class Record(Closed):
     """A canonical record; see the module docstring for how its kind is derived."""

@@ -42,6 +42,12 @@ def count(tokenizer: Any, record: Record) -> int:
     return max(len(ids(tokenizer, render(tokenizer, chat_messages(seq), record.tools))) for seq in record.sequences())
 
 
+def reasoning_count(tokenizer: Any, record: Record) -> int:
+    """Tokens of the record's reasoning texts (each tokenized alone: what the reasoning adds, template aside)."""
+    return sum(len(ids(tokenizer, m.reasoning)) for _, msgs in record.message_lists() for m in msgs
+               if m.reasoning is not None)
+
+
 def load_tokenizer(spec: str) -> Any:
     """'tiny' (the bundled one) or a local HF tokenizer folder; needs transformers (the `train` extra)."""
     try:

@@ -6,6 +6,8 @@ which every `datasets`-based trainer reads JSON through, wants one type per colu
 object: `datasets.load_dataset("json")` fails ("changed from number to string"), changes the values, or adds the
 missing keys as nulls, which a chat template then renders and the model is trained on.
 
+`ReasoningKeys` (code `type_drift`, in `ftdata.io.reasoning_keys`): reasoning under several keys in one file.
+
 `LabelBalance` (code `label_imbalance`): a KTO label that is rarer than 10% of the rows, with the weights that
 balance it.
 
@@ -23,6 +25,7 @@ import orjson
 
 from ftdata.core.problems import Problem
 from ftdata.core.reports import Checked
+from ftdata.io.reasoning_keys import ReasoningKeys
 
 FREE_FORM = frozenset({"tools", "functions", "arguments", "meta"})  # objects rendered or kept verbatim
 MAX_DEPTH = 32  # deeper values are not tracked (no training format nests that far)
@@ -306,4 +309,4 @@ class LabelBalance:
 
 def file_checks() -> list[FileCheck]:
     """A fresh set of the checks `validate` runs across a file's rows."""
-    return [TypeDrift(), LabelBalance()]
+    return [TypeDrift(), LabelBalance(), ReasoningKeys()]
