@@ -134,3 +134,21 @@ def test_a_file_mixing_reasoning_keys_is_said_once(tmp_path: Path) -> None:
         assert [(p.line, p.path, p.code) for p in found] == [(3, "messages[*].thinking", "type_drift")]
         assert "reasoning_content (first: line 1), thinking (first: line 3), <think> block (first: line 4)" in \
             found[0].message
+
+
+def test_responses_items_are_told_from_other_input_keys() -> None:
+    assert match({"input": [{"role": "user", "content": "q"}]}).name == "openai-responses"
+    assert match({"instruction": "q", "input": "x", "output": "a"}).name == "alpaca"
+    assert match({"input": {"messages": [ASK]}, "preferred_output": [], "non_preferred_output": []}).name == "openai"
+
+
+def test_a_responses_trace_gives_each_turn_its_reasoning_and_each_output_its_call() -> None:
+    row = json.loads(Path(__file__).parent.joinpath("data/openai-responses/valid/agent_traces.jsonl")
+                     .read_text().splitlines()[0])
+    record = convert_raw(row, FORMATS["openai-responses"]).record
+    turns = [(m.role, m.reasoning, [c.id for c in m.tool_calls or ()], m.tool_call_id) for m in record.messages]
+    assert turns == [("system", None, [], None), ("user", None, [], None),
+                     ("assistant", "Two cities: call the tool for each.", ["call_1", "call_2"], None),
+                     ("tool", None, [], "call_1"), ("tool", None, [], "call_2"),
+                     ("assistant", "Both answered; summarise.", [], None)]
+    assert record.tools[0]["function"]["name"] == "get_weather" and record.meta == {"model": "gpt-5"}

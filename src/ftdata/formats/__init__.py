@@ -23,6 +23,7 @@ from ftdata.formats import (
     llamafactory_v1,
     moss,
     openai,
+    responses,
     sharegpt,
     text,
     trl,
@@ -38,6 +39,7 @@ REGISTRY: tuple[Format, ...] = (  # one line per format; the order breaks detect
     canonical.FORMAT,
     llamafactory_v1.FORMAT,  # before openai: both have `messages`; v1's sniff looks at the content blocks
     openai.FORMAT,
+    responses.FORMAT,
     text.FORMAT,
 )
 FORMATS: dict[str, Format] = {f.name: f for f in REGISTRY}
