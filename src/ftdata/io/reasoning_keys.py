@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ftdata.core.problems import Problem
-from ftdata.core.reasoning import KEYS, OPEN
+from ftdata.core.reasoning import KEYS, OPEN, split_think
 from ftdata.core.reports import Checked
 
 BLOCK = "<think> block"  # the convention without a key: a leading block in the content
@@ -46,7 +46,8 @@ class ReasoningKeys:
                 self.first[key] = (index, line, f"{path}.{key}")
         for key in ("content", "value"):
             text = m.get(key)
-            if type(text) is str and text.startswith(OPEN) and BLOCK not in self.first:
+            if (type(text) is str and text.startswith(OPEN) and BLOCK not in self.first
+                    and split_think(text).reasoning is not None):  # an empty block is no reasoning
                 self.first[BLOCK] = (index, line, f"{path}.{key}")
 
     def merge(self, later: ReasoningKeys, records: int, lines: int) -> None:
