@@ -111,7 +111,7 @@ def test_reasoning_policies(tmp_path: Path) -> None:
     src = FIXTURES / "moss" / "moss_sample.jsonl"
     think = convert_files([src], "sharegpt", tmp_path / "t.jsonl")
     first = read_jsonl(tmp_path / "t.jsonl")[0]["conversations"][1]["value"]
-    assert first.startswith("<think>这是一个基本的几何问题") and "</think>" in first
+    assert first.startswith("<think>\n这是一个基本的几何问题") and "\n</think>\n\n这个三角形" in first  # LLaMA-Factory's layout
     assert think.warnings["reasoning_embedded"] > 0 and think.rejected == 0
     drop = convert_files([src], "sharegpt", tmp_path / "d.jsonl", reasoning="drop")
     assert "<think>" not in (tmp_path / "d.jsonl").read_text() and drop.warnings["reasoning_dropped"] > 0

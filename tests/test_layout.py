@@ -15,7 +15,7 @@ FOLDERS = ["ftdata", "ftdata.core", "ftdata.io", "ftdata.formats", "ftdata.engin
 # fttrain's modules, bottom to top (it sits on ftdata.api and the core).
 FTTRAIN = [
     ["fttrain.spec"],
-    ["fttrain.checks", "fttrain.lengths", "fttrain.template"],
+    ["fttrain.checks", "fttrain.lengths", "fttrain.template", "fttrain.reasoning"],
     ["fttrain.model", "fttrain.data"],
     ["fttrain.trainers", "fttrain.inspection", "fttrain.preflight"],
     ["fttrain.run"],

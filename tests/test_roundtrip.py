@@ -45,8 +45,8 @@ def records(draw: Any, target: str) -> dict:
             msgs.append(call)
             msgs += [{"role": "tool", "content": draw(TEXT)} for _ in calls]
         answer = {"role": "assistant", "content": draw(TEXT)}
-        if has(target, "reasoning") and draw(st.booleans()):
-            answer["reasoning"] = draw(TEXT)
+        if has(target, "reasoning") and draw(st.booleans()):  # reasoning that repeats the answer is a warning
+            answer["reasoning"] = draw(TEXT.filter(lambda t: t.split() != answer["content"].split()))
         if has(target, "weights") and draw(st.booleans()):
             answer["weight"] = draw(st.sampled_from([0, 1]))
         msgs.append(answer)

@@ -196,6 +196,11 @@ def stats_text(s: dict[str, Any]) -> None:
     out.print(f"exact duplicates: {s['exact_duplicates']}  very short answers: {s['short_answers']}  "
               f"with tools: {s['share_with_tools']:.1%}  with media: {s['share_with_media']:.1%}  "
               f"with system prompt: {s['share_with_system']:.1%}")
+    r = s["reasoning"]
+    if r["records"] or r["empty_think_blocks"]:
+        tokens = f"  tokens: {r['tokens']}" if r["tokens"] is not None else ""
+        empty = f"  empty <think> blocks (no reasoning): {r['empty_think_blocks']}" if r["empty_think_blocks"] else ""
+        out.print(f"reasoning: {r['records']} records ({r['share']:.1%})  turns: {r['turns']}{tokens}{empty}")
     if "over_max_length" in s:
         out.print(f"over max length {s['max_length']}: {s['over_max_length']} (would be truncated)")
 

@@ -199,6 +199,11 @@ def show_preflight(p: Any) -> None:
     c = p.counts
     out.print(f"samples: {c.samples}  kept: {c.kept}  longest: {max(c.lengths, default=0)} tokens  masks: "
               + ", ".join(f"{k} {n}" for k, n in sorted(c.strategies.items())))
+    if c.expanded:
+        out.print(f"--reasoning-history expand: {c.expanded} samples added (one per assistant turn with reasoning)",
+                  soft_wrap=True)
+    if p.reasoning:
+        out.print(safe(p.reasoning), soft_wrap=True)
     out.print(f"train: {p.train_samples}  eval: {p.eval_samples}")
     if p.dry_run:
         out.print(f"model: {safe(p.model)} (tokenizer only)  method: {p.method}", soft_wrap=True)
@@ -226,6 +231,9 @@ def inspect_command(
     model: Annotated[Optional[str], typer.Option("--model", help=option("model")[1])] = None,
     chat_template: Annotated[Optional[str], typer.Option("--chat-template", help=option("chat_template")[1])] = None,
     train_on: Annotated[Optional[str], typer.Option("--train-on", help=option("train_on")[1])] = None,
+    reasoning: Annotated[Optional[str], typer.Option("--reasoning", help=option("reasoning")[1])] = None,
+    reasoning_history: Annotated[Optional[str], typer.Option("--reasoning-history",
+                                                             help=option("reasoning_history")[1])] = None,
     rows: Annotated[int, typer.Option("--rows", min=0, help="How many rows to show token by token.")] = 3,
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the view as a self-contained HTML page.")] = None,
     skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help=option("skip_bad_rows")[1])] = False,
@@ -242,7 +250,7 @@ def inspect_command(
 
     quiet_third_party(verbose)
     overrides = {"dataset": dataset, "model": model, "chat_template": chat_template, "train_on": train_on,
-                 "skip_bad_rows": skip_bad_rows}
+                 "skip_bad_rows": skip_bad_rows, "reasoning": reasoning, "reasoning_history": reasoning_history}
     try:
         spec = load_spec(overrides, None)
         check_inputs(source, spec)

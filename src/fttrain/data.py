@@ -18,6 +18,7 @@ from ftdata.core.reports import FileReport
 from ftdata.core.tokens import ids, render, text_ids
 from ftdata.io.readers import UnreadableFile
 from fttrain.lengths import IGNORE, fit_labelled, fit_pair
+from fttrain.reasoning import Blocks, count_blocks, expand
 from fttrain.spec import RunSpec, Stage
 from fttrain.template import RENDER_ERRORS, encode_conversation, time_limit
 
@@ -49,8 +50,9 @@ class Source:
 class Counts:
     """What happened to one dataset's samples on the way to the trainer (shown in the pre-flight summary).
 
-    samples = kept + dropped_over_length + dropped_no_target + unrenderable; over_length = truncated +
-    dropped_over_length (a sample cut to nothing trained counts as dropped for length).
+    samples = kept + dropped_over_length + dropped_no_target + unrenderable (samples counted after
+    --reasoning-history expand); over_length = truncated + dropped_over_length (a sample cut to nothing trained
+    counts as dropped for length).
     """
 
     samples: int = 0
@@ -60,6 +62,8 @@ class Counts:
     dropped_over_length: int = 0
     dropped_no_target: int = 0
     unrenderable: int = 0
+    expanded: int = 0  # samples added by --reasoning-history expand (one per assistant turn with reasoning)
+    reasoning: Blocks = field(default_factory=Blocks)  # reasoning blocks of trained turns: rendered, trained
     max_token_id: int = -1
     lengths: list[int] = field(default_factory=list)  # each sample's tokens before fitting (stats counts the same)
     strategies: Counter[str] = field(default_factory=Counter)
@@ -72,9 +76,10 @@ class Counts:
     def add(self, other: Counts) -> Counts:
         """The sum of two counts (the run's totals from each dataset's)."""
         total = Counts(max_token_id=max(self.max_token_id, other.max_token_id), lengths=self.lengths + other.lengths,
-                       strategies=self.strategies + other.strategies, failures=self.failures + other.failures)
+                       strategies=self.strategies + other.strategies, failures=self.failures + other.failures,
+                       reasoning=self.reasoning.add(other.reasoning))
         for name in ("samples", "over_length", "truncated", "eos_cut", "dropped_over_length", "dropped_no_target",
-                     "unrenderable"):
+                     "unrenderable", "expanded"):
             setattr(total, name, getattr(self, name) + getattr(other, name))
         return total
 
@@ -169,17 +174,30 @@ class RenderError(Exception):
 Row = dict[str, Any]
 
 
-def sft_rows(tokenizer: Any, source: Source, spec: RunSpec, counts: Counts) -> list[Row]:
-    """Tokenized SFT samples with our own labels (every trained turn, EOS included), fitted to --max-length."""
-    def encode(rec: Record) -> Row | None:
+def sft_rows(tokenizer: Any, source: Source, spec: RunSpec, counts: Counts,
+             reasoning: str | None = "reasoning_content") -> list[Row]:
+    """Tokenized SFT samples with our own labels (every trained turn, EOS included), fitted to --max-length;
+    reasoning rendered through `reasoning` (see `fttrain.reasoning`), expanded per --reasoning-history."""
+    def encode(rec: Record) -> list[Row]:
         if rec.kind == "text":
-            input_ids = text_ids(tokenizer, rec)
+            return [row for row in [fit(text_ids(tokenizer, rec), None)] if row is not None]
+        conversations = [rec.messages or []]
+        if spec.reasoning_history == "expand" and reasoning is not None:
+            conversations = expand(conversations[0], spec.train_on)
+            counts.expanded += len(conversations) - 1
+            counts.samples += len(conversations) - 1
+        rows = []
+        for messages in conversations:
+            enc = encode_conversation(tokenizer, messages, rec.tools, spec.train_on, reasoning=reasoning)
+            counts.strategies[enc.strategy] += 1
+            counts.reasoning = counts.reasoning.add(count_blocks(enc, messages, spec.train_on))
+            rows += [row for row in [fit(enc.input_ids, enc.labels)] if row is not None]
+        return rows
+
+    def fit(input_ids: list[int], labels: list[int] | None) -> Row | None:
+        if labels is None:
             labels = list(input_ids)
             counts.strategies["text"] += 1
-        else:
-            enc = encode_conversation(tokenizer, rec.messages or [], rec.tools, spec.train_on)
-            input_ids, labels = enc.input_ids, enc.labels
-            counts.strategies[enc.strategy] += 1
         counts.lengths.append(len(input_ids))
         counts.max_token_id = max(counts.max_token_id, max(input_ids, default=-1))
         trained = [i for i, label in enumerate(labels) if label != IGNORE]
@@ -199,12 +217,13 @@ def sft_rows(tokenizer: Any, source: Source, spec: RunSpec, counts: Counts) -> l
     return _rows(source, spec, counts, encode)
 
 
-def preference_rows(tokenizer: Any, source: Source, spec: RunSpec, counts: Counts) -> list[Row]:
+def preference_rows(tokenizer: Any, source: Source, spec: RunSpec, counts: Counts,
+                    reasoning: str | None = "reasoning_content") -> list[Row]:
     """DPO (prompt_ids/chosen_ids/rejected_ids) or KTO (prompt_ids/completion_ids/label) rows, tokenized as trl
     tokenizes conversational rows (the prompt with its generation prompt, split where it stops being a prefix of
     prompt + answer), each row with its own tools, fitted to --max-length by our policy."""
     def encode(rec: Record) -> Row | None:
-        prompt, answers = encode_preference(tokenizer, rec)
+        prompt, answers = encode_preference(tokenizer, rec, reasoning)
         counts.strategies["prompt/completion"] += 1
         longest = len(prompt) + max(map(len, answers))
         counts.lengths.append(longest)
@@ -226,13 +245,15 @@ def preference_rows(tokenizer: Any, source: Source, spec: RunSpec, counts: Count
     return _rows(source, spec, counts, encode)
 
 
-def encode_preference(tokenizer: Any, rec: Record) -> tuple[list[int], list[list[int]]]:
+def encode_preference(tokenizer: Any, rec: Record,
+                      reasoning: str | None = "reasoning_content") -> tuple[list[int], list[list[int]]]:
     """(prompt ids, [answer ids, ...]) of a preference or KTO record, split as trl 1.16 splits them: the prompt
     rendered with its generation prompt, cut where it stops being a prefix of every prompt + answer render."""
-    prompt = chat_messages(rec.messages or [])
+    prompt = chat_messages(rec.messages or [], reasoning_key=reasoning)
     answers = [rec.chosen, rec.rejected] if rec.kind == "preference" else [rec.completion]
     prompt_ids = ids(tokenizer, render(tokenizer, prompt, rec.tools, generation_prompt=True))
-    full = [ids(tokenizer, render(tokenizer, prompt + chat_messages(a or []), rec.tools)) for a in answers]
+    full = [ids(tokenizer, render(tokenizer, prompt + chat_messages(a or [], reasoning_key=reasoning), rec.tools))
+            for a in answers]
     cut = min(_common_prefix(prompt_ids, f) for f in full)
     return prompt_ids[:cut], [f[cut:] for f in full]
 
@@ -257,7 +278,8 @@ def _fitted(counts: Counts, length: int, kept: bool, max_length: int) -> bool:
     return kept
 
 
-def _rows(source: Source, spec: RunSpec, counts: Counts, encode: Callable[[Record], Row | None]) -> list[Row]:
+def _rows(source: Source, spec: RunSpec, counts: Counts,
+          encode: Callable[[Record], Row | list[Row] | None]) -> list[Row]:
     """Every record encoded within the render time limit; a row the template cannot render stops the run naming
     it, or with --skip-bad-rows is skipped and counted."""
     rows = []
@@ -274,7 +296,9 @@ def _rows(source: Source, spec: RunSpec, counts: Counts, encode: Callable[[Recor
             counts.unrenderable += 1
             counts.failures.append(message)
             continue
-        if row is not None:
+        if isinstance(row, list):
+            rows += row
+        elif row is not None:
             rows.append(row)
     return rows
 

@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftdata.core.canonical import Record
+from ftdata.core.canonical import Message, Record
 from ftdata.core.tokens import text_ids
 from fttrain.data import encode_preference, load_first_stage
 from fttrain.model import bundled_model, load_tokenizer
+from fttrain.reasoning import Blocks, count_blocks, expand, preflight_line, resolve_key, spans
 from fttrain.spec import RunSpec, Stage
 from fttrain.template import (
     IGNORE,
     RENDER_ERRORS,
+    Encoded,
+    TrainOn,
     encode_conversation,
     end_of_turn,
     time_limit,
@@ -40,6 +43,7 @@ class RowView:
     supervised: int
     tokens: int
     eos_turns: tuple[int, int]  # (trained turns that end with an end-of-turn / EOS token, trained turns)
+    reasoning: Blocks = field(default_factory=Blocks)
 
 
 @dataclass
@@ -58,6 +62,10 @@ class Inspection:
     strategies: Counter[str] = field(default_factory=Counter)
     unrenderable: list[str] = field(default_factory=list)
     stops: set[int] = field(default_factory=set)  # token ids that end a turn (EOS, end-of-turn)
+    reasoning: Blocks = field(default_factory=Blocks)
+    reasoning_key: str | None = None
+    reasoning_note: str | None = None  # the template renders none of the data's reasoning (a run would stop)
+    history: str = "template"
 
 
 def inspect_data(source: Path, spec: RunSpec, show: int) -> Inspection:
@@ -65,18 +73,20 @@ def inspect_data(source: Path, spec: RunSpec, show: int) -> Inspection:
     model = Path(spec.model) if spec.model else bundled_model()
     tokenizer = load_tokenizer(model, spec)
     stage, sources = load_first_stage(source, spec)
-    found = Inspection(stage, template_note(model, tokenizer, spec))
+    found = Inspection(stage, template_note(model, tokenizer, spec), history=spec.reasoning_history)
     stops = found.stops = _stop_ids(tokenizer)
+    found.reasoning_key, found.reasoning_note = resolve_key(tokenizer, spec, [r for s in sources for r in s.records])
     for s in sources:
         for where, rec in zip(s.positions, s.records):
             found.samples += 1
             try:
                 with time_limit(spec.render_timeout):
-                    view = _view(tokenizer, rec, where, spec, stops)
+                    view = _view(tokenizer, rec, where, spec, stops, found.reasoning_key)
             except RENDER_ERRORS as error:
                 found.unrenderable.append(f"{where}: {type(error).__name__}: {error}")
                 continue
             found.strategies[view.strategy] += 1
+            found.reasoning = found.reasoning.add(view.reasoning)
             found.tokens += view.tokens
             found.supervised += view.supervised
             found.by_source[s.name] += view.supervised
@@ -89,28 +99,46 @@ def inspect_data(source: Path, spec: RunSpec, show: int) -> Inspection:
     return found
 
 
-def _view(tokenizer: Any, rec: Record, where: str, spec: RunSpec, stops: set[int]) -> RowView:
+def _view(tokenizer: Any, rec: Record, where: str, spec: RunSpec, stops: set[int], key: str | None) -> RowView:
     if rec.kind in ("sft", "text") and rec.messages is not None:
-        messages = rec.messages
-        enc = encode_conversation(tokenizer, messages, rec.tools, spec.train_on, with_owners=True)
-        offsets = enc.offsets or []
-        owners = enc.owners or []
-        pieces, shown = [], 0
-        for t, label, (a, b), o in zip(enc.input_ids, enc.labels, offsets, owners):
-            # byte-level tokens of one character share its span: the character is shown once, with the first
-            role = messages[o].role if o >= 0 else ("all" if label != IGNORE else "")
-            pieces.append(Piece(enc.text[max(a, shown):b], t, label != IGNORE, role))
-            shown = max(shown, b)
-        return _row(where, enc.strategy, [("conversation", pieces)], stops)
+        samples = [rec.messages]
+        if spec.reasoning_history == "expand" and key is not None:
+            samples = expand(rec.messages, spec.train_on)
+        sequences, blocks, strategy = [], Blocks(), ""
+        for n, messages in enumerate(samples, start=1):
+            enc = encode_conversation(tokenizer, messages, rec.tools, spec.train_on, with_owners=True, reasoning=key)
+            blocks = blocks.add(count_blocks(enc, messages, spec.train_on, tokenizer))
+            name = f"sample {n} of {len(samples)}" if len(samples) > 1 else "conversation"
+            sequences.append((name, _pieces(enc, messages, spec.train_on)))
+            strategy = enc.strategy
+        view = _row(where, strategy, sequences, stops)
+        view.reasoning = blocks
+        return view
     if rec.kind == "text":
         ids = text_ids(tokenizer, rec)  # as training sees it: the text and EOS
         return _row(where, "text", [("text", [Piece(tokenizer.decode([t]), t, True, "text") for t in ids])], stops)
-    prompt, answers = encode_preference(tokenizer, rec)
+    prompt, answers = encode_preference(tokenizer, rec, key)
     names = ["chosen", "rejected"] if rec.kind == "preference" else ["completion (" + ("desirable" if rec.label else "undesirable") + ")"]
     sequences = [(name, [Piece(tokenizer.decode([t]), t, False, "prompt") for t in prompt]
                   + [Piece(tokenizer.decode([t]), t, True, name.split()[0]) for t in answer])
                  for name, answer in zip(names, answers)]
     return _row(where, "prompt/completion", sequences, stops)
+
+
+def _pieces(enc: Encoded, messages: list[Message], train_on: TrainOn) -> list[Piece]:
+    """The tokens of one render, each with its owner's role; reasoning tokens marked apart ('assistant reasoning')."""
+    offsets = enc.offsets or []
+    owners = enc.owners or []
+    thinking = {k for span in spans(enc, messages, train_on).values() if span is not None for k in range(*span)}
+    pieces, shown = [], 0
+    for k, (t, label, (a, b), o) in enumerate(zip(enc.input_ids, enc.labels, offsets, owners)):
+        # byte-level tokens of one character share its span: the character is shown once, with the first
+        role: str = messages[o].role if o >= 0 else ("all" if label != IGNORE else "")
+        if k in thinking:
+            role = "assistant reasoning" if label != IGNORE else "reasoning (masked)"
+        pieces.append(Piece(enc.text[max(a, shown):b], t, label != IGNORE, role))
+        shown = max(shown, b)
+    return pieces
 
 
 def _row(where: str, strategy: str, sequences: list[tuple[str, list[Piece]]], stops: set[int]) -> RowView:
@@ -175,14 +203,30 @@ def summary_lines(found: Inspection) -> list[str]:
             f"supervised tokens by role: {roles}",
             f"supervised tokens by source: {sources}",
             "masking: " + ", ".join(f"{k} {n}" for k, n in sorted(found.strategies.items())),
+            *reasoning_lines(found),
             f"template: {found.template}",
             f"rows the template cannot render: {len(found.unrenderable)}"]
 
 
+def reasoning_lines(found: Inspection) -> list[str]:
+    """Reasoning over the dataset: blocks and tokens rendered, trained, dropped by the template (or why none are)."""
+    r = found.reasoning
+    if found.reasoning_note:
+        return [f"reasoning: {found.reasoning_note}"]
+    line = preflight_line(r, found.reasoning_key, found.history)
+    if line is None:
+        return []
+    return [line, f"reasoning tokens: rendered {r.tokens_rendered}, trained {r.tokens_trained}, dropped by the "
+                  f"template {r.tokens_dropped} ({r.dropped} block(s))"]
+
+
 def row_heading(view: RowView) -> str:
     eos, turns = view.eos_turns
+    r = view.reasoning
+    thinking = (f", reasoning: {r.rendered} of {r.turns} block(s) rendered, {r.trained} trained ({r.tokens_trained} "
+                f"tokens), {r.dropped} dropped by the template") if r.turns else ""
     return (f"{view.where}: {view.tokens} tokens, {view.supervised} supervised, masking {view.strategy}, EOS trained "
-            f"in {eos} of {turns} trained turns")
+            f"in {eos} of {turns} trained turns{thinking}")
 
 
 CSS = ("body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}pre{white-space:pre-wrap;word-break:break-all;"

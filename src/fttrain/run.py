@@ -24,6 +24,7 @@ from fttrain.model import (
     trainable,
 )
 from fttrain.preflight import check_data
+from fttrain.reasoning import preflight_line, resolve_key
 from fttrain.spec import RunSpec, Stage
 from fttrain.trainers import build_trainer, resume_path, save
 
@@ -47,6 +48,7 @@ class Preflight:
     dry_run: bool = False
     max_length: int = 0
     policy: str = ""
+    reasoning: str | None = None  # what happens to the data's reasoning (fttrain.reasoning.preflight_line)
 
 
 @dataclass
@@ -94,6 +96,7 @@ class Prepared:
     counts: Counts
     train_rows: Any
     eval_rows: Any | None
+    reasoning: str | None = None  # the key reasoning is rendered through (see fttrain.reasoning)
 
 
 def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
@@ -107,17 +110,20 @@ def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
     if probs and len(probs) != len(sources):
         raise UsageError(f"--mix-probs has {len(probs)} values for {len(sources)} datasets "
                          f"({', '.join(s.name for s in sources)}); give one per dataset")
+    key, stop = resolve_key(tokenizer, spec, [r for s in sources for r in s.records])
+    if stop is not None:
+        raise DataError(stop)
     build = sft_rows if stage == "sft" else preference_rows
     built = []
     for s in sources:
         s.counts = Counts()
-        built.append(build(tokenizer, s, spec, s.counts))
+        built.append(build(tokenizer, s, spec, s.counts, key))
     counts = total(sources)
     if not any(built):
         raise DataError(f"no samples left to train on: {nothing_left(sources)}")
     rows = combine([Dataset.from_list(b) for b in built if b], spec)
     train_rows, eval_rows = split_eval(rows, spec.val_size, spec.seed)
-    return Prepared(model_path, tokenizer, sources, counts, train_rows, eval_rows)
+    return Prepared(model_path, tokenizer, sources, counts, train_rows, eval_rows, key)
 
 
 def total(sources: list[Source]) -> Counts:
@@ -145,10 +151,11 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     p = prepare(stage, source, spec)
     checked = check_data(p.sources, spec, stop=not dry_run)  # a dry run shows what a run would stop on
     n_eval = len(p.eval_rows) if p.eval_rows is not None else 0
+    line = preflight_line(p.counts.reasoning, p.reasoning, spec.reasoning_history)
     if dry_run:
         show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts,
                        len(p.train_rows), n_eval, notes=skipped + checked, dry_run=True, max_length=spec.max_length,
-                       policy=spec.overlong))
+                       policy=spec.overlong, reasoning=line))
         return Result([], 0, [], [])
     loaded = load_model(p.model_path, p.tokenizer, spec, p.counts.max_token_id)
     trainer = build_trainer(stage, loaded, spec, p.train_rows, p.eval_rows)
@@ -158,7 +165,7 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     notes += skipped + checked + ([f"resuming from {resume}"] if resume is not None else [])
     show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts, len(p.train_rows),
                    n_eval, n_train, n_total, spec.per_device_train_batch_size * spec.gradient_accumulation_steps * world,
-                   notes, max_length=spec.max_length, policy=spec.overlong))
+                   notes, max_length=spec.max_length, policy=spec.overlong, reasoning=line))
     trainer.train(resume_from_checkpoint=resume)
     saved = save(trainer, loaded, spec, stage)
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]

@@ -25,6 +25,8 @@ class RunSpec(BaseModel):
     max_length: int = Field(1024, ge=1, description="Cutoff length in tokens; longer samples follow --overlong.")
     overlong: Literal["split", "truncate", "keep_end", "drop"] = Field("split", description="Samples over --max-length (each counted per dataset): split the budget between prompt and answer (LLaMA-Factory's rule; a cut prompt keeps its end), truncate (keep the start), keep_end (keep the end), or drop them.")
     train_on: Literal["assistant", "all", "last"] = Field("assistant", description="SFT loss on every assistant turn, on all tokens, or on the last assistant turn; message weights override.")
+    reasoning: Literal["auto", "content", "drop"] = Field("auto", description="Reasoning in the data: auto renders it through the message key the chat template reads (found by rendering a probe; a run whose data has reasoning and whose template renders none stops), content writes it as a leading <think> block in the answer (LLaMA-Factory's way, for templates that read no key), drop trains the answers without it.")
+    reasoning_history: Literal["template", "expand"] = Field("template", description="SFT, for templates that render reasoning only after the last user message (Qwen3, gpt-oss): template trains what the template renders and counts the blocks it drops; expand makes one sample per assistant turn with reasoning, cut after it, earlier turns masked, so every block is trained once, rendered as at inference.")
     val_size: float = Field(0.0, ge=0, description="Fraction (0-1) or count (>=1) of samples held out for evaluation.")
     packing: bool = Field(False, description="Pack SFT samples into --max-length sequences.")
     mix: Literal["concat", "interleave"] = Field("concat", description="How several datasets are combined.")
@@ -74,6 +76,9 @@ class RunSpec(BaseModel):
     def _consistent(self) -> "RunSpec":
         if self.max_steps == 0:
             raise ValueError("--max-steps 0 trains nothing: give a positive count, or -1 to use --num-train-epochs")
+        if self.reasoning_history == "expand" and self.train_on != "assistant":
+            raise ValueError("--reasoning-history expand splits the assistant turns between samples; use it with "
+                             "--train-on assistant")
         if self.mix_probs is not None:
             try:
                 probs = [float(p) for p in self.mix_probs.split(",")]

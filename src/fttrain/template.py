@@ -98,14 +98,17 @@ MARKER = re.compile(r"{%-?\s*generation\s*-?%}")
 
 
 def encode_conversation(tokenizer: Any, messages: list[Message], tools: list[dict[str, Any]] | None,
-                        train_on: TrainOn = "assistant", with_owners: bool = False) -> Encoded:
+                        train_on: TrainOn = "assistant", with_owners: bool = False,
+                        reasoning: str | None = "reasoning_content") -> Encoded:
     """Tokenize a canonical conversation; labels are -100 except on trained messages (their EOS included).
 
     A message is trained when its `weight` is 1, or, without a weight, by `train_on`: every assistant message
     (`assistant`), every message (`all`), or only the last assistant message (`last`). `with_owners` also says
-    which message each trained token belongs to (for `fttrain inspect`; slower).
+    which message each trained token belongs to (for `fttrain inspect`; slower). `reasoning`: the key reasoning is
+    rendered through (`ftdata.core.tokens.reasoning_key`; "content": a leading <think> block; None: dropped); a
+    conversation with reasoning keeps its text and offsets, to count its reasoning tokens.
     """
-    msgs = chat_messages(messages)
+    msgs = chat_messages(messages, reasoning_key=reasoning)
     text = render(tokenizer, msgs, tools)
     last_assistant = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1)
     chosen = [i for i, m in enumerate(messages) if _trained(m, i, last_assistant, train_on)]
@@ -129,7 +132,7 @@ def encode_conversation(tokenizer: Any, messages: list[Message], tools: list[dic
             j = bisect_right(starts, a) - 1
             if labels[k] != IGNORE and j >= 0 and a < spans[j][1]:
                 owners[k] = whose[j]
-    if not with_owners:
+    if not with_owners and (reasoning is None or all(m.reasoning is None for m in messages)):
         return Encoded(ids, labels, strategy)
     return Encoded(ids, labels, strategy, owners, text, [(int(a), int(b)) for a, b in enc["offset_mapping"]])
 
@@ -214,6 +217,9 @@ def _end_of_turn(template: str, tokenizer: Any) -> str:
     between = longer[longer.find(PROBE[1]) + len(PROBE[1]): longer.find(PROBE[2])]
     cut = max((k for k in range(len(header) + 1) if between.endswith(header[len(header) - k:])), default=0)
     eot = between[: len(between) - cut]
+    if not eot.strip():  # the conversation's opening ends as a turn does (Harmony: '...<|end|>'): cut at a token
+        ends = {b for _, b in tokenizer(between, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]}
+        eot = between[: min((b for b in ends if 0 < b < len(between) and header.endswith(between[b:])), default=0)]
     if not eot.strip():
         raise TemplateError("the chat template ends an assistant turn with no text of its own, so turns cannot be "
                             "located in a full render; pass --chat-template chatml or a prefix-stable template")
@@ -272,6 +278,12 @@ def _labels(ids: list[int], offsets: list[tuple[int, int]], spans: list[tuple[in
             if not has_text:  # an empty token (no text of its own) is never trained
                 labels[k] = -100
     return labels
+
+
+def trained_turns(messages: list[Message], train_on: TrainOn) -> list[int]:
+    """The indexes of the messages a conversation trains on (see `encode_conversation`)."""
+    last_assistant = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1)
+    return [i for i, m in enumerate(messages) if _trained(m, i, last_assistant, train_on)]
 
 
 def _trained(m: Message, index: int, last_assistant: int, train_on: TrainOn) -> bool:

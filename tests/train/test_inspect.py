@@ -25,11 +25,15 @@ def inspect(*args: str) -> str:
 def test_moss_row_shows_trained_turns_eos_strategy_and_shares() -> None:
     output = inspect(str(FIXTURES / "moss" / "moss_sample.jsonl"), "--rows", "1")
     assert output.startswith("moss_sample line 1: 1289 tokens, 497 supervised, masking incremental, EOS trained in "
-                             "3 of 3 trained turns\n[conversation] <|im_start|>system\nYou are an AI assistant")
+                             "3 of 3 trained turns, reasoning: 2 of 2 block(s) rendered, 2 trained (163 tokens), 0 "
+                             "dropped by the template\n[conversation] <|im_start|>system\nYou are an AI assistant")
     assert "经过计算，这个三角形的面积约为109.86平方单位。<|im_end|>↵\n" in output  # each character once
     assert ("samples: 20  tokens: 28452  supervised: 12972 (45.6%)\nrows with zero supervised tokens: 0\n"
-            "supervised tokens by role: assistant 100.0%\nsupervised tokens by source: moss_sample 100.0%\n"
-            "masking: incremental 20\ntemplate: the tokenizer's own chat template\n") in output
+            "supervised tokens by role: assistant 70.4%, assistant reasoning 29.6%\n"
+            "supervised tokens by source: moss_sample 100.0%\nmasking: incremental 20\n"
+            "reasoning: 41 block(s) in trained turns, rendered through 'reasoning_content'; 41 trained (3837 tokens)\n"
+            "reasoning tokens: rendered 3837, trained 3837, dropped by the template 0 (0 block(s))\n"
+            "template: the tokenizer's own chat template\n") in output  # 3837: as `ftdata stats` counts them
 
 
 def test_zero_supervised_rows_roles_sources_and_a_replaced_template(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from ftdata.core.reasoning import join_think
+
 Role = Literal["system", "user", "assistant", "tool"]
 Kind = Literal["sft", "preference", "kto", "text"]
 MEDIA_KINDS = ("images", "videos", "audios")
@@ -69,6 +71,12 @@ class Message(Closed):
     weight: Literal[0, 1] | None = None
     tool_call_id: str | None = None
     name: str | None = None
+
+    @field_validator("reasoning")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        """Blank reasoning is no reasoning (as a null key or an empty `<think>` block is)."""
+        return value if value is None or value.strip() else None
 
 
 class Record(Closed):
@@ -153,10 +161,12 @@ def tool_calls_json(calls: list[ToolCall], text_arguments: bool) -> list[dict[st
             for c in calls]
 
 
-def chat_messages(messages: Sequence[Message], text_arguments: bool = False) -> list[dict[str, Any]]:
+def chat_messages(messages: Sequence[Message], text_arguments: bool = False,
+                  reasoning_key: str | None = "reasoning_content") -> list[dict[str, Any]]:
     """Canonical messages -> the dicts HF chat templates and trl take: the one such function (stats, fttrain and the
     trl writer all use it). Tool call arguments stay objects (`text_arguments`: JSON text, as files hold them);
-    reasoning is `reasoning_content`.
+    reasoning goes under `reasoning_key` (the key the template reads: `ftdata.core.tokens.reasoning_key`), into the
+    content as a leading <think> block ("content"), or nowhere (None).
 
     [Message(role="assistant", content="", tool_calls=[ToolCall(name="f", arguments={"x": 1})])]
     -> [{"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "f",
@@ -167,8 +177,10 @@ def chat_messages(messages: Sequence[Message], text_arguments: bool = False) -> 
         item: dict[str, Any] = {"role": m.role, "content": m.content}
         if m.tool_calls:
             item["tool_calls"] = tool_calls_json(m.tool_calls, text_arguments)
-        if m.reasoning is not None:
-            item["reasoning_content"] = m.reasoning
+        if m.reasoning is not None and reasoning_key == "content":
+            item["content"] = join_think(m.reasoning, m.content)
+        elif m.reasoning is not None and reasoning_key is not None:
+            item[reasoning_key] = m.reasoning
         if m.tool_call_id is not None:
             item["tool_call_id"] = m.tool_call_id
         if m.name is not None:

@@ -25,6 +25,7 @@ Code = Literal[
     "turn_count_mismatch", "placeholder_mismatch", "media_missing", "media_outside", "mixed_format",
     "unrepresentable", "odd_placeholder", "odd_commands", "double_encoded", "reasoning_embedded", "reasoning_dropped",
     "type_drift", "more_problems", "identical_answers", "similar_answers", "label_imbalance", "too_deep",
+    "reasoning_misplaced", "reasoning_tags", "reasoning_is_answer", "reasoning_encrypted", "call_unmatched",
 ]
 
 # code -> (severity, meaning): the one place both are written
@@ -59,6 +60,14 @@ CODES: dict[Code, tuple[Severity, str]] = {
                               "(datasets, so LLaMA-Factory, axolotl, trl) fail or add nulls"),
     "identical_answers": ("error", "chosen and rejected are the same answer: the pair teaches a preference method nothing"),
     "similar_answers": ("warning", "chosen and rejected differ only slightly (normalised edit similarity >= 0.95)"),
+    "reasoning_misplaced": ("error", "reasoning on a user, system or tool turn (only assistant turns carry it)"),
+    "reasoning_tags": ("error", "an unclosed, unopened or repeated <think> block, or reasoning given twice (two keys, "
+                                "or a key and a <think> block)"),
+    "reasoning_is_answer": ("warning", "a turn's reasoning repeats its answer word for word"),
+    "reasoning_encrypted": ("warning", "an OpenAI Responses reasoning item holds only encrypted content: nothing to "
+                                       "train on"),
+    "call_unmatched": ("error", "a function call output whose call_id matches no earlier call, or a call that gets "
+                                "no output before the trace goes on"),
     "label_imbalance": ("warning", "one KTO label is under 10% of the rows; the message names the weights that balance "
                                    "them"),
 }

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Record
 from ftdata.core.problems import Code, Problem, problem
+from ftdata.core.reasoning import same_text, tag_problem
 from ftdata.core.similarity import edit_similarity, normalise
 
 
@@ -34,6 +35,7 @@ class Origins:
 
     by_list: dict[str, list[Origin]] = field(default_factory=dict)
     list_paths: dict[str, str] = field(default_factory=dict)  # canonical list name -> source path, e.g. chosen -> preferred_output
+    empty_think: int = 0  # empty <think></think> blocks read as "no reasoning" (non-thinking turns; for stats)
 
     def add(self, list_name: str, origin: Origin) -> None:
         self.by_list.setdefault(list_name, []).append(origin)
@@ -258,6 +260,31 @@ def _plain(messages: list[Message]) -> list[tuple[object, ...]]:
     return [(m.role, m.content, m.reasoning, [(c.name, c.arguments) for c in m.tool_calls or ()]) for m in messages]
 
 
+def check_reasoning_roles(w: Where) -> list[Problem]:
+    """Reasoning belongs to assistant turns: on a user, system or tool turn no template renders it where it stands."""
+    return [problem(w.origins.get(w.name, i).content_path, "reasoning_misplaced",
+                    f"reasoning on a {m.role} message; only assistant turns carry reasoning (move it or remove it)")
+            for i, m in enumerate(w.messages) if m.reasoning is not None and m.role != "assistant"]
+
+
+def check_think_tags(w: Where) -> list[Problem]:
+    """Assistant turns hold no think tags once their leading `<think>` block is split off (unclosed, unopened or
+    repeated blocks would be trained as text)."""
+    out = []
+    for i, m in enumerate(w.messages):
+        if m.role == "assistant" and (why := tag_problem(m.content, m.reasoning)) is not None:
+            out.append(problem(w.origins.get(w.name, i).content_path, "reasoning_tags", why))
+    return out
+
+
+def check_reasoning_answer(w: Where) -> list[Problem]:
+    """Reasoning that repeats the answer word for word: usually a copy made by a conversion script."""
+    return [problem(w.origins.get(w.name, i).content_path, "reasoning_is_answer",
+                    "the reasoning is the answer itself (whitespace aside); check how the row was made")
+            for i, m in enumerate(w.messages)
+            if m.reasoning is not None and m.role == "assistant" and m.content.strip() and same_text(m.reasoning, m.content)]
+
+
 # Ways to break each rule in a plain SFT conversation [system?, user, assistant, ...] (canonical JSON).
 def _edit(record: Json, change: Callable[[list[Json]], None]) -> Json:
     out = copy.deepcopy(record)
@@ -290,6 +317,22 @@ def _empty(messages: list[Json]) -> None:
     messages.clear()
 
 
+def _first_answer(messages: list[Json]) -> Json:
+    return next(m for m in messages if m["role"] == "assistant")
+
+
+def _user_reasoning(messages: list[Json]) -> None:
+    _first_user(messages)["reasoning"] = "why ask"
+
+
+def _unclosed_think(messages: list[Json]) -> None:
+    _first_answer(messages)["content"] = "<think>plan, then " + _first_answer(messages)["content"]
+
+
+def _reasoning_is_answer(messages: list[Json]) -> None:
+    _first_answer(messages)["reasoning"] = _first_answer(messages)["content"]
+
+
 RULES: tuple[Rule, ...] = (  # in the order they run
     Rule("non-empty conversation", ("empty_conversation",), check_nonempty, lambda r: _edit(r, _empty), stops=True),
     Rule("non-blank content", ("empty_content",), check_contents, lambda r: _edit(r, _blank_user)),
@@ -297,6 +340,11 @@ RULES: tuple[Rule, ...] = (  # in the order they run
     Rule("conversation end", ("role_order", "missing_assistant"), check_end, lambda r: _edit(r, _ends_on_user)),
     Rule("media placeholders", ("placeholder_mismatch",), check_placeholders, lambda r: _edit(r, _placeholder),
          per_record=True),
+    Rule("reasoning on assistant turns", ("reasoning_misplaced",), check_reasoning_roles,
+         lambda r: _edit(r, _user_reasoning)),
+    Rule("think tags", ("reasoning_tags",), check_think_tags, lambda r: _edit(r, _unclosed_think)),
+    Rule("reasoning is not the answer", ("reasoning_is_answer",), check_reasoning_answer,
+         lambda r: _edit(r, _reasoning_is_answer)),
     # only preference records have answers to compare: no plain SFT conversation breaks it
     Rule("distinct answers", ("identical_answers", "similar_answers"), check_answers, lambda r: None, per_record=True),
 )

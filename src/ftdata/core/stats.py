@@ -9,8 +9,9 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from ftdata.core.canonical import Record
 from ftdata.core.reports import Checked
+from ftdata.core.rules import Origins
 from ftdata.core.textkeys import conversation_key
-from ftdata.core.tokens import count
+from ftdata.core.tokens import count, reasoning_count
 
 SHORT_ANSWER = 3  # characters: answers shorter than this are flagged as "very short"
 
@@ -35,10 +36,19 @@ class Stats:
     max_length: int | None = None
     answer_ratios: list[float] = field(default_factory=list)  # preference: chosen / rejected characters
     labels: Counter[bool] = field(default_factory=Counter)  # KTO: rows per label
+    with_reasoning: int = 0  # records with reasoning on some turn
+    reasoning_turns: int = 0  # assistant turns with reasoning
+    empty_think: int = 0  # empty <think></think> blocks read as no reasoning (non-thinking turns)
+    reasoning_tokens: int = 0  # with a tokenizer: the reasoning texts' tokens
     _seen: set[int] = field(default_factory=set, repr=False)
 
-    def add(self, rec: Record, tokens: int | None) -> None:
+    def add(self, rec: Record, tokens: int | None, origins: Origins | None = None, reasoning_tokens: int = 0) -> None:
         self.kinds[rec.kind] += 1
+        turns = sum(m.reasoning is not None for _, ms in rec.message_lists() for m in ms)
+        self.with_reasoning += turns > 0
+        self.reasoning_turns += turns
+        self.empty_think += origins.empty_think if origins is not None else 0
+        self.reasoning_tokens += reasoning_tokens
         digest = conversation_key(rec)  # what `ftdata dedup` removes as an exact duplicate
         if digest in self._seen:
             self.duplicates += 1
@@ -97,6 +107,9 @@ class Stats:
             "exact_duplicates": self.duplicates, "short_answers": self.short_answers,
             "share_with_tools": share(self.with_tools), "share_with_media": share(self.with_media),
             "share_with_system": share(self.with_system),
+            "reasoning": {"records": self.with_reasoning, "share": share(self.with_reasoning),
+                          "turns": self.reasoning_turns, "empty_think_blocks": self.empty_think,
+                          "tokens": self.reasoning_tokens if self.tokens else None},
         }
         if self.answer_ratios:
             # a length bias (chosen systematically longer) is what DPO most easily learns instead of quality
@@ -135,7 +148,11 @@ def collect(streams: Iterable[Iterator[Checked]], files: list[str], tokenizer: A
             if not item.valid or item.record is None:
                 stats.invalid += 1
                 continue
-            stats.add(item.record, count(tokenizer, item.record) if tokenizer is not None else None)
+            rec = item.record
+            if tokenizer is None:
+                stats.add(rec, None, item.origins)
+            else:
+                stats.add(rec, count(tokenizer, rec), item.origins, reasoning_count(tokenizer, rec))
     return stats
 
 

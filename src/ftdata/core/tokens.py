@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ftdata.core.canonical import Record, chat_messages
+from ftdata.core.reasoning import KEYS, join_think
 
 TINY = "tiny"  # the bundled tiny tokenizer (fttrain's test model)
 
@@ -37,10 +39,46 @@ def text_ids(tokenizer: Any, record: Record) -> list[int]:
 
 def count(tokenizer: Any, record: Record) -> int:
     """Tokens of the longest sequence the record trains on: the SFT conversation; prompt + chosen or prompt +
-    rejected; prompt + completion; text + EOS."""
+    rejected; prompt + completion; text + EOS. Reasoning goes under the key the template reads (`reasoning_key`)."""
     if record.kind == "text":
         return len(text_ids(tokenizer, record))
-    return max(len(ids(tokenizer, render(tokenizer, chat_messages(seq), record.tools))) for seq in record.sequences())
+    key = reasoning_key(tokenizer)
+    return max(len(ids(tokenizer, render(tokenizer, chat_messages(seq, reasoning_key=key), record.tools)))
+               for seq in record.sequences())
+
+
+PROBE = ("Uq4", "Rq5 probe reasoning", "Aq6")  # a question, its reasoning, its answer: texts no template writes
+
+
+def reasoning_key(tokenizer: Any) -> str | None:
+    """The message key the chat template renders reasoning from (reasoning_content for Qwen3, thinking for gpt-oss),
+    found by rendering a probe conversation under each key in turn; None when it renders none of them. No table
+    per model: the template itself answers."""
+    return _reasoning_key(str(tokenizer.chat_template), tokenizer)
+
+
+def renders_reasoning(tokenizer: Any, key: str) -> bool:
+    """Does the template render the probe's reasoning given under `key` ("content": as a leading <think> block)?"""
+    answer: dict[str, Any] = {"role": "assistant", "content": PROBE[2]}
+    if key == "content":
+        answer["content"] = join_think(PROBE[1], PROBE[2])
+    else:
+        answer[key] = PROBE[1]
+    try:
+        return PROBE[1] in render(tokenizer, [{"role": "user", "content": PROBE[0]}, answer], None)
+    except Exception:  # noqa: BLE001 - a template that fails on a key it does not expect does not read it
+        return False
+
+
+@lru_cache(maxsize=8)
+def _reasoning_key(template: str, tokenizer: Any) -> str | None:
+    return next((key for key in KEYS if renders_reasoning(tokenizer, key)), None)
+
+
+def reasoning_count(tokenizer: Any, record: Record) -> int:
+    """Tokens of the record's reasoning texts (each tokenized alone: what the reasoning adds, template aside)."""
+    return sum(len(ids(tokenizer, m.reasoning)) for _, msgs in record.message_lists() for m in msgs
+               if m.reasoning is not None)
 
 
 def load_tokenizer(spec: str) -> Any:

@@ -30,6 +30,7 @@ MODULES = (  # one line per format (its module in this folder); the order breaks
     "canonical",
     "llamafactory_v1",  # before openai: both have `messages`; v1's sniff looks at the content blocks
     "openai",
+    "responses",
     "text",
 )
 REGISTRY: tuple[Format, ...] = tuple(cast(Format, import_module(f"ftdata.formats.{m}").FORMAT) for m in MODULES)

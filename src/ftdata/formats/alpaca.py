@@ -220,7 +220,7 @@ FORMAT = Format(
     shape_doc="`instruction`, `input`, `output`, `system`, `history`",
     variants="preference (`chosen`/`rejected` strings), KTO (`kto_tag`), media",
     carries={"system": KEPT, "multi_turn": kept("`history`"), "consecutive_users": rejected(),
-             "tool_calls": rejected(), "tools": rejected(), "reasoning": lossy("`<think>` prefix"),
+             "tool_calls": rejected(), "tools": rejected(), "reasoning": kept("leading `<think>` block; `--reasoning`"),
              "weights": lossy("defaults only"), "preference": kept("single answers"), "kto": kept("`kto_tag`"),
              "images": KEPT, "videos": KEPT, "audios": KEPT, "id": kept("as text"), "meta": kept("`meta` object")},
     text_fields=("system", "instruction", "input", "output", "chosen", "rejected", "history[*][*]"),

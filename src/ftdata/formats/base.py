@@ -17,6 +17,7 @@ from ftdata.core.problems import (
     odd_characters,
     problem,
 )
+from ftdata.core.reasoning import OPEN, split_think
 from ftdata.core.rules import STRICT, Origins, Policy
 from ftdata.formats.declare import Carry, Feature, LlamaFactory
 from ftdata.formats.declare import (
@@ -177,7 +178,9 @@ def _submodels(annotation: Any) -> list[type[BaseModel]]:
 
 
 def build_record(fields: dict[str, Any], origins: Origins, problems: list[Problem], path: str = "") -> Converted:
-    """Construct the canonical Record unless conversion already found errors (then rules would only add noise)."""
+    """Construct the canonical Record unless conversion already found errors (then rules would only add noise);
+    leading `<think>` blocks of assistant turns become their reasoning (`split_reasoning`)."""
+    problems = problems + split_reasoning(fields, origins)
     if has_errors(problems):
         return Converted(None, origins, problems)
     try:
@@ -186,6 +189,47 @@ def build_record(fields: dict[str, Any], origins: Origins, problems: list[Proble
         return Converted(None, origins, problems + from_validation_error(err, fields, path))
 
 
+MESSAGE_LISTS = ("messages", "chosen", "rejected", "completion")
+
+
+def split_reasoning(fields: dict[str, Any], origins: Origins) -> list[Problem]:
+    """Split the leading `<think>` block off each assistant turn's content (the message dicts of `fields` are
+    replaced, never changed); an empty block is counted in `origins.empty_think`. A block beside reasoning given
+    under a key is reasoning given twice."""
+    problems: list[Problem] = []
+    for name in MESSAGE_LISTS:
+        msgs = fields.get(name)
+        if not isinstance(msgs, list):
+            continue
+        for i, m in enumerate(msgs):
+            content = m.get("content") if isinstance(m, dict) else None
+            if type(content) is not str or not content.startswith(OPEN) or m.get("role") != "assistant":
+                continue
+            found = split_think(content)
+            if found.reasoning is None and not found.empty:
+                continue  # unclosed: the `think tags` rule names it
+            origins.empty_think += found.empty
+            if found.reasoning is not None and m.get("reasoning") is not None:
+                problems.append(problem(origins.get(name, i).content_path, "reasoning_tags",
+                                        "reasoning given twice: under a key and as a <think> block in the content; "
+                                        "keep one"))
+                continue
+            msgs[i] = {**m, "content": found.content}
+            if found.reasoning is not None:
+                msgs[i]["reasoning"] = found.reasoning
+    return problems
+
+
+def pick_reasoning(given: Mapping[str, str | None], path: str) -> tuple[str | None, list[Problem]]:
+    """The reasoning of a message that may hold it under several keys ({"reasoning_content": ..., "thinking": ...});
+    null or blank values are none; the same text under two keys is one (vLLM writes both `reasoning` and
+    `reasoning_content`), different texts are a problem."""
+    texts = {k: v for k, v in given.items() if v is not None and v.strip()}
+    if len(set(texts.values())) > 1:
+        keys = " and ".join(f"'{k}'" for k in texts)
+        return None, [problem(f"{path}.{next(iter(texts))}", "reasoning_tags",
+                              f"reasoning given twice, different under {keys}; keep one")]
+    return next(iter(texts.values()), None), []
 
 
 def shared_prefix(chosen: Sequence[Any], rejected: Sequence[Any]) -> int:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Kind, Message, Record, Role
+from ftdata.core.reasoning import CLOSE, OPEN
 from ftdata.core.rules import SIMILAR_ANSWERS
 from ftdata.core.similarity import edit_similarity, normalise
 
-TAGS = tuple(PLACEHOLDERS.values())
+TAGS = (*PLACEHOLDERS.values(), OPEN, CLOSE)  # think tags too: the full lane splits a leading block off
 
 
 def blank(value: str) -> bool:
@@ -24,7 +25,7 @@ def blank(value: str) -> bool:
 
 
 def no_tags(value: str) -> bool:
-    """No `<image>` / `<video>` / `<audio>` placeholder in the text."""
+    """No `<image>` / `<video>` / `<audio>` placeholder and no `<think>` / `</think>` tag in the text."""
     return "<" not in value or not any(tag in value for tag in TAGS)
 
 

@@ -106,9 +106,9 @@ def convert_message(m: V1Message, path: str, media: dict[str, list[str]]) -> tup
             kind = BLOCK_MEDIA[block.type]
             text.append(PLACEHOLDERS[kind])
             media[kind].append(read_path(block.value))
-    if (calls or reasoning) and role != "assistant":
-        problems.append(problem(f"{path}.content", "invalid_value", f"only assistant messages carry tool_call or "
-                                                                    f"reasoning blocks, not {m.role}"))
+    if calls and role != "assistant":  # reasoning elsewhere: the `reasoning on assistant turns` rule says so
+        problems.append(problem(f"{path}.content", "invalid_value", f"only assistant messages carry tool_call "
+                                                                    f"blocks, not {m.role}"))
     weight = None
     if m.loss_weight is not None and m.loss_weight != default_weight(role):
         if m.loss_weight not in (0, 1):

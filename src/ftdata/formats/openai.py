@@ -13,6 +13,7 @@ from pydantic import Field
 
 from ftdata.core.canonical import Kind, Message, Role, tool_calls_json
 from ftdata.core.problems import Problem, problem
+from ftdata.core.reasoning import has_tags, same_text
 from ftdata.core.rules import OPEN, Origin, Origins
 from ftdata.formats.base import (
     ClosedPart,
@@ -24,6 +25,7 @@ from ftdata.formats.base import (
     build_record,
     function_ok,
     parse_row,
+    pick_reasoning,
     parse_tool_call,
     parse_tools,
     shapes,
@@ -35,8 +37,6 @@ from ftdata.formats.declare import (
     KEPT,
     LlamaFactory,
     kept,
-    lossy,
-    rejected,
     standard_entry,
 )
 from ftdata.formats.light import (
@@ -92,7 +92,9 @@ class OAMessage(ClosedPart):
     tool_call_id: str | None = None
     name: str | None = None
     weight: Literal[0, 1] | None = None
-    reasoning_content: str | None = None  # trl / HF chat templates (Qwen3, DeepSeek-R1)
+    reasoning_content: str | None = None  # trl / HF chat templates (Qwen3, DeepSeek-R1), vLLM
+    thinking: str | None = None  # the gpt-oss template (Harmony) and the sets made for it
+    reasoning: str | None = None  # vLLM's newer name, OpenRouter
 
 
 class OpenAIRow(Row):
@@ -146,8 +148,11 @@ def convert_messages(
             problems.append(problem(f"{where}.tool_calls", "invalid_value",
                                     f"only assistant messages may carry tool calls, not {m.role}"))
         content = _content_text(m.content, images)
+        reasoning, found = pick_reasoning(
+            {"reasoning_content": m.reasoning_content, "thinking": m.thinking, "reasoning": m.reasoning}, where)
+        problems += found
         out.append(text_message(role, content, tool_calls=calls or None, weight=m.weight,
-                                tool_call_id=m.tool_call_id, name=m.name, reasoning=m.reasoning_content))
+                                tool_call_id=m.tool_call_id, name=m.name, reasoning=reasoning))
         origins.add(list_name, Origin(f"{where}.role", f"{where}.content", m.role))
     return out, problems
 
@@ -214,7 +219,9 @@ def _meta(row: OpenAIRow) -> dict[str, Any] | None:
 def _out_messages(w: Writing, list_name: str, msgs: list[Message]) -> list[dict[str, Any]]:
     out = []
     for i, m in enumerate(msgs):
-        item: dict[str, Any] = {"role": m.role, "content": w.text_with_reasoning(m, list_name, i, "openai")}
+        item: dict[str, Any] = {"role": m.role, "content": m.content}
+        if m.reasoning is not None:
+            item["reasoning_content"] = m.reasoning  # Qwen3's, DeepSeek-R1's and vLLM's key
         if m.tool_calls:
             item["tool_calls"] = tool_calls_json(m.tool_calls, text_arguments=True)
         for key in ("tool_call_id", "name", "weight"):
@@ -334,6 +341,14 @@ def _preference_ok(raw: Raw) -> bool:
     return type(msgs) is list and bool(msgs) and messages_ok(msgs, "prompt")
 
 
+def reasoning_ok(role: str, reasoning: str, content: Any) -> bool:
+    """Reasoning the reasoning rules find nothing in: on an assistant turn, without think tags, not the answer."""
+    if not reasoning.strip():
+        return True  # blank: no reasoning
+    return (role == "assistant" and not has_tags(reasoning)
+            and not (type(content) is str and content.strip() and same_text(reasoning, content)))
+
+
 def call_ok(call: Any) -> bool:
     """{"id"?, "type": "function", "function": {"name", "arguments": JSON text of an object, encoded once}}: OpenAI's
     own form. Arguments given as objects take the full lane, where `type_drift` looks at their keys."""
@@ -365,6 +380,8 @@ def messages_ok(msgs: list[Any], end: Literal["answer", "prompt", "kto"]) -> boo
         if weight is not None and (type(weight) is not int or weight not in (0, 1) or role != "assistant"):
             return False
         content, calls = m.get("content"), m.get("tool_calls")
+        if "reasoning_content" in m and not reasoning_ok(role, m["reasoning_content"], content):
+            return False
         if calls is not None:
             if role != "assistant" or type(calls) is not list or not calls or not all(map(call_ok, calls)):
                 return False
@@ -405,7 +422,7 @@ def as_is(raw: Raw) -> bool:
 
 # What LLaMA-Factory cannot read in rows we write (its readers take role/content and the columns, nothing else).
 UNREAD = {"tool_calls": "tool calls", "tool_call_id": "tool call ids", "weight": "per-message weights",
-          "name": "message names"}
+          "name": "message names", "reasoning_content": "reasoning (reasoning_content)"}
 
 
 def lf_unread(row: Raw) -> str | None:
@@ -460,8 +477,8 @@ FORMAT = Format(
     variants="preference (`input`/`preferred_output`/`non_preferred_output`), content parts (text, image_url), KTO "
              "(`label`)",
     carries={"system": KEPT, "multi_turn": KEPT, "consecutive_users": KEPT, "tool_calls": KEPT, "parallel_tools": KEPT,
-             "call_ids": KEPT, "tools": KEPT, "reasoning": lossy("`<think>` prefix"),
-             "reasoning_call": lossy("`<think>` prefix"), "weights": kept("on assistant messages"), "preference": KEPT,
+             "call_ids": KEPT, "tools": KEPT, "reasoning": kept("`reasoning_content`"),
+             "reasoning_call": kept("`reasoning_content`"), "weights": kept("on assistant messages"), "preference": KEPT,
              "kto": kept("`label`"), "images": kept("lists beside `messages`"),
              "videos": kept("lists beside `messages`"), "audios": kept("lists beside `messages`"),
              "id": kept("as text"), "meta": kept("`meta` object")},

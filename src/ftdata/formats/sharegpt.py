@@ -14,6 +14,7 @@ from pydantic import Field
 
 from ftdata.core.canonical import MEDIA_KINDS, Message, Role, json_text
 from ftdata.core.problems import Problem, has_errors, problem
+from ftdata.core.reasoning import has_tags, split_think
 from ftdata.core.rules import Origin, Origins, Policy
 from ftdata.formats.base import (
     ClosedPart,
@@ -26,6 +27,7 @@ from ftdata.formats.base import (
     function_ok,
     parse_row,
     parse_tool_call,
+    pick_reasoning,
     parse_tools,
     shapes,
     text_message,
@@ -59,6 +61,10 @@ WRITE_ROLES = {"user": USER, "assistant": ASSISTANT, "tool": TOOL, "system": SYS
 class ShareGPTMessage(ClosedPart):
     from_: str = Field(alias="from")
     value: str
+    # reasoning beside the value, under the keys of the chat conventions (LLaMA-Factory itself reads a <think> block)
+    reasoning_content: str | None = None
+    thinking: str | None = None
+    reasoning: str | None = None
 
 
 class ShareGPTRow(Row):
@@ -79,14 +85,22 @@ def convert_message(m: ShareGPTMessage, path: str) -> tuple[Msg | None, list[Pro
     role = ROLES.get(m.from_)
     if role is None:
         return None, [unknown_role(f"{path}.from", m.from_, ROLES)]
+    reasoning, problems = pick_reasoning(
+        {"reasoning_content": m.reasoning_content, "thinking": m.thinking, "reasoning": m.reasoning}, path)
     if m.from_ != FUNCTION:
-        return text_message(role, m.value), []
-    reasoning, value = split_think(m.value)
+        return text_message(role, m.value, reasoning=reasoning), problems
+    split = split_think(m.value)  # the reasoning prefix LLaMA-Factory allows on function calls
+    value = split.content
+    if split.reasoning is not None:
+        if reasoning is not None:
+            problems.append(problem(f"{path}.value", "reasoning_tags", "reasoning given twice: under a key and as a "
+                                                                       "<think> block in the value; keep one"))
+        reasoning = split.reasoning
     try:
         decoded: Any = orjson.loads(value)
     except orjson.JSONDecodeError:
         decoded = value  # parse_tool_call reports it
-    calls, problems = [], []
+    calls = []
     for item in decoded if isinstance(decoded, list) else [decoded]:
         call, found = parse_tool_call(item, f"{path}.value")
         problems += found
@@ -95,14 +109,6 @@ def convert_message(m: ShareGPTMessage, path: str) -> tuple[Msg | None, list[Pro
     if has_errors(problems):
         return None, problems
     return text_message("assistant", "", tool_calls=calls, reasoning=reasoning), problems  # warnings: kept, said
-
-
-def split_think(value: str) -> tuple[str | None, str]:
-    """'<think>plan</think>{...}' -> ('plan', '{...}'): the reasoning prefix LLaMA-Factory allows on function calls."""
-    if value.startswith("<think>") and "</think>" in value:
-        thought, _, rest = value[len("<think>"):].partition("</think>")
-        return thought, rest
-    return None, value
 
 
 def to_canonical(raw: dict[str, Any]) -> Converted:
@@ -256,7 +262,8 @@ def check(raw: Raw) -> bool:
         if role == FUNCTION:
             if not _calls_ok(value):
                 return False
-        elif not value or value.isspace() or not (media or no_tags(value)) or (ROLES[role] == "tool" and prev != FUNCTION):
+        elif (not value or value.isspace() or not (media or no_tags(value)) or has_tags(value)
+              or (ROLES[role] == "tool" and prev != FUNCTION)):
             return False  # blank, a placeholder without media, or a result that follows no call
         expect, prev = ("user" if side == "assistant" else "assistant"), role
     if media and not placeholders_match(raw, [m["value"] for m in conv if m["from"] != FUNCTION]):
@@ -327,7 +334,7 @@ FORMAT = Format(
     carries={"system": KEPT, "multi_turn": KEPT, "consecutive_users": rejected("LLaMA-Factory alternates"),
              "tool_calls": kept("one result per call message"), "parallel_tools": rejected("one result per call message"),
              "call_ids": lossy("positional (ids not kept)"), "tools": kept("JSON string"),
-             "reasoning": lossy("`<think>` prefix (`--reasoning`)"), "reasoning_call": KEPT,
+             "reasoning": kept("leading `<think>` block; `--reasoning`"), "reasoning_call": KEPT,
              "weights": lossy("defaults only"), "preference": kept("single answer messages"), "kto": kept("`kto_tag`"),
              "images": KEPT, "videos": KEPT, "audios": KEPT, "id": kept("as text"), "meta": kept("`meta` object")},
     text_fields=("system",),

@@ -20,6 +20,7 @@ from ftdata.core.canonical import (
     json_text,
 )
 from ftdata.core.problems import Problem, has_errors, problem
+from ftdata.core.reasoning import join_think
 from ftdata.core.rules import Origins
 
 ReasoningPolicy = Literal["think", "drop", "reject"]
@@ -44,7 +45,8 @@ class Writing:
         return not has_errors(self.problems)
 
     def text_with_reasoning(self, m: Message, list_name: str, index: int, target: str) -> str:
-        """Content, with reasoning as LLaMA-Factory's `<think>...</think>` prefix (or dropped/refused by policy)."""
+        """Content, with reasoning as LLaMA-Factory's leading `<think>...</think>` block (`join_think`; the readers split
+        it off again), or dropped / refused by policy."""
         if m.reasoning is None:
             return m.content
         path = self.where(list_name, index)
@@ -55,7 +57,7 @@ class Writing:
             self.refuse(path, f"{target} has no reasoning field; pass --reasoning think to embed it as <think>...</think>")
             return m.content
         self.problems.append(problem(path, "reasoning_embedded", "reasoning written as <think>...</think> before the content"))
-        return f"<think>{m.reasoning}</think>{m.content}"
+        return join_think(m.reasoning, m.content)
 
     def default_weights_only(self, target: str) -> None:
         """Targets without per-message weights train assistant turns and mask the rest; refuse anything else."""

@@ -3,6 +3,8 @@
 `TypeDrift` (code `type_drift`, in `ftdata.io.drift`): a JSON path whose type, or a free-form object whose keys,
 differ between rows, which Arrow (every `datasets`-based trainer) cannot hold.
 
+`ReasoningKeys` (code `type_drift`, in `ftdata.io.reasoning_keys`): reasoning under several keys in one file.
+
 `LabelBalance` (code `label_imbalance`): a KTO label that is rarer than 10% of the rows, with the weights that
 balance it.
 """
@@ -15,6 +17,7 @@ from typing import Any, Protocol
 from ftdata.core.problems import Problem
 from ftdata.core.reports import Checked
 from ftdata.io.drift import TypeDrift
+from ftdata.io.reasoning_keys import ReasoningKeys
 
 
 class FileCheck(Protocol):
@@ -96,4 +99,4 @@ class LabelBalance:
 
 def file_checks() -> list[FileCheck]:
     """A fresh set of the checks `validate` runs across a file's rows."""
-    return [TypeDrift(), LabelBalance()]
+    return [TypeDrift(), LabelBalance(), ReasoningKeys()]

@@ -38,7 +38,7 @@ FIX_CODES: dict[FixCode, str] = {
     "merge_consecutive": "--merge-consecutive: a text turn joined to the previous turn of the same role",
 }
 ROLE_KEYS = ("role", "from")
-CONTENT_KEYS = ("content", "value", "reasoning", "reasoning_content")
+CONTENT_KEYS = ("content", "value", "reasoning", "reasoning_content", "thinking")
 CALL_KEYS = ("tool_calls", "function_call")
 
 
