@@ -17,7 +17,8 @@ FTTRAIN = [
     ["fttrain.spec"],
     ["fttrain.checks", "fttrain.lengths", "fttrain.template"],
     ["fttrain.model", "fttrain.data"],
-    ["fttrain.trainers", "fttrain.inspection"],
+    ["fttrain.cache"],
+    ["fttrain.trainers", "fttrain.inspection", "fttrain.prepared"],
     ["fttrain.run"],
     ["fttrain.cli", "fttrain"],
 ]

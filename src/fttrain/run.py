@@ -23,6 +23,7 @@ from fttrain.model import (
     load_tokenizer,
     trainable,
 )
+from fttrain.prepared import prepare_cached
 from fttrain.spec import RunSpec, Stage
 from fttrain.trainers import build_trainer, resume_path, save
 
@@ -46,6 +47,7 @@ class Preflight:
     dry_run: bool = False
     max_length: int = 0
     policy: str = ""
+    cache: str = ""
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Result:
     steps: int
     losses: list[float]
     samples: list[tuple[str, str]]
+    prepared: list[Path] = field(default_factory=list)  # the datasets' prepared folders in the cache
 
 
 def combine(per_source: list[Any], spec: RunSpec) -> Any:
@@ -93,6 +96,8 @@ class Prepared:
     counts: Counts
     train_rows: Any
     eval_rows: Any | None
+    cache: str = ""  # the 'cache: N rows reused, M tokenized' line ('' with --no-cache)
+    folders: list[Path] = field(default_factory=list)  # each dataset's prepared folder in the cache
 
 
 def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
@@ -106,17 +111,22 @@ def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
     if probs and len(probs) != len(sources):
         raise UsageError(f"--mix-probs has {len(probs)} values for {len(sources)} datasets "
                          f"({', '.join(s.name for s in sources)}); give one per dataset")
-    build = sft_rows if stage == "sft" else preference_rows
-    built = []
-    for s in sources:
-        s.counts = Counts()
-        built.append(build(tokenizer, s, spec, s.counts))
+    cache, folders = "", list[Path]()
+    if spec.cache:
+        built, folders, cache = prepare_cached(stage, source, spec, tokenizer, model_path, sources)
+    else:
+        build = sft_rows if stage == "sft" else preference_rows
+        built = []
+        for s in sources:
+            s.counts = Counts()
+            rows = build(tokenizer, s, spec, s.counts)
+            built.append(Dataset.from_list(rows) if rows else None)
     counts = total(sources)
-    if not any(built):
+    if all(b is None for b in built):
         raise DataError(f"no samples left to train on: {nothing_left(sources)}")
-    rows = combine([Dataset.from_list(b) for b in built if b], spec)
-    train_rows, eval_rows = split_eval(rows, spec.val_size, spec.seed)
-    return Prepared(model_path, tokenizer, sources, counts, train_rows, eval_rows)
+    combined = combine([b for b in built if b is not None], spec)
+    train_rows, eval_rows = split_eval(combined, spec.val_size, spec.seed)
+    return Prepared(model_path, tokenizer, sources, counts, train_rows, eval_rows, cache, folders)
 
 
 def total(sources: list[Source]) -> Counts:
@@ -146,8 +156,8 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     if dry_run:
         show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts,
                        len(p.train_rows), n_eval, notes=skipped, dry_run=True, max_length=spec.max_length,
-                       policy=spec.overlong))
-        return Result([], 0, [], [])
+                       policy=spec.overlong, cache=p.cache))
+        return Result([], 0, [], [], p.folders)
     loaded = load_model(p.model_path, p.tokenizer, spec, p.counts.max_token_id)
     trainer = build_trainer(stage, loaded, spec, p.train_rows, p.eval_rows)
     n_train, n_total = trainable(trainer.model)
@@ -156,7 +166,7 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     notes += skipped + ([f"resuming from {resume}"] if resume is not None else [])
     show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts, len(p.train_rows),
                    n_eval, n_train, n_total, spec.per_device_train_batch_size * spec.gradient_accumulation_steps * world,
-                   notes, max_length=spec.max_length, policy=spec.overlong))
+                   notes, max_length=spec.max_length, policy=spec.overlong, cache=p.cache))
     trainer.train(resume_from_checkpoint=resume)
     saved = save(trainer, loaded, spec, stage)
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
