@@ -51,12 +51,16 @@ SHAPING_MODULES = (data, template, lengths, tokens, canonical)
 
 
 def cache_root(source: Path, spec: RunSpec) -> Path:
-    """--cache-dir, else $FTTRAIN_CACHE_DIR (a shared disk), else .fttrain-cache beside the data."""
+    """--cache-dir, else $FTTRAIN_CACHE_DIR (a shared disk), else .fttrain-cache beside the data (where the data's
+    folder cannot be written: ~/.cache/fttrain)."""
     if spec.cache_dir:
         return Path(spec.cache_dir)
     if os.environ.get(ENV):
         return Path(os.environ[ENV])
-    return (source if source.is_dir() else source.parent) / ".fttrain-cache"
+    folder = source if source.is_dir() else source.parent
+    if os.access(folder, os.W_OK):
+        return folder / ".fttrain-cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fttrain"
 
 
 def _digest(data: bytes) -> str:

@@ -8,17 +8,19 @@ render is never stored (it is tried again, and reported again, on each run).
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
 import shutil
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
 from fttrain.cache import dataset_folder, key_folder, row_keys, size
-from fttrain.data import Counts, Row, Source, paced_gc, preference_rows, sft_rows
+from fttrain.data import Counts, Row, Source, preference_rows, sft_rows
 from fttrain.spec import RunSpec, Stage
 
 COLUMNS: dict[Stage, tuple[str, ...]] = {"sft": ("input_ids", "labels"),
@@ -31,11 +33,12 @@ MIN_PER_WORKER = 256  # fewer rows than this per process: starting the processes
 
 
 def schema(stage: Stage) -> Any:
-    """The Arrow schema of a stage's trainer columns, as `Dataset.from_list` infers it from our rows."""
-    import pyarrow as pa
+    """The Arrow schema of a stage's trainer columns exactly as `Dataset.from_list` makes it from our rows (the run
+    without the cache): datasets stores a column named input_ids as int32, the other id lists as int64."""
+    from datasets import Dataset
 
-    ids = pa.list_(pa.int64())
-    return pa.schema([(c, pa.bool_() if c == "label" else ids) for c in COLUMNS[stage]])
+    sample = {c: True if c == "label" else [0] for c in COLUMNS[stage]}
+    return Dataset.from_list([sample]).data.table.schema
 
 
 def outcome_schema() -> Any:
@@ -86,7 +89,22 @@ _JOB: tuple[Any, Stage, RunSpec, Source] | None = None  # what forked workers en
 def _encode_chunk(chunk: list[int]) -> list[tuple[int, Row | None, Counts]]:
     assert _JOB is not None
     tokenizer, stage, spec, source = _JOB
-    return [(i, *encode_one(tokenizer, stage, spec, source, i)) for i in paced_gc(chunk)]
+    with paused_gc():
+        done = [(i, *encode_one(tokenizer, stage, spec, source, i)) for i in chunk]
+        gc.collect(1)  # young objects only, as data.paced_gc does
+    return done
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Automatic cycle collection paused (see data.paced_gc: why) and back on however the block ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def encode_all(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source,
@@ -130,7 +148,7 @@ class Store:
                 with pa.memory_map(str(sub / "outcomes.arrow")) as source:
                     outcomes = pa.ipc.open_file(source).read_all()
                 table = load_from_disk(str(sub)).data.table.select(list(COLUMNS[stage]))
-            except (OSError, ValueError, FileNotFoundError, KeyError, pa.ArrowInvalid):
+            except (OSError, ValueError, KeyError, IndexError, pa.ArrowInvalid):
                 continue  # a folder half written or from another layout: ignored, its rows tokenized again
             n = len(store.tables)
             store.tables.append(table)
@@ -229,8 +247,9 @@ def _write(dest: Path, stage: Stage, source: Source, store: Store, new_rows: lis
     from datasets import Dataset
     from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
-    new_table = pa.Table.from_pylist(new_rows, schema=schema(stage))
-    tables = [t.cast(schema(stage)) for t in store.tables] + [new_table]
+    target = schema(stage)
+    new_table = Dataset.from_list(new_rows).data.table.cast(target) if new_rows else target.empty_table()
+    tables = [t.cast(target) for t in store.tables] + [new_table]
     offsets = [0]
     for t in tables:
         offsets.append(offsets[-1] + len(t))
@@ -245,7 +264,7 @@ def _write(dest: Path, stage: Stage, source: Source, store: Store, new_rows: lis
     quiet = are_progress_bars_disabled()
     disable_progress_bars()
     try:
-        Dataset(combined).save_to_disk(str(tmp))
+        Dataset(combined).save_to_disk(str(tmp), num_shards=None if len(combined) else 1)  # 0 shards: unreadable
     finally:
         if not quiet:
             enable_progress_bars()
