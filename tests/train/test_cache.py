@@ -210,3 +210,61 @@ def test_the_cache_env_variable_and_an_unwritable_data_folder(moss: Path, tmp_pa
     monkeypatch.setattr(cache.os, "access", lambda path, mode: False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
     assert cache.cache_root(moss, RunSpec()) == tmp_path / "home" / "fttrain"
+
+
+@pytest.mark.slow
+def test_training_from_the_cache_is_the_run_without_it_resume_included(info: Path, tmp_path: Path, monkeypatch) -> None:
+    import fttrain.run as run_module
+    from fttrain.run import train
+
+    real, batches = run_module.build_trainer, []
+
+    def recording(*args, **kwargs):
+        trainer = real(*args, **kwargs)
+        compute = trainer.compute_loss
+
+        def compute_loss(model, inputs, *rest, **options):
+            batches[-1].append((inputs["input_ids"].tolist(), inputs["labels"].tolist()))
+            return compute(model, inputs, *rest, **options)
+
+        trainer.compute_loss = compute_loss
+        return trainer
+
+    monkeypatch.setattr(run_module, "build_trainer", recording)
+
+    def run(out: str, **options) -> tuple[list[float], list]:
+        batches.append([])
+        spec = RunSpec(output_dir=str(tmp_path / out), cache_dir=str(tmp_path / "cache"), max_length=128, workers=1,
+                       logging_steps=1, save_steps=2, max_steps=4, per_device_train_batch_size=2, report_to="none",
+                       **options)
+        return train("sft", info, spec, show=lambda preflight: None).losses, batches[-1]
+
+    plain = run("plain", cache=False)
+    cold, warm = run("cold"), run("warm")
+    assert len(plain[0]) == 4 and len(plain[1]) == 4
+    assert cold == plain and warm == plain  # the same batches in the same order, the same loss at every step
+    resumed = run("warm", resume_from_checkpoint=str(tmp_path / "warm" / "checkpoint-2"))
+    resumed_plain = run("plain", cache=False, resume_from_checkpoint=str(tmp_path / "plain" / "checkpoint-2"))
+    assert len(resumed[1]) == 2 and resumed == resumed_plain  # two steps trained after the checkpoint
+
+
+@pytest.mark.slow
+def test_the_prepared_folder_loads_with_datasets_and_trains_with_trl_directly(moss: Path, tmp_path: Path) -> None:
+    import math
+
+    from datasets import load_from_disk
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    p = prepare("sft", moss, spec(tmp_path, max_length=256))
+    data = load_from_disk(str(p.folders[0]))
+    assert set(data.column_names) == {"input_ids", "labels", "entry", "file", "line"}
+    config = SFTConfig(output_dir=str(tmp_path / "trl"), max_steps=2, per_device_train_batch_size=2, logging_steps=1,
+                       report_to="none", use_cpu=True, max_length=256, save_strategy="no")
+    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(bundled_model()), args=config, train_dataset=data,
+                         processing_class=p.tokenizer)
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert (batch["labels"] == -100).any() and (batch["labels"] != -100).any()  # our masks, not all tokens
+    trainer.train()
+    losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
+    assert len(losses) == 2 and all(math.isfinite(x) for x in losses)
