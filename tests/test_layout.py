@@ -18,7 +18,8 @@ FTTRAIN = [
     ["fttrain.checks", "fttrain.lengths", "fttrain.template"],
     ["fttrain.model", "fttrain.data"],
     ["fttrain.cache"],
-    ["fttrain.trainers", "fttrain.inspection", "fttrain.prepared"],
+    ["fttrain.trainers", "fttrain.inspection", "fttrain.rowstore"],
+    ["fttrain.prepared"],
     ["fttrain.run"],
     ["fttrain.cli", "fttrain"],
 ]

@@ -18,10 +18,11 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ftdata.core import canonical, tokens
 from ftdata.core.canonical import Record
@@ -164,7 +165,7 @@ def list_cache(root: Path) -> list[KeyFolder]:
             info = json.loads((folder / "key.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        datasets = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        datasets = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
         found.append(KeyFolder(folder, str(info["parts"].get("stage")), str(info.get("model")),
                                float(info.get("last_used", 0)), size(folder), datasets,
                                _changed(info["parts"], Path(str(info.get("model"))))))

@@ -12,57 +12,28 @@ import gc
 import json
 import multiprocessing
 import os
-import shutil
-from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from fttrain.cache import dataset_folder, key_folder, row_keys, size
 from fttrain.data import Counts, Row, Source, preference_rows, sft_rows
+from fttrain.rowstore import (
+    COLUMNS,
+    INTS,
+    Spool,
+    Store,
+    from_outcome,
+    to_outcome,
+    write_folder,
+    write_preflight,
+)
 from fttrain.spec import RunSpec, Stage
 
-COLUMNS: dict[Stage, tuple[str, ...]] = {"sft": ("input_ids", "labels"),
-                                         "dpo": ("prompt_ids", "chosen_ids", "rejected_ids"),
-                                         "kto": ("prompt_ids", "completion_ids", "label")}
-PROVENANCE = ("entry", "file", "line")
-INTS = ("samples", "over_length", "truncated", "eos_cut", "dropped_over_length", "dropped_no_target", "unrenderable")
 CHUNK = 64  # rows a worker takes at a time
 MIN_PER_WORKER = 256  # fewer rows than this per process: starting the processes costs more than it saves
-
-
-def schema(stage: Stage) -> Any:
-    """The Arrow schema of a stage's trainer columns exactly as `Dataset.from_list` makes it from our rows (the run
-    without the cache): datasets stores a column named input_ids as int32, the other id lists as int64."""
-    from datasets import Dataset
-
-    sample = {c: True if c == "label" else [0] for c in COLUMNS[stage]}
-    return Dataset.from_list([sample]).data.table.schema
-
-
-def outcome_schema() -> Any:
-    import pyarrow as pa
-
-    return pa.schema([("key", pa.string()), ("line", pa.int64()), ("row", pa.int64()), ("length", pa.int64()),
-                      ("max_id", pa.int64()), ("strategy", pa.string()), ("over", pa.bool_()),
-                      ("truncated", pa.bool_()), ("eos_cut", pa.bool_()), ("dropped", pa.string())])
-
-
-def to_outcome(c: Counts) -> dict[str, Any]:
-    """One row's counts as an outcome record (its key, line and row index are added by the caller)."""
-    return {"length": c.lengths[0] if c.lengths else -1, "max_id": c.max_token_id,
-            "strategy": "\x1f".join(sorted(c.strategies.elements())), "over": bool(c.over_length),
-            "truncated": bool(c.truncated), "eos_cut": bool(c.eos_cut),
-            "dropped": "length" if c.dropped_over_length else "target" if c.dropped_no_target else ""}
-
-
-def from_outcome(o: dict[str, Any]) -> Counts:
-    """The counts a stored outcome stands for (the inverse of `to_outcome`)."""
-    return Counts(samples=1, over_length=int(o["over"]), truncated=int(o["truncated"]), eos_cut=int(o["eos_cut"]),
-                  dropped_over_length=int(o["dropped"] == "length"), dropped_no_target=int(o["dropped"] == "target"),
-                  max_token_id=o["max_id"], lengths=[o["length"]] if o["length"] >= 0 else [],
-                  strategies=Counter(o["strategy"].split("\x1f")) if o["strategy"] else Counter())
 
 
 def absorb(total: Counts, c: Counts) -> None:
@@ -130,36 +101,6 @@ def encode_all(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source,
 
 
 @dataclass
-class Store:
-    """The prepared rows of one run key: each key's outcome and where its row is."""
-
-    tables: list[Any] = field(default_factory=list)  # each prepared folder's trainer columns (memory-mapped)
-    found: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # key -> (table, outcome)
-    orders: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)  # folder -> its (key, line, row)s
-
-    @classmethod
-    def load(cls, folder: Path, stage: Stage) -> Store:
-        import pyarrow as pa
-        from datasets import load_from_disk
-
-        store = cls()
-        for sub in sorted(folder.iterdir()) if folder.is_dir() else []:
-            try:
-                with pa.memory_map(str(sub / "outcomes.arrow")) as source:
-                    outcomes = pa.ipc.open_file(source).read_all()
-                table = load_from_disk(str(sub)).data.table.select(list(COLUMNS[stage]))
-            except (OSError, ValueError, KeyError, IndexError, pa.ArrowInvalid):
-                continue  # a folder half written or from another layout: ignored, its rows tokenized again
-            n = len(store.tables)
-            store.tables.append(table)
-            listed = outcomes.to_pylist()
-            for o in listed:
-                store.found.setdefault(o["key"], (n, o))
-            store.orders[sub.name] = [(o["key"], o["line"], o["row"]) for o in listed]
-        return store
-
-
-@dataclass
 class Reuse:
     """What the cache did for one dataset."""
 
@@ -181,17 +122,19 @@ def prepare_source(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source, 
     reuse = Reuse(folder=dest)
     known = {k for k in keys if k in store.found}
     todo = _first_of_each([i for i, k in enumerate(keys) if k not in known], keys)
-    new_rows: list[Row] = []
     new: dict[str, tuple[int, Counts]] = {}
     failed: dict[int, Counts] = {}
-    for i, row, c in encode_all(tokenizer, stage, spec, source, todo):
-        reuse.tokenized += 1
-        if c.unrenderable:
-            failed[i] = c
-            continue
-        new[keys[i]] = (len(new_rows) if row is not None else -1, c)
-        if row is not None:
-            new_rows.append(row)
+    spool = Spool(dest.with_name(f".{dest.name}.{os.getpid()}.new.arrow"), stage)
+    try:
+        for i, row, c in encode_all(tokenizer, stage, spec, source, todo):
+            reuse.tokenized += 1
+            if c.unrenderable:
+                failed[i] = c
+            else:
+                new[keys[i]] = (spool.add(row) if row is not None else -1, c)
+        new_table = spool.table()
+    finally:
+        spool.discard()  # unlinked; the table read back stays mapped
     for i, k in enumerate(keys):  # a copy of a row that failed to render fails again, at its own position
         if k not in known and k not in new and i not in failed:
             failed[i] = encode_one(tokenizer, stage, spec, source, i)[1]
@@ -199,10 +142,10 @@ def prepare_source(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source, 
     counts, take, outcomes = _assemble(source, keys, store, new, failed)
     source.counts = counts
     reuse.reused = len(keys) - reuse.tokenized
-    if new_rows or store.orders.get(dest.name) != [(o["key"], o["line"], o["row"]) for o in outcomes]:
-        _write(dest, stage, source, store, new_rows, take, outcomes)
+    if len(new_table) or store.orders.get(dest.name) != [(o["key"], o["line"], o["row"]) for o in outcomes]:
+        write_folder(dest, stage, source, store.tables + [new_table], take, outcomes)
     else:  # the same rows in the same order: the folder stands; only the report is written again
-        (dest / "preflight.json").write_text(json.dumps(preflight(source), indent=1), encoding="utf-8")
+        write_preflight(dest, source)
     return load_from_disk(str(dest)), reuse
 
 
@@ -238,55 +181,6 @@ def _assemble(source: Source, keys: list[str], store: Store, new: dict[str, tupl
         if row >= 0:
             take.append((table, row, i))
     return counts, take, outcomes
-
-
-def _write(dest: Path, stage: Stage, source: Source, store: Store, new_rows: list[Row],
-           take: list[tuple[int, int, int]], outcomes: list[dict[str, Any]]) -> None:
-    """The dataset's folder written aside and swapped in: trainer columns + provenance, outcomes, pre-flight."""
-    import pyarrow as pa
-    from datasets import Dataset
-    from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
-
-    target = schema(stage)
-    new_table = Dataset.from_list(new_rows).data.table.cast(target) if new_rows else target.empty_table()
-    tables = [t.cast(target) for t in store.tables] + [new_table]
-    offsets = [0]
-    for t in tables:
-        offsets.append(offsets[-1] + len(t))
-    picks = [offsets[len(tables) - 1 if table < 0 else table] + row for table, row, _ in take]
-    combined = pa.concat_tables(tables).take(pa.array(picks, pa.int64())) if picks else new_table.slice(0, 0)
-    lines = source.lines or list(range(1, len(source.records) + 1))
-    combined = combined.append_column("entry", pa.array([source.name] * len(take), pa.string()))
-    combined = combined.append_column("file", pa.array([source.file] * len(take), pa.string()))
-    combined = combined.append_column("line", pa.array([lines[i] for _, _, i in take], pa.int64()))
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    quiet = are_progress_bars_disabled()
-    disable_progress_bars()
-    try:
-        Dataset(combined).save_to_disk(str(tmp), num_shards=None if len(combined) else 1)  # 0 shards: unreadable
-    finally:
-        if not quiet:
-            enable_progress_bars()
-    with pa.OSFile(str(tmp / "outcomes.arrow"), "wb") as sink:
-        with pa.ipc.new_file(sink, outcome_schema()) as writer:
-            writer.write_table(pa.Table.from_pylist(outcomes, schema=outcome_schema()))
-    (tmp / "preflight.json").write_text(json.dumps(preflight(source), indent=1), encoding="utf-8")
-    old = dest.with_name(f".{dest.name}.old.{os.getpid()}")
-    if dest.exists():
-        dest.rename(old)
-    tmp.rename(dest)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def preflight(source: Source) -> dict[str, Any]:
-    """A dataset's pre-flight report as saved beside its rows."""
-    c = source.counts or Counts()
-    report = source.report
-    return {"dataset": source.name, "file": source.file, "records": report.records, "valid": report.valid,
-            "invalid": report.invalid, **{name: getattr(c, name) for name in INTS}, "kept": c.kept,
-            "longest": max(c.lengths, default=0), "max_token_id": c.max_token_id, "strategies": dict(c.strategies),
-            "failures": c.failures[:20]}
 
 
 def cache_line(reuses: list[Reuse], root: Path) -> str:
