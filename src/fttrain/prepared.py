@@ -201,12 +201,30 @@ def prepare_cached(stage: Stage, origin: Path, spec: RunSpec, tokenizer: Any, mo
     template = tokenizer.chat_template
     parts = key_parts(stage, spec, model_path, template if isinstance(template, str) else json.dumps(template))
     key = run_key(parts)
-    touch_key(key_folder(root, stage, key), parts, str(model_path.resolve()))
+    folder = key_folder(root, stage, key)
+    touch_key(folder, parts, str(model_path.resolve()))
     trainer_rows: list[Any | None] = []
     folders, reuses = [], []
-    for s in sources:
-        ds, reuse = prepare_source(tokenizer, stage, spec, s, root, key, origin)
-        folders.append(reuse.folder or root)
-        reuses.append(reuse)
-        trainer_rows.append(ds.select_columns(list(COLUMNS[stage])) if len(ds) else None)
+    with locked(folder / ".lock"):  # torchrun's ranks, or runs sharing a cache: one writes, the others reuse
+        for s in sources:
+            ds, reuse = prepare_source(tokenizer, stage, spec, s, root, key, origin)
+            folders.append(reuse.folder or root)
+            reuses.append(reuse)
+            trainer_rows.append(ds.select_columns(list(COLUMNS[stage])) if len(ds) else None)
     return trainer_rows, folders, cache_line(reuses, root)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` held for the block (POSIX flock; without fcntl, no lock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: runs sharing one cache folder there must not overlap
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

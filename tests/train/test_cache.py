@@ -268,3 +268,16 @@ def test_the_prepared_folder_loads_with_datasets_and_trains_with_trl_directly(mo
     trainer.train()
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
     assert len(losses) == 2 and all(math.isfinite(x) for x in losses)
+
+
+def _prepare_in_child(args) -> str:
+    moss, tmp_path = args
+    return prepare("sft", moss, spec(tmp_path)).cache.split(" (")[0]
+
+
+def test_two_runs_at_once_on_one_cache_tokenize_each_row_once(moss: Path, tmp_path: Path) -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(2) as pool:  # as torchrun's ranks each prepare the data
+        lines = pool.map(_prepare_in_child, [(moss, tmp_path)] * 2)
+    assert sorted(lines) == ["cache: 0 rows reused, 20 tokenized", "cache: 20 rows reused, 0 tokenized"]
