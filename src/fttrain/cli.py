@@ -281,13 +281,15 @@ def _prepare_command() -> None:
     def command(**kwargs: Any) -> None:
         source, config, stage = kwargs.pop("source"), kwargs.pop("config"), kwargs.pop("stage")
         debug = kwargs.pop("debug")
-        from fttrain.checks import UsageError, check_inputs
+        from fttrain.checks import UsageError, check_folder, check_inputs
 
         if stage not in ("sft", "dpo", "kto"):
             _fail(f"--stage {stage}: give sft, dpo or kto")
         try:
             spec = load_spec({**kwargs, "cache": True}, config)
             check_inputs(source, spec)
+            if spec.cache_dir:
+                check_folder(Path(spec.cache_dir), "--cache-dir")
         except (SpecError, UsageError) as error:
             _fail(str(error))
         _guarded(lambda: _run(stage, source, spec, dry_run=True, prepare_only=True), debug)

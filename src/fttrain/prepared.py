@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from fttrain.cache import dataset_folder, key_folder, row_keys, size
+from fttrain.cache import ENV, dataset_folder, key_folder, row_keys, size
+from fttrain.checks import UsageError
 from fttrain.data import Counts, Row, Source, preference_rows, sft_rows
 from fttrain.rowstore import (
     COLUMNS,
@@ -202,7 +203,11 @@ def prepare_cached(stage: Stage, origin: Path, spec: RunSpec, tokenizer: Any, mo
     parts = key_parts(stage, spec, model_path, template if isinstance(template, str) else json.dumps(template))
     key = run_key(parts)
     folder = key_folder(root, stage, key)
-    touch_key(folder, parts, str(model_path.resolve()))
+    try:
+        touch_key(folder, parts, str(model_path.resolve()))
+    except OSError as error:
+        raise UsageError(f"cache folder {root}: cannot write there ({error.strerror or error}); pass another "
+                         f"--cache-dir (or set ${ENV}), or --no-cache") from None
     trainer_rows: list[Any | None] = []
     folders, reuses = [], []
     with locked(folder / ".lock"):  # torchrun's ranks, or runs sharing a cache: one writes, the others reuse

@@ -281,3 +281,17 @@ def test_two_runs_at_once_on_one_cache_tokenize_each_row_once(moss: Path, tmp_pa
     with multiprocessing.get_context("fork").Pool(2) as pool:  # as torchrun's ranks each prepare the data
         lines = pool.map(_prepare_in_child, [(moss, tmp_path)] * 2)
     assert sorted(lines) == ["cache: 0 rows reused, 20 tokenized", "cache: 20 rows reused, 0 tokenized"]
+
+
+def test_a_cache_dir_that_cannot_be_used_is_one_line_exit_2(moss: Path, tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "file").write_text("")
+    result = runner.invoke(app, ["sft", str(moss), "--cache-dir", str(tmp_path / "file" / "cache"), "--dry-run"])
+    assert result.exit_code == 2 and "--cache-dir" in result.output and "is a file, not a folder" in result.output
+
+    def read_only(*args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cache, "touch_key", read_only)  # a folder this user cannot write (the tests may run as root)
+    result = runner.invoke(app, ["prepare", str(moss), "--cache-dir", str(tmp_path / "ro"), "--workers", "1"])
+    assert result.exit_code == 2, result.output
+    assert "cannot write there (Permission denied); pass another --cache-dir" in result.output
