@@ -21,16 +21,8 @@ from typing import Any
 from fttrain.cache import ENV, dataset_folder, key_folder, row_keys, size
 from fttrain.checks import UsageError
 from fttrain.data import Counts, Row, Source, preference_rows, sft_rows
-from fttrain.rowstore import (
-    COLUMNS,
-    INTS,
-    Spool,
-    Store,
-    from_outcome,
-    to_outcome,
-    write_folder,
-    write_preflight,
-)
+from fttrain.rowstore import (COLUMNS, INTS, Spool, Store, from_outcome, to_outcome, to_table, write_folder,
+                              write_preflight)
 from fttrain.spec import RunSpec, Stage
 
 CHUNK = 64  # rows a worker takes at a time
@@ -58,13 +50,29 @@ def encode_one(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source, i: i
 _JOB: tuple[Any, Stage, RunSpec, Source] | None = None  # what forked workers encode (inherited, never pickled)
 
 
-def _encode_chunk(chunk: list[int]) -> list[tuple[int, Row | None, Counts]]:
+Encoded = tuple[list[tuple[int, bool, Counts]], Any]  # each row's (position, kept, counts); the kept rows' table
+
+
+def _encode_chunk(chunk: list[int]) -> Encoded:
+    """Rows of the job, encoded; the kept ones already in Arrow (built where they were tokenized, so the parent
+    of forked workers only appends tables)."""
     assert _JOB is not None
     tokenizer, stage, spec, source = _JOB
     with paused_gc():
         done = [(i, *encode_one(tokenizer, stage, spec, source, i)) for i in chunk]
         gc.collect(1)  # young objects only, as data.paced_gc does
-    return done
+    return [(i, row is not None, c) for i, row, c in done], to_table([r for _, r, _ in done if r is not None], stage)
+
+
+def _in_worker(chunk: list[int]) -> tuple[list[tuple[int, bool, Counts]], bytes]:
+    """_encode_chunk in a forked worker: the table as Arrow IPC bytes (pickled cheaply, read back zero-copy)."""
+    import pyarrow as pa
+
+    done, table = _encode_chunk(chunk)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return done, sink.getvalue().to_pybytes()
 
 
 @contextmanager
@@ -79,8 +87,7 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def encode_all(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source,
-               todo: list[int]) -> Iterator[tuple[int, Row | None, Counts]]:
+def encode_all(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source, todo: list[int]) -> Iterator[Encoded]:
     """Rows `todo` encoded in order, by up to --workers forked processes (one on small jobs or where fork is not
     available); a row the template cannot render raises as it does without workers."""
     global _JOB
@@ -91,12 +98,14 @@ def encode_all(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source,
     try:
         if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             for chunk in chunks:
-                yield from _encode_chunk(chunk)
+                yield _encode_chunk(chunk)
             return
+        import pyarrow as pa
+
         os.environ["TOKENIZERS_PARALLELISM"] = "false"  # the forked copies tokenize on one thread each
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for part in pool.imap(_encode_chunk, chunks):
-                yield from part
+            for done, blob in pool.imap(_in_worker, chunks):
+                yield done, pa.ipc.open_stream(blob).read_all()
     finally:
         _JOB = None
 
@@ -127,12 +136,15 @@ def prepare_source(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source, 
     failed: dict[int, Counts] = {}
     spool = Spool(dest.with_name(f".{dest.name}.{os.getpid()}.new.arrow"), stage)
     try:
-        for i, row, c in encode_all(tokenizer, stage, spec, source, todo):
-            reuse.tokenized += 1
-            if c.unrenderable:
-                failed[i] = c
-            else:
-                new[keys[i]] = (spool.add(row) if row is not None else -1, c)
+        for done, table in encode_all(tokenizer, stage, spec, source, todo):
+            first = spool.add(table)
+            for i, kept, c in done:
+                reuse.tokenized += 1
+                if c.unrenderable:
+                    failed[i] = c
+                else:
+                    new[keys[i]] = (first if kept else -1, c)
+                    first += kept
         new_table = spool.table()
     finally:
         spool.discard()  # unlinked; the table read back stays mapped

@@ -8,6 +8,7 @@ import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,9 @@ COLUMNS: dict[Stage, tuple[str, ...]] = {"sft": ("input_ids", "labels"),
                                          "dpo": ("prompt_ids", "chosen_ids", "rejected_ids"),
                                          "kto": ("prompt_ids", "completion_ids", "label")}
 INTS = ("samples", "over_length", "truncated", "eos_cut", "dropped_over_length", "dropped_no_target", "unrenderable")
-BATCH = 512  # rows per Arrow record batch, written as they come
 
 
+@cache
 def schema(stage: Stage) -> Any:
     """The Arrow schema of a stage's trainer columns exactly as `Dataset.from_list` makes it from our rows (the run
     without the cache): datasets stores a column named input_ids as int32, the other id lists as int64."""
@@ -86,36 +87,35 @@ class Store:
         return store
 
 
+def to_table(rows: list[Row], stage: Stage) -> Any:
+    """Rows as an Arrow table of the stage's schema (built by datasets, as the run without the cache builds them)."""
+    from datasets import Dataset
+
+    return Dataset.from_list(rows).data.table.cast(schema(stage)) if rows else schema(stage).empty_table()
+
+
 class Spool:
-    """New rows written to an Arrow file in record batches as they come; read back memory-mapped."""
+    """New rows written to an Arrow file table by table as they come; read back memory-mapped."""
 
     def __init__(self, path: Path, stage: Stage) -> None:
         import pyarrow as pa
 
-        self.path, self.schema, self.buffer, self.count = path, schema(stage), list[Row](), 0
+        self.path, self.count = path, 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = pa.ipc.new_stream(str(path), self.schema)
+        self.writer = pa.ipc.new_stream(str(path), schema(stage))
 
-    def add(self, row: Row) -> int:
-        """Keep one row; its index among the new rows."""
-        self.buffer.append(row)
-        self.count += 1
-        if len(self.buffer) >= BATCH:
-            self._flush()
-        return self.count - 1
-
-    def _flush(self) -> None:
-        from datasets import Dataset
-
-        if self.buffer:
-            self.writer.write_table(Dataset.from_list(self.buffer).data.table.cast(self.schema))
-            self.buffer = []
+    def add(self, table: Any) -> int:
+        """Write a table of rows; the index of its first row among the new rows."""
+        first = self.count
+        if len(table):
+            self.writer.write_table(table)
+            self.count += len(table)
+        return first
 
     def table(self) -> Any:
         """Every row added, memory-mapped."""
         import pyarrow as pa
 
-        self._flush()
         self.writer.close()
         return pa.ipc.open_stream(pa.memory_map(str(self.path))).read_all()
 
