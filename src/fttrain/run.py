@@ -101,7 +101,8 @@ class Prepared:
 
 
 def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
-    """Read, validate, render and tokenize every row (the tokenizer only, no model weights)."""
+    """Read, validate, render and tokenize every row (the tokenizer only, no model weights); with the cache, rows
+    tokenized by an earlier run with the same key are taken from it."""
     from datasets import Dataset
 
     model_path = Path(spec.model) if spec.model else bundled_model()

@@ -80,6 +80,7 @@ def other_value(name: str):
     """Another valid value of a row-shaping option."""
     field = RunSpec.model_fields[name]
     default, choices = field.default, get_args(field.annotation)
+    choices = tuple(c for arg in choices for c in (get_args(arg) or [arg]))  # Literal[...] | None: its values
     if isinstance(default, bool):
         return not default
     if choices and all(isinstance(c, str) for c in choices):
