@@ -21,7 +21,7 @@ from typing import Any
 from fttrain.cache import ENV, dataset_folder, key_folder, row_keys, size
 from fttrain.checks import UsageError
 from fttrain.data import Counts, Row, Source, preference_rows, sft_rows
-from fttrain.rowstore import (COLUMNS, INTS, Spool, Store, from_outcome, to_outcome, to_table, write_folder,
+from fttrain.rowstore import (COLUMNS, INTS, Spool, Store, to_outcome, to_table, write_folder,
                               write_preflight)
 from fttrain.spec import RunSpec, Stage
 
@@ -37,6 +37,21 @@ def absorb(total: Counts, c: Counts) -> None:
     total.lengths.extend(c.lengths)
     total.strategies.update(c.strategies)
     total.failures.extend(c.failures)
+
+
+def absorb_outcome(total: Counts, o: dict[str, Any]) -> None:
+    """Add one row's stored outcome to a dataset's counts, in place: as `absorb` of the counts it stands for."""
+    total.samples += 1
+    total.over_length += o["over"]
+    total.truncated += o["truncated"]
+    total.eos_cut += o["eos_cut"]
+    total.dropped_over_length += o["dropped"] == "length"
+    total.dropped_no_target += o["dropped"] == "target"
+    total.max_token_id = max(total.max_token_id, o["max_id"])
+    if o["length"] >= 0:
+        total.lengths.append(o["length"])
+    if o["strategy"]:
+        total.strategies.update(o["strategy"].split("\x1f"))
 
 
 def encode_one(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source, i: int) -> tuple[Row | None, Counts]:
@@ -179,18 +194,19 @@ def _assemble(source: Source, keys: list[str], store: Store, new: dict[str, tupl
     counts = Counts()
     take: list[tuple[int, int, int]] = []
     outcomes = []
+    fresh = {k: (row, to_outcome(c)) for k, (row, c) in new.items()}
     for i, k in enumerate(keys):
         if i in failed:
             absorb(counts, failed[i])
             continue
-        if k in new:
-            table, (row, c) = -1, new[k]
+        if k in fresh:
+            table, (row, o) = -1, fresh[k]
         else:
             table, o = store.found[k]
-            row, c = o["row"], from_outcome(o)
-        absorb(counts, c)
-        outcomes.append({"key": k, "line": source.lines[i] if source.lines else i + 1,
-                         "row": len(take) if row >= 0 else -1, **to_outcome(c)})
+            row = o["row"]
+        absorb_outcome(counts, o)
+        outcomes.append({**o, "key": k, "line": source.lines[i] if source.lines else i + 1,
+                         "row": len(take) if row >= 0 else -1})
         if row >= 0:
             take.append((table, row, i))
     return counts, take, outcomes

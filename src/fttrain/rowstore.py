@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -42,17 +41,10 @@ def outcome_schema() -> Any:
 def to_outcome(c: Counts) -> dict[str, Any]:
     """One row's counts as an outcome record (its key, line and row index are added by the caller)."""
     return {"length": c.lengths[0] if c.lengths else -1, "max_id": c.max_token_id,
-            "strategy": "\x1f".join(sorted(c.strategies.elements())), "over": bool(c.over_length),
+            "strategy": "\x1f".join(k for k, n in sorted(c.strategies.items()) for _ in range(n)),
+            "over": bool(c.over_length),
             "truncated": bool(c.truncated), "eos_cut": bool(c.eos_cut),
             "dropped": "length" if c.dropped_over_length else "target" if c.dropped_no_target else ""}
-
-
-def from_outcome(o: dict[str, Any]) -> Counts:
-    """The counts a stored outcome stands for (the inverse of `to_outcome`)."""
-    return Counts(samples=1, over_length=int(o["over"]), truncated=int(o["truncated"]), eos_cut=int(o["eos_cut"]),
-                  dropped_over_length=int(o["dropped"] == "length"), dropped_no_target=int(o["dropped"] == "target"),
-                  max_token_id=o["max_id"], lengths=[o["length"]] if o["length"] >= 0 else [],
-                  strategies=Counter(o["strategy"].split("\x1f")) if o["strategy"] else Counter())
 
 
 @dataclass
@@ -80,7 +72,8 @@ class Store:
                 continue  # a folder half written or from another layout: ignored, its rows tokenized again
             n = len(store.tables)
             store.tables.append(table.cast(schema(stage)))
-            listed = outcomes.to_pylist()
+            columns = outcomes.to_pydict()  # column by column: faster than to_pylist
+            listed = [dict(zip(columns, values)) for values in zip(*columns.values())]
             for o in listed:
                 store.found.setdefault(o["key"], (n, o))
             store.orders[sub.name] = [(o["key"], o["line"], o["row"]) for o in listed]
@@ -88,10 +81,10 @@ class Store:
 
 
 def to_table(rows: list[Row], stage: Stage) -> Any:
-    """Rows as an Arrow table of the stage's schema (built by datasets, as the run without the cache builds them)."""
-    from datasets import Dataset
+    """Rows as an Arrow table of the stage's schema (`Dataset.from_list` would also hash them all, by pickling)."""
+    import pyarrow as pa
 
-    return Dataset.from_list(rows).data.table.cast(schema(stage)) if rows else schema(stage).empty_table()
+    return pa.Table.from_pylist(rows, schema=schema(stage))
 
 
 class Spool:
