@@ -21,8 +21,7 @@ from typing import Any
 from fttrain.cache import ENV, dataset_folder, key_folder, row_keys, size
 from fttrain.checks import UsageError
 from fttrain.data import Counts, Row, Source, preference_rows, sft_rows
-from fttrain.rowstore import (COLUMNS, INTS, Spool, Store, to_outcome, to_table, write_folder,
-                              write_preflight)
+from fttrain.rowstore import COLUMNS, INTS, Spool, Store, to_outcome, to_table, write_folder, write_preflight
 from fttrain.spec import RunSpec, Stage
 
 CHUNK = 64  # rows a worker takes at a time
@@ -117,12 +116,26 @@ def encode_all(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source, todo
             return
         import pyarrow as pa
 
-        os.environ["TOKENIZERS_PARALLELISM"] = "false"  # the forked copies tokenize on one thread each
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with one_thread_tokenizers(), multiprocessing.get_context("fork").Pool(workers) as pool:
             for done, blob in pool.imap(_in_worker, chunks):
                 yield done, pa.ipc.open_stream(blob).read_all()
     finally:
         _JOB = None
+
+
+@contextmanager
+def one_thread_tokenizers() -> Iterator[None]:
+    """TOKENIZERS_PARALLELISM=false while workers are forked (each copy tokenizes on one thread; a forked copy of
+    a threaded tokenizer can deadlock); the variable is restored afterwards."""
+    before = os.environ.get("TOKENIZERS_PARALLELISM")
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TOKENIZERS_PARALLELISM", None)
+        else:
+            os.environ["TOKENIZERS_PARALLELISM"] = before
 
 
 @dataclass

@@ -174,6 +174,21 @@ def test_rows_the_template_cannot_render_are_never_cached(tmp_path: Path) -> Non
         prepare("sft", data, spec(tmp_path, chat_template=options["chat_template"]))
 
 
+def test_a_row_that_cannot_render_stops_a_run_with_workers_naming_it(tmp_path: Path, monkeypatch) -> None:
+    from fttrain.data import RenderError
+
+    monkeypatch.setattr(prepared, "MIN_PER_WORKER", 1)
+    monkeypatch.setattr(prepared, "CHUNK", 1)
+    data = tmp_path / "sft.jsonl"
+    data.write_text("".join(json.dumps({"instruction": f"Say {w}.", "output": f"{w}!"}) + "\n" for w in "abcd"))
+    (tmp_path / "picky.jinja").write_text(PICKY)
+    with pytest.raises(RenderError, match="sft line 3: the chat template cannot render this row"):
+        prepare("sft", data, spec(tmp_path, chat_template=str(tmp_path / "picky.jinja"), workers=2))
+    skipped = prepare("sft", data, spec(tmp_path, chat_template=str(tmp_path / "picky.jinja"), workers=2,
+                                        skip_bad_rows=True))
+    assert skipped.counts.unrenderable == 1 and "sft line 3" in skipped.counts.failures[0]
+
+
 @pytest.mark.parametrize("stage", ["dpo", "kto"])
 def test_preference_rows_from_the_cache_are_the_rows_without_it(info: Path, tmp_path: Path, stage: str) -> None:
     options = {"max_length": 2048, "overlong": "truncate"}
