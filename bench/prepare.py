@@ -73,7 +73,7 @@ def timed(path: Path, cache: Path, workers: int) -> tuple[float, float, Any]:
     return time.perf_counter() - t, cpu_seconds() - cpu, p
 
 
-def trl_tokens_s(path: Path, fmt: str) -> float:
+def trl_tokens_s(path: Path) -> float:
     """trl's SFTTrainer._prepare_dataset on the same conversations (the bench/one.py measurement)."""
     sys.path.insert(0, str(HERE))
     import one
@@ -111,7 +111,7 @@ def measure(fmt: str, rows: int, folder: Path) -> dict[str, Any]:
             "cold_w2_tokens_s": round(tokens / cold2), "w2_speedup": round(cold1 / cold2, 2),
             # on two free cores: two workers' CPU spread over both, against one worker's
             "cpu_w1_s": round(cpu1, 2), "cpu_w2_s": round(cpu2, 2), "w2_speedup_free_cores": round(2 * cpu1 / cpu2, 2),
-            "trl_tokens_s": round(trl_tokens_s(data, fmt)), "warm_s": round(warm, 2),
+            "trl_tokens_s": round(trl_tokens_s(data)), "warm_s": round(warm, 2),
             "warm_x_cold": round(warm / cold1, 3), "edited_rows": n_edited, "edit_s": round(edit, 2),
             "edit_x_cold": round(edit / cold1, 3), "edit_cache": pe.cache.split(" (")[0]}
 

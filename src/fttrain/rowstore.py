@@ -123,11 +123,7 @@ def write_folder(dest: Path, stage: Stage, source: Source, tables: list[Any], ta
     that order, with provenance, copied run by run (contiguous rows are zero-copy slices); outcomes; pre-flight."""
     import pyarrow as pa
     from datasets import Dataset
-    from datasets.utils.tqdm import (
-        are_progress_bars_disabled,
-        disable_progress_bars,
-        enable_progress_bars,
-    )
+    from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
