@@ -17,7 +17,10 @@ FTTRAIN = [
     ["fttrain.spec"],
     ["fttrain.checks", "fttrain.lengths", "fttrain.template", "fttrain.reasoning"],
     ["fttrain.model", "fttrain.data"],
+    ["fttrain.rowstore"],
+    ["fttrain.cache"],
     ["fttrain.trainers", "fttrain.inspection", "fttrain.preflight"],
+    ["fttrain.prepared"],
     ["fttrain.run"],
     ["fttrain.cli", "fttrain"],
 ]

@@ -23,6 +23,8 @@ def check_run(stage: Stage, source: Path, spec: RunSpec) -> None:
         raise UsageError("KTO needs --per-device-train-batch-size 2 or more (its KL term pairs each completion with "
                          "another prompt of the same batch), or --kto-loss-type apo_zero_unpaired")
     check_folder(spec.out_dir(stage), "--output-dir")
+    if spec.cache and spec.cache_dir:
+        check_folder(Path(spec.cache_dir), "--cache-dir")
     resume = spec.resume_from_checkpoint
     if resume not in (None, "last", "auto") and not Path(resume).is_dir():
         raise UsageError(f"--resume-from-checkpoint {resume}: no such folder; pass a checkpoint-N folder, 'last' "

@@ -150,7 +150,7 @@ def _guarded(work: Callable[[], None], debug: bool) -> None:
         raise typer.Exit(3) from None
 
 
-def _run(stage: Stage, source: Path, spec: RunSpec, dry_run: bool) -> None:
+def _run(stage: Stage, source: Path, spec: RunSpec, dry_run: bool, prepare_only: bool = False) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are local folders; never reach for a hub
     from ftdata import render
     from ftdata.io.readers import UnreadableFile
@@ -170,6 +170,10 @@ def _run(stage: Stage, source: Path, spec: RunSpec, dry_run: bool) -> None:
         _fail(str(error), code=1)
     except (UnreadableFile, ModelError, TemplateError, ResumeError, UsageError) as error:
         _fail(str(error))
+    if prepare_only:
+        for folder in result.prepared:
+            out.print(f"prepared {safe(str(folder))}", soft_wrap=True)
+        return
     if dry_run:
         out.print("dry run: every row read, validated, rendered and tokenized; no model loaded, nothing trained",
                   soft_wrap=True)
@@ -196,6 +200,8 @@ def show_preflight(p: Any) -> None:
         out.print(f"  {counts_line(c, spec_length, p.policy)}", soft_wrap=True)
         for failure in c.failures[:3]:
             out.print(f"  skipped: {safe(failure)}", soft_wrap=True)
+    if getattr(p, "cache", ""):
+        out.print(safe(p.cache), soft_wrap=True)
     c = p.counts
     out.print(f"samples: {c.samples}  kept: {c.kept}  longest: {max(c.lengths, default=0)} tokens  masks: "
               + ", ".join(f"{k} {n}" for k, n in sorted(c.strategies.items())))
@@ -330,9 +336,74 @@ def _write_html(html: Path, source: Path, page: str) -> None:
         _fail(str(error))
 
 
+def _prepare_command() -> None:
+    def command(**kwargs: Any) -> None:
+        source, config, stage = kwargs.pop("source"), kwargs.pop("config"), kwargs.pop("stage")
+        debug = kwargs.pop("debug")
+        from fttrain.checks import UsageError, check_folder, check_inputs
+
+        if stage not in ("sft", "dpo", "kto"):
+            _fail(f"--stage {stage}: give sft, dpo or kto")
+        try:
+            spec = load_spec({**kwargs, "cache": True}, config)
+            check_inputs(source, spec)
+            if spec.cache_dir:
+                check_folder(Path(spec.cache_dir), "--cache-dir")
+        except (SpecError, UsageError) as error:
+            _fail(str(error))
+        _guarded(lambda: _run(stage, source, spec, dry_run=True, prepare_only=True), debug)
+
+    params = [
+        inspect.Parameter("source", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[
+            Path, typer.Argument(help="A dataset_info.json (or a data file) with the training data.")]),
+        inspect.Parameter("stage", inspect.Parameter.KEYWORD_ONLY, default="sft", annotation=Annotated[
+            str, typer.Option("--stage", help="The stage the rows are prepared for: sft, dpo or kto.")]),
+        inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+            Optional[Path], typer.Option("--config", help="A YAML file with these options; flags override it.")]),
+        inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+            bool, typer.Option("--debug", help="Show the traceback of an internal error.")]),
+    ] + [_option(name) for name in CLI_FIELDS if name != "cache"]
+    setattr(command, "__signature__", inspect.Signature(params))
+    command.__doc__ = ("Tokenize the rows once into the cache, exactly as sft/dpo/kto will train on them (with the same "
+                       "options): they reuse it, and only edited rows are tokenized again.\n\nExample: fttrain "
+                       "prepare dataset_info.json --max-length 2048")
+    app.command(name="prepare")(command)
+
+
+@app.command("cache")
+def cache_command(
+    source: Annotated[Optional[Path], typer.Argument(help="The data whose default cache (beside it) to show.")] = None,
+    cache_dir: Annotated[Optional[str], typer.Option("--cache-dir", help=option("cache_dir")[1])] = None,
+    clear: Annotated[Optional[str], typer.Option("--clear", help="stale or all: remove the stale run keys (model gone, tokenizer changed, superseded on the same data) "
+                          "or all of them.")] = None,
+) -> None:
+    """List the tokenized cache (each run key: stage, model, datasets, size, last use, stale or not) or clear it.
+
+    Example: fttrain cache dataset_info.json --clear stale
+    """
+    import time
+
+    from fttrain.cache import cache_root, clear as clear_cache, human, list_cache
+
+    if clear not in (None, "stale", "all"):
+        _fail(f"--clear {clear}: give stale or all")
+    root = cache_root(source or Path("."), load_spec({"cache_dir": cache_dir}, None))
+    if clear is not None:
+        removed, freed = clear_cache(root, stale_only=clear == "stale")
+        out.print(f"removed {removed} run key(s), {human(freed)} freed from {safe(str(root))}", soft_wrap=True)
+        return
+    found = list_cache(root)
+    for k in found:
+        used = time.strftime("%Y-%m-%d %H:%M", time.localtime(k.last_used))
+        out.print(f"{safe(k.path.name)}  {human(k.bytes)}  last used {used}  model {safe(k.model)}  datasets "
+                  f"{safe(', '.join(k.datasets))}" + (f"  STALE: {k.stale}" if k.stale else ""), soft_wrap=True)
+    out.print(f"{len(found)} run key(s), {human(sum(k.bytes for k in found))} in {safe(str(root))}", soft_wrap=True)
+
+
 _stage_command("sft", "Supervised fine-tuning: loss on every assistant turn (EOS included), prompts and tool results masked.")
 _stage_command("dpo", "Direct preference optimisation on chosen/rejected pairs.")
 _stage_command("kto", "KTO on completions labelled desirable (true) or undesirable (false).")
+_prepare_command()
 
 
 def main() -> None:

@@ -44,6 +44,8 @@ class Source:
     report: FileReport
     positions: list[str] = field(default_factory=list)  # where each record is, for messages ("moss line 12")
     counts: Counts | None = None  # filled when its rows are built
+    file: str = ""  # the data file (a descriptor entry's file_name), for each prepared row's provenance
+    lines: list[int] = field(default_factory=list)  # each record's line (or record number), for its provenance
 
 
 @dataclass
@@ -126,6 +128,7 @@ def _pick(source: Path, datasets: list[Dataset], spec: RunSpec, stage: Stage, st
 def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool) -> Source:
     records: list[Record] = []
     positions: list[str] = []
+    lines: list[int] = []
     report = ds.report()
     wrong_kind: Counter[str] = Counter()
     for item in ds.checked:
@@ -134,6 +137,7 @@ def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool) -> Sou
             if item.record.kind in KINDS[stage]:
                 records.append(item.record)
                 positions.append(f"{ds.name} line {item.line}" if item.line else f"{ds.name} record {item.index + 1}")
+                lines.append(item.line or item.index + 1)
             else:
                 wrong_kind[item.record.kind] += 1
     if report.invalid and not spec.skip_bad_rows:
@@ -144,7 +148,8 @@ def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool) -> Sou
         if records:
             raise DataError(f"{ds.name} mixes record kinds ({kinds} beside {len(records)} {stage} rows); split it")
         raise DataError(f"{ds.name} holds {kinds} records, not {stage} data ({' or '.join(KINDS[stage])})")
-    return Source(ds.name, records, report, positions)
+    file = getattr(ds.entry, "file_name", None) or ds.path
+    return Source(ds.name, records, report, positions, file=file, lines=lines)
 
 
 def paced_gc(items: Iterable[T], every: int = 500) -> Iterator[T]:

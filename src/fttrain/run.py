@@ -24,6 +24,7 @@ from fttrain.model import (
     trainable,
 )
 from fttrain.preflight import check_data
+from fttrain.prepared import prepare_cached
 from fttrain.reasoning import preflight_line, resolve_key
 from fttrain.spec import RunSpec, Stage
 from fttrain.trainers import build_trainer, resume_path, save
@@ -49,6 +50,7 @@ class Preflight:
     max_length: int = 0
     policy: str = ""
     reasoning: str | None = None  # what happens to the data's reasoning (fttrain.reasoning.preflight_line)
+    cache: str = ""
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Result:
     steps: int
     losses: list[float]
     samples: list[tuple[str, str]]
+    prepared: list[Path] = field(default_factory=list)  # the datasets' prepared folders in the cache
 
 
 def combine(per_source: list[Any], spec: RunSpec) -> Any:
@@ -97,10 +100,13 @@ class Prepared:
     train_rows: Any
     eval_rows: Any | None
     reasoning: str | None = None  # the key reasoning is rendered through (see fttrain.reasoning)
+    cache: str = ""  # the 'cache: N rows reused, M tokenized' line ('' with --no-cache)
+    folders: list[Path] = field(default_factory=list)  # each dataset's prepared folder in the cache
 
 
 def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
-    """Read, validate, render and tokenize every row (the tokenizer only, no model weights)."""
+    """Read, validate, render and tokenize every row (the tokenizer only, no model weights); with the cache, rows
+    tokenized by an earlier run with the same key are taken from it."""
     from datasets import Dataset
 
     model_path = Path(spec.model) if spec.model else bundled_model()
@@ -113,17 +119,23 @@ def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
     key, stop = resolve_key(tokenizer, spec, [r for s in sources for r in s.records])
     if stop is not None:
         raise DataError(stop)
-    build = sft_rows if stage == "sft" else preference_rows
-    built = []
-    for s in sources:
-        s.counts = Counts()
-        built.append(build(tokenizer, s, spec, s.counts, key))
+    cache, folders = "", list[Path]()
+    if spec.cache and spec.reasoning_history != "expand":
+        built, folders, cache = prepare_cached(stage, source, spec, tokenizer, model_path, sources, key)
+    else:  # --reasoning-history expand makes several samples of one record: the cache keeps one per record
+        cache = "cache: not used with --reasoning-history expand" if spec.cache else ""
+        build = sft_rows if stage == "sft" else preference_rows
+        built = []
+        for s in sources:
+            s.counts = Counts()
+            rows = build(tokenizer, s, spec, s.counts, key)
+            built.append(Dataset.from_list(rows) if rows else None)
     counts = total(sources)
-    if not any(built):
+    if all(b is None for b in built):
         raise DataError(f"no samples left to train on: {nothing_left(sources)}")
-    rows = combine([Dataset.from_list(b) for b in built if b], spec)
-    train_rows, eval_rows = split_eval(rows, spec.val_size, spec.seed)
-    return Prepared(model_path, tokenizer, sources, counts, train_rows, eval_rows, key)
+    combined = combine([b for b in built if b is not None], spec)
+    train_rows, eval_rows = split_eval(combined, spec.val_size, spec.seed)
+    return Prepared(model_path, tokenizer, sources, counts, train_rows, eval_rows, key, cache, folders)
 
 
 def total(sources: list[Source]) -> Counts:
@@ -155,8 +167,8 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     if dry_run:
         show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts,
                        len(p.train_rows), n_eval, notes=skipped + checked, dry_run=True, max_length=spec.max_length,
-                       policy=spec.overlong, reasoning=line))
-        return Result([], 0, [], [])
+                       policy=spec.overlong, reasoning=line, cache=p.cache))
+        return Result([], 0, [], [], p.folders)
     loaded = load_model(p.model_path, p.tokenizer, spec, p.counts.max_token_id)
     trainer = build_trainer(stage, loaded, spec, p.train_rows, p.eval_rows)
     n_train, n_total = trainable(trainer.model)
@@ -165,7 +177,7 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     notes += skipped + checked + ([f"resuming from {resume}"] if resume is not None else [])
     show(Preflight(stage, str(p.model_path), spec.model is None, spec.method, p.sources, p.counts, len(p.train_rows),
                    n_eval, n_train, n_total, spec.per_device_train_batch_size * spec.gradient_accumulation_steps * world,
-                   notes, max_length=spec.max_length, policy=spec.overlong, reasoning=line))
+                   notes, max_length=spec.max_length, policy=spec.overlong, reasoning=line, cache=p.cache))
     trainer.train(resume_from_checkpoint=resume)
     saved = save(trainer, loaded, spec, stage)
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]

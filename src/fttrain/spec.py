@@ -70,6 +70,9 @@ class RunSpec(BaseModel):
     resize_embeddings: bool = Field(True, description="Grow the embeddings when the tokenizer has more tokens than the model (and train them).")
     chat_template: str | None = Field(None, description="'chatml' or a .jinja file, replacing the tokenizer's template.")
     generate: int = Field(0, ge=0, description="After training, sample this many generations from training prompts.")
+    cache: bool = Field(True, description="Reuse the tokenized rows of earlier runs (fttrain prepare) and keep this run's; --no-cache tokenizes every row and writes nothing.")
+    cache_dir: str | None = Field(None, description="Where the tokenized cache lives (default: $FTTRAIN_CACHE_DIR, else .fttrain-cache beside the data).")
+    workers: int | None = Field(None, ge=1, description="Processes that tokenize rows for the cache (default: all cores; fewer on small jobs).")
     trl: dict[str, Any] = Field(default_factory=dict, description="YAML only: other trl/transformers config fields, passed through.")
 
     @model_validator(mode="after")
