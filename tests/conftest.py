@@ -1,10 +1,14 @@
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# fttrain's tokenized cache defaults to a folder beside the data: the suite's runs on fixtures/ keep it out of the
+# checkout (tests of the default location unset this themselves)
+os.environ.setdefault("FTTRAIN_CACHE_DIR", tempfile.mkdtemp(prefix="fttrain-cache-tests-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -12,7 +12,8 @@ yaml = pytest.importorskip("yaml")
 
 from ftdata import api  # noqa: E402
 from ftdata.cli import app  # noqa: E402
-from ftdata.descriptors.export import export, import_descriptor  # noqa: E402
+from ftdata.descriptors.export import export  # noqa: E402
+from ftdata.descriptors.imports import import_descriptor  # noqa: E402
 
 runner = CliRunner()
 

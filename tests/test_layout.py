@@ -22,6 +22,7 @@ FTTRAIN = [
     ["fttrain.trainers", "fttrain.inspection", "fttrain.preflight"],
     ["fttrain.prepared"],
     ["fttrain.run"],
+    ["fttrain.render"],
     ["fttrain.cli", "fttrain"],
 ]
 LOOSE_MAX = 10  # modules loose in src/ftdata (the rest live in the folders above)
@@ -149,3 +150,29 @@ def test_the_library_needs_neither_typer_nor_rich() -> None:
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# What the command lines may import of ftdata: the front door, their printer, the package (its version) and the
+# format registry's names (for the help texts, which typer builds at import).
+CLI_MAY_IMPORT = {"ftdata", "ftdata.api", "ftdata.render", "ftdata.formats"}
+PRINTERS = {"ftdata.render", "fttrain.render"}
+
+
+def test_the_command_lines_go_through_the_front_door() -> None:
+    clis = [m for m in MODULES if m == "fttrain.cli" or m.startswith("ftdata.cli")]
+    assert clis and all(not {d for d in GRAPH[m] if d.startswith("ftdata")} - CLI_MAY_IMPORT - set(clis)
+                        for m in clis), {m: sorted(GRAPH[m]) for m in clis}
+
+
+def test_only_the_render_modules_print() -> None:
+    """One printer per CLI: `print(`, a console's `.print(` and writes to stdout / stderr live in render modules."""
+    calls = {}
+    for name, path in MODULES.items():
+        if name in PRINTERS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                func = ast.unparse(node.func)
+                if func == "print" or func.endswith((".print", "stdout.write", "stderr.write")):
+                    calls.setdefault(name, []).append(f"{node.lineno}: {func}")
+    assert calls == {}

@@ -21,17 +21,19 @@ from ftdata.core.problems import Problem
 from ftdata.core.reports import Checked, ConvertReport, FileReport
 from ftdata.core.stats import Stats, collect
 from ftdata.descriptors.base import DescriptorKind, E
-from ftdata.descriptors.export import Exported, import_descriptor
+from ftdata.descriptors.export import Exported
 from ftdata.descriptors.export import export as export_descriptor
 from ftdata.descriptors.export import save as save_descriptor
+from ftdata.descriptors.imports import import_descriptor
 from ftdata.descriptors.llamafactory import DATASET_INFO, Entry, is_descriptor
 from ftdata.descriptors.outputs import run_inputs
 from ftdata.descriptors.v1 import V1_YAML, dump_yaml, is_v1_yaml, validate_v1_yaml
 from ftdata.engine.lanes import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
+from ftdata.formats.write import ReasoningPolicy
 from ftdata.io.media import Media
 from ftdata.io.readers import UnreadableFile, UsageError
-from ftdata.io.staging import check_output, write_output
+from ftdata.io.staging import check_output, check_replaceable, refuse_inputs, write_output
 from ftdata.ops.convert import OutputExists, convert_files
 from ftdata.ops.dedup import DedupReport, dedup_files
 from ftdata.ops.fix import FixReport, fix_files
@@ -152,7 +154,7 @@ def plot_stats(result: Stats, out: Path, inputs: list[Path]) -> None:
 
 
 __all__ = ["ConvertReport", "Dataset", "DedupReport", "DescriptorError", "Exported", "FileReport", "FixReport",
-           "Interrupted", "OutputExists", "UnreadableFile", "UsageError", "check_output", "check_raw", "convert_files",
-           "dedup_files", "run_inputs",
+           "Interrupted", "OutputExists", "ReasoningPolicy", "UnreadableFile", "UsageError", "check_output", "check_raw", "convert_files",
+           "dedup_files", "check_replaceable", "refuse_inputs", "run_inputs", "write_output",
            "dump_yaml", "export_descriptor", "export_schemas", "fix_files", "import_descriptor", "load_tokenizer",
            "open_checked", "open_datasets", "plot_stats", "save_descriptor", "stats", "validate", "validate_file"]

@@ -262,3 +262,25 @@ def exported(r: Any, text: str | None, output: str | None) -> None:
         err.print(f"[red]left out[/red] {safe(name)}: {safe(why)}", soft_wrap=True)
     for note in r.notes:
         err.print(f"note: {safe(note)}", soft_wrap=True)
+
+
+def error(message: str) -> None:
+    """'Error: ...' on stderr (the caller exits)."""
+    err.print(f"Error: {safe(message)}", soft_wrap=True)
+
+
+def internal_error(crash: BaseException, report: str) -> None:
+    err.print(f"internal error: {type(crash).__name__}: {safe(crash)} (run again with --debug for the traceback; "
+              f"{report})", soft_wrap=True)
+
+
+def line(text: str) -> None:
+    """One plain line on stdout (the version, a file written)."""
+    out.print(text, soft_wrap=True, markup=False, highlight=False)
+
+
+def formats(found: Any) -> None:
+    """`ftdata formats`: each format's summary and a minimal example record."""
+    for f in found:
+        out.print(f"[bold]{f.name}[/bold]: {safe(f.summary)}", soft_wrap=True)
+        out.print("  " + orjson.dumps(f.example).decode(), soft_wrap=True, markup=False)

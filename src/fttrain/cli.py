@@ -7,27 +7,22 @@ import inspect
 import os
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Callable, NoReturn, Optional
 
 import typer
-from rich.console import Console
 
-from ftdata.render import safe
-from fttrain import __version__
+from fttrain import __version__, render
 from fttrain.spec import CLI_FIELDS, RunSpec, SpecError, Stage, load_spec, option
 
 app = typer.Typer(help="Fine-tune LLMs on ftdata datasets with trl + peft (SFT, DPO, KTO).", no_args_is_help=True,
                   rich_markup_mode=None)
-# Under torchrun / accelerate every rank runs this CLI: only rank 0 prints.
-out = Console(highlight=False, emoji=False, quiet=os.environ.get("RANK", "0") != "0")
-err = Console(stderr=True, highlight=False, emoji=False)
 TRAIN_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes")
 INSTALL = "pip install torch==2.13.0 && pip install 'ftdata[train]'"
 
 
 def _version(value: bool) -> None:
     if value:
-        print(f"fttrain {__version__}")
+        render.line(f"fttrain {__version__}")
         raise typer.Exit()
 
 
@@ -56,15 +51,14 @@ def env() -> None:
     Example: fttrain env
     """
     versions = installed()
-    for name, version in versions.items():
-        print(f"{name:14} {version or 'not installed'}")
+    render.versions(versions)
     missing = [n for n, v in versions.items() if v is None]
     if missing:
         _fail(f"missing {', '.join(missing)}; install the training extra: {INSTALL}")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"Error: {safe(message)}", soft_wrap=True)
+def _fail(message: str, code: int = 2) -> NoReturn:
+    render.error(message)
     raise typer.Exit(code)
 
 
@@ -144,16 +138,13 @@ def _guarded(work: Callable[[], None], debug: bool) -> None:
             import traceback
 
             traceback.print_exc()
-        message = (str(error).strip().splitlines() or [""])[0][:300]
-        err.print(f"internal error: {type(error).__name__}: {safe(message)} (run again with --debug for the traceback; "
-                  "please report it)", soft_wrap=True)
+        render.internal_error(type(error).__name__, (str(error).strip().splitlines() or [""])[0][:300])
         raise typer.Exit(3) from None
 
 
 def _run(stage: Stage, source: Path, spec: RunSpec, dry_run: bool, prepare_only: bool = False) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are local folders; never reach for a hub
-    from ftdata import render
-    from ftdata.io.readers import UnreadableFile
+    from ftdata.api import UnreadableFile
     from fttrain.checks import UsageError
     from fttrain.data import DataError, RenderError
     from fttrain.model import ModelError
@@ -162,72 +153,15 @@ def _run(stage: Stage, source: Path, spec: RunSpec, dry_run: bool, prepare_only:
     from fttrain.trainers import ResumeError
 
     try:
-        result = train(stage, source, spec, show_preflight, dry_run=dry_run)
+        result = train(stage, source, spec, render.preflight, dry_run=dry_run)
     except DataError as error:
-        render.validation_text(error.reports, max_errors=10)
+        render.data_problems(error.reports)
         _fail(str(error), code=1)
     except RenderError as error:
         _fail(str(error), code=1)
     except (UnreadableFile, ModelError, TemplateError, ResumeError, UsageError) as error:
         _fail(str(error))
-    if prepare_only:
-        for folder in result.prepared:
-            out.print(f"prepared {safe(str(folder))}", soft_wrap=True)
-        return
-    if dry_run:
-        out.print("dry run: every row read, validated, rendered and tokenized; no model loaded, nothing trained",
-                  soft_wrap=True)
-        return
-    out.print(f"[green]done[/green]: {result.steps} steps, loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}"
-              if result.losses else f"[green]done[/green]: {result.steps} steps")
-    for prompt, answer in result.samples:
-        out.print(f"[bold]sample[/bold] {safe(prompt[:60])!s} -> {safe(answer)}", soft_wrap=True)
-    for path in result.saved:
-        out.print(f"saved {safe(str(path))}", soft_wrap=True)
-
-
-def show_preflight(p: Any) -> None:
-    """The pre-flight summary: each dataset and what happened to its samples, model, method, trainable parameters,
-    effective batch."""
-    if p.bundled:
-        out.print(f"[bold yellow]No --model given: using the bundled tiny test model ({safe(p.model)}). "
-                  "It is for demos and tests, not for real fine-tuning.[/bold yellow]", soft_wrap=True)
-    spec_length = p.max_length
-    for s in p.sources:
-        c = s.counts
-        out.print(f"dataset {safe(s.name)}: {s.report.records} records, {len(s.records)} used"
-                  + (f", {s.report.invalid} invalid skipped" if s.report.invalid else ""), soft_wrap=True)
-        out.print(f"  {counts_line(c, spec_length, p.policy)}", soft_wrap=True)
-        for failure in c.failures[:3]:
-            out.print(f"  skipped: {safe(failure)}", soft_wrap=True)
-    if getattr(p, "cache", ""):
-        out.print(safe(p.cache), soft_wrap=True)
-    c = p.counts
-    out.print(f"samples: {c.samples}  kept: {c.kept}  longest: {max(c.lengths, default=0)} tokens  masks: "
-              + ", ".join(f"{k} {n}" for k, n in sorted(c.strategies.items())))
-    if c.expanded:
-        out.print(f"--reasoning-history expand: {c.expanded} samples added (one per assistant turn with reasoning)",
-                  soft_wrap=True)
-    if p.reasoning:
-        out.print(safe(p.reasoning), soft_wrap=True)
-    out.print(f"train: {p.train_samples}  eval: {p.eval_samples}")
-    if p.dry_run:
-        out.print(f"model: {safe(p.model)} (tokenizer only)  method: {p.method}", soft_wrap=True)
-        for note in p.notes:
-            out.print(f"note: {safe(note)}", soft_wrap=True)
-        return
-    out.print(f"model: {safe(p.model)}  method: {p.method}  trainable parameters: {p.trainable:,} of {p.total:,} "
-              f"({100 * p.trainable / max(p.total, 1):.2f}%)  effective batch size: {p.effective_batch}", soft_wrap=True)
-    for note in p.notes:
-        out.print(f"note: {safe(note)}", soft_wrap=True)
-
-
-def counts_line(c: Any, max_length: int, policy: str) -> str:
-    """One dataset's fate line: 'samples 300: over 512 tokens 265 (policy truncate: 133 cut, 132 dropped; answers
-    that lost their EOS 133), nothing to train on 0, unrenderable 0, kept 168'."""
-    return (f"samples {c.samples}: over {max_length} tokens {c.over_length} (--overlong {policy}: {c.truncated} cut "
-            f"to fit, {c.dropped_over_length} dropped; answers that lost their end/EOS {c.eos_cut}), nothing to train "
-            f"on {c.dropped_no_target}, unrenderable {c.unrenderable}, kept {c.kept}")
+    render.result(result, dry_run, prepare_only)
 
 
 @app.command("inspect")
@@ -273,25 +207,15 @@ def inspect_command(
 def _check_html(html: Path, source: Path) -> None:
     """--html is an output like any other (`ftdata.io.staging`): never one of the files read (the descriptor and
     its data files, under any name), never a device; an older page is replaced."""
-    from ftdata.descriptors.outputs import run_inputs
-    from ftdata.io.staging import check_replaceable, refuse_inputs
+    from ftdata import api
 
-    refuse_inputs([html], run_inputs(source), "--html")
-    check_replaceable(html, True, "--html")
-
-
-def visible(text: str) -> str:
-    """Control, bidi and zero-width characters shown as escapes (a token must not drive the terminal); newlines and
-    tabs stay."""
-    return "".join(c if c in "\n\t" or c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    api.refuse_inputs([html], api.run_inputs(source), "--html")  # its folder may not exist yet: it is created
+    api.check_replaceable(html, True, "--html")
 
 
 def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from rich.text import Text
-
-    from ftdata import render
-    from ftdata.io.readers import UnreadableFile
+    from ftdata.api import UnreadableFile
     from fttrain.data import DataError
     from fttrain.inspection import html_page, inspect_data, row_heading, summary_lines
     from fttrain.model import ModelError
@@ -299,40 +223,27 @@ def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:
     try:
         found = inspect_data(source, spec, rows)
     except DataError as error:
-        render.validation_text(error.reports, max_errors=10)
+        render.data_problems(error.reports)
         _fail(str(error), code=1)
     except (UnreadableFile, ModelError) as error:
         _fail(str(error))
-    for view in found.rows:
-        out.print(Text(visible(row_heading(view)), style="bold"), soft_wrap=True)
-        for name, pieces in view.sequences:
-            text = Text(f"[{name}] ", style="bold")
-            for p in pieces:  # Text, not markup: the data is shown as it is, never interpreted
-                shown = p.text.replace("\n", "\u21b5\n") if p.trained else p.text
-                text.append(visible(shown),
-                            style=("bold black on green" if p.token_id in found.stops else "black on green")
-                            if p.trained else "dim")
-            out.print(text, soft_wrap=True)
-    for line in summary_lines(found):
-        out.print(Text(visible(line)), soft_wrap=True)
+    render.inspection(found, row_heading, summary_lines(found))
     if html is not None:
         _write_html(html, source, html_page(found))
-        out.print(Text(f"wrote {html}"), soft_wrap=True)
+        render.line(f"wrote {html}")
 
 
 def _write_html(html: Path, source: Path, page: str) -> None:
     """The page, staged and renamed into place (its folder created first); a place that cannot be written (/proc, a
     full disk, no permission) is one line and exit 2."""
-    from ftdata.descriptors.outputs import run_inputs
-    from ftdata.io.readers import UsageError
-    from ftdata.io.staging import write_output
+    from ftdata import api
 
     try:
         html.parent.mkdir(parents=True, exist_ok=True)
-        write_output(html, page.encode("utf-8"), run_inputs(source), True, "--html")
+        api.write_output(html, page.encode("utf-8"), api.run_inputs(source), True, "--html")
     except OSError as error:
         _fail(f"--html {html}: cannot create its folder: {error.strerror or error}")
-    except UsageError as error:
+    except api.UsageError as error:
         _fail(str(error))
 
 
@@ -381,8 +292,6 @@ def cache_command(
 
     Example: fttrain cache dataset_info.json --clear stale
     """
-    import time
-
     from fttrain.cache import cache_root, clear as clear_cache, human, list_cache
 
     if clear not in (None, "stale", "all"):
@@ -390,14 +299,9 @@ def cache_command(
     root = cache_root(source or Path("."), load_spec({"cache_dir": cache_dir}, None))
     if clear is not None:
         removed, freed = clear_cache(root, stale_only=clear == "stale")
-        out.print(f"removed {removed} run key(s), {human(freed)} freed from {safe(str(root))}", soft_wrap=True)
+        render.line(f"removed {removed} run key(s), {human(freed)} freed from {root}")
         return
-    found = list_cache(root)
-    for k in found:
-        used = time.strftime("%Y-%m-%d %H:%M", time.localtime(k.last_used))
-        out.print(f"{safe(k.path.name)}  {human(k.bytes)}  last used {used}  model {safe(k.model)}  datasets "
-                  f"{safe(', '.join(k.datasets))}" + (f"  STALE: {k.stale}" if k.stale else ""), soft_wrap=True)
-    out.print(f"{len(found)} run key(s), {human(sum(k.bytes for k in found))} in {safe(str(root))}", soft_wrap=True)
+    render.cache_listing(list_cache(root), str(root), human)
 
 
 _stage_command("sft", "Supervised fine-tuning: loss on every assistant turn (EOS included), prompts and tool results masked.")

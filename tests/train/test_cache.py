@@ -204,7 +204,9 @@ def test_preference_rows_from_the_cache_are_the_rows_without_it(info: Path, tmp_
     same_run(warm, plain)
 
 
-def test_prepare_then_train_commands_reuse_it_and_stale_keys_are_cleared(moss: Path, tmp_path: Path) -> None:
+def test_prepare_then_train_commands_reuse_it_and_stale_keys_are_cleared(moss: Path, tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    monkeypatch.delenv(cache.ENV, raising=False)  # the default place (conftest points the suite elsewhere)
     result = runner.invoke(app, ["prepare", str(moss), "--max-length", "256", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "cache: 0 rows reused, 20 tokenized (" in result.output and "prepared " in result.output

@@ -29,7 +29,7 @@ def main() -> None:
     except typer.Exit as done:
         code = done.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        render.err.print("Error: interrupted", soft_wrap=True)
+        render.error("interrupted")
         code = 130
     except Exception as crash:
         if _usage_error(crash):  # bad arguments: the parser's own message
@@ -38,7 +38,6 @@ def main() -> None:
         elif app_module.debug or "--debug" in sys.argv:  # a bug of ours, not the user's mistake
             raise
         else:
-            render.err.print(f"internal error: {type(crash).__name__}: {render.safe(crash)} (run again with --debug "
-                             f"for the traceback; {REPORT})", soft_wrap=True)
+            render.internal_error(crash, REPORT)
             code = 3
     sys.exit(code if isinstance(code, int) else 0)

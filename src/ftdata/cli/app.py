@@ -43,7 +43,7 @@ def file_arg(value: str) -> Path:
 
 def _version(value: bool) -> None:
     if value:
-        print(f"ftdata {__version__}")
+        render.line(f"ftdata {__version__}")
         raise typer.Exit()
 
 
@@ -60,7 +60,7 @@ def root(
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    render.err.print(f"Error: {render.safe(message)}", soft_wrap=True)
+    render.error(message)
     raise typer.Exit(code)
 
 

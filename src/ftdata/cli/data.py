@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Annotated, Optional, cast
 
-import orjson
 import typer
 
 from ftdata import render
@@ -25,7 +24,6 @@ from ftdata.cli.app import (
     summary,
 )
 from ftdata.formats import FORMATS, TARGETS
-from ftdata.formats.write import ReasoningPolicy
 
 Files = Annotated[list[Path], typer.Argument(parser=file_arg, help="Data files (any format ftdata reads).", metavar="FILE...")]
 Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for large JSON Lines files (default: all cores).")]
@@ -89,7 +87,7 @@ def convert(
         fail(f"--reasoning must be think, drop or reject, not '{reasoning}'")
     with render.LazyProgress(f"converting to {to}") as progress:
         report = guarded(lambda: api.convert_files(
-            files, to, output, source, media_dir, cast(ReasoningPolicy, reasoning), name,
+            files, to, output, source, media_dir, cast("api.ReasoningPolicy", reasoning), name,
             dataset_info=not no_dataset_info, progress=progress, force=force, allow_outside=allow_outside_media,
             workers=workers), render.conversion)
     summary(report, json, render.conversion)
@@ -194,6 +192,4 @@ def formats() -> None:
 
     Example: ftdata formats
     """
-    for f in FORMATS.values():
-        render.out.print(f"[bold]{f.name}[/bold]: {f.summary}", soft_wrap=True)
-        render.out.print("  " + orjson.dumps(f.example).decode(), soft_wrap=True, markup=False)
+    render.formats(FORMATS.values())

@@ -26,7 +26,7 @@ def schema_export(
     from ftdata import api
 
     for path in guarded(lambda: api.export_schemas(directory)):
-        render.out.print(f"wrote {path}", markup=False)
+        render.line(f"wrote {path}")
 
 
 descriptor_app = typer.Typer(help="Other trainers' dataset descriptors (axolotl, trl, LLaMA-Factory v1) from and to a "

@@ -3,17 +3,16 @@
 Rules speak in canonical terms but report paths in the source record: every converter hands back an
 `Origins` map saying where each canonical message came from (`conversations[3].from`, `output`, ...).
 
-Each rule also knows one way to break it (`violate`): the fast lanes (each format's quick acceptance of plainly
-valid rows) restate these rules for speed, and a test breaks every rule in every fast-laned format to prove that
-the fast lane refuses what the rule forbids. A rule added here without the fast lanes learning it fails that test.
+Each rule also knows one way to break it (`violate`, from `ftdata.core.violations`): the fast lanes restate these
+rules for speed, and a test breaks every rule in every fast-laned format to prove the lane refuses it.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
+from ftdata.core import violations as v
 from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Record
 from ftdata.core.problems import Code, Problem, problem
 from ftdata.core.reasoning import same_text, tag_problem
@@ -87,9 +86,6 @@ class Where:
         return self.origins.get(self.name, i).role_path
 
 
-Json = dict[str, Any]
-
-
 @dataclass(frozen=True)
 class Rule:
     """A rule: what it checks (`check`, per message list or, with `per_record`, once per record), the codes it
@@ -100,7 +96,7 @@ class Rule:
     name: str
     codes: tuple[Code, ...]
     check: Callable[[Where], list[Problem]]
-    violate: Callable[[Json], Json | None]
+    violate: Callable[[v.Json], v.Json | None]
     per_record: bool = False
     stops: bool = False
 
@@ -285,66 +281,18 @@ def check_reasoning_answer(w: Where) -> list[Problem]:
             if m.reasoning is not None and m.role == "assistant" and m.content.strip() and same_text(m.reasoning, m.content)]
 
 
-# Ways to break each rule in a plain SFT conversation [system?, user, assistant, ...] (canonical JSON).
-def _edit(record: Json, change: Callable[[list[Json]], None]) -> Json:
-    out = copy.deepcopy(record)
-    change(out["messages"])
-    return out
-
-
-def _first_user(messages: list[Json]) -> Json:
-    return next(m for m in messages if m["role"] == "user")
-
-
-def _blank_user(messages: list[Json]) -> None:
-    _first_user(messages)["content"] = " "
-
-
-def _two_answers(messages: list[Json]) -> None:
-    i = next(i for i, m in enumerate(messages) if m["role"] == "assistant")
-    messages.insert(i, {"role": "assistant", "content": "first"})
-
-
-def _ends_on_user(messages: list[Json]) -> None:
-    messages.append({"role": "user", "content": "and?"})
-
-
-def _placeholder(messages: list[Json]) -> None:
-    _first_user(messages)["content"] += " <image>"
-
-
-def _empty(messages: list[Json]) -> None:
-    messages.clear()
-
-
-def _first_answer(messages: list[Json]) -> Json:
-    return next(m for m in messages if m["role"] == "assistant")
-
-
-def _user_reasoning(messages: list[Json]) -> None:
-    _first_user(messages)["reasoning"] = "why ask"
-
-
-def _unclosed_think(messages: list[Json]) -> None:
-    _first_answer(messages)["content"] = "<think>plan, then " + _first_answer(messages)["content"]
-
-
-def _reasoning_is_answer(messages: list[Json]) -> None:
-    _first_answer(messages)["reasoning"] = _first_answer(messages)["content"]
-
-
 RULES: tuple[Rule, ...] = (  # in the order they run
-    Rule("non-empty conversation", ("empty_conversation",), check_nonempty, lambda r: _edit(r, _empty), stops=True),
-    Rule("non-blank content", ("empty_content",), check_contents, lambda r: _edit(r, _blank_user)),
-    Rule("turn order", ("role_order",), check_order, lambda r: _edit(r, _two_answers)),
-    Rule("conversation end", ("role_order", "missing_assistant"), check_end, lambda r: _edit(r, _ends_on_user)),
-    Rule("media placeholders", ("placeholder_mismatch",), check_placeholders, lambda r: _edit(r, _placeholder),
+    Rule("non-empty conversation", ("empty_conversation",), check_nonempty, lambda r: v.edit(r, v.empty), stops=True),
+    Rule("non-blank content", ("empty_content",), check_contents, lambda r: v.edit(r, v.blank_user)),
+    Rule("turn order", ("role_order",), check_order, lambda r: v.edit(r, v.two_answers)),
+    Rule("conversation end", ("role_order", "missing_assistant"), check_end, lambda r: v.edit(r, v.ends_on_user)),
+    Rule("media placeholders", ("placeholder_mismatch",), check_placeholders, lambda r: v.edit(r, v.placeholder),
          per_record=True),
     Rule("reasoning on assistant turns", ("reasoning_misplaced",), check_reasoning_roles,
-         lambda r: _edit(r, _user_reasoning)),
-    Rule("think tags", ("reasoning_tags",), check_think_tags, lambda r: _edit(r, _unclosed_think)),
+         lambda r: v.edit(r, v.user_reasoning)),
+    Rule("think tags", ("reasoning_tags",), check_think_tags, lambda r: v.edit(r, v.unclosed_think)),
     Rule("reasoning is not the answer", ("reasoning_is_answer",), check_reasoning_answer,
-         lambda r: _edit(r, _reasoning_is_answer)),
+         lambda r: v.edit(r, v.reasoning_is_answer)),
     # only preference records have answers to compare: no plain SFT conversation breaks it
     Rule("distinct answers", ("identical_answers", "similar_answers"), check_answers, lambda r: None, per_record=True),
 )

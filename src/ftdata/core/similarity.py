@@ -8,7 +8,6 @@ The distance is rapidfuzz's (C++, bit-parallel, stopping at the cutoff): about a
 
 from __future__ import annotations
 
-
 PIECE = 1 << 20  # a longer text is normalised a piece at a time
 
 

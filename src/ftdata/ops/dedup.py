@@ -15,25 +15,21 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, get_args
+from typing import Any, Iterator
 
-from ftdata.core.canonical import Kind, Record
 from ftdata.core.problems import Code
 from ftdata.core.reports import Checked, ConvertReport
-from ftdata.core.textkeys import COMPARE, prompt_key, prompt_text
+from ftdata.core.textkeys import COMPARE
 from ftdata.engine.convert import Converter, Written, reject
 from ftdata.engine.lanes import check_items, open_items
 from ftdata.formats import FORMATS
-from ftdata.formats.light import LightRecord
 from ftdata.io.media import Media
-from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError
+from ftdata.io.readers import STDIN, UnreadableFile, UsageError
 from ftdata.io.sink import JsonWriter
-from ftdata.ops.dedup_text import Text, lines, shared_of
+from ftdata.ops.dedup_scan import MediaOf, Places, scan
+from ftdata.ops.dedup_text import Text, shared_of
 from ftdata.ops.pipeline import Interrupted, Plan, add_entry, check_target
 
-KINDS_OF: tuple[Kind, ...] = get_args(Kind)
-BATCH = 2000  # rows signed at a time (numpy arrays of a batch's characters stay a few MB)
-BATCH_CHARS = 1 << 22  # ... or fewer, when their compared texts reach this many characters
 LARGEST = 5  # clusters listed in the summary
 
 
@@ -66,9 +62,6 @@ class DedupReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (dict(v) if isinstance(v, Counter) else v) for k, v in self.__dict__.items()}
-
-
-MediaOf = Callable[[Path], Media]  # a file's media folder and policy
 
 
 def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float | None = None,
@@ -106,9 +99,9 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
     shared = shared_of(inputs, formats, compare) if near and compare != "all" else frozenset()
     report.shared_lines = len(shared)
     text = Text(compare, shared)
-    _scan(inputs, source, train, media_of, text, sigs=near, prompts=bool(against), prompt_sigs=near)
+    scan(inputs, source, train, media_of, text, sigs=near, prompts=bool(against), prompt_sigs=near)
     if evals is not None:
-        _scan(against, None, evals, media_of, text, sigs=False, prompts=True, prompt_sigs=near)
+        scan(against, None, evals, media_of, text, sigs=False, prompts=True, prompt_sigs=near)
         report.eval_records = _rows(evals)
     decisions = decide(train, evals, threshold)
     report.capped = decisions.capped
@@ -121,22 +114,6 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
 def _rows(cols: Any) -> int:
     index = cols.get("index")
     return 0 if index is None else len(index)
-
-
-class Places:
-    """Where each valid row of pass 1 is: (input number, row index, line or None), from numpy columns; and its
-    record's kind (`kind(row)`)."""
-
-    def __init__(self, cols: Any) -> None:
-        self.file, self.index, self.line = cols.get("file"), cols.get("index"), cols.get("line")
-        self.kinds = cols.get("kind")
-
-    def kind(self, row: int) -> Kind:
-        return KINDS_OF[int(self.kinds[row])]
-
-    def __getitem__(self, row: int) -> tuple[int, int, int | None]:
-        line = int(self.line[row])
-        return int(self.file[row]), int(self.index[row]), None if line < 0 else line
 
 
 def _check_args(inputs: list[Path], output: Path | None, threshold: float | None, against: list[Path],
@@ -162,73 +139,6 @@ def _check_args(inputs: list[Path], output: Path | None, threshold: float | None
 def _checked(path: Path, source: str | None, media_of: MediaOf, records: bool = True) -> Iterator[Checked]:
     fmt, _, items = open_items(path, source)
     return check_items(items, fmt, media_of(path), records=records)
-
-
-def _scan(paths: list[Path], source: str | None, cols: Any, media_of: MediaOf, text: Text, sigs: bool,
-          prompts: bool, prompt_sigs: bool) -> None:
-    """Pass 1: per valid row its place and keys (and signatures) into `cols`, in batches (of BATCH rows, or fewer
-    whose texts reach BATCH_CHARS: a few huge rows are signed a few at a time)."""
-    import numpy as np
-
-    from ftdata.ops.minhash import sign
-
-    keys: list[int] = []  # per row its key, kind and texts, not the row: a batch of huge rows holds only their texts
-    kinds: list[int] = []
-    texts: list[str] = []
-    asked: list[str] = []
-    chars = 0
-    where: list[tuple[int, int, int]] = []
-    if paths and all(p.suffix.lower() in JSONL_SUFFIXES for p in paths):
-        cols.reserve(sum(lines(p) for p in paths))  # at most one row a line: the columns are filled in place
-
-    def flush() -> None:
-        cols.add("file", np.array([w[0] for w in where], dtype=np.int32))
-        cols.add("index", np.array([w[1] for w in where], dtype=np.int64))
-        cols.add("line", np.array([w[2] for w in where], dtype=np.int64))
-        where.clear()
-        cols.add("key", np.array(keys, dtype=np.uint64))
-        cols.add("kind", np.array(kinds, dtype=np.uint8))
-        if sigs:
-            signed, words = sign(texts)
-            cols.add("sig", signed)
-            cols.add("words", words)
-        if prompts:
-            cols.add("prompt_key", np.fromiter((prompt_key(t) for t in asked), dtype=np.uint64, count=len(asked)))
-            cols.add("has_prompt", np.array([bool(t) for t in asked], dtype=bool))
-            if prompt_sigs:
-                signed, words = sign(asked)
-                cols.add("prompt_sig", signed)
-                cols.add("prompt_words", words)
-        keys.clear()
-        kinds.clear()
-        texts.clear()
-        asked.clear()
-
-    for number, path in enumerate(paths):
-        fmt, _, items = open_items(path, source)
-        light, plain = fmt.light, fmt.fast
-        for item in check_items(items, fmt, media_of(path), records=False):
-            record: Record | LightRecord | None = item.record
-            if item.accepted:  # valid by the fast lane: plain rows as light records (no pydantic object)
-                if light is not None and plain is not None and plain(item.raw):
-                    record = light(item.raw)
-                else:
-                    record = fmt.to_canonical(item.raw).record
-            if item.valid and record is not None:
-                where.append((number, item.index, -1 if item.line is None else item.line))
-                keys.append(text.key(record))
-                kinds.append(KINDS_OF.index(record.kind))
-                if sigs:
-                    texts.append(text.near(record))
-                    chars += len(texts[-1])
-                if prompts:
-                    asked.append(prompt_text(record))
-                    chars += len(asked[-1])
-                if len(keys) >= BATCH or chars >= BATCH_CHARS:
-                    flush()
-                    chars = 0
-    if keys:
-        flush()
 
 
 def _write(plan: Plan, source: str | None, report: DedupReport, decisions: Any, places: Places,
