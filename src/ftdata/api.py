@@ -14,19 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ftdata.core.canonical import Record
 from ftdata.core.problems import Problem
 from ftdata.core.reports import Checked, ConvertReport, FileReport
 from ftdata.core.stats import Stats, collect
 from ftdata.descriptors.base import DescriptorKind, E
-from ftdata.descriptors.export import Exported
-from ftdata.descriptors.export import export as export_descriptor
-from ftdata.descriptors.export import save as save_descriptor
-from ftdata.descriptors.imports import import_descriptor
 from ftdata.descriptors.llamafactory import DATASET_INFO, Entry, is_descriptor
-from ftdata.descriptors.outputs import run_inputs
 from ftdata.descriptors.v1 import V1_YAML, dump_yaml, is_v1_yaml, validate_v1_yaml
 from ftdata.engine.lanes import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
@@ -35,11 +30,13 @@ from ftdata.io.media import Media
 from ftdata.io.readers import UnreadableFile, UsageError
 from ftdata.io.staging import check_output, check_replaceable, refuse_inputs, write_output
 from ftdata.ops.convert import OutputExists, convert_files
-from ftdata.ops.dedup import DedupReport, dedup_files
-from ftdata.ops.fix import FixReport, fix_files
 from ftdata.ops.pipeline import Interrupted
-from ftdata.ops.schemas import export as export_schemas
 from ftdata.ops.validate import validate_descriptor, validate_file
+
+if TYPE_CHECKING:  # the commands below load their modules on first use: every CLI command imports this one
+    from ftdata.descriptors.export import Exported
+    from ftdata.ops.dedup import DedupReport
+    from ftdata.ops.fix import FixReport
 
 
 class DescriptorError(UnreadableFile):
@@ -136,6 +133,55 @@ def validate(path: str | Path, fmt: str | None = None, media_dir: str | Path | N
     if is_descriptor(path):
         return validate_descriptor(path, Path(media_dir) if media_dir else None, allow_outside)
     return [validate_file(path, fmt, media_dir, workers, progress, allow_outside)]
+
+
+def fix_files(*args: Any, **kwargs: Any) -> FixReport:
+    """`ftdata fix` (`ftdata.ops.fix.fix_files`)."""
+    from ftdata.ops.fix import fix_files as run
+
+    return run(*args, **kwargs)
+
+
+def dedup_files(*args: Any, **kwargs: Any) -> DedupReport:
+    """`ftdata dedup` (`ftdata.ops.dedup.dedup_files`)."""
+    from ftdata.ops.dedup import dedup_files as run
+
+    return run(*args, **kwargs)
+
+
+def export_descriptor(*args: Any, **kwargs: Any) -> Exported:
+    """`ftdata descriptor export` (`ftdata.descriptors.export.export`)."""
+    from ftdata.descriptors.export import export
+
+    return export(*args, **kwargs)
+
+
+def import_descriptor(*args: Any, **kwargs: Any) -> Exported:
+    """`ftdata descriptor import` (`ftdata.descriptors.imports.import_descriptor`)."""
+    from ftdata.descriptors.imports import import_descriptor as run
+
+    return run(*args, **kwargs)
+
+
+def save_descriptor(out: Path | None, text: str, inputs: list[Path], force: bool) -> None:
+    """A descriptor's text to `out`, staged (nothing when `out` is None: it was printed)."""
+    from ftdata.descriptors.export import save
+
+    save(out, text, inputs, force)
+
+
+def run_inputs(source: Path) -> list[Path]:
+    """`source` and the local data files it names when it is a descriptor: what no output may be written onto."""
+    from ftdata.descriptors.outputs import run_inputs as inputs
+
+    return inputs(source)
+
+
+def export_schemas(directory: Path) -> list[Path]:
+    """`ftdata schema export`: one JSON Schema per format."""
+    from ftdata.ops.schemas import export
+
+    return export(directory)
 
 
 def load_tokenizer(name: str) -> Any:
