@@ -45,21 +45,17 @@ def convert_files(
     plan = Plan.make("convert", inputs, output, f".{target}", ("rejects",), force, dataset_info, name)
     report = ConvertReport([str(p) for p in inputs], str(plan.out), str(plan.sides["rejects"]), target)
     written = Written()
-    try:
-        with plan.staged() as run:
-            out_f, (rejects_f,) = run.out_file, run.side_files
-            batch = BatchWriter(sys.stdout.buffer if out_f is None else out_f)
-            writer = JsonWriter(batch, array=not plan.to_stdout and plan.out.suffix.lower() == ".json")
-            reject_batch = BatchWriter(rejects_f)
-            _convert_inputs(plan, FORMATS[target], source, media_dir, reasoning, allow_outside, workers, progress,
-                            writer, JsonWriter(reject_batch, array=False), report, written, run.run)
-            writer.close()
-            batch.close()
-            reject_batch.close()
-            run.then(lambda: _finish(plan, run, report, written, media_dir))
-    except Interrupted as done:
-        done.report = report
-        raise
+    with plan.staged(report) as run:
+        out_f, (rejects_f,) = run.out_file, run.side_files
+        batch = BatchWriter(sys.stdout.buffer if out_f is None else out_f)
+        writer = JsonWriter(batch, array=not plan.to_stdout and plan.out.suffix.lower() == ".json")
+        reject_batch = BatchWriter(rejects_f)
+        _convert_inputs(plan, FORMATS[target], source, media_dir, reasoning, allow_outside, workers, progress,
+                        writer, JsonWriter(reject_batch, array=False), report, written, run.run)
+        writer.close()
+        batch.close()
+        reject_batch.close()
+        run.then(lambda: _finish(plan, run, report, written, media_dir))
     if plan.to_stdout:
         sys.stdout.buffer.flush()
     return report

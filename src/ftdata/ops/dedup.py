@@ -28,7 +28,7 @@ from ftdata.io.readers import STDIN, UnreadableFile, UsageError
 from ftdata.io.sink import JsonWriter
 from ftdata.ops.dedup_scan import MediaOf, Places, scan
 from ftdata.ops.dedup_text import Text, shared_of
-from ftdata.ops.pipeline import Interrupted, Plan, add_entry, check_target
+from ftdata.ops.pipeline import Plan, check_target, written_by
 
 LARGEST = 5  # clusters listed in the summary
 
@@ -147,30 +147,24 @@ def _write(plan: Plan, source: str | None, report: DedupReport, decisions: Any, 
     unless an input changed since `stamps` (or its valid rows differ from pass 1's)."""
     written, rows = ConvertReport([], report.output, report.rejects, report.target), Written()  # OUT's, for its entry
     inputs = plan.inputs
-    try:
-        with plan.staged() as run:
-            writer = JsonWriter(run.out_file, array=plan.out.suffix == ".json")  # type: ignore[arg-type]
-            dupes, rejects = (JsonWriter(f, array=False) for f in run.side_files)
-            row = 0
-            for number, path in enumerate(inputs):
-                conv = Converter(FORMATS[report.formats[str(path)]], FORMATS[report.target], "think", writer, rejects,
-                                 written, path if len(inputs) > 1 else None, rows)
-                row = _write_file(number, path, source, media_of, conv, dupes, report, decisions, places,
-                                  eval_places, row)
-            if row != len(decisions.status):
-                raise _changed(inputs[places[row][0]])
-            now = _stamps(inputs)
-            for path, before, after in zip(inputs, stamps or now, now):
-                if before != after:  # rewritten in place with as many valid rows: the decisions would name others
-                    raise _changed(path)
-            writer.close()  # only a run that removed or rejected rows leaves OUT.dupes.jsonl / OUT.rejects.jsonl
-            report.kept, report.rejected = written.written, report.rejected + written.rejected
-            report.reject_codes.update(written.reject_codes)
-            report.warnings.update(written.warnings)
-            run.then(lambda: add_entry(plan, written, rows, report))
-    except Interrupted as done:
-        done.report = report
-        raise
+    with plan.staged(report) as run:
+        writer = JsonWriter(run.out_file, array=plan.out.suffix == ".json")  # type: ignore[arg-type]
+        dupes, rejects = (JsonWriter(f, array=False) for f in run.side_files)
+        row = 0
+        for number, path in enumerate(inputs):
+            conv = Converter(FORMATS[report.formats[str(path)]], FORMATS[report.target], "think", writer, rejects,
+                             written, path if len(inputs) > 1 else None, rows)
+            row = _write_file(number, path, source, media_of, conv, dupes, report, decisions, places, eval_places,
+                              row)
+        if row != len(decisions.status):
+            raise _changed(inputs[places[row][0]])
+        now = _stamps(inputs)
+        for path, before, after in zip(inputs, stamps or now, now):
+            if before != after:  # rewritten in place with as many valid rows: the decisions would name others
+                raise _changed(path)
+        writer.close()  # only a run that removed or rejected rows leaves OUT.dupes.jsonl / OUT.rejects.jsonl
+        report.kept = written.written
+        written_by(run, written, rows, report)
 
 
 def _write_file(number: int, path: Path, source: str | None, media_of: MediaOf, conv: Converter, dupes: JsonWriter,

@@ -23,7 +23,7 @@ from ftdata.io.media import Media
 from ftdata.io.readers import STDIN, Item, UsageError
 from ftdata.io.sink import JsonWriter
 from ftdata.ops.fixes import Change, FixCode, fix_reported, fix_row, fix_structure
-from ftdata.ops.pipeline import Interrupted, Plan, add_entry, check_target
+from ftdata.ops.pipeline import Plan, check_target, written_by
 
 
 @dataclass
@@ -71,24 +71,18 @@ def fix_files(inputs: list[Path], target: str | None = None, output: Path | None
     report = FixReport([str(p) for p in inputs], str(plan.out), str(plan.sides["changes"]),
                        str(plan.sides["rejects"]), target, formats)
     written, rows = ConvertReport([], str(plan.out), report.rejects, target), Written()  # OUT's, for its entry
-    try:
-        with plan.staged() as run:
-            writer = JsonWriter(run.out_file, array=plan.out.suffix == ".json")  # type: ignore[arg-type]
-            log, rejects = (JsonWriter(f, array=False) for f in run.side_files)
-            for path, fmt, items in opened:
-                label = path if len(inputs) > 1 else None
-                media = Media(media_dir or (path.resolve().parent if str(path) != STDIN else Path(".")), allow_outside)
-                conv = Converter(fmt, FORMATS[target], "think", writer, rejects, written, label, rows)
-                for item in items:
-                    _one(item, fmt, media, (drop_empty, merge_consecutive), conv, log, rejects, label, report)
-            writer.close()
-            report.written, report.rejected = written.written, report.rejected + written.rejected
-            report.reject_codes.update(written.reject_codes)
-            report.warnings.update(written.warnings)
-            run.then(lambda: add_entry(plan, written, rows, report))
-    except Interrupted as done:
-        done.report = report
-        raise
+    with plan.staged(report) as run:
+        writer = JsonWriter(run.out_file, array=plan.out.suffix == ".json")  # type: ignore[arg-type]
+        log, rejects = (JsonWriter(f, array=False) for f in run.side_files)
+        for path, fmt, items in opened:
+            label = path if len(inputs) > 1 else None
+            media = Media(media_dir or (path.resolve().parent if str(path) != STDIN else Path(".")), allow_outside)
+            conv = Converter(fmt, FORMATS[target], "think", writer, rejects, written, label, rows)
+            for item in items:
+                _one(item, fmt, media, (drop_empty, merge_consecutive), conv, log, rejects, label, report)
+        writer.close()
+        report.written = written.written
+        written_by(run, written, rows, report)
     return report
 
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager, suppress
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Protocol
 
+from ftdata.core.problems import Code
 from ftdata.core.reports import ConvertReport
 from ftdata.descriptors.llamafactory_writer import (
     DESCRIPTOR,
@@ -90,12 +92,16 @@ class Plan:
         return cls(command, inputs, out, files, force, entry, to_stdout)
 
     @contextmanager
-    def staged(self) -> Iterator[Staging]:
-        """Temp files for OUT and the side files, put in place together when the block ends (see the module)."""
+    def staged(self, report: object = None) -> Iterator[Staging]:
+        """Temp files for OUT and the side files, put in place together when the block ends (see the module);
+        `report` goes with an `Interrupted` raised then."""
         run = Staging(self)
         try:
             yield run
             run.finish()
+        except Interrupted as done:
+            done.report = report
+            raise
         except BaseException:
             run.discard()
             raise
@@ -186,6 +192,23 @@ class Described(Protocol):
 
     dataset_info: str | None
     dataset_info_note: str | None
+
+
+class Counted(Described, Protocol):
+    """A report of fix or dedup: what the converters writing OUT rejected, and the warnings they met."""
+
+    rejected: int
+    reject_codes: Counter[Code]
+    warnings: Counter[Code]
+
+
+def written_by(run: Staging, written: ConvertReport, rows: Written, report: Counted) -> None:
+    """After the rows: what the converters that wrote OUT rejected and warned about goes into `report`, and OUT's
+    dataset_info.json entry (from `written` and `rows`) is added right after the commit (fix, dedup)."""
+    report.rejected += written.rejected
+    report.reject_codes.update(written.reject_codes)
+    report.warnings.update(written.warnings)
+    run.then(lambda: add_entry(run.plan, written, rows, report))
 
 
 def add_entry(plan: Plan, written: ConvertReport, rows: Written, report: Described) -> None:
