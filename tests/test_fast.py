@@ -274,3 +274,28 @@ def test_type_drift_sees_inside_a_category_object(tmp_path: Path, fmt: str, row:
     path.write_text("".join(__import__("json").dumps(r) + "\n" for r in rows))
     report = validate_file(path, fmt=fmt)
     assert report.invalid == 0 and [p.path for p in report.problems if p.code == "type_drift"] == ["category.a"]
+
+
+def _deep(levels: int) -> object:
+    value: object = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("fmt", [f for f in REGISTRY if f.fast is not None], ids=lambda f: f.name)
+def test_a_plain_fast_lane_takes_no_deep_row(fmt) -> None:
+    """convert skips the depth check for rows its plain fast lane takes (`jsonl_items(shallow=True)`): that lane must
+    refuse any row that nests deeper than its fixed shape, wherever the depth hides."""
+    import copy
+
+    deep = _deep(200)
+    candidates = [{**fmt.example, "extra": deep}]
+    for key, value in fmt.example.items():
+        candidates.append({**fmt.example, key: deep})
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            for inner in value[0]:
+                row = copy.deepcopy(fmt.example)
+                row[key][0][inner] = deep
+                candidates.append(row)
+    assert not any(fmt.fast(row) for row in candidates)

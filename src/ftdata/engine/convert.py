@@ -196,7 +196,7 @@ def convert_range(conv: Converter, path: Path, start: int, end: int | None, medi
                   progress: Tick | None = None) -> int:
     """Convert JSON Lines from byte `start` to `end` through `conv`; returns the physical lines read."""
     def read(take: Accept | None, tally: Tally) -> Iterator[Item]:
-        return read_jsonl_range(path, start, end, tally, take, progress)
+        return read_jsonl_range(path, start, end, tally, take, progress, shallow=True)  # take: the plain fast lane
 
     return convert_reader(conv, read, media).lines
 
