@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 FIXTURES = ROOT / "fixtures" / "data"
 SHARED = ROOT.parent / "shared" / "data"
+UPSTREAM = FIXTURES / "upstream"
 
 
 @pytest.fixture
@@ -18,3 +19,9 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared/data is absent (only in the project workspace)")
     return SHARED
+
+
+@pytest.fixture
+def upstream() -> Path:
+    """Slices of the shared folder in its layout (fixtures/data/upstream): the real-sample tests run in a clone too."""
+    return UPSTREAM
