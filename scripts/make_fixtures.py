@@ -50,7 +50,7 @@ def main() -> None:
         shutil.copy(SRC / lf / "mllm_demo_data" / name, DST / lf / "mllm_demo_data" / name)
 
 
-NOTICE = """# Slices of the project's shared real data (fixtures/data/upstream)
+NOTICE = """# Slices of the project's shared real data (fixtures/upstream)
 
 Made by `python scripts/make_fixtures.py ../shared/data upstream`: the shared folder's layout, each file cut to its
 first rows (plus the rows the tests name), unchanged otherwise (JSON arrays re-indented). The audio / video demos
@@ -60,10 +60,10 @@ and their `dataset_info.json` entries are left out (their media is 1.6 MB). Sour
 
 
 def upstream() -> None:
-    """fixtures/data/upstream: the shared folder's layout in slices, for the tests of the full samples (a clone runs
+    """fixtures/upstream: the shared folder's layout in slices, for the tests of the full samples (a clone runs
     them too). Audio / video demos are left out (their media is 1.6 MB), and their dataset_info.json entries with them."""
     global DST
-    base, DST = DST, DST / "upstream"
+    base, DST = DST, DST.parent / "upstream"
     lf = "llamafactory"
     # MOSS: rows 0-39 (33 and 35 ask the same question), the known oddities, and where conversation_id turns to text
     jsonl("moss/moss-003-sft-sample.jsonl", "moss/moss-003-sft-sample.jsonl",

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 FIXTURES = ROOT / "fixtures" / "data"
 SHARED = ROOT.parent / "shared" / "data"
-UPSTREAM = FIXTURES / "upstream"
+UPSTREAM = ROOT / "fixtures" / "upstream"
 
 
 @pytest.fixture
@@ -23,5 +23,5 @@ def shared() -> Path:
 
 @pytest.fixture
 def upstream() -> Path:
-    """Slices of the shared folder in its layout (fixtures/data/upstream): the real-sample tests run in a clone too."""
+    """Slices of the shared folder in its layout (fixtures/upstream): the real-sample tests run in a clone too."""
     return UPSTREAM

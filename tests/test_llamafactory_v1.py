@@ -1,4 +1,4 @@
-"""LLaMA-Factory v1 rows: the upstream files (fixtures/data/upstream) validate and survive conversions; weights, media paths and
+"""LLaMA-Factory v1 rows: the upstream files (fixtures/upstream) validate and survive conversions; weights, media paths and
 DPO prompts map as the module says."""
 
 import json

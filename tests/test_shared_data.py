@@ -1,4 +1,4 @@
-"""The real samples: slices of ../shared/data in fixtures/data/upstream (every clone), the audio / video demos in
+"""The real samples: slices of ../shared/data in fixtures/upstream (every clone), the audio / video demos in
 ../shared/data itself (their media is not in the repo; skipped in a clone)."""
 
 from collections import Counter
@@ -7,7 +7,7 @@ import pytest
 
 from ftdata import validate_file
 
-LF_LOCAL = {  # file -> (format, records, invalid), as sliced in fixtures/data/upstream
+LF_LOCAL = {  # file -> (format, records, invalid), as sliced in fixtures/upstream
     "alpaca_en_demo.json": ("alpaca", 6, 0),
     "alpaca_zh_demo.json": ("alpaca", 6, 0),
     "identity.json": ("alpaca", 6, 0),
