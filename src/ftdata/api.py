@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from ftdata.core.canonical import Record
 from ftdata.core.problems import Problem
 from ftdata.core.reports import Checked, ConvertReport, FileReport
+from ftdata.core.suggest import did_you_mean
 from ftdata.core.stats import Stats, collect
 from ftdata.descriptors.base import DescriptorKind, E
 from ftdata.descriptors.export import Exported, import_descriptor
@@ -106,7 +107,8 @@ def _open_descriptor(source: Path, kind: DescriptorKind[E], names: list[str] | N
     wanted = names if names is not None else [n for n, e in entries.items() if kind.skipped(e) is None]
     unknown = [n for n in wanted if n not in entries]
     if unknown:
-        raise DescriptorError(f"no entry {', '.join(unknown)} in {source}; it has: {', '.join(entries)}")
+        hint = did_you_mean(unknown[0], entries) if len(unknown) == 1 else ""
+        raise DescriptorError(f"no entry {', '.join(unknown)} in {source}{hint}; it has: {', '.join(entries)}")
     out = []
     for name in wanted:
         entry = entries[name]

@@ -101,7 +101,11 @@ def conversion(r: ConvertReport) -> None:
     console = err if r.output == "-" else out
     formats_read(console, r.formats)
     console.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}", soft_wrap=True)
-    console.print(f"wrote {safe(r.output)} ({r.target})", soft_wrap=True)
+    if r.written or r.output == "-":
+        console.print(f"wrote {safe(r.output)} ({r.target})", soft_wrap=True)
+    else:
+        console.print(f"no row was written, so {safe(r.output)} was not created (nor its dataset_info.json entry)",
+                      soft_wrap=True)
     rejected_and_warnings(console, r)
     for p in r.output_problems:
         console.print(f"[yellow]warning:[/yellow] {p.code} in the output: {safe(p.message)}", soft_wrap=True)

@@ -12,12 +12,14 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 from rich.console import Console
 
+from ftdata.cli import usage
 from ftdata.render import safe
 from fttrain import __version__
 from fttrain.spec import CLI_FIELDS, RunSpec, SpecError, Stage, load_spec, option
 
 app = typer.Typer(help="Fine-tune LLMs on ftdata datasets with trl + peft (SFT, DPO, KTO).", no_args_is_help=True,
                   rich_markup_mode=None)
+usage.install()  # usage lines as FILE / N / PATH, "did you mean" for an unknown option
 # Under torchrun / accelerate every rank runs this CLI: only rank 0 prints.
 out = Console(highlight=False, emoji=False, quiet=os.environ.get("RANK", "0") != "0")
 err = Console(stderr=True, highlight=False, emoji=False)
@@ -77,14 +79,20 @@ def _option(name: str) -> inspect.Parameter:
                              annotation=Annotated[Optional[py_type], typer.Option(*decl, help=help_text, show_default=False)])
 
 
+def _need_train(what: str) -> None:
+    """Exit 2 with the install command when the `train` extra is missing."""
+    missing = [n for n in ("torch", "transformers", "trl", "peft", "datasets", "jinja2")
+               if importlib.util.find_spec(n) is None]
+    if missing:
+        _fail(f"{what} needs {', '.join(missing)}; install the training extra: {INSTALL}")
+
+
 def _stage_command(stage: Stage, summary: str) -> None:
     def command(**kwargs: Any) -> None:
         source, config = kwargs.pop("source"), kwargs.pop("config")
         dry_run, debug = kwargs.pop("dry_run"), kwargs.pop("debug")
         quiet_third_party(kwargs.pop("verbose"))
-        missing = [n for n in ("torch", "transformers", "trl", "peft", "datasets") if importlib.util.find_spec(n) is None]
-        if missing:
-            _fail(f"training needs {', '.join(missing)}; install the training extra: {INSTALL}")
+        _need_train("training")
         from fttrain.checks import UsageError, check_run
 
         try:
@@ -230,6 +238,10 @@ def counts_line(c: Any, max_length: int, policy: str) -> str:
             f"on {c.dropped_no_target}, unrenderable {c.unrenderable}, kept {c.kept}")
 
 
+SKIP_BAD_INSPECT = ("Show the valid rows when some are invalid or the chat template cannot render them (they are "
+                    "counted); default: stop, naming the row.")
+
+
 @app.command("inspect")
 def inspect_command(
     source: Annotated[Path, typer.Argument(help="A dataset_info.json (or a data file).")],
@@ -242,7 +254,7 @@ def inspect_command(
                                                              help=option("reasoning_history")[1])] = None,
     rows: Annotated[int, typer.Option("--rows", min=0, help="How many rows to show token by token.")] = 3,
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the view as a self-contained HTML page.")] = None,
-    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help=option("skip_bad_rows")[1])] = False,
+    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help=SKIP_BAD_INSPECT)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help=VERBOSE)] = False,
 ) -> None:
@@ -254,6 +266,7 @@ def inspect_command(
     """
     from fttrain.checks import UsageError, check_folder, check_inputs
 
+    _need_train("inspect")
     quiet_third_party(verbose)
     overrides = {"dataset": dataset, "model": model, "chat_template": chat_template, "train_on": train_on,
                  "skip_bad_rows": skip_bad_rows, "reasoning": reasoning, "reasoning_history": reasoning_history}
@@ -292,6 +305,7 @@ def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:
 
     from ftdata import render
     from ftdata.io.readers import UnreadableFile
+    from fttrain.checks import UsageError
     from fttrain.data import DataError
     from fttrain.inspection import html_page, inspect_data, row_heading, summary_lines
     from fttrain.model import ModelError
@@ -301,7 +315,7 @@ def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:
     except DataError as error:
         render.validation_text(error.reports, max_errors=10)
         _fail(str(error), code=1)
-    except (UnreadableFile, ModelError) as error:
+    except (UnreadableFile, ModelError, UsageError) as error:
         _fail(str(error))
     for view in found.rows:
         out.print(Text(visible(row_heading(view)), style="bold"), soft_wrap=True)
