@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from fttrain.checks import UsageError
-
 from fttrain.data import Counts, DataError, load_sources, preference_rows, sft_rows
 from fttrain.run import split_eval
 from fttrain.spec import RunSpec
