@@ -108,3 +108,36 @@ def test_a_convert_that_writes_no_row_says_so_and_leaves_no_file(tmp_path: Path,
     assert f"so {out} was not created" in " ".join(result.output.split())
     assert not out.exists() and not (tmp_path / "dataset_info.json").exists()
     assert len((tmp_path / f"out{suffix}.rejects.jsonl").read_text().splitlines()) == 2
+
+
+def test_progress_is_a_plain_line_now_and_then_when_stderr_is_not_a_terminal(capsys) -> None:
+    from ftdata import render
+
+    tick = render.LazyProgress("validating big.jsonl", delay=0, every=0)
+    with tick:
+        tick(1000)
+        tick(250000)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" (")[0] for line in lines] == ["validating big.jsonl: 1,000 records so far",
+                                                       "validating big.jsonl: 250,000 records so far"]
+    quiet = render.LazyProgress("x", delay=0, every=0, quiet=True)
+    quiet(5)
+    assert capsys.readouterr().err == ""
+
+
+def test_fttrain_dry_run_and_inspect_show_progress_when_piped(tmp_path: Path, monkeypatch) -> None:
+    from ftdata import render
+    from fttrain import inspection, prepared
+
+    eager = lambda label, *a, **k: render.LazyProgress(label, delay=0, every=0)  # noqa: E731
+    monkeypatch.setattr(prepared, "tokenizing", eager)
+    monkeypatch.setattr(inspection, "LazyProgress", eager)
+    (tmp_path / "identity.json").write_bytes((FIXTURES / "llamafactory" / "identity.json").read_bytes())
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"identity": {"file_name": "identity.json"}}))
+    info = str(tmp_path / "dataset_info.json")
+    dry = runner.invoke(fttrain_app, ["sft", info, "--dry-run", "--cache-dir", str(tmp_path / "cache")])
+    assert dry.exit_code == 0, dry.output
+    assert "tokenizing identity (10 rows): 10 records so far" in dry.output
+    seen = runner.invoke(fttrain_app, ["inspect", info, "--rows", "0"])
+    assert seen.exit_code == 0, seen.output
+    assert "inspecting dataset_info.json: 10 records so far" in seen.output
