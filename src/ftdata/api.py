@@ -150,7 +150,8 @@ def plot_stats(result: Stats, out: Path, inputs: list[Path]) -> None:
     (never onto one of `inputs`; an older plot is replaced)."""
     from ftdata.core.stats import plot
 
-    write_output(out, plot(result), inputs, force=True, flag="--plot")
+    name = ", ".join(p.name for p in inputs)
+    write_output(out, plot(result, name if len(name) <= 80 else name[:77] + "..."), inputs, force=True, flag="--plot")
 
 
 __all__ = ["ConvertReport", "Dataset", "DedupReport", "DescriptorError", "Exported", "FileReport", "FixReport",
