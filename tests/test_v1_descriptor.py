@@ -52,7 +52,7 @@ def test_validate_reads_each_entry_as_its_converter_does(tmp_path: Path) -> None
                                    [(p.line, p.path, p.code) for p in r.problems]) for r in reports[1:]}
     assert (reports[0].records, reports[0].invalid) == (5, 0)
     assert got == {
-        "alpaca_demo": ("alpaca", 2, 1, None, [(None, "history", "invalid_value")]),
+        "alpaca_demo": ("alpaca", 2, 1, None, [(1, "history", "invalid_value")]),
         "sharegpt_demo": ("sharegpt", 3, 1, None, [(2, "system", "invalid_value"),
                                                    (3, "messages[0].role", "unknown_role")]),
         "pair_demo": ("trl", 1, 1, None, []),
