@@ -13,6 +13,13 @@ SHARED = ROOT.parent / "shared" / "data"
 UPSTREAM = ROOT / "fixtures" / "upstream"
 
 
+def fixture_files(pattern: str) -> list[Path]:
+    """The fixture data files matching `pattern`, in order; hidden folders left out (fttrain's default cache,
+    `.fttrain-cache`, lands beside the data a README example trains on)."""
+    return sorted(p for p in FIXTURES.rglob(pattern)
+                  if not any(part.startswith(".") for part in p.relative_to(FIXTURES).parts))
+
+
 @pytest.fixture
 def shared() -> Path:
     """The shared real-data folder beside the checkout; tests using it skip in a user's clone."""
