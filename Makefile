@@ -1,20 +1,19 @@
-# Quick start: `make demo`, `make test`. Both set up .venv on a fresh machine (CPU torch first; on a machine whose
-# package index serves the CUDA build by default, as PyPI does: TORCH_INDEX=https://download.pytorch.org/whl/cpu).
+# Quick start: `make demo`, `make test`. Both set up .venv on a fresh machine with scripts/install.sh: torch first
+# (the CPU build when no GPU is found; TORCH_INDEX=URL to choose the index), with uv when it is installed. The demo
+# installs the `train` extra only (what it runs); `make test` / `make install` install `all`.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-all
+DEMO_STAMP := $(VENV)/.installed-train
 export HF_HUB_OFFLINE := 1
 export OMP_NUM_THREADS := 1
 
 .PHONY: install test test-fast demo bench wheel-check clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install -q -e '.[train,dev,dedup,yaml,ray]'
-	@$(BIN)/python -m pip list 2>/dev/null | grep -E '^torch ' | grep -q '+cpu' || echo "warning: torch is not the CPU build"
-	touch $(STAMP)
+$(VENV)/.installed-%: pyproject.toml scripts/install.sh
+	PYTHON="$(PYTHON)" bash scripts/install.sh $* $(VENV)
+	touch $@
 
 install: $(STAMP)
 
@@ -28,7 +27,7 @@ test-fast: $(STAMP)
 
 # The main job on bundled data: validate real samples of every format. The LLaMA-Factory zh tool-call
 # sample holds two rows that are broken upstream, so validate exits 1 there by design; anything else fails.
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/ftdata formats
 	$(BIN)/ftdata validate fixtures/data/moss/moss_sample.jsonl --max-errors 5
 	$(BIN)/ftdata validate fixtures/data/firefly/sft.jsonl fixtures/data/firefly/dpo.jsonl fixtures/data/firefly/pretrain.jsonl

@@ -50,5 +50,44 @@ def main() -> None:
         shutil.copy(SRC / lf / "mllm_demo_data" / name, DST / lf / "mllm_demo_data" / name)
 
 
+NOTICE = """# Slices of the project's shared real data (fixtures/upstream)
+
+Made by `python scripts/make_fixtures.py ../shared/data upstream`: the shared folder's layout, each file cut to its
+first rows (plus the rows the tests name), unchanged otherwise (JSON arrays re-indented). The audio / video demos
+and their `dataset_info.json` entries are left out (their media is 1.6 MB). Sources and licenses, as upstream:
+
+"""
+
+
+def upstream() -> None:
+    """fixtures/upstream: the shared folder's layout in slices, for the tests of the full samples (a clone runs
+    them too). Audio / video demos are left out (their media is 1.6 MB), and their dataset_info.json entries with them."""
+    global DST
+    base, DST = DST, DST.parent / "upstream"
+    lf = "llamafactory"
+    # MOSS: rows 0-39 (33 and 35 ask the same question), the known oddities, and where conversation_id turns to text
+    jsonl("moss/moss-003-sft-sample.jsonl", "moss/moss-003-sft-sample.jsonl",
+          list(range(40)) + [76, 92, 95, 117, 192, 198, 199, 200, 201])
+    for name in ("dummy_data.jsonl", "dummy_dpo.jsonl", "dummy_pretrain.jsonl"):
+        jsonl(f"firefly/{name}", f"firefly/{name}", list(range(10)))
+    for name in ("alpaca_en_demo.json", "alpaca_zh_demo.json", "identity.json", "glaive_toolcall_en_demo.json",
+                 "dpo_en_demo.json", "dpo_zh_demo.json", "kto_en_demo.json", "mllm_demo.json"):
+        json_array(f"{lf}/{name}", f"{lf}/{name}", list(range(6)))
+    json_array(f"{lf}/glaive_toolcall_zh_demo.json", f"{lf}/glaive_toolcall_zh_demo.json", list(range(4)) + [197, 293])
+    jsonl(f"{lf}/c4_demo.jsonl", f"{lf}/c4_demo.jsonl", list(range(6)))
+    jsonl(f"{lf}/wiki_demo.txt", f"{lf}/wiki_demo.txt", list(range(2)))
+    jsonl(f"{lf}/v1_sft_demo.jsonl", f"{lf}/v1_sft_demo.jsonl", list(range(10)))
+    jsonl(f"{lf}/reason_tool_use_demo_50.jsonl", f"{lf}/reason_tool_use_demo_50.jsonl", list(range(8)))
+    for name in ("v1_dpo_demo.jsonl", "v1_multimodal_demo.jsonl", "v1_sft_demo.yaml", "v1_dpo_demo.yaml",
+                 "v1_multimodal_demo.yaml"):
+        shutil.copy(SRC / lf / name, DST / lf / name)
+    info = json.loads((SRC / lf / "dataset_info.json").read_text(encoding="utf-8"))
+    kept = {k: v for k, v in info.items() if not k.startswith(("mllm_audio", "mllm_video"))}
+    (DST / lf / "dataset_info.json").write_text(json.dumps(kept, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    shutil.copytree(base / lf / "mllm_demo_data", DST / lf / "mllm_demo_data", dirs_exist_ok=True)
+    (DST / "README.md").write_text(NOTICE + (SRC / "README.md").read_text(encoding="utf-8").split("\n\n", 1)[1])
+    DST = base
+
+
 if __name__ == "__main__":
-    main()
+    main() if sys.argv[2:] != ["upstream"] else upstream()

@@ -14,6 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 FIXTURES = ROOT / "fixtures" / "data"
 SHARED = ROOT.parent / "shared" / "data"
+UPSTREAM = ROOT / "fixtures" / "upstream"
+
+
+def fixture_files(pattern: str) -> list[Path]:
+    """The fixture data files matching `pattern`, in order; hidden folders left out (fttrain's default cache,
+    `.fttrain-cache`, lands beside the data a README example trains on)."""
+    return sorted(p for p in FIXTURES.rglob(pattern)
+                  if not any(part.startswith(".") for part in p.relative_to(FIXTURES).parts))
 
 
 @pytest.fixture
@@ -22,3 +30,9 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared/data is absent (only in the project workspace)")
     return SHARED
+
+
+@pytest.fixture
+def upstream() -> Path:
+    """Slices of the shared folder in its layout (fixtures/upstream): the real-sample tests run in a clone too."""
+    return UPSTREAM

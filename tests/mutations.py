@@ -4,7 +4,7 @@ import copy
 import json
 from typing import Any, Iterator
 
-from conftest import DATA, FIXTURES
+from conftest import DATA, fixture_files
 from hypothesis import strategies as st
 
 
@@ -57,7 +57,7 @@ def _loads(line: str) -> Any:
 
 def fixture_rows() -> Iterator[tuple[str, dict]]:
     """(file name, row) for every object row of the fixtures and the golden cases."""
-    for path in sorted(DATA.glob("*/*/*.jsonl")) + sorted(FIXTURES.rglob("*.json*")):
+    for path in sorted(DATA.glob("*/*/*.jsonl")) + fixture_files("*.json*"):
         text = path.read_text()
         rows = json.loads(text) if path.suffix == ".json" else [_loads(line) for line in text.splitlines()]
         for row in rows if isinstance(rows, list) else [rows]:

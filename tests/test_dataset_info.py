@@ -114,8 +114,8 @@ def _rows(path: Path) -> list:
     return json.loads(text) if path.suffix == ".json" else [json.loads(line) for line in text.splitlines()]
 
 
-def test_llamafactory_dataset_info_reads_like_llamafactory(shared) -> None:
-    lf = shared / "llamafactory"
+def test_llamafactory_dataset_info_reads_like_llamafactory(upstream) -> None:
+    lf = upstream / "llamafactory"
     reports = {r.path.split("#")[-1]: r for r in validate_descriptor(lf / "dataset_info.json")}
     assert reports[str(lf / "dataset_info.json")].invalid == 0
     for name, entry in json.loads((lf / "dataset_info.json").read_text()).items():

@@ -208,7 +208,7 @@ def test_compare_prompt_and_answer(tmp_path: Path) -> None:
     dedup_files([src], tmp_path / "ans.jsonl", threshold=0.8, compare="answer")
     assert [(d["index"], d["duplicate_of"]["index"]) for d in lines(tmp_path / "ans.jsonl.dupes.jsonl")] == [(2, 0)]
     result = runner.invoke(app, ["dedup", str(src), "--compare", "question", "-o", str(tmp_path / "x.jsonl")])
-    assert result.exit_code == 2 and "unknown --compare 'question'; choose one of conversation, prompt" in result.output
+    assert result.exit_code == 2 and "unknown --compare 'question' (did you mean 'conversation'?); choose one of conversation, prompt" in result.output
 
 
 def test_rows_without_words_are_never_near_duplicates(tmp_path: Path) -> None:

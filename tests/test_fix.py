@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DATA
+from conftest import DATA, fixture_files
 from typer.testing import CliRunner
 
 from ftdata import validate_file
@@ -128,7 +128,7 @@ def test_fix_never_makes_a_valid_row_invalid(tmp_path: Path, monkeypatch) -> Non
     """Every golden and fixture file: no row that validates is rejected after fixing (and the output validates)."""
     from conftest import FIXTURES
 
-    files = sorted(DATA.glob("*/*/*.jsonl")) + sorted(FIXTURES.rglob("*.json*"))
+    files = sorted(DATA.glob("*/*/*.jsonl")) + fixture_files("*.json*")
     for i, src in enumerate(files):
         if src.suffix not in (".jsonl", ".json") or src.name == "dataset_info.json":
             continue

@@ -52,8 +52,9 @@ def convert_case(src: Path, case: dict[str, Any], tmp: Path) -> dict[str, Any]:
     rejects = Path(report.rejects)
     rows = [json.loads(line) for line in (rejects.read_text().splitlines() if rejects.exists() else [])]
     assert report.records == report.written + report.rejected == report.written + len(rows)
+    assert out.exists() == (report.written > 0)  # no row written: no OUT
     return {**{k: case[k] for k in ("to", "reasoning") if k in case},
-            "written": [json.loads(line) for line in out.read_text().splitlines()],
+            "written": [json.loads(line) for line in out.read_text().splitlines()] if report.written else [],
             "rejects": [[e["line"], e["path"], e["code"], e["message"]] for r in rows for e in r["errors"]],
             "warnings": dict(report.warnings)}
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import DATA, FIXTURES
+from conftest import DATA, FIXTURES, fixture_files
 from typer.testing import CliRunner
 
 from ftdata.cli import app
@@ -15,7 +15,7 @@ from ftdata.engine.batch import strip_nulls
 
 datasets = pytest.importorskip("datasets")
 runner = CliRunner()
-SOURCES = sorted(p for p in FIXTURES.rglob("*.json*")) + sorted((DATA / "interop").glob("*.jsonl"))
+SOURCES = fixture_files("*.json*") + sorted((DATA / "interop").glob("*.jsonl"))
 TARGETS = ["sharegpt", "alpaca", "openai", "text"]
 
 

@@ -139,7 +139,7 @@ def test_broken_json_arrays_are_located_problems(tmp_path: Path) -> None:
     report = validate_file(f)
     assert (report.records, report.valid) == (3, 2)
     assert [(p.index, p.code) for p in report.problems] == [(2, "invalid_json")]
-    assert "trailing or doubled comma" in report.problems[0].message
+    assert report.problems[0].message.startswith("a comma after the last element at line 1 column 74")
     f.write_text('[{"instruction": "q", "output": "a"}, {"instruction": "q", "out')
     report = validate_file(f)
     assert (report.valid, report.problems[-1].message) == (1, "the file ends inside the array (truncated?); the elements before were read")
@@ -147,6 +147,35 @@ def test_broken_json_arrays_are_located_problems(tmp_path: Path) -> None:
     assert validate_file(f).problems[0].message.startswith("content after the closing")
     f.write_text('{\n  "instruction": "q",\n  "output": "a"\n}\n')
     assert validate_file(f).valid == 1
+
+
+ARRAY = ('[\n  {"instruction": "a", "output": "b"},\n  {"instruction": "c",\n   "output": "d",\n   "x": [1, 2,\n   ]},\n'
+         '  {"instruction": "e", "output": "f"},,\n    {"instruction": "g", "output": "h"},\n]\n')
+
+
+def test_json_array_problems_are_located_in_the_files_lines_and_columns(tmp_path: Path) -> None:
+    """A bad element: orjson's position inside it moved to the file's (it was 'line 3 column 14' of the element);
+    each element at its first line; a doubled and a trailing comma where the comma is."""
+    f = tmp_path / "a.json"
+    f.write_text(ARRAY)
+    report = validate_file(f)
+    assert [(p.index, p.line) for p in report.problems] == [(1, 3), (3, 7), (5, 8)]
+    first, doubled, trailing = (p.message for p in report.problems)
+    assert "trailing comma is not allowed: line 5 column 14;" in first and "element" in first
+    assert doubled.startswith("empty element: a doubled comma at line 7 column 39")
+    assert trailing.startswith("a comma after the last element at line 8 column 40")
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 16, 64])
+def test_json_array_positions_do_not_depend_on_where_the_reads_fall(chunk: int) -> None:
+    import io
+
+    from ftdata.io.jsonarray import iter_located
+
+    data = ("\ufeff" + ARRAY.replace('"d"', '"d \\" , ] } \u00e9"')).encode()
+    whole = list(iter_located(io.BytesIO(data)))
+    assert [(line, col) for _, line, col in whole][:2] == [(2, 3), (3, 3)]
+    assert list(iter_located(io.BytesIO(data), chunk)) == whole
 
 
 @settings(max_examples=300, deadline=None)

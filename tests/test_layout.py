@@ -152,9 +152,10 @@ def test_the_library_needs_neither_typer_nor_rich() -> None:
     assert out.strip() == "[]"
 
 
-# What the command lines may import of ftdata: the front door, their printer, the package (its version) and the
-# format registry's names (for the help texts, which typer builds at import).
-CLI_MAY_IMPORT = {"ftdata", "ftdata.api", "ftdata.render", "ftdata.formats"}
+# What the command lines may import of ftdata: the front door, their printer, the package (its version), the
+# format registry's names (for the help texts, which typer builds at import), the "did you mean" wording and the
+# usage-line helper both CLIs share (both light: loading the front door at import would slow every --help).
+CLI_MAY_IMPORT = {"ftdata", "ftdata.api", "ftdata.render", "ftdata.formats", "ftdata.core.suggest", "ftdata.cli.usage"}
 PRINTERS = {"ftdata.render", "fttrain.render"}
 
 

@@ -1,4 +1,4 @@
-"""LLaMA-Factory v1 rows: the shared upstream files validate and survive conversions; weights, media paths and
+"""LLaMA-Factory v1 rows: the upstream files (fixtures/upstream) validate and survive conversions; weights, media paths and
 DPO prompts map as the module says."""
 
 import json
@@ -19,10 +19,10 @@ def block(value: str, kind: str = "text") -> dict:
     return {"type": kind, "value": value}
 
 
-@pytest.mark.parametrize("name,records", [("v1_sft_demo.jsonl", 500), ("v1_dpo_demo.jsonl", 10),
-                                          ("v1_multimodal_demo.jsonl", 24), ("reason_tool_use_demo_50.jsonl", 50)])
-def test_the_shared_v1_files_validate(shared: Path, name: str, records: int) -> None:
-    report = validate_file(shared / "llamafactory" / name)
+@pytest.mark.parametrize("name,records", [("v1_sft_demo.jsonl", 10), ("v1_dpo_demo.jsonl", 10),
+                                          ("v1_multimodal_demo.jsonl", 24), ("reason_tool_use_demo_50.jsonl", 8)])
+def test_the_upstream_v1_files_validate(upstream: Path, name: str, records: int) -> None:
+    report = validate_file(upstream / "llamafactory" / name)
     # two answers of LLaMA-Factory's reasoning demo carry the end of their reasoning: "...\n</think>\n\nI'm sorry"
     leaked = [(6, "messages[2].content"), (7, "messages[4].content")] if name.startswith("reason") else []
     assert [(p.line, p.path, p.code) for p in report.problems] == [(line, path, "reasoning_tags") for line, path in leaked]
@@ -33,23 +33,23 @@ def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_v1_rows_survive_sharegpt_and_back_and_dpo_rows_v1_to_v1(shared: Path, tmp_path: Path) -> None:
-    src = shared / "llamafactory" / "v1_sft_demo.jsonl"
+def test_v1_rows_survive_sharegpt_and_back_and_dpo_rows_v1_to_v1(upstream: Path, tmp_path: Path) -> None:
+    src = upstream / "llamafactory" / "v1_sft_demo.jsonl"
     convert_files([src], "sharegpt", tmp_path / "a.jsonl", dataset_info=False)
     convert_files([tmp_path / "a.jsonl"], "llamafactory-v1", tmp_path / "b.jsonl", dataset_info=False)
     assert rows(tmp_path / "b.jsonl") == rows(src)
-    dpo = shared / "llamafactory" / "v1_dpo_demo.jsonl"
+    dpo = upstream / "llamafactory" / "v1_dpo_demo.jsonl"
     convert_files([dpo], "llamafactory-v1", tmp_path / "d.jsonl", dataset_info=False)
     assert rows(tmp_path / "d.jsonl") == rows(dpo)
 
 
-def test_the_v0_multimodal_demo_becomes_upstreams_v1_rows(shared: Path, tmp_path: Path) -> None:
+def test_the_v0_multimodal_demo_becomes_upstreams_v1_rows(upstream: Path, tmp_path: Path) -> None:
     """mllm_demo.json (v0, paths relative to data/) -> the blocks of v1_multimodal_demo.jsonl (paths from the root)."""
-    report = convert_files([shared / "llamafactory" / "mllm_demo.json"], "llamafactory-v1", tmp_path / "m.jsonl",
+    report = convert_files([upstream / "llamafactory" / "mllm_demo.json"], "llamafactory-v1", tmp_path / "m.jsonl",
                            dataset_info=False)
     assert report.rejected == 0
     ours = [[(m["role"], m["content"]) for m in r["messages"]] for r in rows(tmp_path / "m.jsonl")]
-    upstream = [[(m["role"], m["content"]) for m in r["messages"]] for r in rows(shared / "llamafactory" / "v1_multimodal_demo.jsonl")]
+    upstream = [[(m["role"], m["content"]) for m in r["messages"]] for r in rows(upstream / "llamafactory" / "v1_multimodal_demo.jsonl")]
     assert ours == upstream[:len(ours)]
 
 

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ftdata.api import stats
@@ -58,3 +59,19 @@ def test_duplicates_are_what_dedup_removes(tmp_path: Path) -> None:
     f.write_text("".join(json.dumps(r) + "\n" for r in rows))
     removed = dedup_files([f], tmp_path / "out.jsonl").removed
     assert stats([f]).summary()["exact_duplicates"] == sum(removed.values()) == 2
+
+
+def test_plots_use_log_axes_where_counts_are_skewed_and_name_the_data() -> None:
+    pytest.importorskip("matplotlib")
+    from ftdata.core.stats import Stats, figure, scales
+
+    mixed = [40] * 500 + [120] * 30 + [30000, 52000]  # short chats beside a few long documents
+    assert scales(mixed) == (True, True)
+    assert scales(list(range(100, 150)) * 3) == (False, False)
+    stats = Stats()
+    stats.turns, stats.chars = [1] * 900 + [2] * 10 + [40], mixed
+    fig = figure(stats, "moss.jsonl, firefly.jsonl")
+    turns, chars = fig.axes
+    assert turns.get_title() == "user turns per record\nmoss.jsonl, firefly.jsonl"
+    assert (turns.get_xscale(), turns.get_yscale()) == ("linear", "log")
+    assert (chars.get_xscale(), chars.get_yscale()) == ("log", "log")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from ftdata.core.canonical import Record
 from ftdata.core.problems import Problem
 from ftdata.core.reports import Checked, ConvertReport, FileReport
+from ftdata.core.suggest import did_you_mean
 from ftdata.core.stats import Stats, collect
 from ftdata.descriptors.base import DescriptorKind, E
 from ftdata.descriptors.llamafactory import DATASET_INFO, Entry, is_descriptor
@@ -105,7 +106,8 @@ def _open_descriptor(source: Path, kind: DescriptorKind[E], names: list[str] | N
     wanted = names if names is not None else [n for n, e in entries.items() if kind.skipped(e) is None]
     unknown = [n for n in wanted if n not in entries]
     if unknown:
-        raise DescriptorError(f"no entry {', '.join(unknown)} in {source}; it has: {', '.join(entries)}")
+        hint = did_you_mean(unknown[0], entries) if len(unknown) == 1 else ""
+        raise DescriptorError(f"no entry {', '.join(unknown)} in {source}{hint}; it has: {', '.join(entries)}")
     out = []
     for name in wanted:
         entry = entries[name]
@@ -196,7 +198,8 @@ def plot_stats(result: Stats, out: Path, inputs: list[Path]) -> None:
     (never onto one of `inputs`; an older plot is replaced)."""
     from ftdata.core.stats import plot
 
-    write_output(out, plot(result), inputs, force=True, flag="--plot")
+    name = ", ".join(p.name for p in inputs)
+    write_output(out, plot(result, name if len(name) <= 80 else name[:77] + "..."), inputs, force=True, flag="--plot")
 
 
 __all__ = ["ConvertReport", "Dataset", "DedupReport", "DescriptorError", "Exported", "FileReport", "FixReport",

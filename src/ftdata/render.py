@@ -101,7 +101,11 @@ def conversion(r: ConvertReport) -> None:
     console = err if r.output == "-" else out
     formats_read(console, r.formats)
     console.print(f"records: {r.records}  written: {r.written}  rejected: {r.rejected}", soft_wrap=True)
-    console.print(f"wrote {safe(r.output)} ({r.target})", soft_wrap=True)
+    if r.written or r.output == "-":
+        console.print(f"wrote {safe(r.output)} ({r.target})", soft_wrap=True)
+    else:
+        console.print(f"no row was written, so {safe(r.output)} was not created (nor its dataset_info.json entry)",
+                      soft_wrap=True)
     rejected_and_warnings(console, r)
     for p in r.output_problems:
         console.print(f"[yellow]warning:[/yellow] {p.code} in the output: {safe(p.message)}", soft_wrap=True)
@@ -123,15 +127,26 @@ def dataset_info(console: Console, r: Any) -> None:
 
 
 class LazyProgress:
-    """A transient rich progress line on stderr that appears only once a job has run for `delay` seconds."""
+    """A transient rich progress line on stderr that appears only once a job has run for `delay` seconds; when
+    stderr is not a terminal (a log, a pipe), a plain line every `every` seconds instead; `quiet`: nothing."""
 
-    def __init__(self, label: str, delay: float = 1.0) -> None:
-        self.label, self.delay = label, delay
+    def __init__(self, label: str, delay: float = 1.0, every: float = 10.0, quiet: bool = False) -> None:
+        self.label, self.delay, self.every, self.quiet = label, delay, every, quiet
         self.started = time.monotonic()
+        self.next_line = self.started + max(delay, every / 2)
         self.bar: Progress | None = None
         self.task: Any = None
 
     def __call__(self, done: int) -> None:
+        if self.quiet:
+            return
+        if not err.is_terminal:
+            now = time.monotonic()
+            if now >= self.next_line:
+                err.print(f"{safe(self.label)}: {done:,} records so far ({now - self.started:.0f} s)", soft_wrap=True,
+                          markup=False)
+                self.next_line = now + self.every
+            return
         if self.bar is None:
             if time.monotonic() - self.started < self.delay:
                 return

@@ -11,11 +11,13 @@ from typing import Annotated, Any, Callable, NoReturn, Optional
 
 import typer
 
+from ftdata.cli import usage
 from fttrain import __version__, render
 from fttrain.spec import CLI_FIELDS, RunSpec, SpecError, Stage, load_spec, option
 
 app = typer.Typer(help="Fine-tune LLMs on ftdata datasets with trl + peft (SFT, DPO, KTO).", no_args_is_help=True,
                   rich_markup_mode=None)
+usage.install()  # usage lines as FILE / N / PATH, "did you mean" for an unknown option
 TRAIN_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes")
 INSTALL = "pip install torch==2.13.0 && pip install 'ftdata[train]'"
 
@@ -71,14 +73,20 @@ def _option(name: str) -> inspect.Parameter:
                              annotation=Annotated[Optional[py_type], typer.Option(*decl, help=help_text, show_default=False)])
 
 
+def _need_train(what: str) -> None:
+    """Exit 2 with the install command when the `train` extra is missing."""
+    missing = [n for n in ("torch", "transformers", "trl", "peft", "datasets", "jinja2")
+               if importlib.util.find_spec(n) is None]
+    if missing:
+        _fail(f"{what} needs {', '.join(missing)}; install the training extra: {INSTALL}")
+
+
 def _stage_command(stage: Stage, summary: str) -> None:
     def command(**kwargs: Any) -> None:
         source, config = kwargs.pop("source"), kwargs.pop("config")
         dry_run, debug = kwargs.pop("dry_run"), kwargs.pop("debug")
         quiet_third_party(kwargs.pop("verbose"))
-        missing = [n for n in ("torch", "transformers", "trl", "peft", "datasets") if importlib.util.find_spec(n) is None]
-        if missing:
-            _fail(f"training needs {', '.join(missing)}; install the training extra: {INSTALL}")
+        _need_train("training")
         from fttrain.checks import UsageError, check_run
 
         try:
@@ -164,6 +172,10 @@ def _run(stage: Stage, source: Path, spec: RunSpec, dry_run: bool, prepare_only:
     render.result(result, dry_run, prepare_only)
 
 
+SKIP_BAD_INSPECT = ("Show the valid rows when some are invalid or the chat template cannot render them (they are "
+                    "counted); default: stop, naming the row.")
+
+
 @app.command("inspect")
 def inspect_command(
     source: Annotated[Path, typer.Argument(help="A dataset_info.json (or a data file).")],
@@ -176,7 +188,7 @@ def inspect_command(
                                                              help=option("reasoning_history")[1])] = None,
     rows: Annotated[int, typer.Option("--rows", min=0, help="How many rows to show token by token.")] = 3,
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the view as a self-contained HTML page.")] = None,
-    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help=option("skip_bad_rows")[1])] = False,
+    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help=SKIP_BAD_INSPECT)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help=VERBOSE)] = False,
 ) -> None:
@@ -188,6 +200,7 @@ def inspect_command(
     """
     from fttrain.checks import UsageError, check_folder, check_inputs
 
+    _need_train("inspect")
     quiet_third_party(verbose)
     overrides = {"dataset": dataset, "model": model, "chat_template": chat_template, "train_on": train_on,
                  "skip_bad_rows": skip_bad_rows, "reasoning": reasoning, "reasoning_history": reasoning_history}
@@ -216,6 +229,7 @@ def _check_html(html: Path, source: Path) -> None:
 def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from ftdata.api import UnreadableFile
+    from fttrain.checks import UsageError
     from fttrain.data import DataError
     from fttrain.inspection import html_page, inspect_data, row_heading, summary_lines
     from fttrain.model import ModelError
@@ -225,7 +239,7 @@ def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:
     except DataError as error:
         render.data_problems(error.reports)
         _fail(str(error), code=1)
-    except (UnreadableFile, ModelError) as error:
+    except (UnreadableFile, ModelError, UsageError) as error:
         _fail(str(error))
     render.inspection(found, row_heading, summary_lines(found))
     if html is not None:

@@ -17,6 +17,7 @@ from ftdata.core.canonical import Record, chat_messages
 from ftdata.core.reports import FileReport
 from ftdata.core.tokens import ids, render, text_ids
 from ftdata.io.readers import UnreadableFile
+from fttrain.checks import UsageError
 from fttrain.lengths import IGNORE, fit_labelled, fit_pair
 from fttrain.reasoning import Blocks, count_blocks, expand
 from fttrain.spec import RunSpec, Stage
@@ -114,7 +115,9 @@ def _open(source: Path, spec: RunSpec) -> tuple[list[Dataset], bool]:
     try:
         datasets = open_datasets(source, names)
     except DescriptorError as err:
-        raise DataError(str(err), [err.report] if err.report else []) from None
+        if err.report is None:  # an entry that is not there (or not local): a usage error, exit 2
+            raise UsageError(str(err)) from None
+        raise DataError(str(err), [err.report]) from None
     return datasets, names is not None or len(datasets) == 1
 
 

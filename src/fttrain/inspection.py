@@ -3,14 +3,17 @@ strategy, the EOS and per-role shares): rows shown in the terminal or a self-con
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ftdata.core.canonical import Message, Record
 from ftdata.core.tokens import text_ids
-from fttrain.data import encode_preference, load_first_stage
+from ftdata.render import LazyProgress
+from fttrain.data import Source, encode_preference, load_first_stage
 from fttrain.model import bundled_model, load_tokenizer
 from fttrain.reasoning import Blocks, count_blocks, expand, preflight_line, resolve_key, spans
 from fttrain.spec import RunSpec, Stage
@@ -74,29 +77,38 @@ def inspect_data(source: Path, spec: RunSpec, show: int) -> Inspection:
     tokenizer = load_tokenizer(model, spec)
     stage, sources = load_first_stage(source, spec)
     found = Inspection(stage, template_note(model, tokenizer, spec), history=spec.reasoning_history)
-    stops = found.stops = _stop_ids(tokenizer)
+    found.stops = _stop_ids(tokenizer)
     found.reasoning_key, found.reasoning_note = resolve_key(tokenizer, spec, [r for s in sources for r in s.records])
-    for s in sources:
-        for where, rec in zip(s.positions, s.records):
-            found.samples += 1
-            try:
-                with time_limit(spec.render_timeout):
-                    view = _view(tokenizer, rec, where, spec, stops, found.reasoning_key)
-            except RENDER_ERRORS as error:
-                found.unrenderable.append(f"{where}: {type(error).__name__}: {error}")
-                continue
-            found.strategies[view.strategy] += 1
-            found.reasoning = found.reasoning.add(view.reasoning)
-            found.tokens += view.tokens
-            found.supervised += view.supervised
-            found.by_source[s.name] += view.supervised
-            for _, pieces in view.sequences:
-                found.by_role.update(p.role for p in pieces if p.trained)
-            if not view.supervised:
-                found.zero.append(where)
-            if len(found.rows) < show:
-                found.rows.append(view)
+    with LazyProgress(f"inspecting {source.name}", 2.0, quiet=os.environ.get("RANK", "0") != "0") as tick:
+        for s in sources:
+            _inspect_source(tokenizer, s, spec, show, found, tick)
     return found
+
+
+def _inspect_source(tokenizer: Any, s: Source, spec: RunSpec, show: int, found: Inspection,
+                    tick: Callable[[int], None]) -> None:
+    """Render and mask every row of one dataset into `found`."""
+    stops = found.stops
+    for where, rec in zip(s.positions, s.records):
+        found.samples += 1
+        tick(found.samples)
+        try:
+            with time_limit(spec.render_timeout):
+                view = _view(tokenizer, rec, where, spec, stops, found.reasoning_key)
+        except RENDER_ERRORS as error:
+            found.unrenderable.append(f"{where}: {type(error).__name__}: {error}")
+            continue
+        found.strategies[view.strategy] += 1
+        found.reasoning = found.reasoning.add(view.reasoning)
+        found.tokens += view.tokens
+        found.supervised += view.supervised
+        found.by_source[s.name] += view.supervised
+        for _, pieces in view.sequences:
+            found.by_role.update(p.role for p in pieces if p.trained)
+        if not view.supervised:
+            found.zero.append(where)
+        if len(found.rows) < show:
+            found.rows.append(view)
 
 
 def _view(tokenizer: Any, rec: Record, where: str, spec: RunSpec, stops: set[int], key: str | None) -> RowView:

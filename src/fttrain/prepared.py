@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ftdata.render import LazyProgress
 from fttrain.cache import ENV, dataset_folder, key_folder, row_keys, size
 from fttrain.checks import UsageError
 from fttrain.data import Counts, Row, Source, preference_rows, sft_rows
@@ -153,6 +154,11 @@ class Reuse:
     folder: Path | None = None
 
 
+def tokenizing(label: str) -> LazyProgress:
+    """Progress of a long tokenization on stderr (rank 0 only): a transient line on a terminal, else a line every 10 s."""
+    return LazyProgress(label, delay=2.0, quiet=os.environ.get("RANK", "0") != "0")
+
+
 def prepare_source(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source, root: Path, key: str,
                    origin: Path, reasoning: str | None) -> tuple[Any, Reuse]:
     """One dataset's trainer rows from the cache, tokenizing only the rows it lacks; its counts go in
@@ -169,19 +175,21 @@ def prepare_source(tokenizer: Any, stage: Stage, spec: RunSpec, source: Source, 
     new: dict[str, tuple[int, Counts]] = {}
     failed: dict[int, Counts] = {}
     spool = Spool(dest.with_name(f".{dest.name}.{os.getpid()}.new.arrow"), stage)
-    try:
-        for done, table in encode_all(tokenizer, stage, spec, source, todo, reasoning):
-            first = spool.add(table)
-            for i, kept, c in done:
-                reuse.tokenized += 1
-                if c.unrenderable:
-                    failed[i] = c
-                else:
-                    new[keys[i]] = (first if kept else -1, c)
-                    first += kept
-        new_table = spool.table()
-    finally:
-        spool.discard()  # unlinked; the table read back stays mapped
+    with tokenizing(f"tokenizing {source.name} ({len(todo):,} rows)") as tick:
+        try:
+            for done, table in encode_all(tokenizer, stage, spec, source, todo, reasoning):
+                first = spool.add(table)
+                tick(reuse.tokenized + len(done))
+                for i, kept, c in done:
+                    reuse.tokenized += 1
+                    if c.unrenderable:
+                        failed[i] = c
+                    else:
+                        new[keys[i]] = (first if kept else -1, c)
+                        first += kept
+            new_table = spool.table()
+        finally:
+            spool.discard()  # unlinked; the table read back stays mapped
     for i, k in enumerate(keys):  # a copy of a row that failed to render fails again, at its own position
         if k not in known and k not in new and i not in failed:
             failed[i] = encode_one(tokenizer, stage, spec, source, i, reasoning)[1]

@@ -8,6 +8,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ftdata.core.suggest import did_you_mean
+
 Stage = Literal["sft", "dpo", "kto"]
 # trl 1.16's loss types (its configs accept any string and fail at the first step; we check them up front)
 DpoLoss = Literal["sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
@@ -149,8 +151,18 @@ def explain(error: ValidationError, config: Path | None = None) -> str:
             close = get_close_matches(name, list(RunSpec.model_fields), n=1)
             lines.append(f"unknown option '{name}'" + (f"; did you mean '{close[0]}'?" if close else ""))
         else:
-            lines.append(f"{flag} {e.get('input')!r}: {e['msg']}")
+            choices = [str(c) for c in (e.get("ctx") or {}).get("expected_values", ())] or _choices(name)
+            hint = did_you_mean(str(e.get("input")), choices) if e["type"] == "literal_error" else ""
+            lines.append(f"{flag} {e.get('input')!r}: {e['msg']}{hint}")
     return "; ".join(lines) + (f" (from the flags or --config {config})" if config else "")
+
+
+def _choices(name: str) -> list[str]:
+    """The values a Literal option takes ([] for others)."""
+    field = RunSpec.model_fields.get(name)
+    base = get_args(field.annotation) if field is not None else ()
+    literal = next((a for a in (field.annotation, *base) if get_origin(a) is Literal), None) if field else None
+    return [str(v) for v in get_args(literal)] if literal is not None else []
 
 
 def option(name: str) -> tuple[Any, str]:

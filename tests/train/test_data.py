@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from fttrain.checks import UsageError
 from fttrain.data import Counts, DataError, load_sources, preference_rows, sft_rows
 from fttrain.run import split_eval
 from fttrain.spec import RunSpec
@@ -20,7 +21,7 @@ def test_stage_picks_entries_of_its_kind(info: Path) -> None:
 def test_named_entry_of_the_wrong_kind_is_an_error(info: Path) -> None:
     with pytest.raises(DataError, match="dpo holds 8 preference records, not sft data"):
         load_sources(info, RunSpec(dataset="dpo"), "sft")
-    with pytest.raises(DataError, match="no entry nope"):
+    with pytest.raises(UsageError, match="no entry nope"):  # a usage error (exit 2): the entry is not there
         load_sources(info, RunSpec(dataset="nope"), "sft")
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Callable, NoReturn, Optional, TypeVar
 import typer
 
 from ftdata import __version__, render
+from ftdata.cli import usage
 
 app = typer.Typer(
     help="Validate and convert LLM fine-tuning data (alpaca, sharegpt, openai, trl, moss, firefly, text, "
@@ -19,6 +20,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,  # an internal error is a short message (exit 3); the traceback only with --debug
 )
+usage.install()
 REPORT = "please report it: https://github.com/ftdata/ftdata/issues"
 RACED = ("{} was created by another run while this one was writing; it was left as it is and nothing of this run was "
          "kept (run again with another -o, or --force)")
@@ -31,7 +33,7 @@ Force = Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")
 Json = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")]
 Name = Annotated[Optional[str], typer.Option("--name", help="dataset_info.json entry name for OUT (default: OUT's stem).")]
 NoEntry = Annotated[bool, typer.Option("--no-dataset-info", help="Do not add OUT's entry to the dataset_info.json beside it.")]
-Source = Annotated[Optional[str], typer.Option("--from", help="Input format (default: detected per file).")]
+Source = Annotated[Optional[str], typer.Option("--from", metavar="FORMAT", help="Input format (default: detected per file).")]
 
 
 def file_arg(value: str) -> Path:

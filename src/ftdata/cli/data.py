@@ -23,6 +23,7 @@ from ftdata.cli.app import (
     guarded,
     summary,
 )
+from ftdata.core.suggest import did_you_mean
 from ftdata.formats import FORMATS, TARGETS
 
 Files = Annotated[list[Path], typer.Argument(parser=file_arg, help="Data files (any format ftdata reads).", metavar="FILE...")]
@@ -32,7 +33,7 @@ Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes 
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(parser=file_arg, help="Data files: .jsonl, .json, .parquet, .csv, .txt", metavar="FILE...")],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Skip detection: " + ", ".join(FORMATS))] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", metavar="FORMAT", help="Skip detection: " + ", ".join(FORMATS))] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object with every problem.")] = False,
     max_errors: Annotated[int, typer.Option("--max-errors", min=0, help="Problems shown per file (text output).")] = 20,
     media_dir: MediaDir = None,
@@ -63,11 +64,11 @@ def validate(
 @app.command()
 def convert(
     files: Annotated[list[Path], typer.Argument(parser=file_arg, help="Input data files (any format ftdata reads).", metavar="FILE...")],
-    to: Annotated[str, typer.Option("--to", "-t", help="Target: " + ", ".join(TARGETS))],
+    to: Annotated[str, typer.Option("--to", "-t", metavar="FORMAT", help="Target: " + ", ".join(TARGETS))],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output (.jsonl or .json); default <input stem>.<target>.jsonl beside the input.")] = None,
     source: Source = None,
     name: Name = None,
-    reasoning: Annotated[str, typer.Option("--reasoning", help="Reasoning where the target has no field: think (<think>..</think> prefix), drop, reject.")] = "think",
+    reasoning: Annotated[str, typer.Option("--reasoning", metavar="POLICY", help="Reasoning where the target has no field: think (<think>..</think> prefix), drop, reject.")] = "think",
     media_dir: MediaDir = None,
     no_dataset_info: NoEntry = False,
     force: Force = False,
@@ -84,7 +85,7 @@ def convert(
     from ftdata import api
 
     if reasoning not in ("think", "drop", "reject"):
-        fail(f"--reasoning must be think, drop or reject, not '{reasoning}'")
+        fail(f"--reasoning must be think, drop or reject, not '{reasoning}'{did_you_mean(reasoning, ('think', 'drop', 'reject'))}")
     with render.LazyProgress(f"converting to {to}") as progress:
         report = guarded(lambda: api.convert_files(
             files, to, output, source, media_dir, cast("api.ReasoningPolicy", reasoning), name,
@@ -96,7 +97,7 @@ def convert(
 @app.command()
 def fix(
     files: Files,
-    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
+    to: Annotated[Optional[str], typer.Option("--to", "-t", metavar="FORMAT", help="Write in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Fixed rows (.jsonl or .json); default <first input stem>.fixed.jsonl beside it.")] = None,
     source: Source = None,
     merge_consecutive: Annotated[bool, typer.Option("--merge-consecutive", help="Join text turns of the same role that follow each other (changes the structure; logged).")] = False,
@@ -128,9 +129,9 @@ def dedup(
     files: Annotated[list[Path], typer.Argument(parser=file_arg, help="Training data files (any format ftdata reads).", metavar="FILE...")],
     near: Annotated[Optional[float], typer.Option("--near", help="Also remove near duplicates: estimated Jaccard similarity of word 3-grams from this value on (0.5-1.0; 0.8 is a common choice).")] = None,
     against: Annotated[Optional[list[Path]], typer.Option("--against", help="Eval / benchmark file: remove training rows whose prompt matches one of its rows (repeat for several).")] = None,
-    compare: Annotated[str, typer.Option("--compare", help="What two rows are compared on: conversation (default: every message and the tools, without the lines a large share of the rows carry, such as a shared system prompt), prompt (user turns), answer (assistant turns), all (everything, shared lines included).")] = "conversation",
+    compare: Annotated[str, typer.Option("--compare", metavar="WHAT", help="What two rows are compared on: conversation (default: every message and the tools, without the lines a large share of the rows carry, such as a shared system prompt), prompt (user turns), answer (assistant turns), all (everything, shared lines included).")] = "conversation",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Kept rows (.jsonl or .json); default <first input stem>.dedup.jsonl beside it.")] = None,
-    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Write kept rows in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
+    to: Annotated[Optional[str], typer.Option("--to", "-t", metavar="FORMAT", help="Write kept rows in this format (default: the inputs' own): " + ", ".join(TARGETS))] = None,
     source: Source = None,
     name: Name = None,
     no_dataset_info: NoEntry = False,
@@ -159,7 +160,7 @@ def dedup(
 @app.command()
 def stats(
     files: Files,
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Skip detection.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", metavar="FORMAT", help="Skip detection.")] = None,
     tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="'tiny' (bundled) or a local HF tokenizer folder: count tokens with its chat template.")] = None,
     max_length: Annotated[Optional[int], typer.Option("--max-length", help="Count records over this many tokens (with --tokenizer).")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write histograms to this PNG (needs matplotlib).")] = None,

@@ -37,7 +37,7 @@ app.add_typer(descriptor_app, name="descriptor")
 @descriptor_app.command("export")
 def descriptor_export(
     info: Annotated[Path, typer.Argument(help="A LLaMA-Factory dataset_info.json.")],
-    to: Annotated[str, typer.Option("--to", "-t", help="axolotl (its datasets: block), trl (its dataset mixture YAML) or llamafactory-v1 (a v1 dataset YAML).")],
+    to: Annotated[str, typer.Option("--to", "-t", metavar="KIND", help="axolotl (its datasets: block), trl (its dataset mixture YAML) or llamafactory-v1 (a v1 dataset YAML).")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the YAML here (default: print it).")] = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", help="Entry names, comma-separated (default: all).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,

@@ -156,27 +156,58 @@ def collect(streams: Iterable[Iterator[Checked]], files: list[str], tokenizer: A
     return stats
 
 
-def plot(stats: Stats) -> bytes:
-    """Histograms of turns, characters and (with a tokenizer) tokens per record, as a PNG's bytes (the caller
-    writes them through `ftdata.io.staging`, like every output)."""
-    try:
-        import matplotlib
+def scales(values: list[int]) -> tuple[bool, bool]:
+    """(log x, log y) for a histogram of `values`: log x when the positive values span two decades or more (mixed
+    data: short chats beside long documents), log y when the tallest bar is 20 times the median one or more."""
+    import numpy as np
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
+    arr = np.asarray(values, dtype=float)
+    positive = arr[arr > 0]
+    log_x = bool(positive.size) and float(positive.max()) / float(positive.min()) >= 100
+    bins = np.geomspace(positive.min(), positive.max(), 41) if log_x else 40
+    counts, _ = np.histogram(positive if log_x else arr, bins=bins)
+    tall = counts[counts > 0]
+    return log_x, bool(tall.size > 1 and tall.max() >= 20 * float(np.median(tall)))
+
+
+def figure(stats: Stats, name: str = "") -> Any:
+    """The histograms of turns, characters and (with a tokenizer) tokens per record as a matplotlib figure, each
+    titled with the data's `name`, on log axes where the values or counts are skewed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
     series = [("user turns per record", stats.turns), ("characters per record", stats.chars),
               ("tokens per record", stats.tokens)]
     series = [(t, v) for t, v in series if v]
     fig, axes = plt.subplots(1, len(series), figsize=(5 * len(series), 4), squeeze=False)
     for ax, (title, values) in zip(axes[0], series):
-        ax.hist(values, bins=40)
-        ax.set_title(title)
+        log_x, log_y = scales(values)
+        positive = [v for v in values if v > 0]
+        ax.hist(positive if log_x else values, bins=np.geomspace(min(positive), max(positive), 41) if log_x else 40)
+        ax.set_xscale("log" if log_x else "linear")
+        ax.set_yscale("log" if log_y else "linear")
+        ax.set_title(f"{title}\n{name}" if name else title, fontsize=10)
+        ax.set_ylabel("records" + (" (log)" if log_y else ""))
+        if log_x and len(positive) < len(values):
+            ax.set_xlabel(f"log scale; {len(values) - len(positive)} records of 0 left out")
         if title.startswith("tokens") and stats.max_length:
             ax.axvline(stats.max_length, color="red", linestyle="--", label=f"max length {stats.max_length}")
             ax.legend()
     fig.tight_layout()
+    return fig
+
+
+def plot(stats: Stats, name: str = "") -> bytes:
+    """`figure` as a PNG's bytes (the caller writes them through `ftdata.io.staging`, like every output)."""
+    try:
+        import matplotlib.pyplot as plt
+
+        fig = figure(stats, name)
+    except ImportError:
+        raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=100)
     plt.close(fig)

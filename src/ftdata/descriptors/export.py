@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ftdata.core.suggest import did_you_mean
 from ftdata.descriptors.base import tally_file
 from ftdata.descriptors.fidelity import Refused, check_axolotl, check_v1
 from ftdata.descriptors.llamafactory import (
@@ -155,7 +156,7 @@ def export(info: Path, kind: str, out_dir: Path, names: list[str] | None = None,
     an existing `refuse` (the output, unless it may be replaced)."""
     check_out(refuse)
     if kind not in KINDS:
-        raise UsageError(f"unknown descriptor '{kind}'; choose one of {', '.join(KINDS)}")
+        raise UsageError(f"unknown descriptor '{kind}'{did_you_mean(kind, KINDS)}; choose one of {', '.join(KINDS)}")
     entries, problems = read_descriptor(info)
     if problems:
         raise UsageError(f"{info} has errors; run: ftdata validate {info}")

@@ -28,6 +28,7 @@ except ImportError as err:
 
 from ftdata.core.reports import ConvertReport, FileReport
 from ftdata.core.stats import Stats
+from ftdata.core.suggest import did_you_mean
 from ftdata.engine.lanes import open_items
 from ftdata.engine.shards import (
     BLOCK_ROWS,
@@ -197,7 +198,7 @@ def convert(files: Sequence[str | Path], target: str, output: str | Path, reject
     CLI's. Without `source`, each local file's format is detected as the CLI does; with it, `files` may be anything
     Ray reads (folders, s3://..., .jsonl.gz). `map_args` go to `map_batches` (batch_size, concurrency, num_cpus)."""
     if target not in TARGETS:
-        raise UsageError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
+        raise UsageError(f"unknown target '{target}'{did_you_mean(target, TARGETS)}; choose one of {', '.join(TARGETS)}")
     if not files:
         raise UsageError("no input files")
     formats: Source

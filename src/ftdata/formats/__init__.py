@@ -18,6 +18,7 @@ from collections import Counter
 from importlib import import_module
 from typing import Any, Iterable, cast
 
+from ftdata.core.suggest import did_you_mean
 from ftdata.formats import declare
 from ftdata.formats.base import Converted, Format, Raw, Shape
 
@@ -46,7 +47,7 @@ def get_format(name: str) -> Format:
     try:
         return FORMATS[name]
     except KeyError:
-        raise KeyError(f"unknown format '{name}'; known: {', '.join(FORMATS)}") from None
+        raise KeyError(f"unknown format '{name}'{did_you_mean(name, FORMATS)}; known: {', '.join(FORMATS)}") from None
 
 
 def llamafactory_reader(formatting: str, columns: Iterable[str]) -> Format | None:

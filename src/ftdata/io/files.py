@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, cast
@@ -16,7 +18,7 @@ import orjson
 
 from ftdata.core.problems import Problem
 from ftdata.io.depth import TOO_DEEP, deeper_than_allowed, too_deep
-from ftdata.io.jsonarray import TRAILING, UNCLOSED, NotAnArray, iter_elements
+from ftdata.io.jsonarray import TRAILING, TRAILING_COMMA, UNCLOSED, NotAnArray, iter_located
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 JSON_OUTPUT_SUFFIXES = JSONL_SUFFIXES | {".json"}  # what convert writes (JSON Lines, or one JSON array)
@@ -63,22 +65,38 @@ def _read_jsonl(path: Path) -> Iterator[Item]:
 
 
 ARRAY_PROBLEMS = {
-    b"": "empty element: a trailing or doubled comma; remove it",
-    TRAILING: "content after the closing ']' of the array; remove it",
+    b"": "empty element: a doubled comma at line {line} column {column}; remove it",
+    TRAILING_COMMA: "a comma after the last element at line {line} column {column}; remove it (JSON allows none)",
+    TRAILING: "content after the closing ']' of the array, at line {line} column {column}; remove it",
     UNCLOSED: "the file ends inside the array (truncated?); the elements before were read",
 }
+ORJSON_AT = re.compile(r"line (\d+) column (\d+) \(char \d+\)")
+
+
+def _in_file(problem: Problem, line: int, column: int) -> Problem:
+    """orjson's position inside an element (line 1 = the element's first line) as the file's line and column."""
+    def move(m: re.Match[str]) -> str:
+        row, col = int(m[1]), int(m[2])
+        return f"line {line + row - 1} column {col + column - 1 if row == 1 else col}"
+
+    return replace(problem, message=ORJSON_AT.sub(move, problem.message).replace("fix or remove this line",
+                                                                               "fix or remove this element"))
 
 
 def _read_json(path: Path) -> Iterator[Item]:
-    """A JSON array, streamed element by element; also JSON Lines saved as .json, or a single object."""
+    """A JSON array, streamed element by element (each located at its first line); also JSON Lines saved as .json,
+    or a single object."""
     with path.open("rb") as f:
         try:
-            for i, raw in enumerate(iter_elements(f)):
+            for i, (raw, line, column) in enumerate(iter_located(f)):
                 if raw in ARRAY_PROBLEMS:
-                    yield Item(i, None, Problem(None, None, "", "invalid_json", ARRAY_PROBLEMS[raw]))
-                else:
-                    value = decode(raw)
-                    yield Item(i, None, value, raw.decode("utf-8", "backslashreplace") if isinstance(value, Problem) else None)
+                    message = ARRAY_PROBLEMS[raw].format(line=line, column=column)
+                    yield Item(i, line, Problem(None, None, "", "invalid_json", message))
+                    continue
+                value = decode(raw)
+                if isinstance(value, Problem):
+                    value = _in_file(value, line, column)
+                yield Item(i, line, value, raw.decode("utf-8", "backslashreplace") if isinstance(value, Problem) else None)
             return
         except NotAnArray:
             pass

@@ -12,6 +12,7 @@ from typing import BinaryIO, Iterator
 CHUNK = 1 << 20
 TRAILING = b"\x00trailing"  # sentinel: content after the closing bracket
 UNCLOSED = b"\x00unclosed"  # sentinel: the file ends inside the array
+TRAILING_COMMA = b"\x00comma"  # sentinel: a comma after the last element (`[{...},]`): not an element
 BACKSLASH, COMMA = 0x5C, 0x2C
 OPEN, CLOSE, STRUCTURE = frozenset(b"[{"), frozenset(b"]}"), frozenset(b"[]{},")
 
@@ -47,10 +48,44 @@ def _opening(f: BinaryIO, chunk: int) -> tuple[bytes, int]:
     return buf, pos
 
 
+class _Lines:
+    """File line and column of buffer positions, counted incrementally (positions asked for only grow)."""
+
+    def __init__(self) -> None:
+        self.line, self.start, self.counted = 1, 0, 0  # `start`: where the current line begins in buf
+
+    def at(self, buf: bytes, i: int) -> tuple[int, int]:
+        newlines = buf.count(b"\n", self.counted, i)
+        if newlines:
+            self.line += newlines
+            self.start = buf.rfind(b"\n", self.counted, i) + 1
+        self.counted = max(self.counted, i)
+        return self.line, i - self.start + 1
+
+    def shift(self, buf: bytes, by: int) -> None:
+        """The buffer drops its first `by` bytes."""
+        self.at(buf, by)
+        self.counted -= by
+        self.start -= by
+
+
 def iter_elements(f: BinaryIO, chunk: int = CHUNK) -> Iterator[bytes]:
-    """Yield the raw bytes of each top-level element; an empty element (trailing or double comma) yields b""."""
+    """Yield the raw bytes of each top-level element; an empty element (a doubled comma) yields b""."""
+    return (raw for raw, _, _ in iter_located(f, chunk))
+
+
+def _start(buf: bytes, elem: int, end: int) -> int:
+    """Where the element in buf[elem:end] starts (its first byte that is not whitespace)."""
+    item = buf[elem:end]
+    return elem + len(item) - len(item.lstrip())
+
+
+def iter_located(f: BinaryIO, chunk: int = CHUNK) -> Iterator[tuple[bytes, int, int]]:
+    """(raw bytes, file line, column) of each top-level element, where it starts (a sentinel: where the problem
+    is); an empty element (a doubled comma) yields b"", a comma after the last one TRAILING_COMMA."""
     buf, pos = _opening(f, chunk)
-    depth, commas = 0, 0
+    lines = _Lines()  # columns count bytes, from the first after a byte order mark
+    depth, commas, comma = 0, 0, (1, 1)
     elem = pos + 1  # start of the current element in buf
     while True:
         while True:
@@ -65,13 +100,18 @@ def iter_elements(f: BinaryIO, chunk: int = CHUNK) -> Iterator[bytes]:
                     depth -= 1
                     if depth == 0:
                         item = buf[elem:i].strip()
-                        if item or commas:
-                            yield item
-                        if (buf[i + 1:] + f.read()).strip():
-                            yield TRAILING
+                        if item:
+                            yield (item, *lines.at(buf, _start(buf, elem, i)))
+                        elif commas:
+                            yield (TRAILING_COMMA, *comma)
+                        rest = buf[i + 1:]
+                        if (rest + f.read()).strip():
+                            yield (TRAILING, *lines.at(buf, _start(buf, i + 1, len(buf)) if rest.strip() else i + 1))
                         return
                 elif ch == COMMA and depth == 1:
-                    yield buf[elem:i].strip()
+                    item = buf[elem:i].strip()
+                    yield (item, *lines.at(buf, _start(buf, elem, i)))
+                    comma = lines.at(buf, i)
                     commas += 1
                     elem = i + 1
             if quote < 0:
@@ -84,9 +124,10 @@ def iter_elements(f: BinaryIO, chunk: int = CHUNK) -> Iterator[bytes]:
             pos = end
         more = f.read(chunk)
         if not more:
-            yield UNCLOSED
+            yield (UNCLOSED, *lines.at(buf, len(buf)))
             return
         # keep the current element's bytes and scan on from where the last complete token ended
         pos -= elem
+        lines.shift(buf, elem)
         buf = buf[elem:] + more
         elem = 0

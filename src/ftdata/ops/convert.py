@@ -55,6 +55,7 @@ def convert_files(
         writer.close()
         batch.close()
         reject_batch.close()
+        run.rows = report.written  # no row written: no OUT (the summary says so)
         run.then(lambda: _finish(plan, run, report, written, media_dir))
     if plan.to_stdout:
         sys.stdout.buffer.flush()
@@ -66,6 +67,8 @@ def _finish(plan: Plan, run: Staging, report: ConvertReport, written: Written, m
     rejects = run.staged[1]
     if report.rejected and rejects is not None:
         report.rejects = str(rejects.placed)
+    if report.written == 0 and not plan.to_stdout:
+        return  # OUT was not created: no entry for it
     _note_media(report, plan.inputs, media_dir, plan.out, plan.to_stdout)
     add_entry(plan, report, written, report)
 

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 from ftdata.core.problems import Code
 from ftdata.core.reports import Checked, ConvertReport
+from ftdata.core.suggest import did_you_mean
 from ftdata.core.textkeys import COMPARE
 from ftdata.engine.convert import Converter, Written, reject
 from ftdata.engine.lanes import check_items, open_items
@@ -77,7 +78,7 @@ def dedup_files(inputs: list[Path], output: Path | None = None, threshold: float
         return Media(media_dir or path.resolve().parent, allow_outside)
 
     if compare not in COMPARE:
-        raise UsageError(f"unknown --compare '{compare}'; choose one of {', '.join(COMPARE)}")
+        raise UsageError(f"unknown --compare '{compare}'{did_you_mean(compare, COMPARE)}; choose one of {', '.join(COMPARE)}")
     plan = _check_args(inputs, output, threshold, against, target, force, dataset_info, name)
     out = plan.out
     formats = {}

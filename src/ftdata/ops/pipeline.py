@@ -23,6 +23,7 @@ from typing import BinaryIO, Callable, Iterator, Protocol
 
 from ftdata.core.problems import Code
 from ftdata.core.reports import ConvertReport
+from ftdata.core.suggest import did_you_mean
 from ftdata.descriptors.llamafactory_writer import (
     DESCRIPTOR,
     check_name,
@@ -56,7 +57,7 @@ class Interrupted(KeyboardInterrupt):
 
 def check_target(target: str | None) -> None:
     if target is not None and target not in TARGETS:
-        raise UsageError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
+        raise UsageError(f"unknown target '{target}'{did_you_mean(target, TARGETS)}; choose one of {', '.join(TARGETS)}")
 
 
 @dataclass
@@ -113,6 +114,7 @@ class Staging:
     def __init__(self, plan: Plan) -> None:
         self.plan, self.run = plan, new_run()
         self.placed: list[Path] = []
+        self.rows: int | None = None  # rows written to OUT, when the command counts them: 0 leaves OUT out
         self._then: list[Callable[[], None]] = []
         clean_stale(next(iter(plan.sides.values()), plan.out).parent.resolve())
         self.staged: list[Staged | None] = []
@@ -141,14 +143,16 @@ class Staging:
         self._then.append(step)
 
     def finish(self) -> None:
-        """Put OUT and the non-empty side files in place, drop empty ones (and an older file of their name: it
-        described another run's OUT), then the `then` steps; an interrupt meanwhile becomes `Interrupted`."""
+        """Put OUT (unless it holds no row) and the non-empty side files in place, drop empty ones (and an older
+        side file of their name: it described another run's OUT), then the `then` steps; an interrupt meanwhile
+        becomes `Interrupted`."""
         out, *sides = self.staged
         empty = [s for s in sides if s is not None and s.file.tell() == 0]
-        placing = [s for s in self.staged if s is not None and s not in empty]
+        no_rows = [out] if out is not None and self.rows == 0 else []
+        placing = [s for s in self.staged if s is not None and s not in empty and s not in no_rows]
         try:
             with signals_held():
-                commit(placing, discard=tuple(empty))
+                commit(placing, discard=(*empty, *no_rows))
                 self.placed = [s.placed for s in placing if s.placed is not None]
                 for s in empty:
                     self._drop_older(s.target)
