@@ -59,6 +59,8 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
         status = "[green]ok[/green]" if r.invalid == 0 else "[red]invalid records[/red]"
         out.print(f"[bold]{safe(r.path)}[/bold]  format: {r.format} ({r.how})  records: {r.records}  valid: {r.valid}  "
                   f"invalid: {r.invalid}  warnings: {r.warnings}  {status}", soft_wrap=True)
+        if r.media:
+            out.print("  [yellow]note:[/yellow] " + media_note(r.media), soft_wrap=True)
         mixed = {k: v for k, v in r.votes.items() if k != r.format}
         if mixed:
             out.print("  [yellow]note:[/yellow] sampled records also looked like: "
@@ -79,6 +81,17 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
         ok = [r for r in reports if not r.error and r.format not in DESCRIPTORS]
         out.print(f"[bold]total[/bold]  files: {len(reports)}  records: {sum(r.records for r in ok)}  "
                   f"valid: {sum(r.valid for r in ok)}  invalid: {sum(r.invalid for r in ok)}")
+
+
+def media_note(counts: dict[str, int]) -> str:
+    """'3 media URLs not fetched (remote URLs never are); 2 audio/video files not decoded (no decoder here)'."""
+    said = []
+    if counts.get("remote"):
+        said.append(f"{counts['remote']} media URLs not fetched (remote URLs never are)")
+    if counts.get("unchecked"):
+        said.append(f"{counts['unchecked']} media files exist but were not decoded (audio/video, or Pillow absent: "
+                    "pip install 'ftdata[media]')")
+    return "; ".join(said)
 
 
 def validation_json(reports: list[FileReport]) -> None:

@@ -40,8 +40,10 @@ def validate(
     media_dir: MediaDir = None,
     workers: Workers = os.cpu_count() or 1,
     allow_outside_media: AllowOutside = False,
+    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Images with more pixels are invalid (media_too_large).")] = None,
+    max_media_per_row: Annotated[Optional[int], typer.Option("--max-media-per-row", min=0, help="Rows naming more media files are invalid (media_too_many).")] = None,
 ) -> None:
-    """Check every record and report each problem with file, line and JSON path.
+    """Check every record and report each problem with file, line and JSON path; images are decoded (Pillow).
 
     Exit code 0: all records valid; 1: some invalid; 2: a file could not be read.
 
@@ -52,7 +54,8 @@ def validate(
     reports = []
     for f in files:
         with render.LazyProgress(f"validating {f}") as progress:
-            reports += api.validate(f, format, media_dir, workers, progress, allow_outside_media)
+            reports += api.validate(f, format, media_dir, workers, progress, allow_outside_media,
+                                    max_pixels, max_media_per_row)
     if json:
         render.validation_json(reports)
     else:

@@ -134,7 +134,10 @@ def scan_range(path: Path, fmt: Format, media: Media, start: int, end: int | Non
     def read(accept: Accept | None, tally: Tally) -> Iterator[Item]:
         return read_jsonl_range(path, start, end, tally, accept, progress)
 
-    return report, scan_reader(read, fmt, media, checks, report).lines
+    before = dict(media.seen)
+    lines = scan_reader(read, fmt, media, checks, report).lines
+    report.media.update({k: n - before.get(k, 0) for k, n in media.seen.items() if n > before.get(k, 0)})
+    return report, lines
 
 
 Reader = Callable[[Accept | None, Tally], Iterable[Item]]  # JSON Lines read with a hot-path test, counted in a Tally

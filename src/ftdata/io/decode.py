@@ -1,0 +1,112 @@
+"""Media contents, checked as a trainer's loader would read them: images decoded with Pillow (the optional `media`
+extra, imported lazily), `data:` URLs decoded the same way. Audio and video are not probed (no PyAV / soundfile
+here): they are counted as not checked.
+
+Cost is bounded: the header first (`Image.open`: format and size, no pixel data), then `verify` for PNG (every
+chunk's CRC: a truncated or patched file fails) and a load only where the header cannot tell (JPEG and the rest:
+a reduced-size `draft` decode, which still reads every compressed byte, so truncation and garbage fail). A file's
+result is cached per run by its stat (device, inode, size, mtime), so a dataset naming one image a thousand times
+decodes it once.
+"""
+
+from __future__ import annotations
+
+import binascii
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from typing import IO, Any
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What a media file holds: its format and pixel size, or why it cannot be read (`error`); `checked` is False
+    when nothing could look (the optional extra is absent, or the kind is not probed)."""
+
+    format: str | None = None
+    width: int = 0
+    height: int = 0
+    error: str | None = None
+    checked: bool = True
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+NOT_CHECKED = Probe(checked=False)
+StatKey = tuple[int, int, int, int]
+
+
+def _pillow() -> Any:
+    """PIL.Image, or None when Pillow is not installed (pip install 'ftdata[media]')."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    return Image
+
+
+def stat_key(path: str) -> StatKey | None:
+    """(device, inode, size, mtime) of a file: the same file under two names is one key; None when gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def probe_image(source: str | IO[bytes]) -> Probe:
+    """Decode an image (a path or bytes) as far as needed to know a loader reads it: header, then verify or load."""
+    image_mod = _pillow()
+    if image_mod is None:
+        return NOT_CHECKED
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DecompressionBombWarning, EXIF warnings: the size is checked by us
+            with image_mod.open(source) as im:
+                fmt, (width, height) = im.format, im.size
+                if fmt == "PNG":
+                    im.verify()  # every chunk's CRC, no decompression
+                else:
+                    im.draft(im.mode, (max(1, width // 8), max(1, height // 8)))  # JPEG: DCT scaling, 1/64 the work
+                    im.load()
+    except image_mod.DecompressionBombError as err:
+        return Probe(error=f"too large for Pillow's default limit ({err})")
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError, TypeError) as err:
+        return Probe(error=_reason(err))
+    return Probe(fmt, width, height)
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err) or type(err).__name__
+    if text.startswith("cannot identify image file"):
+        return "not an image Pillow can read"
+    return text[:200]
+
+
+def decode_data_url(url: str) -> tuple[str, bytes | None, str | None]:
+    """`data:[mime][;base64],payload` -> (mime, bytes, None), or (mime, None, why it cannot be decoded)."""
+    head, comma, payload = url[5:].partition(",")
+    mime = head.split(";")[0].strip().lower()
+    if not comma:
+        return mime, None, "a data URL without a ',' before its payload"
+    if not head.endswith(";base64"):
+        from urllib.parse import unquote_to_bytes
+
+        return mime, unquote_to_bytes(payload), None
+    try:
+        return mime, binascii.a2b_base64(payload.strip(), strict_mode=True), None
+    except (binascii.Error, ValueError) as err:
+        return mime, None, f"its base64 payload is not valid ({err})"
+
+
+def probe_data_url(url: str) -> Probe:
+    """Decode a data URL's payload and probe it as an image when it says it is one (or says nothing)."""
+    mime, data, why = decode_data_url(url)
+    if data is None:
+        return Probe(error=why)
+    if mime and not mime.startswith("image/"):
+        return NOT_CHECKED
+    return probe_image(io.BytesIO(data))

@@ -1,0 +1,14 @@
+"""Small real images for tests (Pillow): media files are decoded by validate, so a fake one is invalid."""
+
+from __future__ import annotations
+
+import io
+
+
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (4, 3)) -> bytes:
+    """A valid `fmt` image of `size` pixels."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buf, fmt)
+    return buf.getvalue()
