@@ -36,6 +36,9 @@ class Origins:
     by_list: dict[str, list[Origin]] = field(default_factory=dict)
     list_paths: dict[str, str] = field(default_factory=dict)  # canonical list name -> source path, e.g. chosen -> preferred_output
     empty_think: int = 0  # empty <think></think> blocks read as "no reasoning" (non-thinking turns; for stats)
+    # (list name, index) -> a message's content parts as given (`ftdata.formats.blocks`), the text they made and
+    # their media by kind: the openai writer writes them back exactly when neither changed
+    parts: dict[tuple[str, int], tuple[list[dict[str, Any]], str, dict[str, list[str]]]] = field(default_factory=dict)
 
     def add(self, list_name: str, origin: Origin) -> None:
         self.by_list.setdefault(list_name, []).append(origin)
