@@ -63,3 +63,18 @@ def test_targets_without_video_or_audio_reject_them_with_the_reason(tmp_path: Pa
     rejects = [json.loads(line) for line in Path(report.rejects).read_text().splitlines()]
     assert [(e["code"], e["message"]) for r in rejects for e in r["errors"]] == [
         ("unrepresentable", "trl datasets carry images only")] * 3
+
+
+def test_trl_image_blocks_mark_the_place_of_the_images_column(tmp_path: Path) -> None:
+    """trl's vision rows (llava-instruct-mix): {"type": "image"} marks where the next `images` item goes; the trl
+    writer writes that convention (its processors' templates put the image tokens at the block)."""
+    row = {"messages": [{"role": "user", "content": [{"type": "image", "index": 0, "text": None},
+                                                     {"type": "text", "text": "Who?", "index": None}]},
+                        {"role": "assistant", "content": [{"type": "text", "text": "Kane."}]}],
+           "images": ["a.jpg"]}
+    record = FORMATS["openai"].to_canonical(row).record
+    assert record is not None and record.messages[0].content == "<image>Who?" and record.images == ["a.jpg"]
+    written = FORMATS["trl"].from_canonical(Writing(record))
+    assert written == {"messages": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Who?"}]},
+                                    {"role": "assistant", "content": [{"type": "text", "text": "Kane."}]}],
+                       "images": ["a.jpg"]}

@@ -6,7 +6,9 @@
   `{"type": "file", "file": {"file_data": data URL, "filename"?}}` (an image, audio or video data URL only: a PDF
   has no media list to go to);
 - transformers' chat templates (what trl's vision-language examples use): `{"type": "image"|"video"|"audio"}` with
-  one of `image`/`video`/`audio`/`url`/`path` (a reference) or `base64` (-> `data:image/*;base64,...`).
+  one of `image`/`video`/`audio`/`url`/`path` (a reference) or `base64` (-> `data:image/*;base64,...`), or with
+  none: trl's datasets (llava-instruct-mix) name the files in the row's `images` column and the block only marks
+  the place (`index` / `text: null` are Arrow's fill for the columns of the other part type).
 
 The parts as given are kept in the record's origins (`Origins.parts`), so the openai writer writes them back
 exactly when the text and media are unchanged.
@@ -30,6 +32,7 @@ KIND_OF = {"image": "images", "video": "videos", "audio": "audios"}
 class TextPart(ClosedPart):
     type: Literal["text"]
     text: str
+    index: None = None  # Arrow's fill (trl's llava-instruct-mix rows)
 
 
 class ImageURL(ClosedPart):
@@ -42,46 +45,55 @@ class ImagePart(ClosedPart):
     image_url: ImageURL
 
 
+def at_most_one(*keys: str) -> dict[str, Any]:
+    """JSON Schema: no two of `keys` together."""
+    return {"not": {"anyOf": [{"required": [a, b]} for i, a in enumerate(keys) for b in keys[i + 1:]]}}
+
+
 class MediaPart(ClosedPart):
     """transformers: {"type": "image", "image": "cat.jpg"}: the reference under the kind's own key, `url` or `path`,
-    or the bytes as `base64`; exactly one (each kind's JSON Schema says so too)."""
+    or the bytes as `base64`: one of them, or none (trl: the row's list holds it; each kind's JSON Schema says so
+    too)."""
 
     url: str | None = None
     path: str | None = None
     base64: str | None = None
+    index: int | None = None  # trl's rows: Arrow's fill, or the position in the row's list
+    text: None = None  # Arrow's fill
 
     @model_validator(mode="after")
     def _one_source(self) -> MediaPart:
-        given = [k for k in self.model_fields_set if k != "type"]
-        if len(given) != 1:
+        given = [k for k in self.model_fields_set if k not in ("type", "index", "text")]
+        if len(given) > 1:
             kind = getattr(self, "type")
-            raise PydanticCustomError("invalid_value", "the {kind} block names its media under exactly one of "
+            raise PydanticCustomError("invalid_value", "the {kind} block names its media under at most one of "
                                       "'{kind}', 'url', 'path', 'base64'; got {got}",
                                       {"kind": kind, "got": ", ".join(sorted(given)) or "none"})
         return self
 
-    def ref(self) -> str:
+    def ref(self) -> str | None:
+        """The reference it holds; None: the block marks the place of the next item of the row's own list."""
         kind = getattr(self, "type")
         if self.base64 is not None:
             return f"data:{kind}/*;base64,{self.base64}"
-        value: str = getattr(self, kind, None) or self.url or self.path or ""
+        value: str | None = getattr(self, kind, None) or self.url or self.path
         return value
 
 
 class ImageBlock(MediaPart):
-    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": [k]} for k in ("image", "url", "path", "base64")]})
+    model_config = ConfigDict(json_schema_extra=at_most_one("image", "url", "path", "base64"))
     type: Literal["image"]
     image: str | None = None
 
 
 class VideoBlock(MediaPart):
-    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": [k]} for k in ("video", "url", "path", "base64")]})
+    model_config = ConfigDict(json_schema_extra=at_most_one("video", "url", "path", "base64"))
     type: Literal["video"]
     video: str | None = None
 
 
 class AudioBlock(MediaPart):
-    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": [k]} for k in ("audio", "url", "path", "base64")]})
+    model_config = ConfigDict(json_schema_extra=at_most_one("audio", "url", "path", "base64"))
     type: Literal["audio"]
     audio: str | None = None
 
@@ -136,12 +148,14 @@ def parts_text(parts: list[Any], media: MediaLists, path: str) -> tuple[str, lis
             problems.append(problem(f"{path}[{j}]", "invalid_value", why))
             continue
         text.append(PLACEHOLDERS[kind])
-        media.setdefault(kind, []).append(ref)
+        if ref is not None:
+            media.setdefault(kind, []).append(ref)
     return "".join(text), problems
 
 
-def part_media(part: Any) -> tuple[str | None, str, str]:
-    """(media kind, reference, '') of a media part, or (None, '', why it has no place in a record)."""
+def part_media(part: Any) -> tuple[str | None, str | None, str]:
+    """(media kind, reference or None (the row's list holds it), '') of a media part, or (None, '', why it has no
+    place in a record)."""
     if isinstance(part, ImagePart):
         return "images", part.image_url.url, ""
     if isinstance(part, MediaPart):
@@ -211,3 +225,15 @@ def written_parts(origins: Origins, msgs: list[Message], record: Record
             return {}, {k: list(getattr(record, k) or []) for k in MEDIA_KINDS}
         beside[kind] = refs[:len(refs) - len(tail)]
     return keep, beside
+
+
+def marked_parts(content: str) -> list[dict[str, Any]]:
+    """'<image>What is it?' -> [{"type": "image"}, {"type": "text", "text": "What is it?"}]: trl's convention for
+    rows whose images sit in the `images` column (its processors' chat templates put the image tokens there)."""
+    out: list[dict[str, Any]] = []
+    for i, piece in enumerate(content.split(PLACEHOLDERS["images"])):
+        if i:
+            out.append({"type": "image"})
+        if piece:
+            out.append({"type": "text", "text": piece})
+    return out

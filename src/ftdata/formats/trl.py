@@ -23,7 +23,7 @@ from ftdata.formats.base import (
     text_message,
 )
 from ftdata.formats.declare import KEPT, kept, lossy, rejected
-from ftdata.formats.blocks import MediaLists
+from ftdata.formats.blocks import MediaLists, marked_parts
 from ftdata.formats.openai import OAMessage, convert_messages
 from ftdata.formats.write import Writing, with_meta
 
@@ -153,6 +153,9 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         out["tools"] = json_text(rec.tools)  # trl's trainers decode a JSON string; Arrow cannot hold varying schemas
     if rec.images:
         out["images"] = list(rec.images)
+        for key in ("messages", "prompt", "completion", "chosen", "rejected"):
+            for m in out.get(key) or []:  # every content as parts: one Arrow type per column
+                m["content"] = marked_parts(m["content"] or "")
     return with_meta(out, rec)
 
 
