@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import MEDIA_FILES, media_folder  # noqa: E402
 
+from ftdata.io.decode import PROBES  # noqa: E402
 from ftdata.io.media import Media, check_refs  # noqa: E402
 
 
@@ -36,6 +37,7 @@ def main() -> None:
         for label, decode in (("exists only", False), ("decoded", True)):
             cold, warm = [], []
             for _ in range(args.repeat):
+                PROBES.clear()  # a fresh run
                 media = Media(folder, decode=decode)
                 start = time.perf_counter()
                 assert check_refs("images", refs, media) == []

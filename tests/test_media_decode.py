@@ -16,6 +16,7 @@ from images import image_bytes
 pytest.importorskip("PIL")
 
 from ftdata.cli import app  # noqa: E402
+from ftdata.io import decode  # noqa: E402
 from ftdata.io.media import Media, check_refs  # noqa: E402
 from ftdata.ops.validate import validate_file  # noqa: E402
 
@@ -100,21 +101,25 @@ def test_budgets_have_their_own_codes(tmp_path: Path) -> None:
     assert "this row names 3 media files, over --max-media-per-row 2" in result.output
 
 
-def test_each_file_is_decoded_once_per_run(tmp_path: Path) -> None:
+def test_each_file_is_decoded_once_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "a.png").write_bytes(image_bytes("PNG"))
-    media = Media(tmp_path)
+    calls = []
+    real = decode.probe_image
+    monkeypatch.setattr(decode, "probe_image", lambda source: calls.append(source) or real(source))
     for _ in range(3):
-        assert check_refs("images", ["a.png", "./a.png"], media) == []
-    assert len(media.probes) == 1
+        assert check_refs("images", ["a.png", "./a.png"], Media(tmp_path)) == []
+    assert len(calls) == 1
+    (tmp_path / "a.png").write_bytes(image_bytes("PNG", (5, 5)))  # changed: its stat key too
+    assert check_refs("images", ["a.png"], Media(tmp_path, max_pixels=20)) != []
+    assert len(calls) == 2
 
 
 def test_the_llamafactory_mllm_demo_images_pass() -> None:
     folder = ROOT / "fixtures" / "data" / "llamafactory"
     images = sorted(p.name for p in (folder / "mllm_demo_data").iterdir() if p.suffix == ".jpg")
     assert images
-    media = Media(folder)
-    assert check_refs("images", [f"mllm_demo_data/{n}" for n in images], media) == []
-    assert all(p.format == "JPEG" and p.pixels > 0 for p in media.probes.values())
+    assert check_refs("images", [f"mllm_demo_data/{n}" for n in images], Media(folder)) == []
+    assert all(decode.cached_probe(str(folder / "mllm_demo_data" / n)).format == "JPEG" for n in images)
     report = validate_file(folder / "mllm_demo.json")
     assert report.invalid == 0 and report.records > 0
 

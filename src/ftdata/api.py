@@ -13,6 +13,7 @@ printing; the CLI and fttrain call it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -29,7 +30,8 @@ from ftdata.descriptors.outputs import run_inputs
 from ftdata.descriptors.v1 import V1_YAML, dump_yaml, is_v1_yaml, validate_v1_yaml
 from ftdata.engine.lanes import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
-from ftdata.io.media import Media
+from ftdata.io.media import Media, image_sizes
+from ftdata.io.processor import image_tokens
 from ftdata.io.readers import UnreadableFile, UsageError
 from ftdata.io.staging import check_output, write_output
 from ftdata.ops.convert import OutputExists, convert_files
@@ -119,10 +121,18 @@ def _open_descriptor(source: Path, kind: DescriptorKind[E], names: list[str] | N
     return out
 
 
-def stats(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_length: int | None = None) -> Stats:
-    """`ftdata stats` over data files and descriptors (every local entry)."""
-    datasets = [ds for path in paths for ds in open_datasets(path, fmt=fmt)]
-    return collect((ds.checked for ds in datasets), [str(p) for p in paths], tokenizer, max_length)
+def stats(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_length: int | None = None,
+          processor: str | Path | None = None) -> Stats:
+    """`ftdata stats` over data files and descriptors (every local entry); `processor`: a vision-language model's
+    folder whose preprocessor_config.json says how many tokens each image adds (counted in the tokens)."""
+    per_image = image_tokens(processor) if processor is not None else None
+    streams = []
+    for path in paths:
+        base = Path(path).resolve().parent  # a file's media, and a dataset_info.json's (LLaMA-Factory's dataset dir)
+        media = Media(base)
+        for ds in open_datasets(path, fmt=fmt):
+            streams.append((ds.checked, partial(image_sizes, media=media) if not is_v1_yaml(Path(path)) else None))
+    return collect(streams, [str(p) for p in paths], tokenizer, max_length, per_image)
 
 
 def validate(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None, workers: int = 1,

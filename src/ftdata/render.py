@@ -209,6 +209,11 @@ def stats_text(s: dict[str, Any]) -> None:
     out.print(f"exact duplicates: {s['exact_duplicates']}  very short answers: {s['short_answers']}  "
               f"with tools: {s['share_with_tools']:.1%}  with media: {s['share_with_media']:.1%}  "
               f"with system prompt: {s['share_with_system']:.1%}")
+    if s.get("media_per_record"):
+        m, px = s["media_per_record"], s.get("image_pixels")
+        sizes = f"  image pixels p50 {px['p50']:,} max {px['max']:,}" if px else ""
+        tokens = f"  image tokens: {s['image_tokens']:,} (in the tokens)" if s.get("image_tokens") else ""
+        out.print(f"media per record with media: p50 {m['p50']} max {m['max']}{sizes}{tokens}", soft_wrap=True)
     r = s["reasoning"]
     if r["records"] or r["empty_think_blocks"]:
         tokens = f"  tokens: {r['tokens']}" if r["tokens"] is not None else ""

@@ -167,6 +167,7 @@ def stats(
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="Skip detection.")] = None,
     tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="'tiny' (bundled) or a local HF tokenizer folder: count tokens with its chat template.")] = None,
     max_length: Annotated[Optional[int], typer.Option("--max-length", help="Count records over this many tokens (with --tokenizer).")] = None,
+    processor: Annotated[Optional[Path], typer.Option("--processor", help="A vision-language model's folder: its preprocessor_config.json's image tokens are counted in the tokens (no weights read).")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write histograms to this PNG (needs matplotlib).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -180,10 +181,10 @@ def stats(
         guarded(lambda: api.check_output(plot, files, force=True, flag="--plot"))
     try:
         tok = api.load_tokenizer(tokenizer) if tokenizer else None
-        result = api.stats(files, format, tok, max_length)
+        result = api.stats(files, format, tok, max_length, processor)
         if plot is not None:
             guarded(lambda: api.plot_stats(result, plot, files))
-    except (ValueError, api.UnreadableFile) as err:
+    except (ValueError, api.UnreadableFile, api.UsageError) as err:
         fail(str(err))
     if json:
         render.json_out(result.summary())

@@ -37,6 +37,8 @@ class Probe:
 
 NOT_CHECKED = Probe(checked=False)
 StatKey = tuple[int, int, int, int]
+MAX_PROBES = 1_000_000  # files whose decoding is remembered per process (a run)
+PROBES: dict[StatKey, Probe] = {}  # file (stat key) -> what decoding it found; validate and stats share it
 
 
 def _pillow() -> Any:
@@ -55,6 +57,19 @@ def stat_key(path: str) -> StatKey | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def cached_probe(path: str) -> Probe:
+    """`probe_image` of a file, once per file per run (keyed by its stat: a changed file is decoded again)."""
+    key = stat_key(path)
+    if key is None:
+        return NOT_CHECKED
+    found = PROBES.get(key)
+    if found is None:
+        found = probe_image(path)
+        if len(PROBES) < MAX_PROBES:
+            PROBES[key] = found
+    return found
 
 
 def probe_image(source: str | IO[bytes]) -> Probe:

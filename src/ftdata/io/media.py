@@ -17,7 +17,7 @@ from typing import Any
 
 from ftdata.core.canonical import MEDIA_KINDS, Record
 from ftdata.core.problems import Problem, problem
-from ftdata.io.decode import NOT_CHECKED, Probe, StatKey, probe_data_url, probe_image, stat_key
+from ftdata.io.decode import NOT_CHECKED, Probe, cached_probe, probe_data_url
 
 URL_PREFIXES = ("http://", "https://", "s3://", "gs://", "data:")
 
@@ -31,8 +31,6 @@ class Media:
     decode: bool = True  # images decoded (Pillow); False: existence only
     max_pixels: int | None = None  # an image with more pixels is `media_too_large`
     max_per_row: int | None = None  # a row naming more media files is `media_too_many`
-    # file (stat key) -> what decoding it found: once per file per run
-    probes: dict[StatKey, Probe] = field(default_factory=dict, compare=False, repr=False)
     # "remote" (URLs, never fetched), "unchecked" (media nothing here can decode): counted for the summary
     seen: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     # folder as written in a ref -> (that folder resolved, its entries: name -> FILE / LINK / OTHER, or None when
@@ -45,14 +43,7 @@ class Media:
             return NOT_CHECKED
         if kind != "images":
             return self.count("unchecked", NOT_CHECKED)
-        key = stat_key(target)
-        if key is None:
-            return NOT_CHECKED
-        found = self.probes.get(key)
-        if found is None:
-            found = probe_image(target)
-            if len(self.probes) < MAX_PROBES:
-                self.probes[key] = found
+        found = cached_probe(target)  # once per file per run
         return self.count("unchecked", found) if not found.checked else found
 
     def count(self, what: str, probe: Probe) -> Probe:
@@ -110,7 +101,6 @@ class Media:
 FILE, LINK, OTHER = 0, 1, 2
 MAX_LISTED = 1_000  # folders listed per run (others: an lstat per file)
 MAX_ENTRIES = 200_000  # a bigger folder is not listed (memory)
-MAX_PROBES = 1_000_000  # files whose decoding is remembered per run
 
 
 def _listing(folder: str) -> dict[str, int] | None:
@@ -202,3 +192,25 @@ def _contents(kind: str, i: int, what: str, found: Probe, media: Media) -> list[
                                                            f"({found.pixels:,} pixels), over --max-pixels "
                                                            f"{media.max_pixels:,}; resize it or raise the budget")]
     return []
+
+
+def image_sizes(record: Record, media: Media) -> list[tuple[int, int]]:
+    """(width, height) of each of the record's images that can be read here (local files in the media folder, data
+    URLs), from the checks' cache; remote URLs and unreadable files are left out."""
+    out = []
+    for ref in record.images or []:
+        if ref.startswith("data:"):
+            found = probe_data_url(ref)
+        elif is_url(ref):
+            continue
+        else:
+            try:
+                target, is_file = media.locate(ref)
+            except (OSError, RuntimeError, ValueError):
+                continue
+            if not is_file or not (media.allow_outside or inside(target, media.root)):
+                continue
+            found = cached_probe(target)
+        if found.checked and found.error is None:
+            out.append((found.width, found.height))
+    return out
