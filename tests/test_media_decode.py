@@ -131,3 +131,10 @@ def test_audio_and_video_exist_but_are_counted_as_not_decoded(tmp_path: Path) ->
                                                {"from": "gpt", "value": "a cat"}], "videos": ["a.mp4"]}) + "\n")
     report = validate_file(f)
     assert report.invalid == 0 and report.media == {"unchecked": 1}
+
+
+def test_budgets_on_a_descriptor_are_refused_not_ignored(tmp_path: Path) -> None:
+    rows_file(tmp_path, [[]])
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"d": {"file_name": "d.jsonl", "formatting": "sharegpt"}}))
+    result = runner.invoke(app, ["validate", str(tmp_path / "dataset_info.json"), "--max-pixels", "10"])
+    assert result.exit_code == 2 and "apply to data files" in result.output, result.output

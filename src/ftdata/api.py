@@ -141,6 +141,9 @@ def validate(path: str | Path, fmt: str | None = None, media_dir: str | Path | N
     """Validate a data file (one report) or a descriptor (a report for it and one per entry); images are decoded,
     `max_pixels` and `max_media_per_row` are budgets for data files."""
     path = Path(path)
+    if (max_pixels is not None or max_media_per_row is not None) and (is_v1_yaml(path) or is_descriptor(path)):
+        return [FileReport(str(path), error=f"{path}: --max-pixels and --max-media-per-row apply to data files, not "
+                                             "yet to a descriptor's entries; validate the entries' files")]
     if is_v1_yaml(path):
         return validate_v1_yaml(path, Path(media_dir) if media_dir else None, allow_outside)
     if is_descriptor(path):
