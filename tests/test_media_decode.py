@@ -85,7 +85,7 @@ def test_openai_image_url_blocks_are_decoded(tmp_path: Path) -> None:
                         {"role": "assistant", "content": "a cat"}]}
     f = tmp_path / "o.jsonl"
     f.write_text(json.dumps(row) + "\n")
-    assert [p.code for p in validate_file(f).problems] == ["media_undecodable"]
+    assert [(p.path, p.code) for p in validate_file(f).problems] == [("messages[0].content[1]", "media_undecodable")]
 
 
 def test_budgets_have_their_own_codes(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ class Origins:
     # (list name, index) -> a message's content parts as given (`ftdata.formats.blocks`), the text they made and
     # their media by kind: the openai writer writes them back exactly when neither changed
     parts: dict[tuple[str, int], tuple[list[dict[str, Any]], str, dict[str, list[str]]]] = field(default_factory=dict)
+    media_paths: dict[str, str] = field(default_factory=dict)  # "images[2]" -> the block it came from, for problems
 
     def add(self, list_name: str, origin: Origin) -> None:
         self.by_list.setdefault(list_name, []).append(origin)

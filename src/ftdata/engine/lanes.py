@@ -62,7 +62,9 @@ def convert_raw(raw: Any, fmt: Format, media: Media | Path | None = None) -> Con
     if converted.record is not None:
         converted.problems = converted.problems + check_record(converted.record, converted.origins, fmt.policy)
         if media is not None:
-            converted.problems += check_media(converted.record, media if isinstance(media, Media) else Media(media))
+            found = check_media(converted.record, media if isinstance(media, Media) else Media(media))
+            moved = converted.origins.media_paths  # media read from content blocks: the block is where to look
+            converted.problems += [problem(moved[p.path], p.code, p.message) if p.path in moved else p for p in found]
     return converted
 
 

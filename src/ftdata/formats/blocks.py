@@ -129,6 +129,12 @@ def read_parts(parts: list[Any], media: MediaLists, path: str, origins: Origins,
     """`parts_text`, and the parts as given kept in `origins` under `key` (list name, index) for the writer."""
     mine: MediaLists = {}
     text, problems = parts_text(parts, mine, path)
+    seen: dict[str, int] = {}
+    for j, part in enumerate(parts):  # where each media item came from, for the media checks' problems
+        kind, ref, _ = part_media(part) if not isinstance(part, TextPart) else (None, None, "")
+        if kind is not None and ref is not None:
+            origins.media_paths[f"{kind}[{len(media.get(kind, [])) + seen.get(kind, 0)}]"] = f"{path}[{j}]"
+            seen[kind] = seen.get(kind, 0) + 1
     for kind, refs in mine.items():
         media.setdefault(kind, []).extend(refs)
     origins.parts[key] = ([p.model_dump(exclude_unset=True) for p in parts], text, mine)
