@@ -138,3 +138,28 @@ def test_budgets_on_a_descriptor_are_refused_not_ignored(tmp_path: Path) -> None
     (tmp_path / "dataset_info.json").write_text(json.dumps({"d": {"file_name": "d.jsonl", "formatting": "sharegpt"}}))
     result = runner.invoke(app, ["validate", str(tmp_path / "dataset_info.json"), "--max-pixels", "10"])
     assert result.exit_code == 2 and "apply to data files" in result.output, result.output
+
+
+def test_wav_audio_is_probed_and_held_to_max_duration(tmp_path: Path) -> None:
+    import base64
+
+    from images import wav_bytes
+
+    (tmp_path / "ok.wav").write_bytes(wav_bytes(1.0))
+    (tmp_path / "long.wav").write_bytes(wav_bytes(3.0))
+    (tmp_path / "cut.wav").write_bytes(wav_bytes(1.0)[:-4000])  # the header announces 8,000 frames
+    (tmp_path / "text.wav").write_bytes(b"not audio at all")
+    (tmp_path / "a.mp3").write_bytes(b"ID3 not probed here")
+    cut_url = "data:audio/wav;base64," + base64.b64encode(wav_bytes(1.0)[:100]).decode()
+    refs = [["ok.wav"], ["long.wav"], ["cut.wav"], ["text.wav"], ["a.mp3"], [cut_url]]
+    f = tmp_path / "a.jsonl"
+    f.write_text("".join(json.dumps({"conversations": [{"from": "human", "value": "<audio>what?"},
+                                                       {"from": "gpt", "value": "a cat"}], "audios": r}) + "\n"
+                         for r in refs))
+    assert located(f) == [(3, "audios[0]", "media_undecodable"), (4, "audios[0]", "media_undecodable"),
+                          (6, "audios[0]", "media_undecodable")]
+    report = validate_file(f, max_duration=2.0)
+    assert [(p.line, p.code) for p in report.problems][0] == (2, "media_too_long")
+    assert "'long.wav' lasts 3.0 s, over --max-duration 2" in report.problems[0].message
+    assert "truncated: 6,000 of the 8,000 frames" in report.problems[1].message
+    assert report.media == {"unchecked": 1}  # the mp3

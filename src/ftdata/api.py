@@ -137,18 +137,19 @@ def stats(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_
 
 def validate(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None, workers: int = 1,
              progress: Tick | None = None, allow_outside: bool = False, max_pixels: int | None = None,
-             max_media_per_row: int | None = None) -> list[FileReport]:
+             max_media_per_row: int | None = None, max_duration: float | None = None) -> list[FileReport]:
     """Validate a data file (one report) or a descriptor (a report for it and one per entry); images are decoded,
-    `max_pixels` and `max_media_per_row` are budgets for data files."""
+    `max_pixels`, `max_media_per_row` and `max_duration` are budgets for data files."""
     path = Path(path)
-    if (max_pixels is not None or max_media_per_row is not None) and (is_v1_yaml(path) or is_descriptor(path)):
-        return [FileReport(str(path), error=f"{path}: --max-pixels and --max-media-per-row apply to data files, not "
-                                             "yet to a descriptor's entries; validate the entries' files")]
+    budgets = (max_pixels, max_media_per_row, max_duration)
+    if any(b is not None for b in budgets) and (is_v1_yaml(path) or is_descriptor(path)):
+        return [FileReport(str(path), error=f"{path}: --max-pixels, --max-media-per-row and --max-duration apply to "
+                                             "data files, not yet to a descriptor's entries; validate the entries' files")]
     if is_v1_yaml(path):
         return validate_v1_yaml(path, Path(media_dir) if media_dir else None, allow_outside)
     if is_descriptor(path):
         return validate_descriptor(path, Path(media_dir) if media_dir else None, allow_outside)
-    return [validate_file(path, fmt, media_dir, workers, progress, allow_outside, max_pixels, max_media_per_row)]
+    return [validate_file(path, fmt, media_dir, workers, progress, allow_outside, *budgets)]
 
 
 def load_tokenizer(name: str) -> Any:

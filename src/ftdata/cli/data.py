@@ -42,6 +42,7 @@ def validate(
     allow_outside_media: AllowOutside = False,
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Images with more pixels are invalid (media_too_large).")] = None,
     max_media_per_row: Annotated[Optional[int], typer.Option("--max-media-per-row", min=0, help="Rows naming more media files are invalid (media_too_many).")] = None,
+    max_duration: Annotated[Optional[float], typer.Option("--max-duration", min=0, help="Audio longer than this many seconds is invalid (media_too_long; WAV).")] = None,
 ) -> None:
     """Check every record and report each problem with file, line and JSON path; images are decoded (Pillow).
 
@@ -55,7 +56,7 @@ def validate(
     for f in files:
         with render.LazyProgress(f"validating {f}") as progress:
             reports += api.validate(f, format, media_dir, workers, progress, allow_outside_media,
-                                    max_pixels, max_media_per_row)
+                                    max_pixels, max_media_per_row, max_duration)
     if json:
         render.validation_json(reports)
     else:

@@ -1,5 +1,6 @@
 """Media contents, checked as a trainer's loader would read them: images decoded with Pillow (the optional `media`
-extra, imported lazily), `data:` URLs decoded the same way. Audio and video are not probed (no PyAV / soundfile
+extra, imported lazily), `data:` URLs decoded the same way. WAV audio is probed with the standard library's `wave`
+(format, duration, and the sample data all there); other audio and video are not probed (no PyAV / soundfile
 here): they are counted as not checked.
 
 Cost is bounded: the header first (`Image.open`: format and size, no pixel data), then `verify` for PNG (every
@@ -29,6 +30,7 @@ class Probe:
     height: int = 0
     error: str | None = None
     checked: bool = True
+    seconds: float | None = None  # audio: the duration its header gives
 
     @property
     def pixels(self) -> int:
@@ -59,14 +61,17 @@ def stat_key(path: str) -> StatKey | None:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def cached_probe(path: str) -> Probe:
-    """`probe_image` of a file, once per file per run (keyed by its stat: a changed file is decoded again)."""
+def cached_probe(path: str, kind: str = "images") -> Probe:
+    """`probe_image` (or, for audios, `probe_wav`) of a file, once per file per run (keyed by its stat: a changed
+    file is decoded again)."""
     key = stat_key(path)
     if key is None:
         return NOT_CHECKED
+    if kind == "audios" and not path.lower().endswith((".wav", ".wave")):
+        return NOT_CHECKED
     found = PROBES.get(key)
     if found is None:
-        found = probe_image(path)
+        found = probe_image(path) if kind == "images" else probe_wav(path)
         if len(PROBES) < MAX_PROBES:
             PROBES[key] = found
     return found
@@ -92,6 +97,23 @@ def probe_image(source: str | IO[bytes]) -> Probe:
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError, TypeError) as err:
         return Probe(error=_reason(err))
     return Probe(fmt, width, height)
+
+
+def probe_wav(source: str | IO[bytes]) -> Probe:
+    """A WAV file's duration from its header, and whether the sample data it announces is all there."""
+    import wave
+
+    try:
+        with wave.open(source, "rb") as w:
+            frames, rate, width = w.getnframes(), w.getframerate(), w.getsampwidth() * w.getnchannels()
+            data = w.readframes(frames)
+    except (wave.Error, EOFError, OSError, ValueError) as err:
+        return Probe(error=f"not a WAV file the standard library can read ({err})")
+    if rate <= 0:
+        return Probe(error="its header gives a sample rate of 0")
+    if len(data) < frames * width:
+        return Probe(error=f"truncated: {len(data) // max(width, 1):,} of the {frames:,} frames its header announces")
+    return Probe("WAV", seconds=frames / rate)
 
 
 def _reason(err: BaseException) -> str:
@@ -122,6 +144,8 @@ def probe_data_url(url: str) -> Probe:
     mime, data, why = decode_data_url(url)
     if data is None:
         return Probe(error=why)
+    if mime in ("audio/wav", "audio/x-wav", "audio/wave"):
+        return probe_wav(io.BytesIO(data))
     if mime and not mime.startswith("image/"):
         return NOT_CHECKED
     return probe_image(io.BytesIO(data))

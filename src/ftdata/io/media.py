@@ -31,6 +31,7 @@ class Media:
     decode: bool = True  # images decoded (Pillow); False: existence only
     max_pixels: int | None = None  # an image with more pixels is `media_too_large`
     max_per_row: int | None = None  # a row naming more media files is `media_too_many`
+    max_seconds: float | None = None  # audio longer than this (where its header tells) is `media_too_long`
     # "remote" (URLs, never fetched), "unchecked" (media nothing here can decode): counted for the summary
     seen: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     # folder as written in a ref -> (that folder resolved, its entries: name -> FILE / LINK / OTHER, or None when
@@ -41,9 +42,9 @@ class Media:
         """What the file holds (images only; others are not checked), cached by its stat."""
         if not self.decode:
             return NOT_CHECKED
-        if kind != "images":
+        if kind == "videos":
             return self.count("unchecked", NOT_CHECKED)
-        found = cached_probe(target)  # once per file per run
+        found = cached_probe(target, kind)  # once per file per run
         return self.count("unchecked", found) if not found.checked else found
 
     def count(self, what: str, probe: Probe) -> Probe:
@@ -158,7 +159,7 @@ def check_refs(kind: str, refs: list[str], media: Media) -> list[Problem]:
     root = media.root
     for i, ref in enumerate(refs):
         if is_url(ref):
-            if ref.startswith("data:") and kind == "images" and media.decode:
+            if ref.startswith("data:") and kind != "videos" and media.decode:
                 out += _contents(kind, i, "data URL", probe_data_url(ref), media)
             elif not ref.startswith("data:"):
                 media.count("remote", NOT_CHECKED)
@@ -183,10 +184,15 @@ def check_refs(kind: str, refs: list[str], media: Media) -> list[Problem]:
 
 
 def _contents(kind: str, i: int, what: str, found: Probe, media: Media) -> list[Problem]:
-    """`media_undecodable` when a loader could not read it, `media_too_large` over `--max-pixels`."""
+    """`media_undecodable` when a loader could not read it, `media_too_large` over `--max-pixels`,
+    `media_too_long` over `--max-duration`."""
     if found.error is not None:
-        return [problem(f"{kind}[{i}]", "media_undecodable", f"{what} cannot be decoded as an image: {found.error}; "
+        noun = "an image" if kind == "images" else "audio"
+        return [problem(f"{kind}[{i}]", "media_undecodable", f"{what} cannot be decoded as {noun}: {found.error}; "
                                                              "replace or remove it")]
+    if media.max_seconds is not None and found.seconds is not None and found.seconds > media.max_seconds:
+        return [problem(f"{kind}[{i}]", "media_too_long", f"{what} lasts {found.seconds:.1f} s, over --max-duration "
+                                                          f"{media.max_seconds:g}; cut it or raise the budget")]
     if media.max_pixels is not None and found.pixels > media.max_pixels:
         return [problem(f"{kind}[{i}]", "media_too_large", f"{what} is {found.width}x{found.height} "
                                                            f"({found.pixels:,} pixels), over --max-pixels "
