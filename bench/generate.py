@@ -239,11 +239,21 @@ RICH = ["openai_tools", "sharegpt_tools", "moss_plugins", "preference_sharegpt",
 MEDIA_FILES = 1000
 
 
-def media_folder(folder: "Path") -> None:
-    """The images multimodal rows name (tiny files: existence is what is checked)."""
+def media_folder(folder: "Path", kind: str = "JPEG", size: tuple[int, int] = (320, 240)) -> None:
+    """The images multimodal rows name: real, seeded images (validate decodes them), 320x240 JPEG by default
+    (about 10 KB each, a photo's texture: a gradient and noise)."""
+    import random
+
+    from PIL import Image
+
     (folder / "media").mkdir(exist_ok=True)
+    rng = random.Random(0)
+    base = Image.linear_gradient("L").resize(size).convert("RGB")
     for i in range(MEDIA_FILES):
-        (folder / "media" / f"{i}.jpg").write_bytes(b"\xff\xd8\xff" + bytes(64))
+        noise = Image.effect_noise(size, 20 + rng.randrange(40)).convert("RGB")
+        image = Image.blend(base, noise, 0.3 + rng.random() * 0.4)
+        suffix = "jpg" if kind == "JPEG" else kind.lower()
+        image.save(folder / "media" / f"{i}.{suffix}", kind, **({"quality": 85} if kind == "JPEG" else {}))
 
 
 def repeat_file(src: "Path", out: "Path", megabytes: float) -> None:

@@ -14,6 +14,7 @@ import pytest
 from encoders import encode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from images import image_bytes
 from mutations import fixture_rows
 
 from ftdata.core.canonical import Record
@@ -188,7 +189,7 @@ def test_validate_checks_the_media_files_of_rows_its_fast_lane_takes(tmp_path: P
     from ftdata.ops.validate import validate_file
 
     (tmp_path / "img").mkdir()
-    (tmp_path / "img" / "a.png").write_bytes(b"x")
+    (tmp_path / "img" / "a.png").write_bytes(image_bytes())
     (tmp_path / "img" / "link.png").symlink_to(tmp_path.parent)
     row = {"conversations": [{"from": "human", "value": "<image>what?"}, {"from": "gpt", "value": "a cat"}]}
     refs = ("img/a.png", "img/b.png", "../x.png", "img/link.png", "img/../img/a.png", "/ftdata-absent.png",

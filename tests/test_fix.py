@@ -126,7 +126,6 @@ def test_cli_summary_and_bad_input(tmp_path: Path, monkeypatch) -> None:
 
 def test_fix_never_makes_a_valid_row_invalid(tmp_path: Path, monkeypatch) -> None:
     """Every golden and fixture file: no row that validates is rejected after fixing (and the output validates)."""
-    from conftest import FIXTURES
 
     files = sorted(DATA.glob("*/*/*.jsonl")) + fixture_files("*.json*")
     for i, src in enumerate(files):

@@ -1,6 +1,7 @@
 """Golden cases, one parametrized test over folders:
 - tests/data/<format>/{valid,invalid}/X.jsonl with X.expected.json: the format found, the counts, and every problem
-  (errors and warnings) with its line, path, code, severity and message, in order;
+  (errors and warnings) with its line, path, code, severity and message, in order; X.options.json, where present,
+  holds validate's options for the case (budgets: `max_pixels`, ...);
 - tests/data/convert/X.jsonl with X.expected.json: conversions of it (target, reasoning policy) with the rows
   written, every rejected row's errors and the warning counts.
 Every problem code is covered by at least one of them.
@@ -26,7 +27,8 @@ def expected(path: Path) -> Any:
 
 
 def problems_of(path: Path) -> dict[str, Any]:
-    report = validate_file(path)
+    options = path.with_suffix(".options.json")
+    report = validate_file(path, **(json.loads(options.read_text()) if options.exists() else {}))
     assert report.error is None, report.error
     return {"format": report.format, "records": report.records, "valid": report.valid,
             "problems": [{"line": p.line, "path": p.path, "code": p.code, "severity": p.severity,

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from images import image_bytes
 from typer.testing import CliRunner
 
 from ftdata import validate_file
@@ -84,9 +85,9 @@ def test_invalid_utf8_and_utf16_and_empty(tmp_path: Path) -> None:
 def test_media_paths_stay_inside_the_media_folder(tmp_path: Path) -> None:
     media = tmp_path / "data"
     (media / "img").mkdir(parents=True)
-    (media / "img" / "ok.jpg").write_bytes(b"x")
+    (media / "img" / "ok.jpg").write_bytes(image_bytes("JPEG"))
     secret = tmp_path / "secret.jpg"
-    secret.write_bytes(b"x")
+    secret.write_bytes(image_bytes("JPEG"))
     (media / "img" / "link.jpg").symlink_to(secret)
     rows = [{"instruction": "<image>q", "output": "a", "images": [ref]}
             for ref in ["img/ok.jpg", "../secret.jpg", str(secret), "img/link.jpg", "https://example.com/a.jpg"]]

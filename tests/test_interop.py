@@ -169,7 +169,8 @@ def test_a_linked_descriptor_is_updated_through_the_link(tmp_path: Path) -> None
 @pytest.mark.parametrize("stage,kinds", [("sft", ("sft", "text")), ("dpo", ("preference",)), ("kto", ("kto",))])
 def test_fttrain_dry_run_uses_every_row_of_every_entry(chain, stage: str, kinds: tuple) -> None:
     """`fttrain STAGE dataset_info.json --dry-run` picks the entries of its kind and trains on every one of their
-    rows (nothing invalid, nothing dropped: the length budget is wide here)."""
+    rows (nothing invalid, nothing dropped: the length budget is wide here; the image demo's rows with
+    --drop-media, said)."""
     pytest.importorskip("transformers")
     import re
 
@@ -177,8 +178,14 @@ def test_fttrain_dry_run_uses_every_row_of_every_entry(chain, stage: str, kinds:
 
     folder, done = chain
     entries = json.loads((folder / "dataset_info.json").read_text())
-    result = runner.invoke(fttrain, [stage, str(folder / "dataset_info.json"), "--dry-run", "--max-length", "100000"])
+    args = [stage, str(folder / "dataset_info.json"), "--dry-run", "--max-length", "100000"]
+    if stage == "sft":  # the image demo's entries: a text model stops on them, unless their text alone is trained
+        stopped = runner.invoke(fttrain, args)
+        assert stopped.exit_code == 1 and "hold media (8 images" in " ".join(stopped.output.split())
+        args.append("--drop-media")
+    result = runner.invoke(fttrain, args)
     assert result.exit_code == 0, result.output[-3000:]
+    assert ("--drop-media: " in result.output) == (stage == "sft")
     used = {m.group(1): (int(m.group(2)), int(m.group(3)))
             for m in re.finditer(r"^dataset (\S+): (\d+) records, (\d+) used", result.output, re.M)}
     assert used and all(records == n for records, n in used.values()), used

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from images import image_bytes
 from typer.testing import CliRunner
 
 from ftdata.cli import app
@@ -563,7 +564,7 @@ def test_fix_and_dedup_find_media_where_validate_and_convert_do(tmp_path: Path, 
         pytest.importorskip("rensa")
     media = tmp_path / "media"
     media.mkdir()
-    (media / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (media / "a.png").write_bytes(image_bytes())
     data = tmp_path / "data"
     data.mkdir()
     row = {"conversations": [{"from": "human", "value": "<image>what is it?"}, {"from": "gpt", "value": "a cat"}],

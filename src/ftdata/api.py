@@ -13,6 +13,7 @@ printing; the CLI and fttrain call it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -27,7 +28,8 @@ from ftdata.descriptors.v1 import V1_YAML, dump_yaml, is_v1_yaml, validate_v1_ya
 from ftdata.engine.lanes import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io.media import Media
+from ftdata.io.media import Media, image_sizes
+from ftdata.io.processor import image_tokens
 from ftdata.io.readers import UnreadableFile, UsageError
 from ftdata.io.staging import check_output, check_replaceable, refuse_inputs, write_output
 from ftdata.ops.convert import OutputExists, convert_files
@@ -120,21 +122,35 @@ def _open_descriptor(source: Path, kind: DescriptorKind[E], names: list[str] | N
     return out
 
 
-def stats(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_length: int | None = None) -> Stats:
-    """`ftdata stats` over data files and descriptors (every local entry)."""
-    datasets = [ds for path in paths for ds in open_datasets(path, fmt=fmt)]
-    return collect((ds.checked for ds in datasets), [str(p) for p in paths], tokenizer, max_length)
+def stats(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_length: int | None = None,
+          processor: str | Path | None = None) -> Stats:
+    """`ftdata stats` over data files and descriptors (every local entry); `processor`: a vision-language model's
+    folder whose preprocessor_config.json says how many tokens each image adds (counted in the tokens)."""
+    per_image = image_tokens(processor) if processor is not None else None
+    streams = []
+    for path in paths:
+        base = Path(path).resolve().parent  # a file's media, and a dataset_info.json's (LLaMA-Factory's dataset dir)
+        media = Media(base)
+        for ds in open_datasets(path, fmt=fmt):
+            streams.append((ds.checked, partial(image_sizes, media=media) if not is_v1_yaml(Path(path)) else None))
+    return collect(streams, [str(p) for p in paths], tokenizer, max_length, per_image)
 
 
 def validate(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None, workers: int = 1,
-             progress: Tick | None = None, allow_outside: bool = False) -> list[FileReport]:
-    """Validate a data file (one report) or a descriptor (a report for it and one per entry)."""
+             progress: Tick | None = None, allow_outside: bool = False, max_pixels: int | None = None,
+             max_media_per_row: int | None = None, max_duration: float | None = None) -> list[FileReport]:
+    """Validate a data file (one report) or a descriptor (a report for it and one per entry); images are decoded,
+    `max_pixels`, `max_media_per_row` and `max_duration` are budgets for data files."""
     path = Path(path)
+    budgets = (max_pixels, max_media_per_row, max_duration)
+    if any(b is not None for b in budgets) and (is_v1_yaml(path) or is_descriptor(path)):
+        return [FileReport(str(path), error=f"{path}: --max-pixels, --max-media-per-row and --max-duration apply to "
+                                             "data files, not yet to a descriptor's entries; validate the entries' files")]
     if is_v1_yaml(path):
         return validate_v1_yaml(path, Path(media_dir) if media_dir else None, allow_outside)
     if is_descriptor(path):
         return validate_descriptor(path, Path(media_dir) if media_dir else None, allow_outside)
-    return [validate_file(path, fmt, media_dir, workers, progress, allow_outside)]
+    return [validate_file(path, fmt, media_dir, workers, progress, allow_outside, *budgets)]
 
 
 def fix_files(*args: Any, **kwargs: Any) -> FixReport:

@@ -59,6 +59,8 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
         status = "[green]ok[/green]" if r.invalid == 0 else "[red]invalid records[/red]"
         out.print(f"[bold]{safe(r.path)}[/bold]  format: {r.format} ({r.how})  records: {r.records}  valid: {r.valid}  "
                   f"invalid: {r.invalid}  warnings: {r.warnings}  {status}", soft_wrap=True)
+        if r.media:
+            out.print("  [yellow]note:[/yellow] " + media_note(r.media), soft_wrap=True)
         mixed = {k: v for k, v in r.votes.items() if k != r.format}
         if mixed:
             out.print("  [yellow]note:[/yellow] sampled records also looked like: "
@@ -79,6 +81,17 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
         ok = [r for r in reports if not r.error and r.format not in DESCRIPTORS]
         out.print(f"[bold]total[/bold]  files: {len(reports)}  records: {sum(r.records for r in ok)}  "
                   f"valid: {sum(r.valid for r in ok)}  invalid: {sum(r.invalid for r in ok)}")
+
+
+def media_note(counts: dict[str, int]) -> str:
+    """'3 media URLs not fetched (remote URLs never are); 2 audio/video files not decoded (no decoder here)'."""
+    said = []
+    if counts.get("remote"):
+        said.append(f"{counts['remote']} media URLs not fetched (remote URLs never are)")
+    if counts.get("unchecked"):
+        said.append(f"{counts['unchecked']} media files exist but were not decoded (audio/video, or Pillow absent: "
+                    "pip install 'ftdata[media]')")
+    return "; ".join(said)
 
 
 def validation_json(reports: list[FileReport]) -> None:
@@ -211,6 +224,11 @@ def stats_text(s: dict[str, Any]) -> None:
     out.print(f"exact duplicates: {s['exact_duplicates']}  very short answers: {s['short_answers']}  "
               f"with tools: {s['share_with_tools']:.1%}  with media: {s['share_with_media']:.1%}  "
               f"with system prompt: {s['share_with_system']:.1%}")
+    if s.get("media_per_record"):
+        m, px = s["media_per_record"], s.get("image_pixels")
+        sizes = f"  image pixels p50 {px['p50']:,} max {px['max']:,}" if px else ""
+        tokens = f"  image tokens: {s['image_tokens']:,} (in the tokens)" if s.get("image_tokens") else ""
+        out.print(f"media per record with media: p50 {m['p50']} max {m['max']}{sizes}{tokens}", soft_wrap=True)
     r = s["reasoning"]
     if r["records"] or r["empty_think_blocks"]:
         tokens = f"  tokens: {r['tokens']}" if r["tokens"] is not None else ""

@@ -189,6 +189,7 @@ def inspect_command(
     rows: Annotated[int, typer.Option("--rows", min=0, help="How many rows to show token by token.")] = 3,
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the view as a self-contained HTML page.")] = None,
     skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help=SKIP_BAD_INSPECT)] = False,
+    drop_media: Annotated[bool, typer.Option("--drop-media", help=option("drop_media")[1])] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help=VERBOSE)] = False,
 ) -> None:
@@ -203,7 +204,8 @@ def inspect_command(
     _need_train("inspect")
     quiet_third_party(verbose)
     overrides = {"dataset": dataset, "model": model, "chat_template": chat_template, "train_on": train_on,
-                 "skip_bad_rows": skip_bad_rows, "reasoning": reasoning, "reasoning_history": reasoning_history}
+                 "skip_bad_rows": skip_bad_rows, "reasoning": reasoning, "reasoning_history": reasoning_history,
+                 "drop_media": drop_media}
     try:
         spec = load_spec(overrides, None)
         check_inputs(source, spec)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ftdata.api import Dataset, DescriptorError, open_datasets
-from ftdata.core.canonical import Record, chat_messages
+from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Record, chat_messages
 from ftdata.core.reports import FileReport
 from ftdata.core.tokens import ids, render, text_ids
 from ftdata.io.readers import UnreadableFile
@@ -44,6 +44,7 @@ class Source:
     records: list[Record]
     report: FileReport
     positions: list[str] = field(default_factory=list)  # where each record is, for messages ("moss line 12")
+    media_dropped: Counter[str] = field(default_factory=Counter)  # --drop-media: rows and media items removed
     counts: Counts | None = None  # filled when its rows are built
     file: str = ""  # the data file (a descriptor entry's file_name), for each prepared row's provenance
     lines: list[int] = field(default_factory=list)  # each record's line (or record number), for its provenance
@@ -152,7 +153,45 @@ def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool) -> Sou
             raise DataError(f"{ds.name} mixes record kinds ({kinds} beside {len(records)} {stage} rows); split it")
         raise DataError(f"{ds.name} holds {kinds} records, not {stage} data ({' or '.join(KINDS[stage])})")
     file = getattr(ds.entry, "file_name", None) or ds.path
-    return Source(ds.name, records, report, positions, file=file, lines=lines)
+    records, dropped = _media(ds.name, records, positions, spec)
+    source = Source(ds.name, records, report, positions, file=file, lines=lines)
+    source.media_dropped = dropped
+    return source
+
+
+def _media(name: str, records: list[Record], positions: list[str], spec: RunSpec) -> tuple[list[Record], Counter[str]]:
+    """Rows with media stop the run (a text-only model would learn `<image>` as text, in silence), or with
+    --drop-media lose their placeholders and media, counted."""
+    found = [i for i, r in enumerate(records) if any(getattr(r, k) for k in MEDIA_KINDS)]
+    if not found:
+        return records, Counter()
+    kinds = Counter({k: sum(len(getattr(records[i], k) or []) for i in found) for k in MEDIA_KINDS})
+    if not spec.drop_media:
+        held = ", ".join(f"{n} {k}" for k, n in kinds.items() if n)
+        raise DataError(f"{len(found)} row(s) of {name} hold media ({held}; first: {positions[found[0]]}) and "
+                        "fttrain trains text-only models: the <image>/<video>/<audio> placeholders would be trained "
+                        "as text and the media never seen. Train them with a vision-language trainer (fttrain has "
+                        "none yet), or pass --drop-media to train their text only")
+    out = list(records)
+    for i in found:
+        out[i] = without_media(records[i])
+    return out, kinds + Counter(rows=len(found))
+
+
+def without_media(record: Record) -> Record:
+    """The record with its media lists removed and their placeholders taken out of every message."""
+    update: dict[str, Any] = {k: None for k in MEDIA_KINDS}
+    for name in ("messages", "chosen", "rejected", "completion"):
+        msgs = getattr(record, name)
+        if msgs is not None:
+            update[name] = [m.model_copy(update={"content": strip_placeholders(m.content)}) for m in msgs]
+    return record.model_copy(update=update)
+
+
+def strip_placeholders(text: str) -> str:
+    for mark in PLACEHOLDERS.values():
+        text = text.replace(mark, "")
+    return text
 
 
 def paced_gc(items: Iterable[T], every: int = 500) -> Iterator[T]:

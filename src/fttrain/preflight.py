@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ftdata.core.canonical import MEDIA_KINDS
 from ftdata.core.textkeys import conversation_key
 from fttrain.checks import UsageError
 from fttrain.data import Counts, Source
@@ -121,4 +122,12 @@ def check_data(sources: list[Source], spec: RunSpec, stop: bool = True) -> list[
         notes.append("rows repeated within a dataset (trained as often as they occur): " + ", ".join(within))
     if line is not None and spec.allow_duplicates:
         notes.append("--allow-duplicates: " + line.split(": they would be trained")[0])
-    return notes
+    return notes + [media_line(s) for s in sources if s.media_dropped]
+
+
+def media_line(source: Source) -> str:
+    """'--drop-media: mllm_demo: 6 rows trained as text only (7 images removed, with their placeholders)'."""
+    d = source.media_dropped
+    held = ", ".join(f"{d[k]} {k}" for k in MEDIA_KINDS if d[k])
+    return (f"--drop-media: {source.name}: {d['rows']} rows trained as text only ({held} removed, with their "
+            "placeholders)")

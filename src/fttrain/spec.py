@@ -66,6 +66,7 @@ class RunSpec(BaseModel):
     undesirable_weight: float = Field(1.0, gt=0, description="KTO weight of undesirable (label false) samples.")
     trust_remote_code: bool = Field(False, description="Allow the model folder's own Python code to run.")
     skip_bad_rows: bool = Field(False, description="Train on the valid rows when some are invalid or the chat template cannot render them (they are counted); default: stop, naming the row.")
+    drop_media: bool = Field(False, description="Rows with images, video or audio: train their text only (the <image>/<video>/<audio> placeholders and the media are removed, and counted); default: stop, since a text-only model would learn the placeholders as text and never see the media (fttrain trains no vision-language model yet).")
     allow_duplicates: bool = Field(False, description="Train even when the selected datasets share rows (the same conversation in two entries, e.g. one source converted to two formats, as `ftdata dedup` counts them); default: stop before training with the counts per dataset.")
     max_dropped: float = Field(0.5, ge=0, le=1, description="Stop before training when more than this share of a dataset's samples would not be trained (dropped for length, or left with nothing supervised); 1: train on whatever is left.")
     render_timeout: float = Field(10.0, gt=0, description="Seconds a chat template may take to render one row (a runaway template loop stops there).")

@@ -16,7 +16,8 @@ from fttrain.spec import RunSpec, Stage
 NOT_TRL = ("model", "dataset", "method", "overlong", "train_on", "val_size", "mix", "mix_probs", "lora_rank",
            "lora_alpha", "lora_dropout", "lora_target", "use_rslora", "use_dora", "freeze_trainable_layers",
            "quantization_bit", "resume_from_checkpoint", "merge", "trust_remote_code", "skip_bad_rows",
-           "allow_duplicates", "max_dropped", "reasoning", "reasoning_history", "cache", "cache_dir", "workers", "render_timeout", "resize_embeddings", "chat_template", "generate", "trl")
+           "allow_duplicates", "max_dropped", "reasoning", "reasoning_history", "cache", "cache_dir", "workers",
+           "drop_media", "render_timeout", "resize_embeddings", "chat_template", "generate", "trl")
 
 
 def config_kwargs(spec: RunSpec, stage: Stage, has_eval: bool) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from conftest import ROOT
 from ftdata.core.canonical import Message, chat_messages
 from ftdata.core.tokens import reasoning_key
 from fttrain.data import Counts, DataError, Source, sft_rows
-from fttrain.reasoning import count_blocks, expand, preflight_line, resolve_key
+from fttrain.reasoning import expand, preflight_line, resolve_key
 from fttrain.spec import RunSpec
 from fttrain.template import CHATML_TEMPLATE, encode_conversation
 

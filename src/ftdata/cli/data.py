@@ -39,8 +39,11 @@ def validate(
     media_dir: MediaDir = None,
     workers: Workers = os.cpu_count() or 1,
     allow_outside_media: AllowOutside = False,
+    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Images with more pixels are invalid (media_too_large).")] = None,
+    max_media_per_row: Annotated[Optional[int], typer.Option("--max-media-per-row", min=0, help="Rows naming more media files are invalid (media_too_many).")] = None,
+    max_duration: Annotated[Optional[float], typer.Option("--max-duration", min=0, help="Audio longer than this many seconds is invalid (media_too_long; WAV).")] = None,
 ) -> None:
-    """Check every record and report each problem with file, line and JSON path.
+    """Check every record and report each problem with file, line and JSON path; images are decoded (Pillow).
 
     Exit code 0: all records valid; 1: some invalid; 2: a file could not be read.
 
@@ -51,7 +54,8 @@ def validate(
     reports = []
     for f in files:
         with render.LazyProgress(f"validating {f}") as progress:
-            reports += api.validate(f, format, media_dir, workers, progress, allow_outside_media)
+            reports += api.validate(f, format, media_dir, workers, progress, allow_outside_media,
+                                    max_pixels, max_media_per_row, max_duration)
     if json:
         render.validation_json(reports)
     else:
@@ -163,6 +167,7 @@ def stats(
     format: Annotated[Optional[str], typer.Option("--format", "-f", metavar="FORMAT", help="Skip detection.")] = None,
     tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="'tiny' (bundled) or a local HF tokenizer folder: count tokens with its chat template.")] = None,
     max_length: Annotated[Optional[int], typer.Option("--max-length", help="Count records over this many tokens (with --tokenizer).")] = None,
+    processor: Annotated[Optional[Path], typer.Option("--processor", help="A vision-language model's folder: its preprocessor_config.json's image tokens are counted in the tokens (no weights read).")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write histograms to this PNG (needs matplotlib).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -176,10 +181,10 @@ def stats(
         guarded(lambda: api.check_output(plot, files, force=True, flag="--plot"))
     try:
         tok = api.load_tokenizer(tokenizer) if tokenizer else None
-        result = api.stats(files, format, tok, max_length)
+        result = api.stats(files, format, tok, max_length, processor)
         if plot is not None:
             guarded(lambda: api.plot_stats(result, plot, files))
-    except (ValueError, api.UnreadableFile) as err:
+    except (ValueError, api.UnreadableFile, api.UsageError) as err:
         fail(str(err))
     if json:
         render.json_out(result.summary())

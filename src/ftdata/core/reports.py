@@ -50,6 +50,7 @@ class FileReport:
     problems: list[Problem] = field(default_factory=list)
     error: str | None = None
     skipped: str | None = None  # a descriptor entry that names no local file (hub datasets)
+    media: Counter[str] = field(default_factory=Counter)  # "remote" (never fetched), "unchecked" (not decoded)
 
     @property
     def codes(self) -> Counter[Code]:
@@ -86,12 +87,15 @@ class FileReport:
         self.valid += part.valid
         self.invalid += part.invalid
         self.warnings += part.warnings
+        self.media.update(part.media)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"path": self.path, "format": self.format, "records": self.records, "valid": self.valid,
+        out: dict[str, Any] = {"path": self.path, "format": self.format, "records": self.records, "valid": self.valid,
                "invalid": self.invalid,
                "errors": [p.to_dict() for p in self.problems if p.severity == "error"],
                "warnings": [p.to_dict() for p in self.problems if p.severity == "warning"]}
+        if self.media:
+            out["media_not_checked"] = dict(self.media)
         if self.error:
             out["error"] = self.error
         if self.skipped:

@@ -1,16 +1,12 @@
 """Conversation rules over canonical records: small pure functions returning Problems, registered in `RULES`.
-
-Rules speak in canonical terms but report paths in the source record: every converter hands back an
-`Origins` map saying where each canonical message came from (`conversations[3].from`, `output`, ...).
-
-Each rule also knows one way to break it (`violate`, from `ftdata.core.violations`): the fast lanes restate these
-rules for speed, and a test breaks every rule in every fast-laned format to prove the lane refuses it.
-"""
+Rules speak in canonical terms but report paths in the source record: every converter hands back an `Origins` map
+saying where each canonical message came from (`conversations[3].from`, `output`, ...). Each rule also knows one
+way to break it (`violate`, from `ftdata.core.violations`): a test breaks every rule in every fast lane."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from ftdata.core import violations as v
 from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Message, Record
@@ -35,6 +31,10 @@ class Origins:
     by_list: dict[str, list[Origin]] = field(default_factory=dict)
     list_paths: dict[str, str] = field(default_factory=dict)  # canonical list name -> source path, e.g. chosen -> preferred_output
     empty_think: int = 0  # empty <think></think> blocks read as "no reasoning" (non-thinking turns; for stats)
+    # (list name, index) -> a message's content parts as given (`ftdata.formats.blocks`), the text they made and
+    # their media by kind: the openai writer writes them back exactly when neither changed
+    parts: dict[tuple[str, int], tuple[list[dict[str, Any]], str, dict[str, list[str]]]] = field(default_factory=dict)
+    media_paths: dict[str, str] = field(default_factory=dict)  # "images[2]" -> the block it came from, for problems
 
     def add(self, list_name: str, origin: Origin) -> None:
         self.by_list.setdefault(list_name, []).append(origin)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ftdata.core.canonical import Record
 from ftdata.core.reports import Checked
@@ -40,6 +40,9 @@ class Stats:
     reasoning_turns: int = 0  # assistant turns with reasoning
     empty_think: int = 0  # empty <think></think> blocks read as no reasoning (non-thinking turns)
     reasoning_tokens: int = 0  # with a tokenizer: the reasoning texts' tokens
+    media_items: list[int] = field(default_factory=list)  # per record with media: its images + videos + audios
+    pixels: list[int] = field(default_factory=list)  # per image read here (local files, data URLs): width * height
+    image_tokens: int = 0  # with a processor: the tokens its images add (counted in `tokens`)
     _seen: set[int] = field(default_factory=set, repr=False)
 
     def add(self, rec: Record, tokens: int | None, origins: Origins | None = None, reasoning_tokens: int = 0) -> None:
@@ -65,6 +68,8 @@ class Stats:
             self.with_tools += bool(rec.tools or any(m.tool_calls for m in msgs))
             self.with_system += bool(rec.messages and rec.messages[0].role == "system")
         self.with_media += bool(rec.images or rec.videos or rec.audios)
+        if rec.images or rec.videos or rec.audios:
+            self.media_items.append(sum(len(getattr(rec, k) or []) for k in ("images", "videos", "audios")))
         if rec.kind == "preference":
             chosen, rejected = (sum(len(m.content) for m in ms or []) for ms in (rec.chosen, rec.rejected))
             self.answer_ratios.append(round(chosen / rejected, 2) if rejected else float("inf"))
@@ -107,6 +112,8 @@ class Stats:
             "exact_duplicates": self.duplicates, "short_answers": self.short_answers,
             "share_with_tools": share(self.with_tools), "share_with_media": share(self.with_media),
             "share_with_system": share(self.with_system),
+            "media_per_record": spread(self.media_items), "image_pixels": spread(self.pixels),
+            "image_tokens": self.image_tokens if self.image_tokens else None,
             "reasoning": {"records": self.with_reasoning, "share": share(self.with_reasoning),
                           "turns": self.reasoning_turns, "empty_think_blocks": self.empty_think,
                           "tokens": self.reasoning_tokens if self.tokens else None},
@@ -138,21 +145,30 @@ def spread(values: Sequence[float]) -> dict[str, float] | None:
             "mean": round(mean, 2 if isinstance(s[0], float) else 1)}
 
 
-def collect(streams: Iterable[Iterator[Checked]], files: list[str], tokenizer: Any = None,
-            max_length: int | None = None) -> Stats:
-    """Stats over checked records (invalid ones are only counted); tokens as `ftdata.core.tokens.count` counts them."""
+Sizes = Callable[[Record], list[tuple[int, int]]]  # a record's images as (width, height), where they can be read
+PerImage = Callable[[int, int], int]  # a processor's tokens for an image of (width, height)
+
+
+def collect(streams: Iterable[tuple[Iterator[Checked], Sizes | None]], files: list[str], tokenizer: Any = None,
+            max_length: int | None = None, per_image: PerImage | None = None) -> Stats:
+    """Stats over checked records (invalid ones are only counted); tokens as `ftdata.core.tokens.count` counts them,
+    plus, with `per_image`, the tokens a processor adds for each image (sized by the stream's `Sizes`)."""
     stats = Stats(files=files, max_length=max_length)
-    for stream in streams:
+    for stream, sizes in streams:
         for item in stream:
             stats.records += 1
             if not item.valid or item.record is None:
                 stats.invalid += 1
                 continue
             rec = item.record
+            found = sizes(rec) if sizes is not None and rec.images else []
+            stats.pixels += [w * h for w, h in found]
+            extra = sum(per_image(w, h) for w, h in found) if per_image is not None else 0
+            stats.image_tokens += extra
             if tokenizer is None:
                 stats.add(rec, None, item.origins)
             else:
-                stats.add(rec, count(tokenizer, rec), item.origins, reasoning_count(tokenizer, rec))
+                stats.add(rec, count(tokenizer, rec) + extra, item.origins, reasoning_count(tokenizer, rec))
     return stats
 
 

@@ -62,7 +62,9 @@ def convert_raw(raw: Any, fmt: Format, media: Media | Path | None = None) -> Con
     if converted.record is not None:
         converted.problems = converted.problems + check_record(converted.record, converted.origins, fmt.policy)
         if media is not None:
-            converted.problems += check_media(converted.record, media if isinstance(media, Media) else Media(media))
+            found = check_media(converted.record, media if isinstance(media, Media) else Media(media))
+            moved = converted.origins.media_paths  # media read from content blocks: the block is where to look
+            converted.problems += [problem(moved[p.path], p.code, p.message) if p.path in moved else p for p in found]
     return converted
 
 
@@ -134,7 +136,10 @@ def scan_range(path: Path, fmt: Format, media: Media, start: int, end: int | Non
     def read(accept: Accept | None, tally: Tally) -> Iterator[Item]:
         return read_jsonl_range(path, start, end, tally, accept, progress)
 
-    return report, scan_reader(read, fmt, media, checks, report).lines
+    before = dict(media.seen)
+    lines = scan_reader(read, fmt, media, checks, report).lines
+    report.media.update({k: n - before.get(k, 0) for k, n in media.seen.items() if n > before.get(k, 0)})
+    return report, lines
 
 
 Reader = Callable[[Accept | None, Tally], Iterable[Item]]  # JSON Lines read with a hot-path test, counted in a Tally

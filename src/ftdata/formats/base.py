@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ftdata.core.canonical import Kind, Record, ToolCall
+from ftdata.core.canonical import Kind, Record
 from ftdata.core.problems import (
     Problem,
     from_validation_error,
@@ -247,73 +247,6 @@ def unknown_role(path: str, spelled: str, roles: Iterable[str]) -> Problem:
     tip = f"; did you mean '{near[0]}'?" if near else ""
     return problem(path, "unknown_role",
                    f"unknown role '{spelled}'{odd_characters(spelled)}{tip} (known: {', '.join(known)})")
-
-def parse_tool_call(value: Any, path: str) -> tuple[ToolCall | None, list[Problem]]:
-    """A `{name, arguments}` object (or its JSON string) -> ToolCall; arguments encoded twice are decoded."""
-    if isinstance(value, str):
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return None, [problem(path, "tool_call_invalid", "function call is not valid JSON; write {\"name\": ..., \"arguments\": {...}}")]
-    if not isinstance(value, dict) or not isinstance(value.get("name"), str) or not value["name"]:
-        return None, [problem(path, "tool_call_invalid", "function call needs a non-empty string 'name'")]
-    args = value.get("arguments", {})
-    found: list[Problem] = []
-    for _ in range(2):  # published files sometimes encode arguments twice
-        if not isinstance(args, str):
-            break
-        try:
-            args = orjson.loads(args) if args.strip() else {}
-        except orjson.JSONDecodeError:
-            return None, [problem(path, "tool_call_invalid", "'arguments' is a string that is not valid JSON")]
-        if isinstance(args, str):
-            found.append(problem(path, "double_encoded", "'arguments' is JSON encoded twice; decode it once"))
-    if not isinstance(args, dict):
-        return None, [problem(path, "tool_call_invalid", "'arguments' must be a JSON object")]
-    call_id = value.get("id")
-    return ToolCall(name=value["name"], arguments=args, id=call_id if isinstance(call_id, str) else None), found
-
-
-def function_ok(name: Any, args: Any) -> bool:
-    """The fast lanes' test of a call: what `parse_tool_call` takes without a problem or a warning (a non-empty name;
-    arguments an object, or JSON text of one encoded once)."""
-    if type(name) is not str or not name:
-        return False
-    if type(args) is str:
-        try:
-            args = orjson.loads(args) if args.strip() else {}
-        except orjson.JSONDecodeError:
-            return False
-    return type(args) is dict
-
-
-def tools_ok(tools: Any) -> bool:
-    """The fast lanes' test of `tools`: what `parse_tools` takes without a problem (schema objects, or JSON text
-    holding a list of them or one)."""
-    if type(tools) is str:
-        try:
-            tools = orjson.loads(tools) if tools else []
-        except orjson.JSONDecodeError:
-            return False
-        tools = [tools] if type(tools) is dict else tools
-    return type(tools) is list and all(type(t) is dict for t in tools)
-
-
-def parse_tools(value: Any, path: str) -> tuple[list[dict[str, Any]] | None, list[Problem]]:
-    """`tools` as a list of function schemas, or a JSON string holding one (LLaMA-Factory's shape)."""
-    if value is None or value == "":
-        return None, []
-    if isinstance(value, str):
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return None, [problem(path, "invalid_value", "'tools' is a string that is not valid JSON")]
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
-        return None, [problem(path, "wrong_type", "'tools' must be a list of function schemas (JSON objects)")]
-    return value, []
-
 
 Msg = dict[str, Any]  # a canonical message as a plain dict; pydantic validates a whole record at once (in Rust)
 

@@ -18,6 +18,7 @@ from ftdata.formats.base import (
     shapes,
     split_reasoning,
 )
+from ftdata.formats.blocks import canonical_parts
 from ftdata.formats.declare import FEATURES, KEPT
 
 RECORD_FIELDS = frozenset(Record.model_fields)
@@ -27,9 +28,10 @@ OTHER_KEYS = ("reasoning_content", "thinking")  # reasoning under the chat conve
 
 def to_canonical(raw: Raw) -> Converted:
     """Validate a canonical record as it is (reasoning under another convention's key, or as a leading <think>
-    block, read into `reasoning`)."""
+    block, read into `reasoning`; content parts, `ftdata.formats.blocks`, into text and media lists)."""
     fields, problems = _reasoning_keys(raw)
     origins = Origins()
+    problems += canonical_parts(fields, MESSAGE_LISTS, origins)
     problems += split_reasoning(fields, origins)
     record, found = parse_row(Record, fields)
     problems += found

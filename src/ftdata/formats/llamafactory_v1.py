@@ -33,13 +33,12 @@ from ftdata.formats.base import (
     Row,
     build_record,
     parse_row,
-    parse_tool_call,
-    parse_tools,
     shapes,
     shared_prefix,
     text_message,
 )
 from ftdata.formats.declare import KEPT, kept, lossy, rejected
+from ftdata.formats.tools import parse_tool_call, parse_tools
 from ftdata.formats.write import Writing, with_meta
 from ftdata.io.media import is_url
 

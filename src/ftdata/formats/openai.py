@@ -2,14 +2,13 @@
 `{"input": {"messages"}, "preferred_output": [...], "non_preferred_output": [...]}`.
 
 Also read: `messages` + `label` (LLaMA-Factory's KTO demo) and `messages` + `images` (its multimodal demos).
-Content may be a string or a list of parts; an `image_url` part becomes an `<image>` placeholder + an `images` item.
+Content may be a string or a list of parts in OpenAI's or transformers' convention (`ftdata.formats.blocks`): a
+media part becomes a placeholder + an item of the record's media list of its kind.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
-
-from pydantic import Field
+from typing import Any, Literal
 
 from ftdata.core.canonical import Kind, Message, Role, tool_calls_json
 from ftdata.core.problems import Problem, problem
@@ -23,16 +22,13 @@ from ftdata.formats.base import (
     Raw,
     Row,
     build_record,
-    function_ok,
     parse_row,
     pick_reasoning,
-    parse_tool_call,
-    parse_tools,
     shapes,
     text_message,
-    tools_ok,
     unknown_role,
 )
+from ftdata.formats.blocks import MediaLists, Part, read_parts, written_parts
 from ftdata.formats.declare import (
     KEPT,
     LlamaFactory,
@@ -48,6 +44,7 @@ from ftdata.formats.light import (
     is_text,
     no_tags,
 )
+from ftdata.formats.tools import function_ok, parse_tool_call, parse_tools, tools_ok
 from ftdata.formats.write import Writing, media, with_meta
 
 ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool",
@@ -64,24 +61,6 @@ class OAToolCall(ClosedPart):
     id: str | None = None
     type: Literal["function"] = "function"
     function: Function
-
-
-class TextPart(ClosedPart):
-    type: Literal["text"]
-    text: str
-
-
-class ImageURL(ClosedPart):
-    url: str
-    detail: str | None = None
-
-
-class ImagePart(ClosedPart):
-    type: Literal["image_url"]
-    image_url: ImageURL
-
-
-Part = Annotated[Union[TextPart, ImagePart], Field(discriminator="type")]
 
 
 class OAMessage(ClosedPart):
@@ -123,9 +102,9 @@ class OpenAIPreferenceRow(Row):
 
 
 def convert_messages(
-    items: list[OAMessage], path: str, list_name: str, origins: Origins, images: list[str]
+    items: list[OAMessage], path: str, list_name: str, origins: Origins, media: MediaLists
 ) -> tuple[list[Msg], list[Problem]]:
-    """OpenAI messages -> canonical Messages; image parts are appended to `images` in order."""
+    """OpenAI messages -> canonical Messages; media parts are appended to `media[kind]` in order."""
     out: list[Msg] = []
     problems: list[Problem] = []
     for i, m in enumerate(items):
@@ -147,7 +126,12 @@ def convert_messages(
         if made and role != "assistant":
             problems.append(problem(f"{where}.tool_calls", "invalid_value",
                                     f"only assistant messages may carry tool calls, not {m.role}"))
-        content = _content_text(m.content, images)
+        if isinstance(m.content, list):
+            key = (list_name, len(origins.by_list.get(list_name, [])))
+            content, found = read_parts(m.content, media, f"{where}.content", origins, key)
+            problems += found
+        else:
+            content = m.content or ""
         reasoning, found = pick_reasoning(
             {"reasoning_content": m.reasoning_content, "thinking": m.thinking, "reasoning": m.reasoning}, where)
         problems += found
@@ -155,19 +139,6 @@ def convert_messages(
                                 tool_call_id=m.tool_call_id, name=m.name, reasoning=reasoning))
         origins.add(list_name, Origin(f"{where}.role", f"{where}.content", m.role))
     return out, problems
-
-
-def _content_text(content: str | list[Any] | None, images: list[str]) -> str:
-    if content is None or isinstance(content, str):
-        return content or ""
-    text = []
-    for part in content:
-        if isinstance(part, TextPart):
-            text.append(part.text)
-        else:
-            text.append("<image>")
-            images.append(part.image_url.url)
-    return "".join(text)
 
 
 def to_canonical(raw: dict[str, Any]) -> Converted:
@@ -178,13 +149,13 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     if row is None:
         return Converted(None, problems=problems)
     origins = Origins()
-    images = list(row.images or [])
-    messages, found = convert_messages(row.messages, "messages", "messages", origins, images)
+    lists = {"images": list(row.images or []), "videos": list(row.videos or []), "audios": list(row.audios or [])}
+    messages, found = convert_messages(row.messages, "messages", "messages", origins, lists)
     tools, more = parse_tools(row.tools, "tools")
     if row.functions is not None:  # the legacy functions API: the same schemas under another name
         tools = (tools or []) + row.functions
-    fields: dict[str, Any] = dict(messages=messages, tools=tools, id=row.id, images=images or None,
-                                  videos=row.videos, audios=row.audios, meta=_meta(row))
+    fields: dict[str, Any] = dict(messages=messages, tools=tools, id=row.id, meta=_meta(row),
+                                  **{kind: refs or getattr(row, kind) for kind, refs in lists.items()})
     if row.label is not None and messages and messages[-1]["role"] == "assistant":
         fields.update(messages=messages[:-1], completion=messages[-1:], label=row.label)
         origins.by_list["completion"] = origins.by_list["messages"][-1:]
@@ -198,15 +169,15 @@ def _preference(raw: dict[str, Any]) -> Converted:
         return Converted(None, problems=problems)
     origins = Origins(list_paths={"messages": "input.messages", "chosen": "preferred_output",
                                   "rejected": "non_preferred_output"})
-    images: list[str] = []
-    messages, found = convert_messages(row.input.messages, "input.messages", "messages", origins, images)
-    chosen, more = convert_messages(row.preferred_output, "preferred_output", "chosen", origins, images)
-    rejected, rest = convert_messages(row.non_preferred_output, "non_preferred_output", "rejected", origins, images)
+    lists: MediaLists = {}
+    messages, found = convert_messages(row.input.messages, "input.messages", "messages", origins, lists)
+    chosen, more = convert_messages(row.preferred_output, "preferred_output", "chosen", origins, lists)
+    rejected, rest = convert_messages(row.non_preferred_output, "non_preferred_output", "rejected", origins, lists)
     meta = row.extras() or {}
     if row.input.parallel_tool_calls is not None:
         meta["parallel_tool_calls"] = row.input.parallel_tool_calls
     fields = dict(messages=messages, chosen=chosen, rejected=rejected, tools=row.input.tools, id=row.id,
-                  images=images or None, meta=meta or None)
+                  meta=meta or None, **{kind: refs or None for kind, refs in lists.items()})
     return build_record(fields, origins, problems + found + more + rest)
 
 
@@ -216,10 +187,11 @@ def _meta(row: OpenAIRow) -> dict[str, Any] | None:
         meta["parallel_tool_calls"] = row.parallel_tool_calls
     return meta or None
 
-def _out_messages(w: Writing, list_name: str, msgs: list[Message]) -> list[dict[str, Any]]:
+def _out_messages(w: Writing, list_name: str, msgs: list[Message],
+                  parts: dict[int, list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     out = []
     for i, m in enumerate(msgs):
-        item: dict[str, Any] = {"role": m.role, "content": m.content}
+        item: dict[str, Any] = {"role": m.role, "content": (parts or {}).get(i, m.content)}
         if m.reasoning is not None:
             item["reasoning_content"] = m.reasoning  # Qwen3's, DeepSeek-R1's and vLLM's key
         if m.tool_calls:
@@ -239,7 +211,9 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     if rec.kind == "text":
         w.refuse("text", "pretraining text has no openai form; convert it --to text")
         return {}
-    messages = _out_messages(w, "messages", rec.messages or [])
+    read = (rec.messages or []) + (rec.completion or [])  # the order the reader saw them in
+    parts, beside = written_parts(w.origins, read, rec) if rec.kind != "preference" else ({}, {})
+    messages = _out_messages(w, "messages", rec.messages or [], parts)
     if rec.kind == "preference":
         if any(getattr(rec, k) for k in ("images", "videos", "audios")):
             w.refuse("images", "the openai preference shape here carries no media lists")
@@ -253,11 +227,13 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     if rec.kind == "kto":
         if len(rec.completion or []) != 1:
             w.refuse(w.origins.list_path("completion"), "openai KTO rows hold one completion message")
-        messages += _out_messages(w, "completion", rec.completion or [])
+        done = len(rec.messages or [])
+        messages += _out_messages(w, "completion", rec.completion or [], {i - done: p for i, p in parts.items()})
         out["label"] = rec.label
     if rec.tools is not None:
         out["tools"] = rec.tools
-    return with_meta(media(out, rec), rec)
+    out.update({kind: refs for kind, refs in beside.items() if refs} if parts else media({}, rec))
+    return with_meta(out, rec)
 
 
 # The fast lane: plain text conversations in this exact shape (see ftdata.formats).
@@ -474,13 +450,14 @@ FORMAT = Format(
         unread=lf_unread,
         entry=lf_entry),
     shape_doc="`messages: [{role, content, tool_calls, weight}]`, `tools`",
-    variants="preference (`input`/`preferred_output`/`non_preferred_output`), content parts (text, image_url), KTO "
-             "(`label`)",
+    variants="preference (`input`/`preferred_output`/`non_preferred_output`), content parts (OpenAI's text, "
+             "image_url, input_audio, file; transformers' image/video/audio), KTO (`label`)",
     carries={"system": KEPT, "multi_turn": KEPT, "consecutive_users": KEPT, "tool_calls": KEPT, "parallel_tools": KEPT,
              "call_ids": KEPT, "tools": KEPT, "reasoning": kept("`reasoning_content`"),
              "reasoning_call": kept("`reasoning_content`"), "weights": kept("on assistant messages"), "preference": KEPT,
-             "kto": kept("`label`"), "images": kept("lists beside `messages`"),
-             "videos": kept("lists beside `messages`"), "audios": kept("lists beside `messages`"),
+             "kto": kept("`label`"), "images": kept("lists beside `messages`, or content blocks as read"),
+             "videos": kept("lists beside `messages`, or content blocks as read"),
+             "audios": kept("lists beside `messages`, or content blocks as read"),
              "id": kept("as text"), "meta": kept("`meta` object")},
     trl_reads=frozenset({"sft"}),  # trl reads `messages` as SFT (its preference rows are not trl's)
 )

@@ -1,6 +1,4 @@
-"""openai-responses: logged agent traces in the OpenAI Responses API's item form (read only; see FORMATS.md
-"Reasoning conventions"):
-
+"""openai-responses: agent traces in the OpenAI Responses API's item form (read only; FORMATS.md "Reasoning"):
     {"instructions"?: str, "input": [item, ...], "output"?: [item, ...], "tools"?: [{"type": "function", "name",
      "parameters", ...}], ...}
 
@@ -35,11 +33,11 @@ from ftdata.formats.base import (
     Row,
     build_record,
     parse_row,
-    parse_tool_call,
     shapes,
     text_message,
     unknown_role,
 )
+from ftdata.formats.tools import parse_tool_call
 
 ROLES: dict[str, Role] = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
 ITEM_TYPES = ("message", "reasoning", "function_call", "function_call_output")

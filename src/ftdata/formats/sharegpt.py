@@ -24,14 +24,10 @@ from ftdata.formats.base import (
     Raw,
     Row,
     build_record,
-    function_ok,
     parse_row,
-    parse_tool_call,
     pick_reasoning,
-    parse_tools,
     shapes,
     text_message,
-    tools_ok,
     unknown_role,
 )
 from ftdata.formats.declare import KEPT, LlamaFactory, kept, lossy, rejected
@@ -45,6 +41,7 @@ from ftdata.formats.light import (
     no_tags,
     placeholders_match,
 )
+from ftdata.formats.tools import function_ok, parse_tool_call, parse_tools, tools_ok
 from ftdata.formats.write import Writing, call_json, media, with_meta
 
 USER, ASSISTANT, TOOL, FUNCTION, SYSTEM = "human", "gpt", "observation", "function_call", "system"

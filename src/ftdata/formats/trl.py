@@ -17,13 +17,14 @@ from ftdata.formats.base import (
     Row,
     build_record,
     parse_row,
-    parse_tools,
     shapes,
     shared_prefix,
     text_message,
 )
+from ftdata.formats.blocks import MediaLists, marked_parts
 from ftdata.formats.declare import KEPT, kept, lossy, rejected
 from ftdata.formats.openai import OAMessage, convert_messages
+from ftdata.formats.tools import parse_tools
 from ftdata.formats.write import Writing, with_meta
 
 Text = str | list[OAMessage]
@@ -40,7 +41,7 @@ class TrlRow(Row):
     id: str | int | None = None
 
 
-def _side(value: Text, name: str, role: str, origins: Origins, images: list[str]) -> tuple[list[Msg], list[Problem]]:
+def _side(value: Text, name: str, role: str, origins: Origins, images: MediaLists) -> tuple[list[Msg], list[Problem]]:
     """A standard string becomes one message of `role`; a conversational list is converted as OpenAI messages."""
     if isinstance(value, str):
         origins.add(name, Origin(name, name, role))
@@ -86,7 +87,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     if row is None:
         return Converted(None, problems=problems)
     origins = Origins(list_paths={"messages": "prompt"})
-    images = list(row.images or [])
+    images: MediaLists = {"images": list(row.images or [])}
     prompt: list[Msg] = []
     if row.prompt is not None:
         prompt, found = _side(row.prompt, "prompt", "user", origins, images)
@@ -128,7 +129,7 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
         problems.append(problem("completion", "missing_field", "a trl row needs 'completion' or 'chosen'/'rejected' "
                                                                "(a prompt-only row, as for GRPO, has no answer to "
                                                                "train on with SFT, DPO or KTO)"))
-    fields["images"] = images or None
+    fields.update({kind: refs or None for kind, refs in images.items()})  # video / audio blocks: the writer refuses
     return build_record(fields, origins, problems)
 
 def from_canonical(w: Writing) -> dict[str, Any]:
@@ -152,6 +153,9 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         out["tools"] = json_text(rec.tools)  # trl's trainers decode a JSON string; Arrow cannot hold varying schemas
     if rec.images:
         out["images"] = list(rec.images)
+        for key in ("messages", "prompt", "completion", "chosen", "rejected"):
+            for m in out.get(key) or []:  # every content as parts: one Arrow type per column
+                m["content"] = marked_parts(m["content"] or "")
     return with_meta(out, rec)
 
 

@@ -80,6 +80,19 @@ def _start(buf: bytes, elem: int, end: int) -> int:
     return elem + len(item) - len(item.lstrip())
 
 
+def _last(buf: bytes, elem: int, close: int, commas: int, comma: tuple[int, int], lines: _Lines,
+          f: BinaryIO) -> Iterator[tuple[bytes, int, int]]:
+    """At the array's closing bracket: its last element (or the comma after the last one), and anything after it."""
+    item = buf[elem:close].strip()
+    if item:
+        yield (item, *lines.at(buf, _start(buf, elem, close)))
+    elif commas:
+        yield (TRAILING_COMMA, *comma)
+    rest = buf[close + 1:]
+    if (rest + f.read()).strip():
+        yield (TRAILING, *lines.at(buf, _start(buf, close + 1, len(buf)) if rest.strip() else close + 1))
+
+
 def iter_located(f: BinaryIO, chunk: int = CHUNK) -> Iterator[tuple[bytes, int, int]]:
     """(raw bytes, file line, column) of each top-level element, where it starts (a sentinel: where the problem
     is); an empty element (a doubled comma) yields b"", a comma after the last one TRAILING_COMMA."""
@@ -99,14 +112,7 @@ def iter_located(f: BinaryIO, chunk: int = CHUNK) -> Iterator[tuple[bytes, int, 
                 elif ch in CLOSE:
                     depth -= 1
                     if depth == 0:
-                        item = buf[elem:i].strip()
-                        if item:
-                            yield (item, *lines.at(buf, _start(buf, elem, i)))
-                        elif commas:
-                            yield (TRAILING_COMMA, *comma)
-                        rest = buf[i + 1:]
-                        if (rest + f.read()).strip():
-                            yield (TRAILING, *lines.at(buf, _start(buf, i + 1, len(buf)) if rest.strip() else i + 1))
+                        yield from _last(buf, elem, i, commas, comma, lines, f)
                         return
                 elif ch == COMMA and depth == 1:
                     item = buf[elem:i].strip()

@@ -1,7 +1,9 @@
 """Media references: URLs are recorded, never fetched; local files must exist inside the media folder.
 
 A path that leaves the media folder (`..`, an absolute path, a symlink pointing out) is an error unless the user
-allows it (`--allow-outside-media`): validating a dataset never reads files the user did not point at.
+allows it (`--allow-outside-media`): validating a dataset never reads files the user did not point at. Images that
+exist are decoded (`ftdata.io.decode`, cached per file) and held to the budgets (`--max-pixels`,
+`--max-media-per-row`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from ftdata.core.canonical import MEDIA_KINDS, Record
 from ftdata.core.problems import Problem, problem
+from ftdata.io.decode import NOT_CHECKED, Probe, cached_probe, probe_data_url
 
 URL_PREFIXES = ("http://", "https://", "s3://", "gs://", "data:")
 
@@ -25,9 +28,28 @@ class Media:
 
     base: Path
     allow_outside: bool = False
+    decode: bool = True  # images decoded (Pillow); False: existence only
+    max_pixels: int | None = None  # an image with more pixels is `media_too_large`
+    max_per_row: int | None = None  # a row naming more media files is `media_too_many`
+    max_seconds: float | None = None  # audio longer than this (where its header tells) is `media_too_long`
+    # "remote" (URLs, never fetched), "unchecked" (media nothing here can decode): counted for the summary
+    seen: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     # folder as written in a ref -> (that folder resolved, its entries: name -> FILE / LINK / OTHER, or None when
     # it is not listed); rows of a dataset name files in a few folders, so a folder is resolved and listed once
     folders: dict[str, tuple[str, dict[str, int] | None]] = field(default_factory=dict, compare=False, repr=False)
+
+    def probe(self, kind: str, target: str) -> Probe:
+        """What the file holds (images only; others are not checked), cached by its stat."""
+        if not self.decode:
+            return NOT_CHECKED
+        if kind == "videos":
+            return self.count("unchecked", NOT_CHECKED)
+        found = cached_probe(target, kind)  # once per file per run
+        return self.count("unchecked", found) if not found.checked else found
+
+    def count(self, what: str, probe: Probe) -> Probe:
+        self.seen[what] = self.seen.get(what, 0) + 1
+        return probe
 
     @cached_property
     def root(self) -> str:
@@ -109,14 +131,26 @@ def is_url(ref: str) -> bool:
 def check_media(record: Record, media: Media) -> list[Problem]:
     """`media_outside` for paths leaving the media folder, `media_missing` for files that do not exist."""
     out: list[Problem] = []
-    for kind in MEDIA_KINDS:
-        out += check_refs(kind, getattr(record, kind) or [], media)
-    return out
+    lists = {kind: getattr(record, kind) or [] for kind in MEDIA_KINDS}
+    for kind, refs in lists.items():
+        out += check_refs(kind, refs, media)
+    return out + too_many(lists, media)
 
 
 def refs_ok(row: dict[str, Any], media: Media) -> bool:
     """The media lists at a row's top level (a fast lane's row: lists of strings) have no problem."""
-    return not any(check_refs(kind, row[kind], media) for kind in MEDIA_KINDS if kind in row)
+    lists = {kind: row[kind] for kind in MEDIA_KINDS if kind in row}
+    return not too_many(lists, media) and not any(check_refs(kind, refs, media) for kind, refs in lists.items())
+
+
+def too_many(lists: dict[str, list[str]], media: Media) -> list[Problem]:
+    """`media_too_many` when a row names more media than `--max-media-per-row` allows."""
+    total = sum(len(refs) for refs in lists.values())
+    if media.max_per_row is None or total <= media.max_per_row:
+        return []
+    where = next(kind for kind, refs in lists.items() if refs)
+    return [problem(where, "media_too_many", f"this row names {total} media files, over --max-media-per-row "
+                                             f"{media.max_per_row}; split the row or raise the budget")]
 
 
 def check_refs(kind: str, refs: list[str], media: Media) -> list[Problem]:
@@ -125,6 +159,10 @@ def check_refs(kind: str, refs: list[str], media: Media) -> list[Problem]:
     root = media.root
     for i, ref in enumerate(refs):
         if is_url(ref):
+            if ref.startswith("data:") and kind != "videos" and media.decode:
+                out += _contents(kind, i, "data URL", probe_data_url(ref), media)
+            elif not ref.startswith("data:"):
+                media.count("remote", NOT_CHECKED)
             continue
         try:
             target, is_file = media.locate(ref)  # an absolute ref replaces the base; symlinks are followed
@@ -140,4 +178,45 @@ def check_refs(kind: str, refs: list[str], media: Media) -> list[Problem]:
         elif not is_file:
             out.append(problem(f"{kind}[{i}]", "media_missing",
                                f"media file '{ref}' not found (looked in {media.base}); fix the path or pass --media-dir"))
+        else:
+            out += _contents(kind, i, f"media file '{ref}'", media.probe(kind, target), media)
+    return out
+
+
+def _contents(kind: str, i: int, what: str, found: Probe, media: Media) -> list[Problem]:
+    """`media_undecodable` when a loader could not read it, `media_too_large` over `--max-pixels`,
+    `media_too_long` over `--max-duration`."""
+    if found.error is not None:
+        noun = "an image" if kind == "images" else "audio"
+        return [problem(f"{kind}[{i}]", "media_undecodable", f"{what} cannot be decoded as {noun}: {found.error}; "
+                                                             "replace or remove it")]
+    if media.max_seconds is not None and found.seconds is not None and found.seconds > media.max_seconds:
+        return [problem(f"{kind}[{i}]", "media_too_long", f"{what} lasts {found.seconds:.1f} s, over --max-duration "
+                                                          f"{media.max_seconds:g}; cut it or raise the budget")]
+    if media.max_pixels is not None and found.pixels > media.max_pixels:
+        return [problem(f"{kind}[{i}]", "media_too_large", f"{what} is {found.width}x{found.height} "
+                                                           f"({found.pixels:,} pixels), over --max-pixels "
+                                                           f"{media.max_pixels:,}; resize it or raise the budget")]
+    return []
+
+
+def image_sizes(record: Record, media: Media) -> list[tuple[int, int]]:
+    """(width, height) of each of the record's images that can be read here (local files in the media folder, data
+    URLs), from the checks' cache; remote URLs and unreadable files are left out."""
+    out = []
+    for ref in record.images or []:
+        if ref.startswith("data:"):
+            found = probe_data_url(ref)
+        elif is_url(ref):
+            continue
+        else:
+            try:
+                target, is_file = media.locate(ref)
+            except (OSError, RuntimeError, ValueError):
+                continue
+            if not is_file or not (media.allow_outside or inside(target, media.root)):
+                continue
+            found = cached_probe(target)
+        if found.checked and found.error is None:
+            out.append((found.width, found.height))
     return out

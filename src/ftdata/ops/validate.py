@@ -16,8 +16,12 @@ from ftdata.io.readers import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, UnreadableF
 
 
 def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None,
-                  workers: int = 1, progress: Tick | None = None, allow_outside: bool = False) -> FileReport:
-    """Validate every record of one file; an unreadable file gives a report with `error` set.
+                  workers: int = 1, progress: Tick | None = None, allow_outside: bool = False,
+                  max_pixels: int | None = None, max_media_per_row: int | None = None,
+                  max_duration: float | None = None) -> FileReport:
+    """Validate every record of one file; an unreadable file gives a report with `error` set. Images are decoded;
+    `max_pixels` / `max_media_per_row` / `max_duration`: budgets (`media_too_large`, `media_too_many`,
+    `media_too_long`).
 
     With `workers` > 1 a large JSON Lines file is split into byte ranges checked in parallel processes; problems
     still carry exact global line numbers and indexes, in file order.
@@ -28,7 +32,8 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
         chosen, votes, items = open_items(path, fmt)
         report.format, report.votes = chosen.name, votes
         report.how = "detected" if fmt is None else "given"
-        media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside)
+        media = Media(Path(media_dir) if media_dir else path.resolve().parent, allow_outside,
+                      max_pixels=max_pixels, max_per_row=max_media_per_row, max_seconds=max_duration)
         parts = workers_for(workers)
         if path.suffix.lower() in JSONL_SUFFIXES and str(path) != STDIN:
             items.close()  # JSON Lines are re-read by the hot loop (detection only sampled the head)
@@ -45,6 +50,7 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
                 see(checks, item, whole)
                 if progress is not None and not report.records % PROGRESS_EVERY:
                     progress(report.records)
+            report.media.update(media.seen)
         report.add_across(p for c in checks for p in c.problems())
     except UnreadableFile as err:
         report.error = str(err)
