@@ -1,11 +1,12 @@
 # Quick start: `make demo`, `make test`. Both set up .venv on a fresh machine with scripts/install.sh: torch first
 # (the CPU build when no GPU is found; TORCH_INDEX=URL to choose the index), with uv when it is installed. The demo
-# installs the `train` extra only (what it runs); `make test` / `make install` install `all`.
+# installs the `train` and `media` extras only (what it runs: it validates image rows); `make test` / `make install`
+# install `all`.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-all
-DEMO_STAMP := $(VENV)/.installed-train
+DEMO_STAMP := $(VENV)/.installed-train,media
 export HF_HUB_OFFLINE := 1
 export OMP_NUM_THREADS := 1
 
