@@ -207,3 +207,19 @@ def test_as_is_copies_drop_bom_and_crlf_and_progress_moves(tmp_path: Path) -> No
     assert (report.records, report.written) == (9000, 9000)
     assert (tmp_path / "out.jsonl").read_bytes() == (row + b"\n") * 9000  # byte for byte, LF, no BOM
     assert seen == [4096, 8192]  # the progress line moves on files the fast path takes whole
+
+
+def test_a_forced_convert_that_writes_no_row_leaves_no_older_out(tmp_path: Path) -> None:
+    """OUT is not created when no row is written; with --force an older OUT (another run's rows) is not left
+    beside the new rejects file as if it were this run's output."""
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"messages": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "a", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "a", "content": "r"}, {"role": "assistant", "content": "x"}]}) + "\n")
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"instruction": "old", "output": "row"}\n')
+    result = CliRunner().invoke(app, ["convert", str(src), "--to", "alpaca", "-o", str(out), "--force"])
+    assert result.exit_code == 1 and "no row was written" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl.rejects.jsonl"]

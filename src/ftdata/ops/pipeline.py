@@ -154,7 +154,7 @@ class Staging:
             with signals_held():
                 commit(placing, discard=(*empty, *no_rows))
                 self.placed = [s.placed for s in placing if s.placed is not None]
-                for s in empty:
+                for s in [*empty, *no_rows]:  # an older OUT (--force) held another run's rows: it goes too
                     self._drop_older(s.target)
                 for step in self._then:
                     step()
