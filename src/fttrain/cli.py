@@ -150,8 +150,16 @@ def _guarded(work: Callable[[], None], debug: bool) -> None:
         raise typer.Exit(3) from None
 
 
+def _local_only() -> None:
+    """Models are local folders: never reach for the Hub, for weights or for transformers' hub kernels."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # transformers 5.2x with `kernels` installed fetches kernels-community layers (rotary, ...) on a GPU and, offline,
+    # stops with "not available in the local cache" (seen on an H200); USE_HUB_KERNELS=1 turns them back on.
+    os.environ.setdefault("USE_HUB_KERNELS", "0")
+
+
 def _run(stage: Stage, source: Path, spec: RunSpec, dry_run: bool, prepare_only: bool = False) -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are local folders; never reach for a hub
+    _local_only()
     from ftdata.api import UnreadableFile
     from fttrain.checks import UsageError
     from fttrain.data import DataError, RenderError
@@ -229,7 +237,7 @@ def _check_html(html: Path, source: Path) -> None:
 
 
 def _inspect(source: Path, spec: RunSpec, rows: int, html: Path | None) -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    _local_only()
     from ftdata.api import UnreadableFile
     from fttrain.checks import UsageError
     from fttrain.data import DataError

@@ -66,3 +66,18 @@ def test_version_floors_are_what_the_code_needs_and_the_tests_run() -> None:
         lowest = min(Version(s.version) for s in train[name].specifier if s.operator == ">=")
         assert lowest >= Version(floor), name
         assert train[name].specifier.contains(metadata.version(name).split("+")[0]), name
+
+
+def test_runs_never_reach_for_the_hub_nor_its_kernels(monkeypatch, tmp_path) -> None:
+    """transformers with `kernels` installed fetches hub kernels on a GPU; offline that stops the run (seen on an H200)."""
+    import os
+
+    monkeypatch.delenv("USE_HUB_KERNELS", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    data = tmp_path / "chat.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n')
+    assert runner.invoke(app, ["sft", str(data), "--dry-run"]).exit_code == 0
+    assert os.environ.get("HF_HUB_OFFLINE") == "1" and os.environ.get("USE_HUB_KERNELS") == "0"
+    monkeypatch.setenv("USE_HUB_KERNELS", "1")  # the user's choice stands
+    runner.invoke(app, ["sft", str(data), "--dry-run"])
+    assert os.environ["USE_HUB_KERNELS"] == "1"
