@@ -57,9 +57,9 @@ if [ "${INSTALLER:-}" != pip ] && command -v uv > /dev/null 2>&1; then
   done
   for item in ${PIP_FIND_LINKS:-}; do links+=(--find-links "$item"); done
   for item in ${PIP_EXTRA_INDEX_URL:-}; do links+=(--extra-index-url "$item"); done
-  pip=(uv pip install -q --python "$venv/bin/python" "${links[@]}")
-  # uv's index strategy: take a package from the first index that has it (the CPU index for torch only)
-  [ ${#torch_args[@]} -eq 0 ] || torch_args+=(--index-strategy unsafe-best-match)
+  # pip picks the best version across all its indexes; uv by default only looks at the first index that has a
+  # package, so a configured mirror holding an older transformers made the install fail: ask for pip's rule
+  pip=(uv pip install -q --python "$venv/bin/python" --index-strategy unsafe-best-match "${links[@]}")
 else
   say "installing with pip (uv is faster: pip install uv)"
   test -x "$venv/bin/python" || run "$python" -m venv "$venv"

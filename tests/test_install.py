@@ -95,6 +95,10 @@ def test_torch_index_overrides_and_uv_is_used_when_installed_with_pips_local_whe
     pip_links = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.find-links"], env=env,
                                capture_output=True, text=True).stdout.split()
     assert all(f"--find-links {link}" in torch_line for link in pip_links)
+    # pip's rule (best version across every index), not uv's first-index rule: a mirror with an older
+    # transformers listed first made the real install fail
+    package_line = next(line for line in done.stdout.splitlines() if "-e .[" in line)
+    assert all("--index-strategy unsafe-best-match" in line for line in (torch_line, package_line))
     (tmp_path / "again").mkdir()
     with_pip = _install(tmp_path / "again", {"uv": fake_uv}, INSTALLER="pip")
     assert "installing with pip" in with_pip.stderr and "uv pip" not in with_pip.stdout
