@@ -4,6 +4,7 @@ that live in the code (formats, feature matrix, convert's usage line, fttrain's 
 code's: regenerate them with `python scripts/update_docs.py`."""
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,15 +47,31 @@ def test_docs_tables_are_generated_from_the_code(name: str) -> None:
     assert module.replaced(text, name, module.sections()[name]) == text, "run: python scripts/update_docs.py"
 
 
-def test_every_command_has_a_page_that_shows_it() -> None:
-    from ftdata.cli import app
-    from test_cli import commands
+def test_no_bare_tags_in_prose() -> None:
+    """`<image>` or `<think>` outside a code span is read as an HTML tag and vanishes from the page."""
+    found = []
+    for page in [*PAGES, ROOT / "README.md"]:
+        fenced = False
+        for number, line in enumerate(page.read_text().splitlines(), 1):
+            fenced ^= line.startswith("```")
+            prose = re.sub(r"<!--.*?-->", "", re.sub(r"`[^`]*`", "", line))
+            if not fenced and not line.startswith("```") and re.search(r"<[A-Za-z/]", prose):
+                found.append(f"{page.relative_to(ROOT)}:{number}: {line.strip()[:80]}")
+    assert found == [], "put them in backticks or write &lt;"
 
+
+def test_every_fttrain_command_has_a_page_that_shows_it() -> None:
+    """(ftdata's commands: tests/test_cli.py checks each has help with an example and a mention here.)"""
     text = "\n".join(page.read_text() for page in PAGES)
-    for path in commands(app):
-        assert f"ftdata {' '.join(path)}" in text, path
-    for stage in ("sft", "dpo", "kto", "inspect", "prepare", "cache"):
-        assert f"fttrain {stage}" in text, stage
+    for command in ("sft", "dpo", "kto", "inspect", "prepare", "cache"):
+        assert f"fttrain {command}" in text, command
+
+
+def test_every_problem_code_is_explained() -> None:
+    from ftdata.core.problems import CODES
+
+    details = (DOCS / "problem-codes.md").read_text().split("## In detail", 1)[1]
+    assert [code for code in CODES if f"`{code}`" not in details] == []
 
 
 @pytest.mark.parametrize(("page", "block"), EXAMPLES,
