@@ -42,6 +42,12 @@ def same_line(expected: str, got: str) -> bool:
     return re.fullmatch(".*".join(re.escape(part) for part in expected.split("...")), got) is not None
 
 
+def trains(block: str) -> bool:
+    """Does a block train a model (a `fttrain sft|dpo|kto` without --dry-run)? Those run as `slow` tests."""
+    return any(re.match(r"fttrain (sft|dpo|kto) ", command) and "--dry-run" not in command
+               for command, _ in steps(block))
+
+
 def steps(block: str) -> list[tuple[str, list[str]]]:
     """A block's commands, each with the output shown for it."""
     out: list[tuple[str, list[str]]] = []

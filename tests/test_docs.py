@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from console import ROOT, console_scripts, examples, run_example
+from console import ROOT, console_scripts, examples, run_example, trains
 
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
@@ -74,8 +74,9 @@ def test_every_problem_code_is_explained() -> None:
     assert [code for code in CODES if f"`{code}`" not in details] == []
 
 
-@pytest.mark.parametrize(("page", "block"), EXAMPLES,
-                         ids=[f"{p.relative_to(DOCS)}:{b.splitlines()[0][2:40]}" for p, b in EXAMPLES])
+@pytest.mark.parametrize(("page", "block"), [
+    pytest.param(p, b, id=f"{p.relative_to(DOCS)}:{b.splitlines()[0][2:40]}", marks=[pytest.mark.slow] * trains(b))
+    for p, b in EXAMPLES])
 def test_docs_example_runs_as_typed(page: Path, block: str, tmp_path: Path) -> None:
     scripts = console_scripts()
     if scripts is None:

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from console import ROOT, console_scripts, examples, run_example
+from console import ROOT, console_scripts, examples, run_example, trains
 
 README = (ROOT / "README.md").read_text()
 EXAMPLES = examples(README)
@@ -25,7 +25,8 @@ def test_the_readme_links_into_the_docs() -> None:
     assert [link for link in links if not (ROOT / link).is_file()] == []
 
 
-@pytest.mark.parametrize("block", EXAMPLES, ids=lambda b: b.splitlines()[0][2:40])
+@pytest.mark.parametrize("block", [pytest.param(b, id=b.splitlines()[0][2:40], marks=[pytest.mark.slow] * trains(b))
+                                   for b in EXAMPLES])
 def test_readme_example_runs_as_typed(block: str, tmp_path: Path) -> None:
     scripts = console_scripts()
     if scripts is None:
