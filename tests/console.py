@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,13 @@ def trains(block: str) -> bool:
     """Does a block train a model (a `fttrain sft|dpo|kto` without --dry-run)? Those run as `slow` tests."""
     return any(re.match(r"fttrain (sft|dpo|kto) ", command) and "--dry-run" not in command
                for command, _ in steps(block))
+
+
+def outside(block: str) -> list[str]:
+    """The paths a block's commands name outside their folder (absolute, `~`, `..`): an example must not need them."""
+    words = [word for command, _ in steps(block) for word in shlex.split(command, comments=True)]
+    return [word for word in words if word != "/dev/null"
+            and (word.startswith(("/", "~")) or ".." in Path(word.split("=")[-1]).parts)]
 
 
 def steps(block: str) -> list[tuple[str, list[str]]]:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from console import ROOT, console_scripts, examples, run_example, trains
+from console import ROOT, console_scripts, examples, outside, run_example, trains
 
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
@@ -73,6 +73,11 @@ def test_every_problem_code_is_explained() -> None:
     details = (DOCS / "problem-codes.md").read_text().split("## In detail", 1)[1]
     assert [code for code in CODES if f"`{code}`" not in details] == []
 
+
+
+def test_examples_name_no_path_outside_their_folder() -> None:
+    """They run as typed in a scratch folder (and from a checkout's root): no /tmp, no home, no `..`."""
+    assert [(block.splitlines()[0], outside(block)) for block in [b for _, b in EXAMPLES] if outside(block)] == []
 
 @pytest.mark.parametrize(("page", "block"), [
     pytest.param(p, b, id=f"{p.relative_to(DOCS)}:{b.splitlines()[0][2:40]}", marks=[pytest.mark.slow] * trains(b))

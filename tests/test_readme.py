@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from console import ROOT, console_scripts, examples, run_example, trains
+from console import ROOT, console_scripts, examples, outside, run_example, trains
 
 README = (ROOT / "README.md").read_text()
 EXAMPLES = examples(README)
@@ -24,6 +24,11 @@ def test_the_readme_links_into_the_docs() -> None:
     assert len(links) >= 5
     assert [link for link in links if not (ROOT / link).is_file()] == []
 
+
+
+def test_examples_name_no_path_outside_their_folder() -> None:
+    """They run as typed in a scratch folder (and from a checkout's root): no /tmp, no home, no `..`."""
+    assert [(block.splitlines()[0], outside(block)) for block in EXAMPLES if outside(block)] == []
 
 @pytest.mark.parametrize("block", [pytest.param(b, id=b.splitlines()[0][2:40], marks=[pytest.mark.slow] * trains(b))
                                    for b in EXAMPLES])
