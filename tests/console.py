@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 COPIED = ("fixtures", "tests/data", "tests/train")  # what examples read, by the paths a checkout has
-BLOCK = re.compile(r"^```\n(\$ .*?)^```", re.S | re.M)
+BLOCK = re.compile(r"^```\n(\$ .*?)^```", re.DOTALL | re.MULTILINE)
 
 
 def examples(text: str) -> list[str]:
@@ -89,6 +89,7 @@ def run_example(block: str, tmp: Path, scripts: Path) -> None:
     src = ROOT / "src"  # this checkout's code first, as the suite runs it
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")]))
     for command, expected in steps(block):
-        proc = subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+        proc = subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, env=env, timeout=300,
+                              check=False)
         got = [line.rstrip() for line in (proc.stdout + proc.stderr).splitlines()]
         assert matches(expected, got), "\n".join(["$ " + command, "expected:", *expected, "", "got:", *got])

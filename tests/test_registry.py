@@ -45,7 +45,7 @@ def test_format_checklist(fmt) -> None:
 
 
 def test_every_target_has_a_column_in_the_feature_matrix() -> None:
-    header = next(line for line in section("commands/convert.md", "Format x feature matrix (what `convert --to` can carry)").splitlines()
-                  if line.startswith("| feature"))
+    matrix = section("commands/convert.md", "Format x feature matrix (what `convert --to` can carry)")
+    header = next(line for line in matrix.splitlines() if line.startswith("| feature"))
     assert sorted(c.strip() for c in header.strip("|").split("|")[1:]) == sorted(TARGETS)
 

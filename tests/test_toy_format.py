@@ -54,9 +54,9 @@ def proj(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_adding_it_touches_only_its_module_its_registry_line_and_generated_files(proj: Path) -> None:
     touched = json.loads((proj / "touched.json").read_text())
     assert touched == ["docs/commands/convert.md", "docs/formats.md", "schemas/dolly.schema.json",
-                       "src/ftdata/formats/__init__.py", "src/ftdata/formats/dolly.py", "tests/data/dolly/invalid/basic.expected.json",
-                       "tests/data/dolly/invalid/basic.jsonl", "tests/data/dolly/valid/basic.expected.json",
-                       "tests/data/dolly/valid/basic.jsonl"]
+                       "src/ftdata/formats/__init__.py", "src/ftdata/formats/dolly.py",
+                       "tests/data/dolly/invalid/basic.expected.json", "tests/data/dolly/invalid/basic.jsonl",
+                       "tests/data/dolly/valid/basic.expected.json", "tests/data/dolly/valid/basic.jsonl"]
     assert "| dolly | `instruction`, `context`, `response`, `category` | - |" in (proj / "docs/formats.md").read_text()
     convert = (proj / "docs/commands/convert.md").read_text()
     assert "| feature | sharegpt | alpaca | trl | canonical | llamafactory-v1 | openai | text | dolly |" in convert
