@@ -10,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-train,media
 export HF_HUB_OFFLINE := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: install test test-fast demo bench wheel-check clean
+.PHONY: install test test-fast demo docs bench wheel-check clean
 
 $(VENV)/.installed-%: pyproject.toml scripts/install.sh
 	PYTHON="$(PYTHON)" bash scripts/install.sh $* $(VENV)
@@ -41,6 +41,10 @@ demo: $(DEMO_STAMP)
 	$(BIN)/fttrain sft out/demo/dataset_info.json --dataset moss,firefly --max-steps 12 --max-length 1024 \
 	  --learning-rate 1e-3 --logging-steps 3 --generate 1 --output-dir out/demo/sft
 
+# The docs site from docs/ into site/ (offline: the theme fetches nothing); tests/test_docs.py builds it --strict too.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
+
 # Side-by-side throughput / memory table (bench/results/); BENCH_ARGS="--gb 1" adds a ~1 GB file. Then dedup on 1 M
 # generated rows with planted duplicates (DEDUP_ARGS="--rows 100000" for a quick one). Then fttrain's tokenized cache:
 # cold (1 and 2 workers) beside trl, unchanged, 1% edited (PREPARE_ARGS="--rows 100000" for the goal's size).
@@ -54,4 +58,4 @@ wheel-check: $(STAMP)
 	PYTHON="$(PYTHON)" TORCH_INDEX="$(TORCH_INDEX)" bash scripts/wheel_check.sh
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache
+	rm -rf $(VENV) build dist site .pytest_cache

@@ -100,14 +100,15 @@ def commands(typer_app, prefix=()) -> list[tuple[str, ...]]:
     return out
 
 
-def test_every_registered_command_has_help_with_an_example_and_a_readme_mention() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+def test_every_registered_command_has_help_with_an_example_and_a_docs_mention() -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    pages = "\n".join(page.read_text() for page in sorted(docs.rglob("*.md")))
     found = commands(app)
     assert ("validate",) in found and ("schema", "export") in found
     for path in found:
         result = run(*path, "--help")
         assert result.exit_code == 0 and "Example: ftdata" in result.output, path
-        assert f"ftdata {' '.join(path)}" in readme, path
+        assert f"ftdata {' '.join(path)}" in pages, path
 
 
 def test_csv_and_parquet_inputs(tmp_path: Path) -> None:

@@ -143,12 +143,12 @@ def test_a_failing_worker_fails_the_run_with_its_error(tmp_path: Path) -> None:
     assert list((tmp_path / "out").glob("part-*")) == []
 
 
-def test_the_readme_recipe_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    recipe = re.search(r"<!-- recipe: ray -->\n```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+def test_the_docs_recipe_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    recipe = re.search(r"<!-- recipe: ray -->\n```python\n(.*?)```", (ROOT / "docs" / "library.md").read_text(), re.S)
     assert recipe
     monkeypatch.chdir(tmp_path)
     (tmp_path / "fixtures").symlink_to(ROOT / "fixtures")
-    exec(compile(recipe[1], "README.md", "exec"), {})
+    exec(compile(recipe[1], "docs/library.md", "exec"), {})
     assert capsys.readouterr().out == "20 20 0\n"
     assert len(part_lines(tmp_path / "out" / "moss.sharegpt")) == 20

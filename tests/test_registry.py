@@ -1,5 +1,6 @@
-"""Walk the format registry: every format has what the README's new-format checklist asks for, and the README's
-tables list every format, every convert target, every problem code and every fttrain option."""
+"""Walk the format registry: every format has what the new-format checklist (docs/developing.md) asks for, and the
+docs' Formats table and feature matrix list every format and every convert target (tests/test_docs.py holds the
+generated tables to the code)."""
 
 import re
 
@@ -8,12 +9,13 @@ from conftest import DATA, ROOT
 
 from ftdata.formats import FORMATS, REGISTRY, TARGETS, accepts, match
 
-README = (ROOT / "README.md").read_text()
+DOCS = ROOT / "docs"
 
 
-def section(title: str) -> str:
-    """The README text under a heading, up to the next heading of the same or a higher level (code blocks skipped)."""
-    lines, out, level, fenced = README.splitlines(), [], 0, False
+def section(page: str, title: str) -> str:
+    """A docs page's text under a heading, up to the next heading of the same or a higher level (code blocks
+    skipped)."""
+    lines, out, level, fenced = (DOCS / page).read_text().splitlines(), [], 0, False
     for line in lines:
         fenced ^= line.startswith("```")
         heading = not fenced and re.match(r"(#+) (.*)", line)
@@ -23,7 +25,7 @@ def section(title: str) -> str:
             out.append(line)
         elif heading and heading.group(2) == title:
             level = len(heading.group(1))
-    assert level, f"no README heading {title!r}"
+    assert level, f"no heading {title!r} in docs/{page}"
     return "\n".join(out)
 
 
@@ -32,7 +34,8 @@ def test_format_checklist(fmt) -> None:
     assert (ROOT / "schemas" / f"{fmt.name}.schema.json").is_file(), "run: ftdata schema export schemas"
     assert sorted((DATA / fmt.name / "valid").glob("*.jsonl")), "add tests/data/<format>/valid/ golden files"
     assert sorted((DATA / fmt.name / "invalid").glob("*.jsonl")), "add tests/data/<format>/invalid/ golden files"
-    assert re.search(rf"^\| {fmt.name} \|", section("Formats"), re.M), "add a row to the README's Formats table"
+    assert re.search(rf"^\| {fmt.name} \|", section("formats.md", "Formats"), re.M), \
+        "run: python scripts/update_docs.py (the Formats table)"
     assert fmt.shapes and fmt.rows and fmt.summary
     assert match(fmt.example) is fmt and accepts(fmt, fmt.example), "its example must be detected as itself"
     if fmt.fast is not None:
@@ -42,18 +45,7 @@ def test_format_checklist(fmt) -> None:
 
 
 def test_every_target_has_a_column_in_the_feature_matrix() -> None:
-    header = next(line for line in section("Format x feature matrix (what `convert --to` can carry)").splitlines()
-                  if line.startswith("| feature"))
+    matrix = section("commands/convert.md", "Format x feature matrix (what `convert --to` can carry)")
+    header = next(line for line in matrix.splitlines() if line.startswith("| feature"))
     assert sorted(c.strip() for c in header.strip("|").split("|")[1:]) == sorted(TARGETS)
 
-
-@pytest.mark.parametrize("name", ["formats", "matrix", "options", "convert-usage"])
-def test_readme_tables_are_generated_from_the_code(name: str) -> None:
-    """The Formats table and the feature matrix come from the Format declarations, the option table from
-    fttrain's spec: regenerate them with `python scripts/update_readme.py`."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("update_readme", ROOT / "scripts" / "update_readme.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.replaced(README, name, module.sections()[name]) == README, "run: python scripts/update_readme.py"

@@ -1,6 +1,6 @@
 """A new format takes one module + one registry line + its golden cases (and the two generators the checklist
 names): a toy `dolly` format (tests/toy/dolly.py) added to a copy of the project gets validate, convert, fix, dedup,
-round trips, its schema and its README rows, and touches nothing else."""
+round trips, its schema and its rows in the docs' tables, and touches nothing else."""
 
 import json
 import os
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-COPIED = ("src", "tests", "scripts", "schemas", "fixtures", "README.md", "pyproject.toml")
+COPIED = ("src", "tests", "scripts", "schemas", "fixtures", "docs", "README.md", "mkdocs.yml", "pyproject.toml")
 ROWS = [{"instruction": "Name a colour.", "context": "", "response": "  Blue. ", "category": "open_qa"},
         {"instruction": "Summarise", "context": "The sky is blue.", "response": "Blue sky."},
         {"instruction": "Name a colour.", "context": "", "response": "  Blue. ", "category": "open_qa"}]
@@ -43,7 +43,7 @@ def proj(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (proj / f"tests/data/dolly/{kind}").mkdir(parents=True)
         (proj / f"tests/data/dolly/{kind}/basic.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     for step in (["scripts/update_goldens.py"], ["-m", "ftdata.cli", "schema", "export", "schemas"],
-                 ["scripts/update_readme.py"]):  # 4. the generators
+                 ["scripts/update_docs.py"]):  # 4. the generators
         done = run(proj, *step)
         assert done.returncode == 0, done.stderr
     after = snapshot(proj)
@@ -53,19 +53,21 @@ def proj(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_adding_it_touches_only_its_module_its_registry_line_and_generated_files(proj: Path) -> None:
     touched = json.loads((proj / "touched.json").read_text())
-    assert touched == ["README.md", "schemas/dolly.schema.json", "src/ftdata/formats/__init__.py",
-                       "src/ftdata/formats/dolly.py", "tests/data/dolly/invalid/basic.expected.json",
-                       "tests/data/dolly/invalid/basic.jsonl", "tests/data/dolly/valid/basic.expected.json",
-                       "tests/data/dolly/valid/basic.jsonl"]
-    readme = (proj / "README.md").read_text()
-    assert "| dolly | `instruction`, `context`, `response`, `category` | - |" in readme
-    assert "| feature | sharegpt | alpaca | trl | canonical | llamafactory-v1 | openai | text | dolly |" in readme
+    assert touched == ["docs/commands/convert.md", "docs/formats.md", "schemas/dolly.schema.json",
+                       "src/ftdata/formats/__init__.py", "src/ftdata/formats/dolly.py",
+                       "tests/data/dolly/invalid/basic.expected.json", "tests/data/dolly/invalid/basic.jsonl",
+                       "tests/data/dolly/valid/basic.expected.json", "tests/data/dolly/valid/basic.jsonl"]
+    assert "| dolly | `instruction`, `context`, `response`, `category` | - |" in (proj / "docs/formats.md").read_text()
+    convert = (proj / "docs/commands/convert.md").read_text()
+    assert "| feature | sharegpt | alpaca | trl | canonical | llamafactory-v1 | openai | text | dolly |" in convert
+    assert "--to sharegpt|alpaca|trl|canonical|llamafactory-v1|openai|text|dolly " in convert
 
 
 def test_the_project_suite_holds_with_it(proj: Path) -> None:
     done = run(proj, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_registry.py", "tests/test_goldens.py",
                "tests/test_roundtrip.py", "tests/test_declarations.py", "tests/test_layout.py",
-               "tests/test_schemas.py", "-k", "dolly or readme or layout or declarations or schema or usage")
+               "tests/test_schemas.py", "tests/test_docs.py", "-k",
+               "dolly or generated or layout or declarations or schema or usage")
     assert done.returncode == 0, done.stdout[-3000:]
     assert "dolly" in run(proj, "-m", "pytest", "-q", "--co", "tests/test_roundtrip.py").stdout
 

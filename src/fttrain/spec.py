@@ -184,7 +184,7 @@ def option(name: str) -> tuple[Any, str]:
 
 
 def options_markdown() -> str:
-    """The options as a Markdown table (the README's copy is checked against this by a test)."""
+    """The options as a Markdown table (docs/training-options.md holds a copy; a test checks it)."""
     rows = ["| option | what |", "|---|---|"]
     for name in CLI_FIELDS:
         flag, text = "--" + name.replace("_", "-"), option(name)[1].replace("|", "\\|")

@@ -1,7 +1,7 @@
 """Problems are values: every issue found in a record is a `Problem`, never an exception or a log line.
 
 The codes are one closed set (`Code`); each has one severity and one meaning, documented here and listed in the
-README's code table (a test holds the three together).
+docs' code table, docs/problem-codes.md, generated from `CODES` (a test holds the three together).
 """
 
 from __future__ import annotations

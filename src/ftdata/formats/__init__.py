@@ -104,14 +104,14 @@ def detect(records: Iterable[dict[str, Any]]) -> tuple[Format | None, Counter[st
 
 
 def formats_markdown() -> str:
-    """The README's Formats table, from each Format's `shape_doc` and `variants`."""
+    """The docs' Formats table (docs/formats.md), from each Format's `shape_doc` and `variants`."""
     rows = ["| format | shape | variants |", "|---|---|---|"]
     rows += [f"| {f.name} | {f.shape_doc} | {f.variants} |" for f in REGISTRY]
     return "\n".join(rows) + "\n"
 
 
 def matrix_markdown() -> str:
-    """The README's format x feature matrix, from each convert target's `carries`."""
+    """The docs' format x feature matrix (docs/commands/convert.md), from each convert target's `carries`."""
     return declare.matrix_markdown({name: FORMATS[name].carries for name in TARGETS})
 
 

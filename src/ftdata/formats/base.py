@@ -88,10 +88,10 @@ class Format:
     light_writer: Callable[[LightRecord], Raw] | None = None
     as_is: Mapping[str, Fast] = field(default_factory=dict)
     llamafactory: LlamaFactory | None = None
-    # for the README's Formats table: the shape in a few words, and its variants
+    # for the docs' Formats table: the shape in a few words, and its variants
     shape_doc: str = ""
     variants: str = ""
-    # a convert target: what it carries (the round-trip tests and the README's feature matrix come from this)
+    # a convert target: what it carries (the round-trip tests and the docs' feature matrix come from this)
     carries: Mapping[Feature, Carry] = field(default_factory=dict)
     # `ftdata fix`: the row's plain turn texts outside message lists, as paths (`history[*][*]`,
     # `conversation[*].human`), whose outer whitespace is trimmed; message contents are found by fix itself

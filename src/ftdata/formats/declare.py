@@ -1,5 +1,5 @@
 """What a `Format` declares for code outside its module: what it carries as a convert target (`carries`: the
-round-trip property tests draw records from these declarations, and the README's format x feature matrix is
+round-trip property tests draw records from these declarations, and the docs' format x feature matrix is
 generated from them) and how LLaMA-Factory reads it (`LlamaFactory`: dataset_info.json entries, read and written).
 
     FORMAT = Format(..., carries={"system": KEPT, "tools": kept("JSON string"), "weights": lossy("defaults only"),
@@ -78,7 +78,7 @@ def carries(declared: Mapping[Feature, Carry], feature: Feature) -> bool:
 
 
 def matrix_markdown(targets: Mapping[str, Mapping[Feature, Carry]]) -> str:
-    """The README's format x feature matrix: a row per feature, a column per target (name -> its `carries`)."""
+    """The docs' format x feature matrix: a row per feature, a column per target (name -> its `carries`)."""
     names = list(targets)
     lines = ["| feature | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for feature in FEATURES:

@@ -7,7 +7,7 @@ whitespace split would make a whole sentence one token, and one changed characte
 Everything per character runs in numpy over a batch at once: the batch's texts joined, split into words by a
 code-point class table, each word hashed by a polynomial hash from prefix sums (uint64 arithmetic wraps, which is
 the modulus), words combined into 3-gram hashes; rensa's R-MinHash turns the flat shingle hashes into signatures
-(`bench/dedup.py` measured it against datasketch: see the README). Only the low 8 bits of each of the 128 values
+(`bench/dedup.py` measured it against datasketch: see docs/commands/dedup.md). Only the low 8 bits of each of the 128 values
 are kept ("b-bit MinHash"): 128 bytes a row, and two values that differ still agree by chance with probability
 1/256, which `similarity` corrects for.
 
