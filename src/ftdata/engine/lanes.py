@@ -103,7 +103,7 @@ def check_item(item: Item, fmt: Format, media: Media, records: bool = True, fast
         said = {(p.path, p.code) for p in renamed}  # a missing column: the format says so too; say it once
         found = renamed + [p for p in found if (p.path, p.code) not in said]
     return Checked(item.index, item.line, item.value, None if renamed else converted.record,
-                   [p.at(item.index, item.line) for p in capped(found)], converted.origins, item.text)
+                   [p.at(item.index, item.line, item.column) for p in capped(found)], converted.origins, item.text)
 
 
 def open_items(path: Path, fmt: str | None = None) -> tuple[Format, dict[str, int], Ahead]:
