@@ -110,9 +110,8 @@ def _write_page(page: _Page, reports: list[Any], files: list[Path], fmt: Optiona
     stats = None
     if page.tokenizer is not None and not any(r.error for r in reports):
         with render.LazyProgress("counting tokens for --html") as progress:
-            progress(0)
             try:
-                stats = api.stats(files, fmt, page.tokenizer, max_length)
+                stats = api.stats(files, fmt, page.tokenizer, max_length, progress=progress)
             except (ValueError, api.UnreadableFile, api.UsageError) as err:
                 render.side_line(f"--html: no charts: {err}")
     data = render.validation_html(reports, [str(f) for f in files], stats)
@@ -236,7 +235,8 @@ def stats(
         guarded(lambda: api.check_output(plot, files, force=True, flag="--plot"))
     try:
         tok = api.load_tokenizer(tokenizer) if tokenizer else None
-        result = api.stats(files, format, tok, max_length, processor)
+        with render.LazyProgress("counting" + (" tokens" if tok is not None else "")) as progress:
+            result = api.stats(files, format, tok, max_length, processor, progress)
         if plot is not None:
             guarded(lambda: api.plot_stats(result, plot, files))
     except (ValueError, api.UnreadableFile, api.UsageError) as err:
