@@ -80,3 +80,17 @@ def test_a_doubled_comma_and_truncation_stay_records(tmp_path: Path) -> None:
     report = validate_file(_write(tmp_path, '[{"instruction": "a", "output": "b"},,\n {"instruction": "c"'))
     assert [(p.index, p.line, p.column) for p in report.problems] == [(1, 1, 38), (2, 2, 21)]
     assert (report.records, report.invalid, report.file_errors) == (3, 2, 0)
+
+
+def test_a_descriptor_entry_reports_the_comma_of_its_file_and_the_columns(tmp_path: Path) -> None:
+    """Through a dataset_info.json entry too (LLaMA-Factory's loader would stop at such a file): the comma is one
+    problem naming its file, the element's column is kept."""
+    (tmp_path / "multi.json").write_text(MULTI)
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"m": {"file_name": "multi.json"}}))
+    result = runner.invoke(app, ["validate", str(tmp_path / "dataset_info.json"), "--json"])
+    assert result.exit_code == 1, result.output
+    entry = json.loads(result.stdout)["files"][1]
+    assert (entry["records"], entry["valid"], entry["invalid"]) == (4, 2, 2)
+    located = [(e["index"], e["line"], e.get("column")) for e in entry["errors"]]
+    assert located == [(1, 4, 7), (2, 9, 4), (None, 12, 38)]
+    assert entry["errors"][-1]["message"].startswith("multi.json: a comma after the last element at line 12")

@@ -27,7 +27,8 @@ details.code{margin:.5rem 0}details.code summary{cursor:pointer;font-weight:600}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}
 svg.chart{background:#fff;border:1px solid #d8dee4;border-radius:6px}
 svg.chart rect{fill:#0969da}svg.chart rect:hover{fill:#54aeff}
-svg.chart text{font-size:11px;text-anchor:middle;fill:#1d232a}svg.chart .t{font-weight:600;font-size:12px}
+svg.chart text{font-size:11px;text-anchor:middle;fill:#1d232a}svg.chart .s{text-anchor:start}
+svg.chart .e{text-anchor:end}svg.chart .t{font-weight:600;font-size:12px}
 svg.chart .n{fill:#57606a}svg.chart .axis{stroke:#57606a}
 svg.chart .limit{stroke:#cf222e;stroke-dasharray:4 3;stroke-width:2}
 footer{margin-top:2rem;color:#57606a;font-size:12px}

@@ -86,10 +86,10 @@ def histogram(title: str, values: list[int], name: str, limit: int | None = None
     x_label = ("log scale" if log_x else "linear") + (f"; {left_out} records of 0 left out" if left_out else "")
     if limit is not None and not edges[0] <= limit <= edges[-1]:
         x_label += f"; max length {limit}: " + ("every bar is over it" if limit < edges[0] else "no bar reaches it")
-    parts += [f'<text x="{LEFT}" y="{base + 14}" class="a" text-anchor="start">{_number(edges[0])}</text>',
-              f'<text x="{WIDTH - 10}" y="{base + 14}" class="a" text-anchor="end">{_number(edges[-1])}</text>',
+    parts += [f'<text x="{LEFT}" y="{base + 14}" class="a s">{_number(edges[0])}</text>',
+              f'<text x="{WIDTH - 10}" y="{base + 14}" class="a e">{_number(edges[-1])}</text>',
               f'<text x="{WIDTH / 2}" y="{base + 30}" class="a">{escape(x_label)}</text>',
-              f'<text x="{LEFT - 6}" y="{TOP + 8}" class="a" text-anchor="end">{tallest}</text>',
+              f'<text x="{LEFT - 6}" y="{TOP + 8}" class="a e">{tallest}</text>',
               (f'<text x="12" y="{TOP + (base - TOP) / 2}" class="a" transform="rotate(-90 12 '
                f'{TOP + (base - TOP) / 2})">records{" (log)" if log_y else ""}</text>'), "</svg>"]
     return "".join(parts)

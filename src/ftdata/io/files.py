@@ -100,9 +100,32 @@ class JsonItems(Iterator[Item]):
         self._items.close()
 
 
-def file_problems(items: Iterator[Item]) -> list[Problem]:
+def file_problems(items: object) -> list[Problem]:
     """The problems of the file `items` came from that are no record (see `JsonItems`); through an `Ahead` too."""
     return list(getattr(getattr(items, "rest", items), "file_problems", ()))
+
+
+class Chained(Iterator[Item]):
+    """The items of several files in turn (a descriptor entry's folder), indexed across them, at most `limit`; lines
+    and columns are each file's own. `file_problems`: each file's (see `JsonItems`), led by the file's name."""
+
+    def __init__(self, files: list[Path], limit: int | None = None) -> None:
+        self.file_problems: list[Problem] = []
+        self._items = self._chain(files, limit)
+
+    def __next__(self) -> Item:
+        return next(self._items)
+
+    def _chain(self, files: list[Path], limit: int | None) -> Iterator[Item]:
+        index = 0
+        for f in files:
+            items = read_records(f)
+            for item in items:
+                if limit is not None and index >= limit:
+                    return
+                yield Item(index, item.line, item.value, item.text, item.column)
+                index += 1
+            self.file_problems += [replace(p, message=f"{f.name}: {p.message}") for p in file_problems(items)]
 
 
 def _read_json(path: Path, file_level: list[Problem]) -> Generator[Item, None, None]:
