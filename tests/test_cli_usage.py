@@ -212,3 +212,31 @@ def test_commands_that_need_an_extra_say_which(tmp_path: Path, monkeypatch, bloc
     result = runner.invoke(ftdata_app, [a.format(tmp=tmp_path) for a in command])
     assert result.exit_code == 2, result.output
     assert hint in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("app,args", [
+    (ftdata_app, ["validate", "{missing}"]),
+    (ftdata_app, ["convert", "{missing}", "--to", "alpaca"]), (ftdata_app, ["fix", "{missing}"]),
+    (ftdata_app, ["dedup", "{missing}"]), (ftdata_app, ["stats", "{missing}"]),
+    (ftdata_app, ["descriptor", "export", "{missing}", "--to", "trl"]), (ftdata_app, ["descriptor", "import", "{missing}"]),
+    (fttrain_app, ["sft", "{missing}", "--dry-run"]), (fttrain_app, ["dpo", "{missing}", "--dry-run"]),
+    (fttrain_app, ["kto", "{missing}", "--dry-run"]), (fttrain_app, ["prepare", "{missing}"]),
+    (fttrain_app, ["inspect", "{missing}"]),
+])
+def test_a_missing_input_exits_2_with_one_error_line(app, args: list[str], tmp_path: Path) -> None:
+    """The README's exit codes, for every command that reads data: an input that is not there is exit 2 and one
+    'Error:' line naming it, never 1 (invalid rows) or 3 (internal); nothing is written."""
+    missing = tmp_path / "nope.json"
+    result = runner.invoke(app, [a.format(missing=missing, tmp=tmp_path) for a in args])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and str(missing) in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_validate_html_reports_an_unreadable_input_too(tmp_path: Path) -> None:
+    """Like the text report: the page is written and shows the file as unreadable; the exit code stays 2."""
+    missing, page = tmp_path / "nope.json", tmp_path / "r.html"
+    result = runner.invoke(ftdata_app, ["validate", str(missing), MOSS, "--html", str(page)])
+    assert result.exit_code == 2, result.output
+    assert f"unreadable: {missing}: no such file" in page.read_text() and 'id="total-unreadable files"' in page.read_text()
