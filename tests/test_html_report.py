@@ -186,6 +186,24 @@ def test_json_output_stays_one_object_beside_the_page(tmp_path: Path) -> None:
     assert (tmp_path / "r.html").exists()
 
 
+def test_a_file_name_that_was_not_utf8_titles_the_charts() -> None:
+    from ftdata.core.reports import FileReport
+    from ftdata.core.stats import Stats
+    from ftdata.render import validation_html
+
+    data = validation_html([FileReport("x\udcff.jsonl", "alpaca", records=1, valid=1)], ["x\udcff.jsonl"],
+                           Stats(files=["x"], records=1, turns=[1], chars=[5], tokens=[9]))
+    assert data.count(b"x\\udcff.jsonl") >= 5  # title, header, file row, every chart
+
+
+def test_standard_input_gets_the_page_without_charts(tmp_path: Path) -> None:
+    row = json.dumps({"instruction": "q", "output": "a"}) + "\n"
+    result = runner.invoke(app, ["validate", "-", "--html", str(tmp_path / "r.html"), "--tokenizer", "tiny"],
+                           input=row * 3)
+    assert result.exit_code == 0, result.output
+    assert "no charts for standard input" in result.output and "<svg" not in (tmp_path / "r.html").read_text()
+
+
 def test_a_clean_file_says_so() -> None:
     from ftdata.core.reports import FileReport
     from ftdata.htmlreport.page import html_report

@@ -105,7 +105,7 @@ def validation_html(reports: list[FileReport], names: list[str], stats: Stats | 
     from ftdata import __version__
     from ftdata.htmlreport.page import html_report
 
-    return html_report(reports, names, stats, __version__).encode("utf-8")
+    return html_report(reports, names, stats, __version__).encode("utf-8", "backslashreplace")  # lone surrogates
 
 
 def validation_json(reports: list[FileReport]) -> None:

@@ -108,7 +108,9 @@ def _write_page(page: _Page, reports: list[Any], files: list[Path], fmt: Optiona
     from ftdata import api
 
     stats = None
-    if page.tokenizer is not None and not any(r.error for r in reports):
+    if page.tokenizer is not None and any(str(f) == "-" for f in files):
+        render.side_line("--html: no charts for standard input (it can be read only once)")
+    elif page.tokenizer is not None and not any(r.error for r in reports):
         with render.LazyProgress("counting tokens for --html") as progress:
             try:
                 stats = api.stats(files, fmt, page.tokenizer, max_length, progress=progress)
