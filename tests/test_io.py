@@ -137,9 +137,10 @@ def test_broken_json_arrays_are_located_problems(tmp_path: Path) -> None:
     f = tmp_path / "a.json"
     f.write_text('[{"instruction": "q", "output": "a"}, {"instruction": "q", "output": "b"},]')
     report = validate_file(f)
-    assert (report.records, report.valid) == (3, 2)
-    assert [(p.index, p.code) for p in report.problems] == [(2, "invalid_json")]
+    assert (report.records, report.valid, report.invalid) == (2, 2, 0)  # the comma is no third record (issue 27)
+    assert [(p.index, p.line, p.column, p.code) for p in report.problems] == [(None, 1, 74, "invalid_json")]
     assert report.problems[0].message.startswith("a comma after the last element at line 1 column 74")
+    assert (report.file_errors, report.failed) == (1, True)  # still an error of the file: validate exits 1
     f.write_text('[{"instruction": "q", "output": "a"}, {"instruction": "q", "out')
     report = validate_file(f)
     assert (report.valid, report.problems[-1].message) == (1, "the file ends inside the array (truncated?); the elements before were read")
@@ -159,7 +160,8 @@ def test_json_array_problems_are_located_in_the_files_lines_and_columns(tmp_path
     f = tmp_path / "a.json"
     f.write_text(ARRAY)
     report = validate_file(f)
-    assert [(p.index, p.line) for p in report.problems] == [(1, 3), (3, 7), (5, 8)]
+    assert [(p.index, p.line, p.column) for p in report.problems] == [(1, 3, 3), (3, 7, 39), (None, 8, 40)]
+    assert (report.records, report.invalid, report.file_errors) == (5, 2, 1)
     first, doubled, trailing = (p.message for p in report.problems)
     assert "trailing comma is not allowed: line 5 column 14;" in first and "element" in first
     assert doubled.startswith("empty element: a doubled comma at line 7 column 39")

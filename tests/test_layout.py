@@ -11,7 +11,7 @@ SRC = ROOT / "src"
 # ftdata's folders, bottom to top (the package itself imports nothing eagerly): a module may import modules of its own folder or below, never above; within a
 # folder imports may not form a circle (checked separately). The README's developer section lists the same order.
 FOLDERS = ["ftdata", "ftdata.core", "ftdata.io", "ftdata.formats", "ftdata.engine", "ftdata.descriptors", "ftdata.ops",
-           "ftdata.api", "ftdata.render", "ftdata.cli"]
+           "ftdata.api", "ftdata.htmlreport", "ftdata.render", "ftdata.cli"]
 # fttrain's modules, bottom to top (it sits on ftdata.api and the core).
 FTTRAIN = [
     ["fttrain.spec"],

@@ -521,7 +521,8 @@ def test_tool_calls_of_the_wrong_type_are_that_rows_problem(tmp_path: Path, call
 
 
 def test_an_unreadable_descriptor_entry_is_an_error_of_that_entry(tmp_path: Path, monkeypatch) -> None:
-    import ftdata.descriptors.llamafactory
+    import ftdata.api  # noqa: F401 - loaded first: modules that import read_records by name keep the real one
+    import ftdata.io.files
 
     (tmp_path / "a.jsonl").write_bytes(ROW + b"\n")
     info = tmp_path / "dataset_info.json"
@@ -530,7 +531,7 @@ def test_an_unreadable_descriptor_entry_is_an_error_of_that_entry(tmp_path: Path
     def refuse(path: Path):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(ftdata.descriptors.llamafactory, "read_records", refuse)
+    monkeypatch.setattr(ftdata.io.files, "read_records", refuse)  # an entry's files are read through io.files.Chained
     result = run("validate", str(info))
     assert result.exit_code == 2 and "Permission denied" in result.output, result.output
 
@@ -551,7 +552,7 @@ def test_kto_label_balance_is_checked_through_a_descriptors_renamed_column(tmp_p
 
 def test_a_rejected_unreadable_element_has_a_null_record_not_its_problem(tmp_path: Path) -> None:
     f = tmp_path / "a.json"
-    f.write_text("[" + ROW.decode() + ", ]")
+    f.write_text("[" + ROW.decode() + ",," + ROW.decode() + "]")  # an empty element (a comma after the last is no row)
     result = run("convert", str(f), "--to", "sharegpt", "-o", str(tmp_path / "o.jsonl"))
     assert result.exit_code == 1, result.output
     (reject,) = [json.loads(line) for line in (tmp_path / "o.jsonl.rejects.jsonl").read_text().splitlines()]

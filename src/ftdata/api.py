@@ -123,9 +123,10 @@ def _open_descriptor(source: Path, kind: DescriptorKind[E], names: list[str] | N
 
 
 def stats(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_length: int | None = None,
-          processor: str | Path | None = None) -> Stats:
+          processor: str | Path | None = None, progress: Tick | None = None) -> Stats:
     """`ftdata stats` over data files and descriptors (every local entry); `processor`: a vision-language model's
-    folder whose preprocessor_config.json says how many tokens each image adds (counted in the tokens)."""
+    folder whose preprocessor_config.json says how many tokens each image adds (counted in the tokens);
+    `progress`: told the records counted so far, now and then."""
     per_image = image_tokens(processor) if processor is not None else None
     streams = []
     for path in paths:
@@ -133,7 +134,7 @@ def stats(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_
         media = Media(base)
         for ds in open_datasets(path, fmt=fmt):
             streams.append((ds.checked, partial(image_sizes, media=media) if not is_v1_yaml(Path(path)) else None))
-    return collect(streams, [str(p) for p in paths], tokenizer, max_length, per_image)
+    return collect(streams, [str(p) for p in paths], tokenizer, max_length, per_image, progress)
 
 
 def validate(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None, workers: int = 1,

@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # annotations only: `ftdata --help` need not load the canonic
     from rich.progress import Progress
 
     from ftdata.core.reports import ConvertReport, FileReport
+    from ftdata.core.stats import Stats
 
-DESCRIPTORS = ("dataset_info", "llamafactory-v1 yaml")  # reports of descriptors: their entries are no data records
 out = Console(highlight=False, emoji=False)
 err = Console(stderr=True, highlight=False, emoji=False)
 
@@ -42,13 +42,17 @@ def safe(value: object) -> str:
 
 
 def where(path: str, p: Problem) -> str:
-    """'data.jsonl:12 conversations[3].from' (JSONL) or 'data.json[11] ...' (no line numbers)."""
+    """'data.jsonl:12 conversations[3].from' (JSONL), 'data.json:6:3 ...' (a JSON array's element at line:column)
+    or 'data.json[11] ...' (no line numbers)."""
     loc = f"{path}:{p.line}" if p.line is not None else f"{path}[{p.index}]"
+    loc += f":{p.column}" if p.column is not None and p.line is not None else ""
     return f"{loc} {p.path}".rstrip() if p.path else loc
 
 
 def validation_text(reports: list[FileReport], max_errors: int) -> None:
     """Per file: format, counts, a table of codes and the first `max_errors` problems."""
+    from ftdata.core.reports import DESCRIPTORS
+
     for r in reports:
         if r.error:
             err.print(f"[red]Error:[/red] {safe(r.error)}", soft_wrap=True)
@@ -56,7 +60,8 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
         if r.skipped:
             out.print(f"[dim]{safe(r.path)}  skipped: {safe(r.skipped)}[/dim]", soft_wrap=True)
             continue
-        status = "[green]ok[/green]" if r.invalid == 0 else "[red]invalid records[/red]"
+        status = ("[green]ok[/green]" if not r.failed else "[red]invalid records[/red]" if r.invalid else
+                  "[red]invalid file[/red]")
         out.print(f"[bold]{safe(r.path)}[/bold]  format: {r.format} ({r.how})  records: {r.records}  valid: {r.valid}  "
                   f"invalid: {r.invalid}  warnings: {r.warnings}  {status}", soft_wrap=True)
         if r.media:
@@ -94,8 +99,19 @@ def media_note(counts: dict[str, int]) -> str:
     return "; ".join(said)
 
 
+def validation_html(reports: list[FileReport], names: list[str], stats: Stats | None = None) -> bytes:
+    """`ftdata validate --html`: the report page (`ftdata.htmlreport.page`) as UTF-8 bytes, for the CLI to write
+    through `ftdata.io.staging` as every output is."""
+    from ftdata import __version__
+    from ftdata.htmlreport.page import html_report
+
+    return html_report(reports, names, stats, __version__).encode("utf-8", "backslashreplace")  # lone surrogates
+
+
 def validation_json(reports: list[FileReport]) -> None:
     """Exactly one JSON object on stdout: totals and every problem of every file."""
+    from ftdata.core.reports import DESCRIPTORS
+
     data = [r for r in reports if r.format not in DESCRIPTORS]  # a descriptor's entries are not data records
     payload: dict[str, Any] = {
         "records": sum(r.records for r in data),
@@ -310,6 +326,11 @@ def internal_error(crash: BaseException, report: str) -> None:
 def line(text: str) -> None:
     """One plain line on stdout (the version, a file written)."""
     out.print(text, soft_wrap=True, markup=False, highlight=False)
+
+
+def side_line(text: str) -> None:
+    """One plain line on stderr (a page written beside a report that stdout holds: --json stays one object)."""
+    err.print(safe(text), soft_wrap=True, highlight=False)
 
 
 def formats(found: Any) -> None:

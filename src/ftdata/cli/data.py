@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional, cast
+from typing import Annotated, Any, NamedTuple, Optional, cast
 
 import typer
 
@@ -42,15 +42,20 @@ def validate(
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Images with more pixels are invalid (media_too_large).")] = None,
     max_media_per_row: Annotated[Optional[int], typer.Option("--max-media-per-row", min=0, help="Rows naming more media files are invalid (media_too_many).")] = None,
     max_duration: Annotated[Optional[float], typer.Option("--max-duration", min=0, help="Audio longer than this many seconds is invalid (media_too_long; WAV).")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", metavar="PATH", help="Also write the report as a self-contained HTML page: totals, problems by code with their locations, a summary per file (and the stats charts with --tokenizer).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --html page.")] = False,
+    tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="With --html: 'tiny' (bundled) or a local HF tokenizer folder; the page gets the stats charts, tokens counted with its chat template.")] = None,
+    max_length: Annotated[Optional[int], typer.Option("--max-length", min=1, help="With --tokenizer: count the records over this many tokens (a line on the tokens chart).")] = None,
 ) -> None:
     """Check every record and report each problem with file, line and JSON path; images are decoded (Pillow).
 
-    Exit code 0: all records valid; 1: some invalid; 2: a file could not be read.
+    Exit code 0: all records valid; 1: some invalid; 2: a file could not be read (or --html cannot be written).
 
-    Example: ftdata validate moss.jsonl --max-errors 5
+    Example: ftdata validate moss.jsonl --max-errors 5 --html moss.report.html
     """
     from ftdata import api
 
+    page = _page_plan(files, html, force, tokenizer, max_length)
     reports = []
     for f in files:
         with render.LazyProgress(f"validating {f}") as progress:
@@ -60,9 +65,60 @@ def validate(
         render.validation_json(reports)
     else:
         render.validation_text(reports, max_errors)
+    if page is not None:
+        _write_page(page, reports, files, format, max_length)
     if any(r.error for r in reports):
         raise typer.Exit(2)
-    raise typer.Exit(1 if any(r.invalid for r in reports) else 0)
+    raise typer.Exit(1 if any(r.failed for r in reports) else 0)
+
+
+class _Page(NamedTuple):
+    """Where --html goes, what it may not overwrite, and the tokenizer for its charts (None: no charts)."""
+
+    out: Path
+    inputs: list[Path]
+    force: bool
+    tokenizer: Any
+
+
+def _page_plan(files: list[Path], html: Optional[Path], force: bool, tokenizer: Optional[str],
+               max_length: Optional[int]) -> Optional[_Page]:
+    """--html checked before any work, like every output (never an input, its folder exists, --force to replace);
+    the tokenizer loaded. Options that only shape the page need --html."""
+    from ftdata import api
+
+    if html is None:
+        if tokenizer is not None or max_length is not None:
+            fail("--tokenizer and --max-length shape the --html page's charts; add --html PATH (or use ftdata stats)")
+        return None
+    if max_length is not None and tokenizer is None:
+        fail("--max-length counts tokens: add --tokenizer (e.g. --tokenizer tiny)")
+    inputs = [p for f in files for p in api.run_inputs(f)]
+    guarded(lambda: api.check_output(html, inputs, force, flag="--html"))
+    try:
+        tok = api.load_tokenizer(tokenizer) if tokenizer else None
+    except (ValueError, OSError, api.UsageError) as err:
+        fail(str(err))
+    return _Page(html, inputs, force, tok)
+
+
+def _write_page(page: _Page, reports: list[Any], files: list[Path], fmt: Optional[str],
+                max_length: Optional[int]) -> None:
+    """The stats over the readable inputs (with a tokenizer), then the page, staged as every output is."""
+    from ftdata import api
+
+    stats = None
+    if page.tokenizer is not None and any(str(f) == "-" for f in files):
+        render.side_line("--html: no charts for standard input (it can be read only once)")
+    elif page.tokenizer is not None and not any(r.error for r in reports):
+        with render.LazyProgress("counting tokens for --html") as progress:
+            try:
+                stats = api.stats(files, fmt, page.tokenizer, max_length, progress=progress)
+            except (ValueError, api.UnreadableFile, api.UsageError) as err:
+                render.side_line(f"--html: no charts: {err}")
+    data = render.validation_html(reports, [str(f) for f in files], stats)
+    guarded(lambda: api.write_output(page.out, data, page.inputs, page.force, flag="--html"))
+    render.side_line(f"wrote {page.out}")
 
 
 @app.command()
@@ -181,7 +237,8 @@ def stats(
         guarded(lambda: api.check_output(plot, files, force=True, flag="--plot"))
     try:
         tok = api.load_tokenizer(tokenizer) if tokenizer else None
-        result = api.stats(files, format, tok, max_length, processor)
+        with render.LazyProgress("counting" + (" tokens" if tok is not None else "")) as progress:
+            result = api.stats(files, format, tok, max_length, processor, progress)
         if plot is not None:
             guarded(lambda: api.plot_stats(result, plot, files))
     except (ValueError, api.UnreadableFile, api.UsageError) as err:

@@ -81,25 +81,30 @@ assert set(CODES) == set(get_args(Code)), "every code has a severity and a meani
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One located problem: `index` is the 0-based record index, `line` the 1-based JSONL line (None where none)."""
+    """One located problem: `index` is the 0-based record index, `line` the 1-based file line (None where none),
+    `column` the 1-based column where the element starts on that line (JSON arrays; None elsewhere)."""
 
     index: int | None
     line: int | None
     path: str
     code: Code
     message: str
+    column: int | None = None
 
     @property
     def severity(self) -> Severity:
         return CODES[self.code][0]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "line": self.line, "path": self.path, "code": self.code,
-                "message": self.message, "severity": self.severity}
+        out: dict[str, Any] = {"index": self.index, "line": self.line, "path": self.path, "code": self.code,
+                               "message": self.message, "severity": self.severity}
+        if self.column is not None:
+            out["column"] = self.column
+        return out
 
-    def at(self, index: int | None, line: int | None) -> Problem:
+    def at(self, index: int | None, line: int | None, column: int | None = None) -> Problem:
         """A copy located at a record; converters build problems without knowing where the record sits."""
-        return replace(self, index=index, line=line)
+        return replace(self, index=index, line=line, column=column)
 
     def shifted(self, records: int, lines: int) -> Problem:
         """A copy moved by `records` indexes and `lines` lines (a range's local position -> the file's)."""

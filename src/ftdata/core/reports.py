@@ -35,6 +35,9 @@ class Checked:
         return self.record is not None and not has_errors(self.problems)
 
 
+DESCRIPTORS = ("dataset_info", "llamafactory-v1 yaml")  # reports of descriptors: their entries are no data records
+
+
 @dataclass
 class FileReport:
     """Counts and problems for one file; `error` is set when the file could not be read at all."""
@@ -51,6 +54,12 @@ class FileReport:
     error: str | None = None
     skipped: str | None = None  # a descriptor entry that names no local file (hub datasets)
     media: Counter[str] = field(default_factory=Counter)  # "remote" (never fetched), "unchecked" (not decoded)
+    file_errors: int = 0  # errors of the file that are no record's (a JSON array's comma after its last element)
+
+    @property
+    def failed(self) -> bool:
+        """Some record is invalid or the file has an error of its own: validate exits 1."""
+        return self.invalid > 0 or self.file_errors > 0
 
     @property
     def codes(self) -> Counter[Code]:
@@ -78,6 +87,7 @@ class FileReport:
         for p in problems:
             self.problems.append(p)
             self.warnings += p.severity == "warning"
+            self.file_errors += p.severity == "error"
 
     def merge(self, part: FileReport, lines: int) -> None:
         """Add a later part of the same file (a byte range checked apart) whose lines and indexes count from its own
@@ -87,6 +97,7 @@ class FileReport:
         self.valid += part.valid
         self.invalid += part.invalid
         self.warnings += part.warnings
+        self.file_errors += part.file_errors
         self.media.update(part.media)
 
     def to_dict(self) -> dict[str, Any]:

@@ -149,14 +149,21 @@ Sizes = Callable[[Record], list[tuple[int, int]]]  # a record's images as (width
 PerImage = Callable[[int, int], int]  # a processor's tokens for an image of (width, height)
 
 
+PROGRESS_EVERY = 1024  # records between progress calls (tokenizing is slow: a few thousand records a second)
+
+
 def collect(streams: Iterable[tuple[Iterator[Checked], Sizes | None]], files: list[str], tokenizer: Any = None,
-            max_length: int | None = None, per_image: PerImage | None = None) -> Stats:
+            max_length: int | None = None, per_image: PerImage | None = None,
+            progress: Callable[[int], None] | None = None) -> Stats:
     """Stats over checked records (invalid ones are only counted); tokens as `ftdata.core.tokens.count` counts them,
-    plus, with `per_image`, the tokens a processor adds for each image (sized by the stream's `Sizes`)."""
+    plus, with `per_image`, the tokens a processor adds for each image (sized by the stream's `Sizes`); `progress`
+    is told the records counted so far, now and then."""
     stats = Stats(files=files, max_length=max_length)
     for stream, sizes in streams:
         for item in stream:
             stats.records += 1
+            if progress is not None and not stats.records % PROGRESS_EVERY:
+                progress(stats.records)
             if not item.valid or item.record is None:
                 stats.invalid += 1
                 continue

@@ -11,6 +11,7 @@ from ftdata.core.problems import Problem
 from ftdata.core.reports import Checked, ConvertReport, FileReport
 from ftdata.engine.convert import Written
 from ftdata.engine.lanes import check_items, open_items, see, walks
+from ftdata.io.files import file_problems
 from ftdata.formats import Format
 from ftdata.io.filechecks import file_checks
 from ftdata.io.media import Media
@@ -58,6 +59,7 @@ def descriptor_reports(path: Path, kind: DescriptorKind[E], media_dir: Path | No
             for item in items:
                 report.add(item)
                 see(checks, item, whole)
+            report.add_across(file_problems(items))  # a JSON array's comma after its last element: no record
             report.add_across(p for c in checks for p in c.problems())
         except UnreadableFile as err:
             report.error = f"{path}#{name}: {err}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
@@ -23,7 +22,7 @@ from ftdata.descriptors.base import DescriptorKind
 from ftdata.engine.lanes import check_items
 from ftdata.formats import Format, llamafactory_reader
 from ftdata.formats.base import parse_row
-from ftdata.io.files import read_records
+from ftdata.io.files import Chained
 from ftdata.io.media import Media
 from ftdata.io.readers import SUFFIXES, Item, UnreadableFile
 
@@ -232,14 +231,7 @@ def entry_items(info: Path, entry: Entry, allow_outside: bool = False) -> tuple[
     adapter = adapter_for(entry)
     files = entry_files(info, entry, allow_outside)
 
-    def items() -> Iterator[Item]:
-        stream: Iterator[Item] = (item for f in files for item in read_records(f))
-        if entry.num_samples is not None:
-            stream = islice(stream, entry.num_samples)
-        for index, item in enumerate(stream):
-            yield Item(index, item.line, item.value, item.text)
-
-    return adapter.fmt, adapter, items()
+    return adapter.fmt, adapter, Chained(files, entry.num_samples)
 
 
 def entry_files_note(entry: Entry) -> str:

@@ -34,7 +34,7 @@ from ftdata.descriptors.llamafactory import data_files, stays_inside
 from ftdata.engine.lanes import check_items
 from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.base import parse_row
-from ftdata.io.files import read_records
+from ftdata.io.files import Chained
 from ftdata.io.media import Media
 from ftdata.io.readers import Item, UnreadableFile
 from ftdata.io.yamlsafe import YamlError, load_yaml_text
@@ -175,12 +175,7 @@ def entry_items(yaml_path: Path, entry: V1Entry, allow_outside: bool = False
     """The format an entry's rows are read as, the converter's adapter, and the rows (a folder's files in turn)."""
     files = entry_files(yaml_path, entry, allow_outside)
 
-    def items() -> Iterator[Item]:
-        stream = (item for f in files for item in read_records(f))
-        for index, item in enumerate(stream):
-            yield Item(index, item.line, item.value, item.text)
-
-    return FORMATS[CONVERTERS[entry.converter]], ConverterRows(entry.converter), items()
+    return FORMATS[CONVERTERS[entry.converter]], ConverterRows(entry.converter), Chained(files)
 
 
 def entry_checked(yaml_path: Path, entry: V1Entry, media_dir: Path | None, allow_outside: bool,

@@ -31,7 +31,7 @@ from ftdata.formats import (
 )
 from ftdata.formats.base import Fast, Raw
 from ftdata.io.filechecks import FileCheck
-from ftdata.io.files import read_records
+from ftdata.io.files import file_problems, read_records
 from ftdata.io.media import Media, check_media, refs_ok
 from ftdata.io.readers import (
     Accept,
@@ -81,8 +81,22 @@ def check_items(items: Iterable[Item], fmt: Format, media: Media, records: bool 
     """Check decoded items against `fmt` (see `check_item`). `fast_done`: the reader already ran the fast check
     and only yields the rows it refused."""
     fast = None if fast_done else fmt.fast if records else check_lane(fmt, media)  # records: light ones only
-    for item in items:
-        yield check_item(item, fmt, media, records, fast, adapter)
+    return CheckedItems(items, (check_item(item, fmt, media, records, fast, adapter) for item in items))
+
+
+class CheckedItems(Iterator[Checked]):
+    """`check_items`' checked items; `file_problems`: those of the items' files that are no record (a JSON array's
+    comma after its last element), complete once every item is read."""
+
+    def __init__(self, items: Iterable[Item], checked: Iterator[Checked]) -> None:
+        self.items, self._checked = items, checked
+
+    def __next__(self) -> Checked:
+        return next(self._checked)
+
+    @property
+    def file_problems(self) -> list[Problem]:
+        return file_problems(self.items)
 
 
 def check_item(item: Item, fmt: Format, media: Media, records: bool = True, fast: Fast | None = None,
@@ -103,7 +117,7 @@ def check_item(item: Item, fmt: Format, media: Media, records: bool = True, fast
         said = {(p.path, p.code) for p in renamed}  # a missing column: the format says so too; say it once
         found = renamed + [p for p in found if (p.path, p.code) not in said]
     return Checked(item.index, item.line, item.value, None if renamed else converted.record,
-                   [p.at(item.index, item.line) for p in capped(found)], converted.origins, item.text)
+                   [p.at(item.index, item.line, item.column) for p in capped(found)], converted.origins, item.text)
 
 
 def open_items(path: Path, fmt: str | None = None) -> tuple[Format, dict[str, int], Ahead]:

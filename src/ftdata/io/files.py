@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, cast
+from typing import Any, Generator, Iterator, cast
 
 import orjson
 
@@ -49,7 +49,9 @@ def read_records(path: str | Path) -> Iterator[Item]:
     if suffix not in SUFFIXES:
         raise UnreadableFile(f"{path}: unsupported file type '{suffix}'; use .jsonl, .json, .parquet, .csv or .txt")
     _check_encoding(path)
-    reader = {".json": _read_json, ".parquet": _read_parquet, ".csv": _read_csv, ".txt": _read_text}.get(suffix, _read_jsonl)
+    if suffix == ".json":
+        return JsonItems(path)
+    reader = {".parquet": _read_parquet, ".csv": _read_csv, ".txt": _read_text}.get(suffix, _read_jsonl)
     return reader(path)
 
 
@@ -83,20 +85,67 @@ def _in_file(problem: Problem, line: int, column: int) -> Problem:
                                                                                "fix or remove this element"))
 
 
-def _read_json(path: Path) -> Iterator[Item]:
-    """A JSON array, streamed element by element (each located at its first line); also JSON Lines saved as .json,
-    or a single object."""
+class JsonItems(Iterator[Item]):
+    """A .json file's items; `file_problems`: what is wrong with the file but is no record (a comma after the last
+    element of an array), complete once the items are read."""
+
+    def __init__(self, path: Path) -> None:
+        self.file_problems: list[Problem] = []
+        self._items = _read_json(path, self.file_problems)
+
+    def __next__(self) -> Item:
+        return next(self._items)
+
+    def close(self) -> None:
+        self._items.close()
+
+
+def file_problems(items: object) -> list[Problem]:
+    """The problems of the file `items` came from that are no record (see `JsonItems`); through an `Ahead` too."""
+    return list(getattr(getattr(items, "rest", items), "file_problems", ()))
+
+
+class Chained(Iterator[Item]):
+    """The items of several files in turn (a descriptor entry's folder), indexed across them, at most `limit`; lines
+    and columns are each file's own. `file_problems`: each file's (see `JsonItems`), led by the file's name."""
+
+    def __init__(self, files: list[Path], limit: int | None = None) -> None:
+        self.file_problems: list[Problem] = []
+        self._items = self._chain(files, limit)
+
+    def __next__(self) -> Item:
+        return next(self._items)
+
+    def _chain(self, files: list[Path], limit: int | None) -> Iterator[Item]:
+        index = 0
+        for f in files:
+            items = read_records(f)
+            for item in items:
+                if limit is not None and index >= limit:
+                    return
+                yield Item(index, item.line, item.value, item.text, item.column)
+                index += 1
+            self.file_problems += [replace(p, message=f"{f.name}: {p.message}") for p in file_problems(items)]
+
+
+def _read_json(path: Path, file_level: list[Problem]) -> Generator[Item, None, None]:
+    """A JSON array, streamed element by element (each located at its first line and column); also JSON Lines saved
+    as .json, or a single object. A comma after the last element goes to `file_level`: it is no record."""
     with path.open("rb") as f:
         try:
             for i, (raw, line, column) in enumerate(iter_located(f)):
-                if raw in ARRAY_PROBLEMS:
+                if raw == TRAILING_COMMA:
                     message = ARRAY_PROBLEMS[raw].format(line=line, column=column)
-                    yield Item(i, line, Problem(None, None, "", "invalid_json", message))
-                    continue
-                value = decode(raw)
-                if isinstance(value, Problem):
-                    value = _in_file(value, line, column)
-                yield Item(i, line, value, raw.decode("utf-8", "backslashreplace") if isinstance(value, Problem) else None)
+                    file_level.append(Problem(None, line, "", "invalid_json", message, column))
+                elif raw in ARRAY_PROBLEMS:
+                    message = ARRAY_PROBLEMS[raw].format(line=line, column=column)
+                    yield Item(i, line, Problem(None, None, "", "invalid_json", message), column=column)
+                else:
+                    value = decode(raw)
+                    if isinstance(value, Problem):
+                        value = _in_file(value, line, column)
+                    text = raw.decode("utf-8", "backslashreplace") if isinstance(value, Problem) else None
+                    yield Item(i, line, value, text, column)
             return
         except NotAnArray:
             pass

@@ -39,6 +39,7 @@ class Item:
     line: int | None
     value: Any  # the decoded record (any JSON value) or a Problem
     text: str | None = None  # the undecodable source text, kept so that a rejects file loses nothing
+    column: int | None = None  # where it starts on `line` (JSON array elements)
 
 
 class Ahead(Iterator[Item]):

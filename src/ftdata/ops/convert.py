@@ -20,6 +20,7 @@ from ftdata.engine.lanes import Tick, open_items
 from ftdata.engine.parallel import PARALLEL_MIN_BYTES, map_ranges, workers_for
 from ftdata.formats import FORMATS, TARGETS, Format
 from ftdata.formats.write import ReasoningPolicy
+from ftdata.io.files import file_problems
 from ftdata.io.media import Media
 from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError
 from ftdata.io.sink import BatchWriter, JsonWriter
@@ -86,6 +87,7 @@ def _convert_inputs(plan: Plan, fmt: Format, source: str | None, media_dir: Path
         conv = Converter(found, fmt, reasoning, writer, reject_writer, report, label, written)
         if str(path) == STDIN or path.suffix.lower() not in JSONL_SUFFIXES:
             conv.consume(items, media, fast=True, progress=progress)
+            report.notes += [f"{path}:{p.line}: {p.message}; it is no row: nothing was lost" for p in file_problems(items)]
             continue
         items.close()  # JSON Lines are re-read by the hot loop (detection only sampled the head)
         parts = workers_for(workers)

@@ -11,6 +11,7 @@ from ftdata.engine.lanes import Tick, check_items, open_items, scan_range, see, 
 from ftdata.engine.parallel import PARALLEL_MIN_BYTES, map_ranges, workers_for
 from ftdata.formats import FORMATS, Format
 from ftdata.io.filechecks import FileCheck, file_checks
+from ftdata.io.files import file_problems
 from ftdata.io.media import Media
 from ftdata.io.readers import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, UnreadableFile
 
@@ -51,6 +52,7 @@ def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Pat
                 if progress is not None and not report.records % PROGRESS_EVERY:
                     progress(report.records)
             report.media.update(media.seen)
+            report.add_across(file_problems(items))  # a JSON array's comma after its last element: no record
         report.add_across(p for c in checks for p in c.problems())
     except UnreadableFile as err:
         report.error = str(err)

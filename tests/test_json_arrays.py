@@ -1,0 +1,96 @@
+"""JSON arrays (issue 27): a comma after the last element is one problem of the file, never a record; every
+element's problems are located in the file's coordinates (line:column where the element starts)."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ftdata.cli import app
+from ftdata.ops.validate import validate_file
+
+runner = CliRunner()
+
+# Elements over several lines, indented differently; the second has a wrong type on its 4th line, the third a syntax
+# error on its 3rd; a comma after the last element.
+MULTI = ('[\n'
+         '  {"instruction": "a",\n'
+         '   "output": "b"},\n'
+         '      {\n'
+         '        "instruction": "c",\n'
+         '        "input": "",\n'
+         '        "output": 7\n'
+         '      },\n'
+         '   {"instruction": "e",\n'
+         '    "output": "f",\n'
+         '    "history": [["x" "y"]]},\n'
+         '  {"instruction": "g", "output": "h"},\n'
+         ']\n')
+
+
+def _write(tmp_path: Path, text: str = MULTI) -> Path:
+    f = tmp_path / "multi.json"
+    f.write_text(text)
+    return f
+
+
+def test_multi_line_elements_are_located_at_their_first_line_and_column(tmp_path: Path) -> None:
+    report = validate_file(_write(tmp_path))
+    located = [(p.index, p.line, p.column, p.path, p.code) for p in report.problems]
+    assert located == [(1, 4, 7, "output", "wrong_type"), (2, 9, 4, "", "invalid_json"),
+                       (None, 12, 38, "", "invalid_json")]
+    syntax = report.problems[1].message
+    assert "line 11 column 22" in syntax, syntax  # orjson's position inside the element, moved to the file's
+    assert (report.records, report.valid, report.invalid) == (4, 2, 2)
+
+
+def test_the_text_report_counts_no_record_for_a_trailing_comma(tmp_path: Path) -> None:
+    f = _write(tmp_path, '[\n  {"instruction": "a", "output": "b"},\n  {"instruction": "c", "output": "d"},\n]\n')
+    result = runner.invoke(app, ["validate", str(f)])
+    assert result.exit_code == 1, result.output  # an error of the file: not clean
+    head, *rest = result.output.splitlines()
+    assert "records: 2  valid: 2  invalid: 0" in head and head.endswith("invalid file")
+    assert f"  {f}:3:38: a comma after the last element at line 3 column 38; remove it (JSON allows none) " \
+           "[invalid_json]" in rest
+
+
+def test_the_json_report_counts_no_record_for_a_trailing_comma(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(_write(tmp_path)), "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert (data["records"], data["valid"], data["invalid"]) == (4, 2, 2)
+    errors = data["files"][0]["errors"]
+    assert [(e["index"], e["line"], e.get("column")) for e in errors] == [(1, 4, 7), (2, 9, 4), (None, 12, 38)]
+
+
+def test_convert_counts_no_record_for_a_trailing_comma_and_says_so(tmp_path: Path) -> None:
+    f = _write(tmp_path, '[{"instruction": "a", "output": "b"},\n {"instruction": "c", "output": "d"}\n,\n]')
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["convert", str(f), "--to", "sharegpt", "-o", str(out), "--no-dataset-info",
+                                 "--json"])
+    assert result.exit_code == 0, result.output  # every row written: the comma lost nothing
+    data = json.loads(result.stdout)
+    assert (data["records"], data["written"], data["rejected"]) == (2, 2, 0)
+    assert len(out.read_text().splitlines()) == 2 and not Path(f"{out}.rejects.jsonl").exists()
+    assert any("a comma after the last element at line 3 column 1" in n and "no row" in n for n in data["notes"])
+
+
+def test_a_doubled_comma_and_truncation_stay_records(tmp_path: Path) -> None:
+    """An empty element between two commas and a truncated last element are (lost) rows: counted, located."""
+    report = validate_file(_write(tmp_path, '[{"instruction": "a", "output": "b"},,\n {"instruction": "c"'))
+    assert [(p.index, p.line, p.column) for p in report.problems] == [(1, 1, 38), (2, 2, 21)]
+    assert (report.records, report.invalid, report.file_errors) == (3, 2, 0)
+
+
+def test_a_descriptor_entry_reports_the_comma_of_its_file_and_the_columns(tmp_path: Path) -> None:
+    """Through a dataset_info.json entry too (LLaMA-Factory's loader would stop at such a file): the comma is one
+    problem naming its file, the element's column is kept."""
+    (tmp_path / "multi.json").write_text(MULTI)
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"m": {"file_name": "multi.json"}}))
+    result = runner.invoke(app, ["validate", str(tmp_path / "dataset_info.json"), "--json"])
+    assert result.exit_code == 1, result.output
+    entry = json.loads(result.stdout)["files"][1]
+    assert (entry["records"], entry["valid"], entry["invalid"]) == (4, 2, 2)
+    located = [(e["index"], e["line"], e.get("column")) for e in entry["errors"]]
+    assert located == [(1, 4, 7), (2, 9, 4), (None, 12, 38)]
+    assert entry["errors"][-1]["message"].startswith("multi.json: a comma after the last element at line 12")
