@@ -1,0 +1,273 @@
+"""Vision-language models (a model folder with a processor): rows with images for trl's vision-language path.
+
+Rows are tokenized by our template code (`fttrain.template`: the same exact assistant-turn masks as text runs);
+each image's placeholder becomes what the processor's chat template renders for an image part, and its image
+token is expanded to the count the processor gives that image (from the image's size: header only), so
+--max-length and the pre-flight count every image token. Image tokens are never trained, in any turn. A sample
+is never cut through an image (the model would fail on it): one that would be is dropped for its length, counted.
+At each batch `VisionCollator` loads the images (Pillow) through the processor's image processor and checks the
+expanded counts against it.
+
+Why not trl's own collator (`DataCollatorForVisionLanguageModeling`): it re-renders each batch with the
+processor's chat template and masks by `{% generation %}` markers (`return_assistant_tokens_mask`), which most
+VLM templates lack, ignoring --train-on and message weights; it truncates by the processor, which may cut an
+image's tokens; and nothing is counted before the run.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftdata.core.canonical import PLACEHOLDERS, Record
+from ftdata.core.tokens import ids, text_ids
+from fttrain.data import Counts, DataError, Row, Source, _fitted, _rows
+from fttrain.lengths import IGNORE, fit_labelled
+from fttrain.spec import RunSpec
+from fttrain.template import encode_conversation
+
+PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
+_MARK = "\x1e"  # cannot occur in a chat template's own text: splits the render of an image part from its sides
+
+
+class VisionError(Exception):
+    """The model's processor cannot be used, or an image / row cannot go through it (a one-line reason)."""
+
+
+def is_vision(model: Path) -> bool:
+    """A vision-language model: its folder holds a processor (`processor_config.json` / `preprocessor_config.json`)."""
+    return any((model / name).is_file() for name in PROCESSOR_FILES)
+
+
+@dataclass
+class Vision:
+    """A VLM's processor and what an image is to it: the text an image part renders as, the token the processor
+    expands, and where relative image paths resolve."""
+
+    processor: Any
+    image_text: str
+    image_id: int
+    base: Path
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # ref -> (width, height), read once a run
+
+    def size(self, ref: str) -> tuple[int, int]:
+        """(width, height) of an image from its header (Pillow opens lazily: no pixel is decoded here)."""
+        if ref not in self.sizes:
+            with open_image(ref, self.base) as image:
+                self.sizes[ref] = (int(image.width), int(image.height))
+        return self.sizes[ref]
+
+    def tokens(self, ref: str) -> int:
+        """The image tokens the processor gives this image."""
+        width, height = self.size(ref)
+        return per_image(self.processor, width, height)
+
+
+def per_image(processor: Any, width: int, height: int) -> int:
+    """The processor's own count of image tokens for an image of this size (transformers'
+    `_get_num_multimodal_tokens`, as vLLM uses it)."""
+    try:
+        found = processor._get_num_multimodal_tokens(image_sizes=[(height, width)])
+        return int(found["num_image_tokens"][0] if isinstance(found, dict) else found.num_image_tokens[0])
+    except (AttributeError, NotImplementedError, KeyError, TypeError, IndexError) as error:
+        raise VisionError(f"{type(processor).__name__} cannot tell how many tokens an image takes "
+                          f"({type(error).__name__}: {error}); fttrain needs that to count and mask them") from None
+
+
+def load_vision(model: Path, tokenizer: Any, base: Path, trust_remote_code: bool = False) -> Vision:
+    """The processor of `model`, sharing the run's tokenizer (its chat template as configured for the run)."""
+    from transformers import AutoProcessor
+
+    try:
+        processor = AutoProcessor.from_pretrained(model, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as error:
+        raise VisionError(f"{model}: cannot load its processor ({type(error).__name__}: "
+                          f"{str(error).strip().splitlines()[0][:300] if str(error).strip() else ''})") from None
+    token = getattr(processor, "image_token", None)
+    if not isinstance(token, str) or getattr(processor, "tokenizer", None) is None:
+        raise VisionError(f"{model}: its {type(processor).__name__} names no image token; fttrain trains "
+                          "vision-language models whose processor expands an image token")
+    processor.tokenizer = tokenizer
+    return Vision(processor, image_part_text(processor, token), int(tokenizer.convert_tokens_to_ids(token)), base)
+
+
+def image_part_text(processor: Any, token: str) -> str:
+    """What one image part of a message renders as in the processor's chat template ('<image>' for LLaVA,
+    '<|vision_start|><|image_pad|><|vision_end|>' for Qwen2-VL); the bare image token without a template."""
+    if not getattr(processor, "chat_template", None):
+        return token
+    part = [{"role": "user", "content": [{"type": "text", "text": _MARK}, {"type": "image"},
+                                         {"type": "text", "text": _MARK}]}]
+    try:
+        text = str(processor.apply_chat_template(part, tokenize=False))
+    except Exception:  # any template error: the bare token is the processor's own placeholder  # noqa: BLE001
+        return token
+    pieces = text.split(_MARK)
+    return pieces[1] if len(pieces) == 3 and token in pieces[1] else token
+
+
+def open_image(ref: str, base: Path) -> Any:
+    """The image `ref` names (a path, relative to `base`, or a data: URL), opened lazily by Pillow."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        if ref.startswith("data:"):
+            return Image.open(io.BytesIO(base64.b64decode(ref.partition(",")[2], validate=False)))
+        if "://" in ref:
+            raise VisionError(f"{ref}: remote images are never fetched; download them and name the files")
+        return Image.open(base / ref)
+    except (OSError, UnidentifiedImageError, ValueError) as error:
+        raise VisionError(f"{ref[:80]}: cannot open the image ({type(error).__name__}: {error})") from None
+
+
+@dataclass
+class Expanded:
+    """One conversation with its images' tokens expanded: ids, labels (-100 on every image token) and the
+    positions of the image tokens."""
+
+    input_ids: list[int]
+    labels: list[int]
+    image_positions: list[int]
+    strategy: str
+
+
+def encode_with_images(tokenizer: Any, vision: Vision, rec: Record, train_on: Any,
+                       reasoning: str | None) -> Expanded:
+    """Our template encoding of a record whose `<image>` placeholders are the processor's image text, each image
+    token repeated the processor's count for its image, image tokens never trained."""
+    images = rec.images or []
+    mark = PLACEHOLDERS["images"]
+    messages = [m.model_copy(update={"content": m.content.replace(mark, vision.image_text)})
+                for m in rec.messages or []]
+    enc = encode_conversation(tokenizer, messages, rec.tools, train_on, reasoning=reasoning)
+    part = ids(tokenizer, vision.image_text)
+    out_ids: list[int] = []
+    out_labels: list[int] = []
+    positions: list[int] = []
+    seen = k = 0
+    while k < len(enc.input_ids):
+        if enc.input_ids[k:k + len(part)] == part:
+            if seen >= len(images):
+                raise VisionError(f"the render holds more images than the row's {len(images)}")
+            for token in part:
+                count = vision.tokens(images[seen]) if token == vision.image_id else 1
+                positions += range(len(out_ids), len(out_ids) + count) if token == vision.image_id else []
+                out_ids += [token] * count
+                out_labels += [IGNORE] * count
+            seen += 1
+            k += len(part)
+            continue
+        out_ids.append(enc.input_ids[k])
+        out_labels.append(enc.labels[k])
+        k += 1
+    if seen != len(images):
+        raise VisionError(f"the chat template rendered {seen} of the row's {len(images)} images")
+    return Expanded(out_ids, out_labels, positions, enc.strategy)
+
+
+def fit_images(labels: list[int], images: list[int], max_length: int, policy: Any) -> list[int] | None:
+    """The positions kept within max_length (`fit_labelled`), or None when the policy drops the sample or its cut
+    would split or leave out an image (the model needs every image's tokens with its pixels)."""
+    kept = fit_labelled(labels, max_length, policy)
+    if kept is None or not images:
+        return kept
+    return kept if set(images) <= set(kept) else None
+
+
+def vision_rows(tokenizer: Any, vision: Vision, source: Source, spec: RunSpec, counts: Counts,
+                reasoning: str | None = "reasoning_content") -> list[Row]:
+    """SFT samples for a vision-language model: input_ids, labels (our masks; image tokens never trained) and
+    the row's images, fitted to --max-length without cutting an image. A row whose images cannot be read stops
+    the run naming it, or with --skip-bad-rows is skipped and counted."""
+    def encode(rec: Record) -> Row | None:
+        if rec.kind == "text":
+            exp = Expanded(text_ids(tokenizer, rec), [], [], "text")
+            exp.labels = list(exp.input_ids)
+        else:
+            exp = encode_with_images(tokenizer, vision, rec, spec.train_on, reasoning)
+        counts.strategies[exp.strategy] += 1
+        counts.images += len(rec.images or [])
+        counts.media_rows += bool(rec.images)
+        counts.image_tokens += len(exp.image_positions)
+        counts.lengths.append(len(exp.input_ids))
+        counts.max_token_id = max(counts.max_token_id, max(exp.input_ids, default=-1))
+        trained = [i for i, label in enumerate(exp.labels) if label != IGNORE]
+        if not trained:
+            counts.dropped_no_target += 1
+            return None
+        kept = fit_images(exp.labels, exp.image_positions, spec.max_length, spec.overlong)
+        if kept is None and fit_labelled(exp.labels, spec.max_length, spec.overlong) is not None:
+            counts.image_cut += 1
+        if kept is not None and not any(exp.labels[k] != IGNORE for k in kept):
+            kept = None
+        if not _fitted(counts, len(exp.input_ids), kept is not None, spec.max_length):
+            return None
+        assert kept is not None
+        counts.eos_cut += trained[-1] not in kept
+        return {"input_ids": [exp.input_ids[k] for k in kept], "labels": [exp.labels[k] for k in kept],
+                "images": list(rec.images or [])}
+
+    rows: list[Row] = []
+    for where, rec in zip(source.positions, source.records):
+        one = Source(source.name, [rec], source.report, [where])
+        try:
+            rows += _rows(one, spec, counts, encode)
+        except VisionError as error:
+            if not spec.skip_bad_rows:
+                raise DataError(f"{where}: {error} (fix the row, or pass --skip-bad-rows to skip such rows, "
+                                "counted)") from None
+            counts.unrenderable += 1
+            counts.failures.append(f"{where}: {error}")
+    return rows
+
+
+def vision_note(counts: Counts, vision: Vision) -> list[str]:
+    """The pre-flight lines of a vision-language run: images read, their tokens, what was dropped for them."""
+    name = type(vision.processor).__name__
+    notes = [f"vision: {counts.images:,} images in {counts.media_rows:,} rows (sizes read; {counts.image_tokens:,} "
+             f"image tokens by {name}, counted in the lengths, never trained); pixels loaded by the processor at each "
+             "batch"]
+    if counts.image_cut:
+        notes.append(f"vision: {counts.image_cut:,} samples dropped for length: fitting them to --max-length would cut "
+                     "an image's tokens; raise --max-length")
+    return notes
+
+
+@dataclass
+class VisionCollator:
+    """Batches of our rows (input_ids, labels, images): padded on the right, images loaded (RGB) and turned into the
+    model's inputs by the processor's image processor; each row's image tokens checked against the processor."""
+
+    vision: Vision
+    pad_id: int
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        loaded = []
+        for row in rows:
+            images = [_rgb(ref, self.vision.base) for ref in row.get("images") or []]
+            expected = sum(per_image(self.vision.processor, im.width, im.height) for im in images)
+            found = sum(1 for t in row["input_ids"] if t == self.vision.image_id)
+            if found != expected:
+                raise VisionError(f"a row holds {found} image tokens where its {len(images)} image(s) take {expected} "
+                                  "(an image changed since the run started?)")
+            loaded += images
+        width = max(len(r["input_ids"]) for r in rows)
+        out: dict[str, Any] = {
+            "input_ids": torch.tensor([r["input_ids"] + [self.pad_id] * (width - len(r["input_ids"])) for r in rows]),
+            "attention_mask": torch.tensor([[1] * len(r["input_ids"]) + [0] * (width - len(r["input_ids"]))
+                                            for r in rows]),
+            "labels": torch.tensor([r["labels"] + [IGNORE] * (width - len(r["labels"])) for r in rows]),
+        }
+        if loaded:
+            out.update(self.vision.processor.image_processor(images=loaded, return_tensors="pt"))
+        return out
+
+
+def _rgb(ref: str, base: Path) -> Any:
+    with open_image(ref, base) as image:
+        return image.convert("RGB")
