@@ -10,7 +10,6 @@ from typing import Any
 from ftdata.core.tokens import render
 from fttrain.spec import RunSpec
 from fttrain.template import CHATML_TEMPLATE, RENDER_ERRORS, time_limit
-from fttrain.vision import is_vision
 
 
 def bundled_model() -> Path:
@@ -21,6 +20,14 @@ def bundled_model() -> Path:
 def bundled_vlm() -> Path:
     """The tiny LLaVA (random weights) shipped in the package, for vision-language tests and the demo."""
     return Path(str(resources.files("fttrain") / "assets" / "tiny-llava"))
+
+
+PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
+
+
+def is_vision(model: Path) -> bool:
+    """A vision-language model: its folder holds a processor (`processor_config.json` / `preprocessor_config.json`)."""
+    return any((model / name).is_file() for name in PROCESSOR_FILES)
 
 
 def model_class(path: Path) -> Any:

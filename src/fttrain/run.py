@@ -28,7 +28,7 @@ from fttrain.prepared import prepare_cached
 from fttrain.reasoning import preflight_line, resolve_key
 from fttrain.spec import RunSpec, Stage
 from fttrain.trainers import build_trainer, resume_path, save
-from fttrain.vision import Vision, VisionCollator, is_vision, load_vision, vision_note, vision_rows
+from fttrain.vision import Vision, VisionCollator, vision_note, vision_of, vision_rows
 
 
 @dataclass
@@ -108,7 +108,8 @@ class Prepared:
 
 def vision_for(stage: Stage, model_path: Path, tokenizer: Any, source: Path, spec: RunSpec) -> Vision | None:
     """The processor of a vision-language --model (None for a text model); what it cannot do stops here."""
-    if not is_vision(model_path):
+    vision = vision_of(model_path, tokenizer, source, spec.trust_remote_code)
+    if vision is None:
         return None
     refused = {"dpo": "trl 1.16's DPOTrainer takes images only by tokenizing prompt and answers itself in its "
                       "collator (its own truncation, none of our counted masks); fttrain's DPO rows are tokenized "
@@ -120,13 +121,7 @@ def vision_for(stage: Stage, model_path: Path, tokenizer: Any, source: Path, spe
     for asked, why in ((spec.packing, "--packing"), (spec.reasoning_history == "expand", "--reasoning-history expand")):
         if asked:
             raise UsageError(f"{why} is not supported with a vision-language model ({model_path.name}); drop it")
-    base = source if source.is_dir() else source.resolve().parent  # as ftdata resolves a file's media
-    from fttrain.vision import VisionError
-
-    try:
-        return load_vision(model_path, tokenizer, base, spec.trust_remote_code)
-    except VisionError as error:
-        raise ModelError(str(error)) from None
+    return vision
 
 
 def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:

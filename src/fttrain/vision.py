@@ -26,20 +26,15 @@ from ftdata.core.canonical import PLACEHOLDERS, Record
 from ftdata.core.tokens import ids, text_ids
 from fttrain.data import Counts, DataError, Row, Source, _fitted, _rows
 from fttrain.lengths import IGNORE, fit_labelled
+from fttrain.model import ModelError, is_vision
 from fttrain.spec import RunSpec
 from fttrain.template import encode_conversation
 
-PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
 _MARK = "\x1e"  # cannot occur in a chat template's own text: splits the render of an image part from its sides
 
 
-class VisionError(Exception):
+class VisionError(ModelError):
     """The model's processor cannot be used, or an image / row cannot go through it (a one-line reason)."""
-
-
-def is_vision(model: Path) -> bool:
-    """A vision-language model: its folder holds a processor (`processor_config.json` / `preprocessor_config.json`)."""
-    return any((model / name).is_file() for name in PROCESSOR_FILES)
 
 
 @dataclass
@@ -94,6 +89,14 @@ def load_vision(model: Path, tokenizer: Any, base: Path, trust_remote_code: bool
     return Vision(processor, image_part_text(processor, token), int(tokenizer.convert_tokens_to_ids(token)), base)
 
 
+def vision_of(model: Path, tokenizer: Any, source: Path, trust_remote_code: bool = False) -> Vision | None:
+    """The processor of a vision-language `model` (None for a text model), images resolved as ftdata resolves a
+    data file's media (beside `source`, or in it when it is a folder)."""
+    if not is_vision(model):
+        return None
+    return load_vision(model, tokenizer, source if source.is_dir() else source.resolve().parent, trust_remote_code)
+
+
 def image_part_text(processor: Any, token: str) -> str:
     """What one image part of a message renders as in the processor's chat template ('<image>' for LLaVA,
     '<|vision_start|><|image_pad|><|vision_end|>' for Qwen2-VL); the bare image token without a template."""
@@ -143,29 +146,51 @@ def encode_with_images(tokenizer: Any, vision: Vision, rec: Record, train_on: An
     messages = [m.model_copy(update={"content": m.content.replace(mark, vision.image_text)})
                 for m in rec.messages or []]
     enc = encode_conversation(tokenizer, messages, rec.tools, train_on, reasoning=reasoning)
-    part = ids(tokenizer, vision.image_text)
+    parts = image_parts(tokenizer, enc.input_ids, vision, images)
     out_ids: list[int] = []
     out_labels: list[int] = []
     positions: list[int] = []
-    seen = k = 0
+    k = 0
     while k < len(enc.input_ids):
-        if enc.input_ids[k:k + len(part)] == part:
-            if seen >= len(images):
-                raise VisionError(f"the render holds more images than the row's {len(images)}")
-            for token in part:
-                count = vision.tokens(images[seen]) if token == vision.image_id else 1
-                positions += range(len(out_ids), len(out_ids) + count) if token == vision.image_id else []
-                out_ids += [token] * count
-                out_labels += [IGNORE] * count
-            seen += 1
-            k += len(part)
+        shown, width = parts.get(k, ([], 0))
+        if not width:
+            out_ids.append(enc.input_ids[k])
+            out_labels.append(enc.labels[k])
+            k += 1
             continue
-        out_ids.append(enc.input_ids[k])
-        out_labels.append(enc.labels[k])
-        k += 1
-    if seen != len(images):
-        raise VisionError(f"the chat template rendered {seen} of the row's {len(images)} images")
+        positions += [len(out_ids) + j for j, (_, token) in enumerate(shown) if token == vision.image_id]
+        out_ids += [token for _, token in shown]
+        out_labels += [IGNORE] * len(shown)
+        k += width
+    if out_ids.count(vision.image_id) != len(positions):
+        raise VisionError(f"the render holds more image tokens than the row's {len(images)} image(s)")
     return Expanded(out_ids, out_labels, positions, enc.strategy)
+
+
+def image_parts(tokenizer: Any, token_ids: list[int], vision: Vision,
+                images: list[str]) -> dict[int, tuple[list[tuple[str, int]], int]]:
+    """Where each image's part starts in an unexpanded render -> (each token it expands to, shown as text: the
+    image token's first copy as '[image 1: a.jpg 300x168, 16 tokens]', its other copies as ''; the part's width)."""
+    part = ids(tokenizer, vision.image_text)
+    found: dict[int, tuple[list[tuple[str, int]], int]] = {}
+    k = 0
+    while k < len(token_ids) and len(found) < len(images):
+        if token_ids[k:k + len(part)] != part:
+            k += 1
+            continue
+        ref, shown = images[len(found)], []
+        for token in part:
+            if token == vision.image_id:
+                (width, height), count = vision.size(ref), vision.tokens(ref)
+                shown += [(f"[image {len(found) + 1}: {ref[:60]} {width}x{height}, {count} tokens]", token)]
+                shown += [("", token)] * (count - 1)
+            else:
+                shown.append((tokenizer.decode([token]), token))
+        found[k] = (shown, len(part))
+        k += len(part)
+    if len(found) != len(images):
+        raise VisionError(f"the chat template rendered {len(found)} of the row's {len(images)} images")
+    return found
 
 
 def fit_images(labels: list[int], images: list[int], max_length: int, policy: Any) -> list[int] | None:
@@ -227,9 +252,9 @@ def vision_rows(tokenizer: Any, vision: Vision, source: Source, spec: RunSpec, c
 def vision_note(counts: Counts, vision: Vision) -> list[str]:
     """The pre-flight lines of a vision-language run: images read, their tokens, what was dropped for them."""
     name = type(vision.processor).__name__
-    notes = [f"vision: {counts.images:,} images in {counts.media_rows:,} rows (sizes read; {counts.image_tokens:,} "
-             f"image tokens by {name}, counted in the lengths, never trained); pixels loaded by the processor at each "
-             "batch"]
+    notes = [(f"vision: {counts.images:,} images in {counts.media_rows:,} rows (sizes read; {counts.image_tokens:,} "
+              f"image tokens by {name}, counted in the lengths, never trained); pixels loaded by the processor at "
+              "each batch")]
     if counts.image_cut:
         notes.append(f"vision: {counts.image_cut:,} samples dropped for length: fitting them to --max-length would cut "
                      "an image's tokens; raise --max-length")
