@@ -85,8 +85,11 @@ def load_vision(model: Path, tokenizer: Any, base: Path, trust_remote_code: bool
     if not isinstance(token, str) or getattr(processor, "tokenizer", None) is None:
         raise VisionError(f"{model}: its {type(processor).__name__} names no image token; fttrain trains "
                           "vision-language models whose processor expands an image token")
+    token_id = tokenizer.convert_tokens_to_ids(token)
+    if not isinstance(token_id, int) or ids(tokenizer, token) != [token_id]:
+        raise VisionError(f"{model}: its image token {token!r} is not one token of its tokenizer")
     processor.tokenizer = tokenizer
-    return Vision(processor, image_part_text(processor, token), int(tokenizer.convert_tokens_to_ids(token)), base)
+    return Vision(processor, image_part_text(processor, token), token_id, base)
 
 
 def vision_of(model: Path, tokenizer: Any, source: Path, trust_remote_code: bool = False) -> Vision | None:
@@ -128,8 +131,7 @@ def open_image(ref: str, base: Path) -> Any:
 
 @dataclass
 class Expanded:
-    """One conversation with its images' tokens expanded: ids, labels (-100 on every image token) and the
-    positions of the image tokens."""
+    """A conversation with its image tokens expanded: ids, labels (-100 on each image token), their positions."""
 
     input_ids: list[int]
     labels: list[int]
