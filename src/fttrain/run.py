@@ -28,7 +28,8 @@ from fttrain.prepared import prepare_cached
 from fttrain.reasoning import preflight_line, resolve_key
 from fttrain.spec import RunSpec, Stage
 from fttrain.trainers import build_trainer, resume_path, save
-from fttrain.vision import Vision, VisionCollator, vision_note, vision_of, vision_rows
+from fttrain.vision import Vision, vision_of
+from fttrain.visionrows import collator, vision_note, vision_rows
 
 
 @dataclass
@@ -111,13 +112,11 @@ def vision_for(stage: Stage, model_path: Path, tokenizer: Any, source: Path, spe
     vision = vision_of(model_path, tokenizer, source, spec.trust_remote_code)
     if vision is None:
         return None
-    refused = {"dpo": "trl 1.16's DPOTrainer takes images only by tokenizing prompt and answers itself in its "
-                      "collator (its own truncation, none of our counted masks); fttrain's DPO rows are tokenized "
-                      "and fitted before the trainer",
-               "kto": "trl 1.16's KTOTrainer, as its DPOTrainer, tokenizes image rows only in its own collator"}
-    if stage in refused:
-        raise UsageError(f"fttrain {stage} with a vision-language model ({model_path.name}) is not supported: "
-                         f"{refused[stage]}; train it with sft, or use a text model")
+    if stage == "kto":  # its KL pairs (each prompt with another row's answer) would need images rotated too
+        raise UsageError(f"fttrain kto with a vision-language model ({model_path.name}) is not supported: trl 1.16's "
+                         "KTOTrainer takes images only by tokenizing rows itself in its collator, and fttrain's KTO "
+                         "rows (tokenized and fitted before the trainer, with the KL pairs) carry no images yet; "
+                         "train it with sft or dpo, or use a text model")
     for asked, why in ((spec.packing, "--packing"), (spec.reasoning_history == "expand", "--reasoning-history expand")):
         if asked:
             raise UsageError(f"{why} is not supported with a vision-language model ({model_path.name}); drop it")
@@ -150,7 +149,7 @@ def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
         built = []
         for s in sources:
             s.counts = Counts()
-            rows = (vision_rows(tokenizer, vision, s, spec, s.counts, key) if vision is not None
+            rows = (vision_rows(tokenizer, vision, s, spec, s.counts, key, stage) if vision is not None
                     else build(tokenizer, s, spec, s.counts, key))
             built.append(Dataset.from_list(rows) if rows else None)
     counts = total(sources)
@@ -194,11 +193,11 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
                        policy=spec.overlong, reasoning=line, cache=p.cache))
         return Result([], 0, [], [], p.folders)
     loaded = load_model(p.model_path, p.tokenizer, spec, p.counts.max_token_id)
-    collator = None
+    batches = None
     if p.vision is not None:
         loaded.processor = p.vision.processor
-        collator = VisionCollator(p.vision, int(p.tokenizer.pad_token_id))
-    trainer = build_trainer(stage, loaded, spec, p.train_rows, p.eval_rows, collator)
+        batches = collator(stage, p.vision, int(p.tokenizer.pad_token_id))
+    trainer = build_trainer(stage, loaded, spec, p.train_rows, p.eval_rows, batches)
     n_train, n_total = trainable(trainer.model)
     world = max(1, trainer.args.world_size)
     notes = loaded.notes + [disk_check(spec.out_dir(stage), n_train, n_total, spec, trainer.args.max_steps)]

@@ -100,7 +100,9 @@ def build_trainer(stage: Stage, loaded: Loaded, spec: RunSpec, train: Any, evalu
     kwargs = config_kwargs(spec, stage, evaluation is not None)
     extra: dict[str, Any] = {}
     if loaded.processor is not None:  # trl keeps only its own vision columns otherwise (messages, images)
-        kwargs = {"remove_unused_columns": False, "dataset_kwargs": {"skip_prepare_dataset": True}, **kwargs}
+        kwargs = {"remove_unused_columns": False, **kwargs}
+        if stage == "sft":
+            kwargs["dataset_kwargs"] = {"skip_prepare_dataset": True}
         extra["data_collator"] = collator
     config = config_cls(**kwargs)
     return trainer_cls(model=loaded.model, args=config, train_dataset=train, eval_dataset=evaluation,

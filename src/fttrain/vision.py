@@ -23,11 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from ftdata.core.canonical import PLACEHOLDERS, Record
-from ftdata.core.tokens import ids, text_ids
-from fttrain.data import Counts, DataError, Row, Source, _fitted, _rows
+from ftdata.core.tokens import ids
 from fttrain.lengths import IGNORE, fit_labelled
 from fttrain.model import ModelError, is_vision
-from fttrain.spec import RunSpec
 from fttrain.template import encode_conversation
 
 _MARK = "\x1e"  # cannot occur in a chat template's own text: splits the render of an image part from its sides
@@ -144,20 +142,30 @@ def encode_with_images(tokenizer: Any, vision: Vision, rec: Record, train_on: An
     """Our template encoding of a record whose `<image>` placeholders are the processor's image text, each image
     token repeated the processor's count for its image, image tokens never trained."""
     images = rec.images or []
-    mark = PLACEHOLDERS["images"]
-    messages = [m.model_copy(update={"content": m.content.replace(mark, vision.image_text)})
-                for m in rec.messages or []]
+    messages = with_image_text(rec.messages or [], vision)
     enc = encode_conversation(tokenizer, messages, rec.tools, train_on, reasoning=reasoning)
-    parts = image_parts(tokenizer, enc.input_ids, vision, images)
+    return expand(tokenizer, vision, enc.input_ids, enc.labels, images, enc.strategy)
+
+
+def with_image_text(messages: list[Any], vision: Vision) -> list[Any]:
+    """Messages whose `<image>` placeholders are the processor's image text."""
+    mark = PLACEHOLDERS["images"]
+    return [m.model_copy(update={"content": m.content.replace(mark, vision.image_text)}) for m in messages]
+
+
+def expand(tokenizer: Any, vision: Vision, token_ids: list[int], labels: list[int], images: list[str],
+           strategy: str = "") -> Expanded:
+    """A render's ids and labels with each image part expanded to the processor's tokens, all masked."""
+    parts = image_parts(tokenizer, token_ids, vision, images)
     out_ids: list[int] = []
     out_labels: list[int] = []
     positions: list[int] = []
     k = 0
-    while k < len(enc.input_ids):
+    while k < len(token_ids):
         shown, width = parts.get(k, ([], 0))
         if not width:
-            out_ids.append(enc.input_ids[k])
-            out_labels.append(enc.labels[k])
+            out_ids.append(token_ids[k])
+            out_labels.append(labels[k])
             k += 1
             continue
         positions += [len(out_ids) + j for j, (_, token) in enumerate(shown) if token == vision.image_id]
@@ -166,7 +174,7 @@ def encode_with_images(tokenizer: Any, vision: Vision, rec: Record, train_on: An
         k += width
     if out_ids.count(vision.image_id) != len(positions):
         raise VisionError(f"the render holds more image tokens than the row's {len(images)} image(s)")
-    return Expanded(out_ids, out_labels, positions, enc.strategy)
+    return Expanded(out_ids, out_labels, positions, strategy)
 
 
 def image_parts(tokenizer: Any, token_ids: list[int], vision: Vision,
@@ -204,97 +212,7 @@ def fit_images(labels: list[int], images: list[int], max_length: int, policy: An
     return kept if set(images) <= set(kept) else None
 
 
-def vision_rows(tokenizer: Any, vision: Vision, source: Source, spec: RunSpec, counts: Counts,
-                reasoning: str | None = "reasoning_content") -> list[Row]:
-    """SFT samples for a vision-language model: input_ids, labels (our masks; image tokens never trained) and
-    the row's images, fitted to --max-length without cutting an image. A row whose images cannot be read stops
-    the run naming it, or with --skip-bad-rows is skipped and counted."""
-    def encode(rec: Record) -> Row | None:
-        if rec.kind == "text":
-            exp = Expanded(text_ids(tokenizer, rec), [], [], "text")
-            exp.labels = list(exp.input_ids)
-        else:
-            exp = encode_with_images(tokenizer, vision, rec, spec.train_on, reasoning)
-        counts.strategies[exp.strategy] += 1
-        counts.images += len(rec.images or [])
-        counts.media_rows += bool(rec.images)
-        counts.image_tokens += len(exp.image_positions)
-        counts.lengths.append(len(exp.input_ids))
-        counts.max_token_id = max(counts.max_token_id, max(exp.input_ids, default=-1))
-        trained = [i for i, label in enumerate(exp.labels) if label != IGNORE]
-        if not trained:
-            counts.dropped_no_target += 1
-            return None
-        kept = fit_images(exp.labels, exp.image_positions, spec.max_length, spec.overlong)
-        if kept is None and fit_labelled(exp.labels, spec.max_length, spec.overlong) is not None:
-            counts.image_cut += 1
-        if kept is not None and not any(exp.labels[k] != IGNORE for k in kept):
-            kept = None
-        if not _fitted(counts, len(exp.input_ids), kept is not None, spec.max_length):
-            return None
-        assert kept is not None
-        counts.eos_cut += trained[-1] not in kept
-        return {"input_ids": [exp.input_ids[k] for k in kept], "labels": [exp.labels[k] for k in kept],
-                "images": list(rec.images or [])}
-
-    rows: list[Row] = []
-    for where, rec in zip(source.positions, source.records):
-        one = Source(source.name, [rec], source.report, [where])
-        try:
-            rows += _rows(one, spec, counts, encode)
-        except VisionError as error:
-            if not spec.skip_bad_rows:
-                raise DataError(f"{where}: {error} (fix the row, or pass --skip-bad-rows to skip such rows, "
-                                "counted)") from None
-            counts.unrenderable += 1
-            counts.failures.append(f"{where}: {error}")
-    return rows
-
-
-def vision_note(counts: Counts, vision: Vision) -> list[str]:
-    """The pre-flight lines of a vision-language run: images read, their tokens, what was dropped for them."""
-    name = type(vision.processor).__name__
-    notes = [(f"vision: {counts.images:,} images in {counts.media_rows:,} rows (sizes read; {counts.image_tokens:,} "
-              f"image tokens by {name}, counted in the lengths, never trained); pixels loaded by the processor at "
-              "each batch")]
-    if counts.image_cut:
-        notes.append(f"vision: {counts.image_cut:,} samples dropped for length: fitting them to --max-length would cut "
-                     "an image's tokens; raise --max-length")
-    return notes
-
-
-@dataclass
-class VisionCollator:
-    """Batches of our rows (input_ids, labels, images): padded on the right, images loaded (RGB) and turned into the
-    model's inputs by the processor's image processor; each row's image tokens checked against the processor."""
-
-    vision: Vision
-    pad_id: int
-
-    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        import torch
-
-        loaded = []
-        for row in rows:
-            images = [_rgb(ref, self.vision.base) for ref in row.get("images") or []]
-            expected = sum(per_image(self.vision.processor, im.width, im.height) for im in images)
-            found = sum(1 for t in row["input_ids"] if t == self.vision.image_id)
-            if found != expected:
-                raise VisionError(f"a row holds {found} image tokens where its {len(images)} image(s) take {expected} "
-                                  "(an image changed since the run started?)")
-            loaded += images
-        width = max(len(r["input_ids"]) for r in rows)
-        out: dict[str, Any] = {
-            "input_ids": torch.tensor([r["input_ids"] + [self.pad_id] * (width - len(r["input_ids"])) for r in rows]),
-            "attention_mask": torch.tensor([[1] * len(r["input_ids"]) + [0] * (width - len(r["input_ids"]))
-                                            for r in rows]),
-            "labels": torch.tensor([r["labels"] + [IGNORE] * (width - len(r["labels"])) for r in rows]),
-        }
-        if loaded:
-            out.update(self.vision.processor.image_processor(images=loaded, return_tensors="pt"))
-        return out
-
-
-def _rgb(ref: str, base: Path) -> Any:
+def rgb(ref: str, base: Path) -> Any:
+    """The image `ref` names, decoded, as RGB (what the image processor is given)."""
     with open_image(ref, base) as image:
         return image.convert("RGB")

@@ -1,6 +1,6 @@
 """A vision-language model (the bundled tiny LLaVA): SFT on LLaMA-Factory's image demo through trl's vision path,
 masks exact on the assistant turns, image tokens counted and never trained, images never cut, inspect's image
-spans, DPO/KTO refused with the reason."""
+spans, DPO with the prompt's images, KTO refused with the reason."""
 
 import json
 import os
@@ -121,7 +121,8 @@ def test_max_length_never_cuts_an_image(vlm: Path) -> None:
 
 
 def test_the_collator_loads_the_images_and_pads(vlm: Path) -> None:
-    from fttrain.vision import VisionCollator, VisionError
+    from fttrain.vision import VisionError
+    from fttrain.visionrows import VisionCollator
 
     p = prepared(vlm)
     collate = VisionCollator(p.vision, p.tokenizer.pad_token_id)
@@ -161,12 +162,65 @@ def test_inspect_shows_the_image_spans(vlm: Path) -> None:
     assert "samples: 6  tokens: 867  supervised: 516" in result.output  # 867: as the trainer counts them
 
 
-@pytest.mark.parametrize("stage", ["dpo", "kto"])
-def test_preference_stages_refuse_a_vision_language_model(vlm: Path, stage: str) -> None:
-    data = FIXTURES / "llamafactory" / ("dpo_en_demo.json" if stage == "dpo" else "kto_en_demo.json")
-    result = runner.invoke(app, [stage, str(data), "--model", str(vlm), "--dry-run"])
+def preference_data(tmp_path: Path) -> Path:
+    """The image demo's first turns as trl-style preference rows (an image in each prompt; 'I do not know.' rejected)."""
+    (tmp_path / "mllm_demo_data").mkdir()
+    for image in (FIXTURES / "llamafactory" / "mllm_demo_data").iterdir():
+        (tmp_path / "mllm_demo_data" / image.name).write_bytes(image.read_bytes())
+    rows = []
+    for r in json.loads(MLLM.read_text()):
+        first, answer = r["messages"][:2]
+        rows.append({"prompt": [first], "chosen": [answer], "images": r["images"][:first["content"].count("<image>")],
+                     "rejected": [{"role": "assistant", "content": "I do not know."}]})
+    data = tmp_path / "pref.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return data
+
+
+def test_dpo_rows_expand_the_prompt_images(vlm: Path, tmp_path: Path) -> None:
+    from fttrain.run import prepare
+    from fttrain.spec import RunSpec
+
+    p = prepare("dpo", preference_data(tmp_path), RunSpec(model=str(vlm), cache=False))
+    tok = p.tokenizer
+    first = json.loads(MLLM.read_text())[0]["messages"]
+    row = p.train_rows[0]
+    prompt, _ = expected(tok, [("user", first[0]["content"])], set())
+    assert row["prompt_ids"] == prompt + tok("<|im_start|>assistant\n", add_special_tokens=False)["input_ids"]
+    assert row["chosen_ids"] == tok(first[1]["content"] + "<|im_end|>\n", add_special_tokens=False)["input_ids"]
+    assert row["rejected_ids"] == tok("I do not know.<|im_end|>\n", add_special_tokens=False)["input_ids"]
+    assert p.counts.images == 6 and p.counts.image_tokens == 6 * IMAGE_TOKENS
+
+
+def test_images_reach_the_model(vlm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SFT and DPO: every forward pass that holds image tokens gets their pixels (the tiny LLaVA would take the
+    image tokens as plain text without them)."""
+    from transformers.models.llava.modeling_llava import LlavaModel
+
+    seen: list[tuple[int, int]] = []
+    forward = LlavaModel.forward
+
+    def spy(self, input_ids=None, pixel_values=None, **kwargs):
+        images = int((input_ids == self.config.image_token_id).sum()) // IMAGE_TOKENS
+        seen.append((images, 0 if pixel_values is None else int(pixel_values.shape[0])))
+        return forward(self, input_ids=input_ids, pixel_values=pixel_values, **kwargs)
+
+    monkeypatch.setattr(LlavaModel, "forward", spy)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    for stage, data in (("sft", MLLM), ("dpo", preference_data(tmp_path))):
+        seen.clear()
+        result = runner.invoke(app, [stage, str(data), "--model", str(vlm), "--max-steps", "2", "--no-cache",
+                                     "--output-dir", str(tmp_path / stage)])
+        assert result.exit_code == 0, result.output
+        assert "done: 2 steps" in result.output
+        assert seen and all(images == pixels > 0 for images, pixels in seen), (stage, seen)
+
+
+def test_kto_refuses_a_vision_language_model(vlm: Path) -> None:
+    result = runner.invoke(app, ["kto", str(FIXTURES / "llamafactory" / "kto_en_demo.json"), "--model", str(vlm),
+                                 "--dry-run"])
     assert result.exit_code == 2, result.output
-    assert f"fttrain {stage} with a vision-language model (tiny-llava) is not supported" in " ".join(result.output.split())
+    assert "fttrain kto with a vision-language model (tiny-llava) is not supported" in " ".join(result.output.split())
     assert "Traceback" not in result.output
 
 
