@@ -4,12 +4,21 @@ image, and the collators that load the images at each batch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ftdata.core.canonical import PLACEHOLDERS, Record
 from ftdata.core.tokens import text_ids
-from fttrain.data import Counts, DataError, Row, Source, _fitted, _rows, encode_preference
+from fttrain.data import (
+    Counts,
+    DataError,
+    Row,
+    Source,
+    _fitted,
+    _rows,
+    encode_preference,
+)
 from fttrain.lengths import IGNORE, fit_labelled, fit_pair
 from fttrain.spec import RunSpec, Stage
 from fttrain.vision import (
