@@ -16,7 +16,7 @@ FOLDERS = ["ftdata", "ftdata.core", "ftdata.io", "ftdata.formats", "ftdata.engin
 FTTRAIN = [
     ["fttrain.spec"],
     ["fttrain.checks", "fttrain.lengths", "fttrain.template", "fttrain.reasoning"],
-    ["fttrain.model", "fttrain.data"],
+    ["fttrain.model", "fttrain.data", "fttrain.vision", "fttrain.visionrows"],
     ["fttrain.rowstore"],
     ["fttrain.cache"],
     ["fttrain.trainers", "fttrain.inspection", "fttrain.preflight"],

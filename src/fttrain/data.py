@@ -69,6 +69,10 @@ class Counts:
     expanded: int = 0  # samples added by --reasoning-history expand (one per assistant turn with reasoning)
     reasoning: Blocks = field(default_factory=Blocks)  # reasoning blocks of trained turns: rendered, trained
     max_token_id: int = -1
+    images: int = 0  # a vision-language run: images read (their sizes), rows holding them, their tokens counted
+    media_rows: int = 0
+    image_tokens: int = 0
+    image_cut: int = 0  # samples dropped because fitting them to --max-length would cut an image
     lengths: list[int] = field(default_factory=list)  # each sample's tokens before fitting (stats counts the same)
     strategies: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
@@ -83,25 +87,27 @@ class Counts:
                        strategies=self.strategies + other.strategies, failures=self.failures + other.failures,
                        reasoning=self.reasoning.add(other.reasoning))
         for name in ("samples", "over_length", "truncated", "eos_cut", "dropped_over_length", "dropped_no_target",
-                     "unrenderable", "expanded"):
+                     "unrenderable", "expanded", "images", "media_rows", "image_tokens", "image_cut"):
             setattr(total, name, getattr(self, name) + getattr(other, name))
         return total
 
 
-def load_sources(source: Path, spec: RunSpec, stage: Stage) -> list[Source]:
-    """The run's datasets: named entries, the only entry, all local entries of the stage's kind, or a data file."""
+def load_sources(source: Path, spec: RunSpec, stage: Stage, images_ok: bool = False) -> list[Source]:
+    """The run's datasets: named entries, the only entry, all local entries of the stage's kind, or a data file;
+    `images_ok`: a vision-language model takes rows with images."""
     datasets, strict = _open(source, spec)
-    return _pick(source, datasets, spec, stage, strict)
+    return _pick(source, datasets, spec, stage, strict, images_ok)
 
 
-def load_first_stage(source: Path, spec: RunSpec) -> tuple[Stage, list[Source]]:
+def load_first_stage(source: Path, spec: RunSpec, images_ok: bool = False) -> tuple[Stage, list[Source]]:
     """The data as the first stage that takes it sees it (conversations, then preference, then KTO), read once."""
     datasets, strict = _open(source, spec)
     read = [(ds, list(ds.checked)) for ds in datasets]
     errors = []
     for stage in KINDS:  # sft, dpo, kto
         try:
-            return stage, _pick(source, [replace(ds, checked=iter(items)) for ds, items in read], spec, stage, strict)
+            return stage, _pick(source, [replace(ds, checked=iter(items)) for ds, items in read], spec, stage, strict,
+                                images_ok)
         except DataError as error:
             if error.reports:  # invalid rows: the same for every stage
                 raise
@@ -122,14 +128,15 @@ def _open(source: Path, spec: RunSpec) -> tuple[list[Dataset], bool]:
     return datasets, names is not None or len(datasets) == 1
 
 
-def _pick(source: Path, datasets: list[Dataset], spec: RunSpec, stage: Stage, strict: bool) -> list[Source]:
-    sources = [s for s in (_collect(ds, spec, stage, strict) for ds in datasets) if s.records]
+def _pick(source: Path, datasets: list[Dataset], spec: RunSpec, stage: Stage, strict: bool,
+          images_ok: bool = False) -> list[Source]:
+    sources = [s for s in (_collect(ds, spec, stage, strict, images_ok) for ds in datasets) if s.records]
     if not sources:
         raise DataError(f"no entry of {source} holds {stage} data ({' or '.join(KINDS[stage])} records)")
     return sources
 
 
-def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool) -> Source:
+def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool, images_ok: bool = False) -> Source:
     records: list[Record] = []
     positions: list[str] = []
     lines: list[int] = []
@@ -153,25 +160,29 @@ def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool) -> Sou
             raise DataError(f"{ds.name} mixes record kinds ({kinds} beside {len(records)} {stage} rows); split it")
         raise DataError(f"{ds.name} holds {kinds} records, not {stage} data ({' or '.join(KINDS[stage])})")
     file = getattr(ds.entry, "file_name", None) or ds.path
-    records, dropped = _media(ds.name, records, positions, spec)
+    records, dropped = _media(ds.name, records, positions, spec, images_ok)
     source = Source(ds.name, records, report, positions, file=file, lines=lines)
     source.media_dropped = dropped
     return source
 
 
-def _media(name: str, records: list[Record], positions: list[str], spec: RunSpec) -> tuple[list[Record], Counter[str]]:
+def _media(name: str, records: list[Record], positions: list[str], spec: RunSpec,
+           images_ok: bool = False) -> tuple[list[Record], Counter[str]]:
     """Rows with media stop the run (a text-only model would learn `<image>` as text, in silence), or with
-    --drop-media lose their placeholders and media, counted."""
-    found = [i for i, r in enumerate(records) if any(getattr(r, k) for k in MEDIA_KINDS)]
+    --drop-media lose their placeholders and media, counted; a vision-language model (`images_ok`) takes images."""
+    kinds_held = ("videos", "audios") if images_ok and not spec.drop_media else MEDIA_KINDS
+    found = [i for i, r in enumerate(records) if any(getattr(r, k) for k in kinds_held)]
     if not found:
         return records, Counter()
     kinds = Counter({k: sum(len(getattr(records[i], k) or []) for i in found) for k in MEDIA_KINDS})
     if not spec.drop_media:
         held = ", ".join(f"{n} {k}" for k, n in kinds.items() if n)
+        model = ("the vision-language model's processor is given images only" if images_ok else
+                 "fttrain trains text-only models")
         raise DataError(f"{len(found)} row(s) of {name} hold media ({held}; first: {positions[found[0]]}) and "
-                        "fttrain trains text-only models: the <image>/<video>/<audio> placeholders would be trained "
-                        "as text and the media never seen. Train them with a vision-language trainer (fttrain has "
-                        "none yet), or pass --drop-media to train their text only")
+                        f"{model}: the <image>/<video>/<audio> placeholders would be trained as text and the media "
+                        "never seen. Pass a vision-language model (a folder with its processor) as --model to train "
+                        "images, or --drop-media to train their text only")
     out = list(records)
     for i in found:
         out[i] = without_media(records[i])

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftdata.core.canonical import Message, Record
+from ftdata.core.canonical import PLACEHOLDERS, Message, Record
 from ftdata.core.tokens import text_ids
 from ftdata.render import LazyProgress
 from fttrain.data import Source, encode_preference, load_first_stage
@@ -26,6 +26,7 @@ from fttrain.template import (
     end_of_turn,
     time_limit,
 )
+from fttrain.vision import Vision, VisionError, image_parts, vision_of
 
 
 @dataclass
@@ -75,18 +76,19 @@ def inspect_data(source: Path, spec: RunSpec, show: int) -> Inspection:
     """Render and mask every row of the source (as a run would), keep the first `show` rows' tokens."""
     model = Path(spec.model) if spec.model else bundled_model()
     tokenizer = load_tokenizer(model, spec)
-    stage, sources = load_first_stage(source, spec)
+    vision = vision_of(model, tokenizer, source, spec.trust_remote_code)
+    stage, sources = load_first_stage(source, spec, images_ok=vision is not None)
     found = Inspection(stage, template_note(model, tokenizer, spec), history=spec.reasoning_history)
     found.stops = _stop_ids(tokenizer)
     found.reasoning_key, found.reasoning_note = resolve_key(tokenizer, spec, [r for s in sources for r in s.records])
     with LazyProgress(f"inspecting {source.name}", 2.0, quiet=os.environ.get("RANK", "0") != "0") as tick:
         for s in sources:
-            _inspect_source(tokenizer, s, spec, show, found, tick)
+            _inspect_source(tokenizer, s, spec, show, found, tick, vision)
     return found
 
 
 def _inspect_source(tokenizer: Any, s: Source, spec: RunSpec, show: int, found: Inspection,
-                    tick: Callable[[int], None]) -> None:
+                    tick: Callable[[int], None], vision: Vision | None = None) -> None:
     """Render and mask every row of one dataset into `found`."""
     stops = found.stops
     for where, rec in zip(s.positions, s.records):
@@ -94,8 +96,8 @@ def _inspect_source(tokenizer: Any, s: Source, spec: RunSpec, show: int, found: 
         tick(found.samples)
         try:
             with time_limit(spec.render_timeout):
-                view = _view(tokenizer, rec, where, spec, stops, found.reasoning_key)
-        except RENDER_ERRORS as error:
+                view = _view(tokenizer, rec, where, spec, stops, found.reasoning_key, vision)
+        except RENDER_ERRORS + (VisionError,) as error:
             found.unrenderable.append(f"{where}: {type(error).__name__}: {error}")
             continue
         found.strategies[view.strategy] += 1
@@ -111,9 +113,13 @@ def _inspect_source(tokenizer: Any, s: Source, spec: RunSpec, show: int, found: 
             found.rows.append(view)
 
 
-def _view(tokenizer: Any, rec: Record, where: str, spec: RunSpec, stops: set[int], key: str | None) -> RowView:
+def _view(tokenizer: Any, rec: Record, where: str, spec: RunSpec, stops: set[int], key: str | None,
+          vision: Vision | None = None) -> RowView:
     if rec.kind in ("sft", "text") and rec.messages is not None:
         samples = [rec.messages]
+        if vision is not None:  # the placeholders as the processor's image text (fttrain.vision.encode_with_images)
+            samples = [[m.model_copy(update={"content": m.content.replace(PLACEHOLDERS["images"], vision.image_text)})
+                        for m in rec.messages]]
         if spec.reasoning_history == "expand" and key is not None:
             samples = expand(rec.messages, spec.train_on)
         sequences, blocks, strategy = [], Blocks(), ""
@@ -121,7 +127,8 @@ def _view(tokenizer: Any, rec: Record, where: str, spec: RunSpec, stops: set[int
             enc = encode_conversation(tokenizer, messages, rec.tools, spec.train_on, with_owners=True, reasoning=key)
             blocks = blocks.add(count_blocks(enc, messages, spec.train_on, tokenizer))
             name = f"sample {n} of {len(samples)}" if len(samples) > 1 else "conversation"
-            sequences.append((name, _pieces(enc, messages, spec.train_on)))
+            pieces = _pieces(enc, messages, spec.train_on)
+            sequences.append((name, image_spans(tokenizer, pieces, vision, rec.images or []) if vision else pieces))
             strategy = enc.strategy
         view = _row(where, strategy, sequences, stops)
         view.reasoning = blocks
@@ -151,6 +158,19 @@ def _pieces(enc: Encoded, messages: list[Message], train_on: TrainOn) -> list[Pi
         pieces.append(Piece(enc.text[max(a, shown):b], t, label != IGNORE, role))
         shown = max(shown, b)
     return pieces
+
+
+def image_spans(tokenizer: Any, pieces: list[Piece], vision: Vision, images: list[str]) -> list[Piece]:
+    """Each image's part of the render shown as one span ('[image 1: a.jpg 300x168, 16 tokens]' and the rest of its
+    tokens), never trained, as a run expands and masks it (`fttrain.vision.image_parts`)."""
+    parts = image_parts(tokenizer, [p.token_id for p in pieces], vision, images)
+    out: list[Piece] = []
+    k = 0
+    while k < len(pieces):
+        shown, width = parts.get(k, ([], 0))
+        out += [Piece(text, token, False, "image") for text, token in shown] if width else [pieces[k]]
+        k += width or 1
+    return out
 
 
 def _row(where: str, strategy: str, sequences: list[tuple[str, list[Piece]]], stops: set[int]) -> RowView:

@@ -17,6 +17,26 @@ def bundled_model() -> Path:
     return Path(str(resources.files("fttrain") / "assets" / "tiny-qwen2"))
 
 
+def bundled_vlm() -> Path:
+    """The tiny LLaVA (random weights) shipped in the package, for vision-language tests and the demo."""
+    return Path(str(resources.files("fttrain") / "assets" / "tiny-llava"))
+
+
+PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
+
+
+def is_vision(model: Path) -> bool:
+    """A vision-language model: its folder holds a processor (`processor_config.json` / `preprocessor_config.json`)."""
+    return any((model / name).is_file() for name in PROCESSOR_FILES)
+
+
+def model_class(path: Path) -> Any:
+    """transformers' auto class for the model in `path`: image-text-to-text where it has a processor."""
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
+
+    return AutoModelForImageTextToText if is_vision(path) else AutoModelForCausalLM
+
+
 @dataclass
 class Loaded:
     model: Any
@@ -25,6 +45,7 @@ class Loaded:
     notes: list[str] = field(default_factory=list)
     path: Path | None = None  # the base model's folder (a QLoRA merge reloads it unquantized)
     compute_dtype: Any = None  # the dtype LoRA computes in (a QLoRA merge loads the base in it)
+    processor: Any = None  # a vision-language model's processor (trl's processing class; saved beside the model)
 
 
 class ModelError(Exception):
@@ -72,7 +93,7 @@ def bf16_default(spec: RunSpec) -> bool:
 def load_model(path: Path, tokenizer: Any, spec: RunSpec, max_token_id: int) -> Loaded:
     """Base model per --method, with embeddings grown for added tokens, and the peft config for LoRA."""
     import torch
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    from transformers import BitsAndBytesConfig
 
     notes: list[str] = []
     kwargs: dict[str, Any] = {"trust_remote_code": spec.trust_remote_code}
@@ -83,7 +104,7 @@ def load_model(path: Path, tokenizer: Any, spec: RunSpec, max_token_id: int) -> 
                                bnb_4bit_compute_dtype=compute)
             if spec.quantization_bit == 4 else BitsAndBytesConfig(load_in_8bit=True))
         notes.append(f"quantized to {spec.quantization_bit} bit" + (" (nf4, double quant)" if spec.quantization_bit == 4 else ""))
-    model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    model = model_class(path).from_pretrained(path, **kwargs)
     embeddings: Any = model.get_input_embeddings()
     rows = int(embeddings.weight.shape[0])
     needed = max(len(tokenizer), max_token_id + 1)
@@ -116,9 +137,9 @@ def merged_qlora(loaded: Loaded, adapter: Path, spec: RunSpec) -> Any:
     4-bit model itself would re-quantize base + update to 4 bit and lose much of what was trained (peft warns; on
     the tiny model the merged logits moved by 1.36 where the whole adapter moves them by 1.44)."""
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM
 
-    base = AutoModelForCausalLM.from_pretrained(str(loaded.path), dtype=loaded.compute_dtype,
+    assert loaded.path is not None
+    base = model_class(loaded.path).from_pretrained(str(loaded.path), dtype=loaded.compute_dtype,
                                                 trust_remote_code=spec.trust_remote_code)
     embeddings: Any = base.get_input_embeddings()
     if len(loaded.tokenizer) > int(embeddings.weight.shape[0]):

@@ -28,6 +28,8 @@ from fttrain.prepared import prepare_cached
 from fttrain.reasoning import preflight_line, resolve_key
 from fttrain.spec import RunSpec, Stage
 from fttrain.trainers import build_trainer, resume_path, save
+from fttrain.vision import Vision, vision_of
+from fttrain.visionrows import collator, vision_note, vision_rows
 
 
 @dataclass
@@ -102,6 +104,23 @@ class Prepared:
     reasoning: str | None = None  # the key reasoning is rendered through (see fttrain.reasoning)
     cache: str = ""  # the 'cache: N rows reused, M tokenized' line ('' with --no-cache)
     folders: list[Path] = field(default_factory=list)  # each dataset's prepared folder in the cache
+    vision: Vision | None = None  # a vision-language model's processor and image rule
+
+
+def vision_for(stage: Stage, model_path: Path, tokenizer: Any, source: Path, spec: RunSpec) -> Vision | None:
+    """The processor of a vision-language --model (None for a text model); what it cannot do stops here."""
+    vision = vision_of(model_path, tokenizer, source, spec.trust_remote_code)
+    if vision is None:
+        return None
+    if stage == "kto":  # its KL pairs (each prompt with another row's answer) would need images rotated too
+        raise UsageError(f"fttrain kto with a vision-language model ({model_path.name}) is not supported: trl 1.16's "
+                         "KTOTrainer takes images only by tokenizing rows itself in its collator, and fttrain's KTO "
+                         "rows (tokenized and fitted before the trainer, with the KL pairs) carry no images yet; "
+                         "train it with sft or dpo, or use a text model")
+    for asked, why in ((spec.packing, "--packing"), (spec.reasoning_history == "expand", "--reasoning-history expand")):
+        if asked:
+            raise UsageError(f"{why} is not supported with a vision-language model ({model_path.name}); drop it")
+    return vision
 
 
 def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
@@ -111,7 +130,8 @@ def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
 
     model_path = Path(spec.model) if spec.model else bundled_model()
     tokenizer = load_tokenizer(model_path, spec)
-    sources = load_sources(source, spec, stage)
+    vision = vision_for(stage, model_path, tokenizer, source, spec)
+    sources = load_sources(source, spec, stage, images_ok=vision is not None)
     probs = spec.mix_probs.split(",") if spec.mix_probs else []
     if probs and len(probs) != len(sources):
         raise UsageError(f"--mix-probs has {len(probs)} values for {len(sources)} datasets "
@@ -120,22 +140,24 @@ def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
     if stop is not None:
         raise DataError(stop)
     cache, folders = "", list[Path]()
-    if spec.cache and spec.reasoning_history != "expand":
+    if spec.cache and spec.reasoning_history != "expand" and vision is None:
         built, folders, cache = prepare_cached(stage, source, spec, tokenizer, model_path, sources, key)
     else:  # --reasoning-history expand makes several samples of one record: the cache keeps one per record
-        cache = "cache: not used with --reasoning-history expand" if spec.cache else ""
+        why = "a vision-language model" if vision is not None else "--reasoning-history expand"
+        cache = f"cache: not used with {why}" if spec.cache else ""
         build = sft_rows if stage == "sft" else preference_rows
         built = []
         for s in sources:
             s.counts = Counts()
-            rows = build(tokenizer, s, spec, s.counts, key)
+            rows = (vision_rows(tokenizer, vision, s, spec, s.counts, key, stage) if vision is not None
+                    else build(tokenizer, s, spec, s.counts, key))
             built.append(Dataset.from_list(rows) if rows else None)
     counts = total(sources)
     if all(b is None for b in built):
         raise DataError(f"no samples left to train on: {nothing_left(sources)}")
     combined = combine([b for b in built if b is not None], spec)
     train_rows, eval_rows = split_eval(combined, spec.val_size, spec.seed)
-    return Prepared(model_path, tokenizer, sources, counts, train_rows, eval_rows, key, cache, folders)
+    return Prepared(model_path, tokenizer, sources, counts, train_rows, eval_rows, key, cache, folders, vision)
 
 
 def total(sources: list[Source]) -> Counts:
@@ -162,6 +184,7 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     resume, skipped = resume_path(spec, stage)  # before anything heavy: a missing checkpoint stops the run now
     p = prepare(stage, source, spec)
     checked = check_data(p.sources, spec, stop=not dry_run)  # a dry run shows what a run would stop on
+    checked += vision_note(p.counts, p.vision) if p.vision is not None else []
     n_eval = len(p.eval_rows) if p.eval_rows is not None else 0
     line = preflight_line(p.counts.reasoning, p.reasoning, spec.reasoning_history)
     if dry_run:
@@ -170,7 +193,11 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
                        policy=spec.overlong, reasoning=line, cache=p.cache))
         return Result([], 0, [], [], p.folders)
     loaded = load_model(p.model_path, p.tokenizer, spec, p.counts.max_token_id)
-    trainer = build_trainer(stage, loaded, spec, p.train_rows, p.eval_rows)
+    batches = None
+    if p.vision is not None:
+        loaded.processor = p.vision.processor
+        batches = collator(stage, p.vision, int(p.tokenizer.pad_token_id))
+    trainer = build_trainer(stage, loaded, spec, p.train_rows, p.eval_rows, batches)
     n_train, n_total = trainable(trainer.model)
     world = max(1, trainer.args.world_size)
     notes = loaded.notes + [disk_check(spec.out_dir(stage), n_train, n_total, spec, trainer.args.max_steps)]
@@ -181,7 +208,7 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     trainer.train(resume_from_checkpoint=resume)
     saved = save(trainer, loaded, spec, stage)
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
-    samples = generate_samples(trainer.model, p.tokenizer, p.sources, spec.generate) if spec.generate else []
+    samples = generate_samples(trainer.model, p.tokenizer, p.sources, spec.generate) if spec.generate and not p.vision else []
     return Result(saved, trainer.state.global_step, losses, samples)
 
 

@@ -92,12 +92,21 @@ def _rotate(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
     return batch
 
 
-def build_trainer(stage: Stage, loaded: Loaded, spec: RunSpec, train: Any, evaluation: Any | None) -> Any:
-    """SFTTrainer / DPOTrainer / KTOTrainer over our datasets."""
+def build_trainer(stage: Stage, loaded: Loaded, spec: RunSpec, train: Any, evaluation: Any | None,
+                  collator: Any = None) -> Any:
+    """SFTTrainer / DPOTrainer / KTOTrainer over our datasets; a vision-language model's SFT goes through trl's
+    vision path (the processor as processing class) with our rows and `collator` (fttrain.vision: why)."""
     config_cls, trainer_cls = trainer_classes(stage)
-    config = config_cls(**config_kwargs(spec, stage, evaluation is not None))
+    kwargs = config_kwargs(spec, stage, evaluation is not None)
+    extra: dict[str, Any] = {}
+    if loaded.processor is not None:  # trl keeps only its own vision columns otherwise (messages, images)
+        kwargs = {"remove_unused_columns": False, **kwargs}
+        if stage == "sft":
+            kwargs["dataset_kwargs"] = {"skip_prepare_dataset": True}
+        extra["data_collator"] = collator
+    config = config_cls(**kwargs)
     return trainer_cls(model=loaded.model, args=config, train_dataset=train, eval_dataset=evaluation,
-                       processing_class=loaded.tokenizer, peft_config=loaded.peft_config)
+                       processing_class=loaded.processor or loaded.tokenizer, peft_config=loaded.peft_config, **extra)
 
 
 class ResumeError(Exception):
@@ -178,6 +187,6 @@ def save(trainer: Any, loaded: Loaded, spec: RunSpec, stage: Stage) -> list[Path
         # QLoRA: into the base loaded unquantized (never re-quantized to 4/8 bit); LoRA: into the trained model
         merged = merged_qlora(loaded, out, spec) if spec.method == "qlora" else trainer.model.merge_and_unload()
         merged.save_pretrained(str(out / "merged"))
-        loaded.tokenizer.save_pretrained(str(out / "merged"))
+        (loaded.processor or loaded.tokenizer).save_pretrained(str(out / "merged"))
         saved.append(out / "merged")
     return saved
