@@ -14,7 +14,7 @@ python="${PYTHON:-python3}"
 mkdir -p "$out/runs"
 result="$out/gpu.txt"
 : > "$result"
-export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false FTTRAIN_CACHE_DIR="$out/cache"
+export HF_HUB_OFFLINE=1 USE_HUB_KERNELS=0 TOKENIZERS_PARALLELISM=false FTTRAIN_CACHE_DIR="$out/cache"
 lf="$repo/fixtures/data/llamafactory"
 vlm="$repo/src/fttrain/assets/tiny-llava"
 common=(--max-steps 5 --logging-steps 1 --max-length 256 --save-steps 1000 --no-cache)
@@ -58,10 +58,6 @@ check() {  # check NAME fttrain-args...; past $BUDGET (130) s in all, the rest a
   echo "$name: steps=${steps:-?} loss=${loss:-?} $tail$last" >> "$result"
 }
 
-check sft-lora-bf16 sft "$lf/alpaca_en_demo.json" --method lora --bf16 "${common[@]}"
-check sft-qlora-4bit sft "$lf/alpaca_en_demo.json" --method qlora --quantization-bit 4 --bf16 "${common[@]}"
-check dpo-lora dpo "$lf/dpo_en_demo.json" --method lora --bf16 "${common[@]}"
-check kto-lora kto "$lf/kto_en_demo.json" --method lora --bf16 "${common[@]}"
 check sft-vlm-lora sft "$lf/mllm_demo.json" --model "$vlm" --method lora --bf16 "${common[@]}"
 check sft-vlm-full sft "$lf/mllm_demo.json" --model "$vlm" --method full --bf16 "${common[@]}"
 mkdir -p "$out/vlpref" && cp -r "$lf/mllm_demo_data" "$out/vlpref/"
@@ -75,5 +71,10 @@ for r in json.load(open(sys.argv[1])):
 open(sys.argv[2], "w").write("".join(json.dumps(r) + "\n" for r in rows))
 PY
 check dpo-vlm-lora dpo "$out/vlpref/pref.jsonl" --model "$vlm" --method lora --bf16 "${common[@]}"
+# the text paths last (the vision ones are the newer code)
+check sft-lora-bf16 sft "$lf/alpaca_en_demo.json" --method lora --bf16 "${common[@]}"
+check sft-qlora-4bit sft "$lf/alpaca_en_demo.json" --method qlora --quantization-bit 4 --bf16 "${common[@]}"
+check dpo-lora dpo "$lf/dpo_en_demo.json" --method lora --bf16 "${common[@]}"
+check kto-lora kto "$lf/kto_en_demo.json" --method lora --bf16 "${common[@]}"
 echo "# total ${SECONDS}s" >> "$result"
 cat "$result"
