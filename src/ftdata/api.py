@@ -28,7 +28,7 @@ from ftdata.descriptors.v1 import V1_YAML, dump_yaml, is_v1_yaml, validate_v1_ya
 from ftdata.engine.lanes import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io.media import Media, image_sizes
+from ftdata.io.media import Media, media_sizes
 from ftdata.io.processor import image_tokens
 from ftdata.io.readers import UnreadableFile, UsageError
 from ftdata.io.staging import check_output, check_replaceable, refuse_inputs, write_output
@@ -132,7 +132,7 @@ def stats(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_
         base = Path(path).resolve().parent  # a file's media, and a dataset_info.json's (LLaMA-Factory's dataset dir)
         media = Media(base)
         for ds in open_datasets(path, fmt=fmt):
-            streams.append((ds.checked, partial(image_sizes, media=media) if not is_v1_yaml(Path(path)) else None))
+            streams.append((ds.checked, partial(media_sizes, media=media) if not is_v1_yaml(Path(path)) else None))
     return collect(streams, [str(p) for p in paths], tokenizer, max_length, per_image)
 
 
