@@ -135,11 +135,29 @@ def test_a_video_that_is_not_one_is_undecodable(tmp_path: Path) -> None:
     assert [(p.path, p.code) for p in report.problems] == [("videos[0]", "media_undecodable")] and not report.media
 
 
-def test_budgets_on_a_descriptor_are_refused_not_ignored(tmp_path: Path) -> None:
-    rows_file(tmp_path, [[]])
-    (tmp_path / "dataset_info.json").write_text(json.dumps({"d": {"file_name": "d.jsonl", "formatting": "sharegpt"}}))
-    result = runner.invoke(app, ["validate", str(tmp_path / "dataset_info.json"), "--max-pixels", "10"])
-    assert result.exit_code == 2 and "apply to data files" in result.output, result.output
+def test_budgets_apply_to_a_descriptors_entries(tmp_path: Path) -> None:
+    """Once refused (exit 2): each entry's media, resolved as LLaMA-Factory does (against the dataset dir, or
+    --media-dir), are held to the budgets; dataset_info.json and v1 YAML alike."""
+    (tmp_path / "big.png").write_bytes(image_bytes("PNG", (100, 50)))
+    (tmp_path / "small.png").write_bytes(image_bytes("PNG", (10, 10)))
+    rows_file(tmp_path, [["small.png"], ["big.png"], ["small.png"] * 3])
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"d": {"file_name": "d.jsonl", "formatting": "sharegpt",
+                                                                  "columns": {"messages": "conversations",
+                                                                              "images": "images"}}}))
+    (tmp_path / "v1.yaml").write_text("d:\n  path: d.jsonl\n  source: local\n  converter: sharegpt\n")
+    for name in ("dataset_info.json", "v1.yaml"):
+        result = runner.invoke(app, ["validate", str(tmp_path / name), "--max-pixels", "1000",
+                                     "--max-media-per-row", "2"])
+        assert result.exit_code == 1, result.output
+        assert "'big.png' is 100x50 (5,000 pixels), over --max-pixels 1,000" in result.output
+        assert "this row names 3 media files, over --max-media-per-row 2" in result.output
+        assert runner.invoke(app, ["validate", str(tmp_path / name)]).exit_code == 0
+    (tmp_path / "m").mkdir()  # --media-dir: the budgets hold the files found there
+    (tmp_path / "m" / "small.png").write_bytes(image_bytes("PNG", (100, 100)))
+    (tmp_path / "m" / "big.png").write_bytes(image_bytes("PNG", (10, 10)))
+    result = runner.invoke(app, ["validate", str(tmp_path / "dataset_info.json"), "--media-dir", str(tmp_path / "m"),
+                                 "--max-pixels", "1000"])
+    assert result.exit_code == 1 and "'small.png' is 100x100" in result.output and "'big.png' is" not in result.output
 
 
 def test_wav_audio_is_probed_and_held_to_max_duration(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -51,10 +51,6 @@ class Media:
             return NOT_CHECKED
         found = probe_data_url(url, kind)
         return self.count("unchecked", found) if not found.checked else found
-
-    def at(self, base: Path) -> Media:
-        """The same rules (allowed paths, decoding, budgets) for media resolved against `base`."""
-        return replace(self, base=base, seen={}, folders={})
 
     def count(self, what: str, probe: Probe) -> Probe:
         self.seen[what] = self.seen.get(what, 0) + 1
@@ -126,6 +122,22 @@ def _listing(folder: str) -> dict[str, int] | None:
     except OSError:
         return None  # missing, not a folder, not readable: each file says so (lstat)
     return out
+
+
+@dataclass(frozen=True)
+class MediaRules:
+    """How media are checked wherever they resolve (a descriptor's entries each resolve against their own folder):
+    paths allowed outside the media folder, and the budgets."""
+
+    allow_outside: bool = False
+    max_pixels: int | None = None
+    max_per_row: int | None = None
+    max_seconds: float | None = None
+
+    def at(self, base: Path) -> Media:
+        """These rules for media resolved against `base`."""
+        return Media(base, self.allow_outside, max_pixels=self.max_pixels, max_per_row=self.max_per_row,
+                     max_seconds=self.max_seconds)
 
 
 def inside(path: str, top: str) -> bool:
