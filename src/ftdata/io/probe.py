@@ -69,6 +69,7 @@ def probe_av(source: str | IO[bytes], kind: str, name: str = "") -> Probe:
                 held = ", ".join(sorted({s.type for s in box.streams}))
                 return Probe(error=f"it holds no {want} stream" + (f" (only {held})" if held else ""))
             fmt, announced = _format(box.format.name, name), _announced(box, stream)
+            stream.codec_context.thread_count = 1  # one frame is decoded: a decoder's thread pool costs more
             if next(iter(box.decode(stream)), None) is None:
                 return Probe(error=f"no {want} frame decodes")
             end = _tail_end(box, stream, announced)
