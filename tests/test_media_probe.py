@@ -168,3 +168,32 @@ def test_stats_give_durations_beside_pixel_sizes(tmp_path: Path) -> None:
 def test_wav_bytes_in_memory_are_probed_like_files() -> None:
     found = probe.probe_sound(io.BytesIO(wav_bytes(1.5)), "audios", "x.wav")
     assert (found.format, found.seconds) == ("WAV", 1.5)
+
+
+def float_wav(seconds: float = 0.5, rate: int = 8000) -> bytes:
+    """A WAV of 32-bit float samples (format tag 3)."""
+    import struct
+
+    data = bytes(4 * int(seconds * rate))
+    fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def test_loaders_open_by_content_so_a_misnamed_file_passes_and_a_misfiled_one_fails(tmp_path: Path) -> None:
+    (tmp_path / "really_mp3.wav").write_bytes(audio_bytes("mp3"))  # the stdlib refuses it; PyAV reads it
+    (tmp_path / "really_wav.mp3").write_bytes(wav_bytes(1.0))
+    (tmp_path / "float.wav").write_bytes(float_wav())  # Python 3.11's wave reads PCM only
+    assert check_refs("audios", ["really_mp3.wav", "really_wav.mp3", "float.wav"], Media(tmp_path)) == []
+    (tmp_path / "v.webm").write_bytes(video_bytes("webm"))
+    (p,) = check_refs("audios", ["v.webm"], Media(tmp_path))  # a video named in the audio list: no audio stream
+    assert p.code == "media_undecodable" and "holds no audio stream" in p.message
+
+
+def test_data_urls_whose_type_names_another_kind(tmp_path: Path) -> None:
+    text = "data:text/plain;base64," + base64.b64encode(b"hello").decode()
+    video = "data:video/mp4;base64," + base64.b64encode(video_bytes("mp4")).decode()
+    found = check_refs("audios", [text, video], Media(tmp_path))
+    assert [p.path for p in found] == ["audios[0]", "audios[1]"]
+    assert "it holds 'text/plain', not audio" in found[0].message and "holds no audio stream" in found[1].message
+    assert check_refs("videos", [video], Media(tmp_path)) == []

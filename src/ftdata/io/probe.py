@@ -143,10 +143,12 @@ def probe_wav(source: str | IO[bytes]) -> Probe:
 
 def probe_sound(source: str | IO[bytes], kind: str, name: str = "") -> Probe:
     """Audio or video: a PCM WAV (by its name) with the standard library (exact and cheaper), anything else with
-    PyAV where it is installed; else not checked."""
+    PyAV where it is installed (a WAV the standard library cannot read too: float samples, or another format under
+    a .wav name, which loaders open by content); else not checked."""
     if kind == "audios" and name.lower().endswith((".wav", ".wave")):
         found = probe_wav(source)
-        if found.checked or not has_av():
+        if found.error is None and found.checked or found.error is not None and found.error.startswith("truncated") \
+                or not has_av():
             return found
         if not isinstance(source, str):
             source.seek(0)
