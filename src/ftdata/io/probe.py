@@ -62,18 +62,24 @@ def probe_av(source: str | IO[bytes], kind: str, name: str = "") -> Probe:
     if av is None:
         return NOT_CHECKED
     want = STREAM[kind]
+    errors = (av.FFmpegError, OSError, ValueError, EOFError, MemoryError, IndexError, StopIteration)
     try:
-        with av.open(source, metadata_errors="ignore") as box:
+        opened = av.open(source, metadata_errors="ignore")
+    except errors as err:  # no container FFmpeg knows (text, noise), or its header is cut
+        return Probe(error=f"not {want} FFmpeg can read ({_reason(err, 'header')})")
+    try:
+        with opened as box:
             stream = next((s for s in box.streams if s.type == want), None)
             if stream is None:
                 held = ", ".join(sorted({s.type for s in box.streams}))
-                return Probe(error=f"it holds no {want} stream" + (f" (only {held})" if held else ""))
+                return Probe(error=f"it holds no {want} stream (only {held})" if held else
+                             "no stream could be read from it (cut short, or not a media file)")
             fmt, announced = _format(box.format.name, name), _announced(box, stream)
             stream.codec_context.thread_count = 1  # one frame is decoded: a decoder's thread pool costs more
             if next(iter(box.decode(stream)), None) is None:
                 return Probe(error=f"no {want} frame decodes")
             end = _tail_end(box, stream, announced)
-    except (av.FFmpegError, OSError, ValueError, EOFError, MemoryError, IndexError, StopIteration) as err:
+    except errors as err:
         return Probe(error=_reason(err, want))
     if announced is not None and end is not None and end < announced - max(0.1, 0.01 * announced):
         return Probe(error=f"truncated: its {want} ends at {end:.2f} s of the {announced:.2f} s its header announces")
@@ -112,12 +118,13 @@ def _tail_end(box: Any, stream: Any, announced: float | None) -> float | None:
     return end
 
 
-def _reason(err: BaseException, want: str) -> str:
+def _reason(err: BaseException, what: str) -> str:
+    """FFmpeg's error in words: `what` is 'header' while opening, else the stream's kind."""
     text = getattr(err, "strerror", None) or str(err) or type(err).__name__
     if "Invalid data found" in text:
-        return f"not {want} FFmpeg can read (invalid data)"
+        return "invalid data" if what == "header" else f"invalid {what} data"
     if "End of file" in text:
-        return "it ends before its header does (truncated)"
+        return "it ends inside its header" if what == "header" else f"it ends inside its {what} data (truncated)"
     return text[:200]
 
 
