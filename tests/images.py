@@ -1,4 +1,5 @@
-"""Small real images for tests (Pillow): media files are decoded by validate, so a fake one is invalid."""
+"""Small real media for tests: images (Pillow), WAV (the standard library), audio and video (PyAV): media files are
+decoded by validate, so a fake one is invalid."""
 
 from __future__ import annotations
 
