@@ -53,15 +53,18 @@ def main() -> None:
 NOTICE = """# Slices of the project's shared real data (fixtures/upstream)
 
 Made by `python scripts/make_fixtures.py ../shared/data upstream`: the shared folder's layout, each file cut to its
-first rows (plus the rows the tests name), unchanged otherwise (JSON arrays re-indented). The audio / video demos
-and their `dataset_info.json` entries are left out (their media is 1.6 MB). Sources and licenses, as upstream:
+first rows (plus the rows the tests name), unchanged otherwise (JSON arrays re-indented). The audio / video demos'
+rows are copied whole, their media (1.6 MB upstream) replaced by stand-ins of the same names generated with PyAV
+(a tone, grey frames; a few KB each, not upstream's content); their `dataset_info.json` entries are left out.
+Sources and licenses, as upstream:
 
 """
 
 
 def upstream() -> None:
     """fixtures/upstream: the shared folder's layout in slices, for the tests of the full samples (a clone runs
-    them too). Audio / video demos are left out (their media is 1.6 MB), and their dataset_info.json entries with them."""
+    them too). Audio / video demos: their rows, and stand-ins for their 1.6 MB of media (`stand_in_media`); their
+    dataset_info.json entries are left out."""
     global DST
     base, DST = DST, DST.parent / "upstream"
     lf = "llamafactory"
@@ -85,8 +88,28 @@ def upstream() -> None:
     kept = {k: v for k, v in info.items() if not k.startswith(("mllm_audio", "mllm_video"))}
     (DST / lf / "dataset_info.json").write_text(json.dumps(kept, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     shutil.copytree(base / lf / "mllm_demo_data", DST / lf / "mllm_demo_data", dirs_exist_ok=True)
+    for name in STAND_INS:
+        shutil.copy(SRC / lf / name, DST / lf / name)
+    stand_in_media(DST / lf / "mllm_demo_data")
     (DST / "README.md").write_text(NOTICE + (SRC / "README.md").read_text(encoding="utf-8").split("\n\n", 1)[1])
     DST = base
+
+
+STAND_INS = ("mllm_audio_demo.json", "mllm_video_demo.json", "mllm_video_audio_demo.json")
+# the demos' media: name -> seconds (upstream's files last 3-10 s; the stand-ins are short to stay small)
+MEDIA = {"1.mp3": 2.0, "2.wav": 1.0, "3.flac": 1.0, "4.mp3": 2.0, "1.mp4": 2.0, "2.avi": 1.0, "3.mp4": 1.0,
+         "4.mp4": 2.0}
+
+
+def stand_in_media(folder: Path) -> None:
+    """Tiny media under the demos' names (PyAV and numpy: the tests' own generators, tests/images.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from images import audio_bytes, video_bytes
+
+    for name, seconds in MEDIA.items():
+        suffix = name.rsplit(".", 1)[1]
+        data = video_bytes(suffix, seconds) if suffix in ("mp4", "avi") else audio_bytes(suffix, seconds)
+        (folder / name).write_bytes(data)
 
 
 if __name__ == "__main__":

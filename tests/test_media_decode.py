@@ -17,6 +17,7 @@ pytest.importorskip("PIL")
 from ftdata.cli import app  # noqa: E402
 from ftdata.io import decode  # noqa: E402
 from ftdata.io.media import Media, check_refs  # noqa: E402
+from ftdata.io.probe import has_av  # noqa: E402
 from ftdata.ops.validate import validate_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,20 +124,40 @@ def test_the_llamafactory_mllm_demo_images_pass() -> None:
     assert report.invalid == 0 and report.records > 0
 
 
-def test_audio_and_video_exist_but_are_counted_as_not_decoded(tmp_path: Path) -> None:
-    (tmp_path / "a.mp4").write_bytes(b"not checked")
+def test_a_video_that_is_not_one_is_undecodable(tmp_path: Path) -> None:
+    """Once counted as not checked; PyAV (the media extra) now opens it (tests/test_media_probe.py: the rest)."""
+    pytest.importorskip("av")
+    (tmp_path / "a.mp4").write_bytes(b"not a video")
     f = tmp_path / "v.jsonl"
     f.write_text(json.dumps({"conversations": [{"from": "human", "value": "<video>what?"},
                                                {"from": "gpt", "value": "a cat"}], "videos": ["a.mp4"]}) + "\n")
     report = validate_file(f)
-    assert report.invalid == 0 and report.media == {"unchecked": 1}
+    assert [(p.path, p.code) for p in report.problems] == [("videos[0]", "media_undecodable")] and not report.media
 
 
-def test_budgets_on_a_descriptor_are_refused_not_ignored(tmp_path: Path) -> None:
-    rows_file(tmp_path, [[]])
-    (tmp_path / "dataset_info.json").write_text(json.dumps({"d": {"file_name": "d.jsonl", "formatting": "sharegpt"}}))
-    result = runner.invoke(app, ["validate", str(tmp_path / "dataset_info.json"), "--max-pixels", "10"])
-    assert result.exit_code == 2 and "apply to data files" in result.output, result.output
+def test_budgets_apply_to_a_descriptors_entries(tmp_path: Path) -> None:
+    """Once refused (exit 2): each entry's media, resolved as LLaMA-Factory does (against the dataset dir, or
+    --media-dir), are held to the budgets; dataset_info.json and v1 YAML alike."""
+    (tmp_path / "big.png").write_bytes(image_bytes("PNG", (100, 50)))
+    (tmp_path / "small.png").write_bytes(image_bytes("PNG", (10, 10)))
+    rows_file(tmp_path, [["small.png"], ["big.png"], ["small.png"] * 3])
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"d": {"file_name": "d.jsonl", "formatting": "sharegpt",
+                                                                  "columns": {"messages": "conversations",
+                                                                              "images": "images"}}}))
+    (tmp_path / "v1.yaml").write_text("d:\n  path: d.jsonl\n  source: local\n  converter: sharegpt\n")
+    for name in ("dataset_info.json", "v1.yaml"):
+        result = runner.invoke(app, ["validate", str(tmp_path / name), "--max-pixels", "1000",
+                                     "--max-media-per-row", "2"])
+        assert result.exit_code == 1, result.output
+        assert "'big.png' is 100x50 (5,000 pixels), over --max-pixels 1,000" in result.output
+        assert "this row names 3 media files, over --max-media-per-row 2" in result.output
+        assert runner.invoke(app, ["validate", str(tmp_path / name)]).exit_code == 0
+    (tmp_path / "m").mkdir()  # --media-dir: the budgets hold the files found there
+    (tmp_path / "m" / "small.png").write_bytes(image_bytes("PNG", (100, 100)))
+    (tmp_path / "m" / "big.png").write_bytes(image_bytes("PNG", (10, 10)))
+    result = runner.invoke(app, ["validate", str(tmp_path / "dataset_info.json"), "--media-dir", str(tmp_path / "m"),
+                                 "--max-pixels", "1000"])
+    assert result.exit_code == 1 and "'small.png' is 100x100" in result.output and "'big.png' is" not in result.output
 
 
 def test_wav_audio_is_probed_and_held_to_max_duration(tmp_path: Path) -> None:
@@ -148,17 +169,18 @@ def test_wav_audio_is_probed_and_held_to_max_duration(tmp_path: Path) -> None:
     (tmp_path / "long.wav").write_bytes(wav_bytes(3.0))
     (tmp_path / "cut.wav").write_bytes(wav_bytes(1.0)[:-4000])  # the header announces 8,000 frames
     (tmp_path / "text.wav").write_bytes(b"not audio at all")
-    (tmp_path / "a.mp3").write_bytes(b"ID3 not probed here")
+    (tmp_path / "a.mp3").write_bytes(b"ID3 but no sound")
     cut_url = "data:audio/wav;base64," + base64.b64encode(wav_bytes(1.0)[:100]).decode()
     refs = [["ok.wav"], ["long.wav"], ["cut.wav"], ["text.wav"], ["a.mp3"], [cut_url]]
     f = tmp_path / "a.jsonl"
     f.write_text("".join(json.dumps({"conversations": [{"from": "human", "value": "<audio>what?"},
                                                        {"from": "gpt", "value": "a cat"}], "audios": r}) + "\n"
                          for r in refs))
-    assert located(f) == [(3, "audios[0]", "media_undecodable"), (4, "audios[0]", "media_undecodable"),
+    mp3 = [(5, "audios[0]", "media_undecodable")] if has_av() else []  # probed where PyAV is installed
+    assert located(f) == [(3, "audios[0]", "media_undecodable"), (4, "audios[0]", "media_undecodable"), *mp3,
                           (6, "audios[0]", "media_undecodable")]
     report = validate_file(f, max_duration=2.0)
     assert [(p.line, p.code) for p in report.problems][0] == (2, "media_too_long")
     assert "'long.wav' lasts 3.0 s, over --max-duration 2" in report.problems[0].message
     assert "truncated: 6,000 of the 8,000 frames" in report.problems[1].message
-    assert report.media == {"unchecked": 1}  # the mp3
+    assert report.media == ({} if has_av() else {"unchecked": 1})  # the mp3

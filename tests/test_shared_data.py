@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from ftdata import validate_file
+from ftdata.io.probe import has_av
 
 LF_LOCAL = {  # file -> (format, records, invalid), as sliced in fixtures/upstream
     "alpaca_en_demo.json": ("alpaca", 6, 0),
@@ -31,10 +32,24 @@ def test_llamafactory_demo_files(upstream, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(LF_MEDIA))
-def test_llamafactory_audio_and_video_demos_with_their_media(shared, name: str) -> None:
-    """Needs the 1.6 MB of upstream audio / video files: only in ../shared/data."""
-    report = validate_file(shared / "llamafactory" / name)
+def test_llamafactory_audio_and_video_demos_with_their_media(upstream, name: str) -> None:
+    """The demos' rows with stand-ins for their 1.6 MB of media (fixtures/upstream: a few KB, made by PyAV): they run
+    in a clone; with PyAV every file is probed (none left unchecked)."""
+    report = validate_file(upstream / "llamafactory" / name)
     assert (report.error, report.format, report.invalid, report.records) == (None, "openai", 0, LF_MEDIA[name])
+    assert not report.media or not has_av()
+
+
+@pytest.mark.parametrize("name", sorted(LF_MEDIA))
+def test_llamafactory_audio_and_video_demos_with_upstreams_own_media(shared, name: str) -> None:
+    """Upstream's real mp3 / wav / flac / mp4 / avi files (only in ../shared/data) probe clean, with durations."""
+    from ftdata import api
+
+    report = validate_file(shared / "llamafactory" / name, max_duration=60)
+    assert (report.error, report.invalid, report.records, dict(report.media)) == (None, 0, LF_MEDIA[name],
+                                                                                  {} if has_av() else report.media)
+    if has_av():
+        assert 2.5 < min(api.stats([shared / "llamafactory" / name]).seconds)  # upstream's files last 2.9-9.7 s
 
 
 def test_moss_sample_is_valid_with_warnings_for_its_known_oddities(upstream) -> None:

@@ -28,7 +28,7 @@ from ftdata.descriptors.v1 import V1_YAML, dump_yaml, is_v1_yaml, validate_v1_ya
 from ftdata.engine.lanes import Tick, check_items, convert_raw, open_items
 from ftdata.formats import Format
 from ftdata.formats.write import ReasoningPolicy
-from ftdata.io.media import Media, image_sizes
+from ftdata.io.media import Media, MediaRules, media_sizes
 from ftdata.io.processor import image_tokens
 from ftdata.io.readers import UnreadableFile, UsageError
 from ftdata.io.staging import check_output, check_replaceable, refuse_inputs, write_output
@@ -116,7 +116,7 @@ def _open_descriptor(source: Path, kind: DescriptorKind[E], names: list[str] | N
         skip = kind.skipped(entry)
         if skip is not None:
             raise DescriptorError(f"entry '{name}': {skip[1]}")
-        found, checked = kind.checked(source, entry, media_dir, allow_outside, True)
+        found, checked = kind.checked(source, entry, media_dir, MediaRules(allow_outside), True)
         out.append(Dataset(name, f"{source}#{name}", found, "descriptor", checked,
                            entry if isinstance(entry, Entry) else None))
     return out
@@ -133,24 +133,23 @@ def stats(paths: list[Path], fmt: str | None = None, tokenizer: Any = None, max_
         base = Path(path).resolve().parent  # a file's media, and a dataset_info.json's (LLaMA-Factory's dataset dir)
         media = Media(base)
         for ds in open_datasets(path, fmt=fmt):
-            streams.append((ds.checked, partial(image_sizes, media=media) if not is_v1_yaml(Path(path)) else None))
+            streams.append((ds.checked, partial(media_sizes, media=media) if not is_v1_yaml(Path(path)) else None))
     return collect(streams, [str(p) for p in paths], tokenizer, max_length, per_image, progress)
 
 
 def validate(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None, workers: int = 1,
              progress: Tick | None = None, allow_outside: bool = False, max_pixels: int | None = None,
              max_media_per_row: int | None = None, max_duration: float | None = None) -> list[FileReport]:
-    """Validate a data file (one report) or a descriptor (a report for it and one per entry); images are decoded,
-    `max_pixels`, `max_media_per_row` and `max_duration` are budgets for data files."""
+    """Validate a data file (one report) or a descriptor (a report for it and one per entry); media are decoded and
+    held to the budgets `max_pixels`, `max_media_per_row` and `max_duration` (a descriptor's entries each against
+    their own media folder, as LLaMA-Factory resolves them)."""
     path = Path(path)
     budgets = (max_pixels, max_media_per_row, max_duration)
-    if any(b is not None for b in budgets) and (is_v1_yaml(path) or is_descriptor(path)):
-        return [FileReport(str(path), error=f"{path}: --max-pixels, --max-media-per-row and --max-duration apply to "
-                                             "data files, not yet to a descriptor's entries; validate the entries' files")]
+    rules = MediaRules(allow_outside, *budgets)
     if is_v1_yaml(path):
-        return validate_v1_yaml(path, Path(media_dir) if media_dir else None, allow_outside)
+        return validate_v1_yaml(path, Path(media_dir) if media_dir else None, rules)
     if is_descriptor(path):
-        return validate_descriptor(path, Path(media_dir) if media_dir else None, allow_outside)
+        return validate_descriptor(path, Path(media_dir) if media_dir else None, rules)
     return [validate_file(path, fmt, media_dir, workers, progress, allow_outside, *budgets)]
 
 

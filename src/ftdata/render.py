@@ -65,7 +65,7 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
         out.print(f"[bold]{safe(r.path)}[/bold]  format: {r.format} ({r.how})  records: {r.records}  valid: {r.valid}  "
                   f"invalid: {r.invalid}  warnings: {r.warnings}  {status}", soft_wrap=True)
         if r.media:
-            out.print("  [yellow]note:[/yellow] " + media_note(r.media), soft_wrap=True)
+            out.print("  [yellow]note:[/yellow] " + safe(media_note(r.media)), soft_wrap=True)
         mixed = {k: v for k, v in r.votes.items() if k != r.format}
         if mixed:
             out.print("  [yellow]note:[/yellow] sampled records also looked like: "
@@ -89,13 +89,13 @@ def validation_text(reports: list[FileReport], max_errors: int) -> None:
 
 
 def media_note(counts: dict[str, int]) -> str:
-    """'3 media URLs not fetched (remote URLs never are); 2 audio/video files not decoded (no decoder here)'."""
+    """'3 media URLs not fetched (remote URLs never are); 2 media files exist but were not decoded (...)'."""
     said = []
     if counts.get("remote"):
         said.append(f"{counts['remote']} media URLs not fetched (remote URLs never are)")
     if counts.get("unchecked"):
-        said.append(f"{counts['unchecked']} media files exist but were not decoded (audio/video, or Pillow absent: "
-                    "pip install 'ftdata[media]')")
+        said.append(f"{counts['unchecked']} media files exist but were not decoded (no decoder here for them: "
+                    "pip install 'ftdata[media]' for Pillow and PyAV)")
     return "; ".join(said)
 
 
@@ -241,8 +241,9 @@ def stats_text(s: dict[str, Any]) -> None:
               f"with tools: {s['share_with_tools']:.1%}  with media: {s['share_with_media']:.1%}  "
               f"with system prompt: {s['share_with_system']:.1%}")
     if s.get("media_per_record"):
-        m, px = s["media_per_record"], s.get("image_pixels")
+        m, px, sec = s["media_per_record"], s.get("image_pixels"), s.get("media_seconds")
         sizes = f"  image pixels p50 {px['p50']:,} max {px['max']:,}" if px else ""
+        sizes += f"  audio/video seconds p50 {sec['p50']:g} max {sec['max']:g}" if sec else ""
         tokens = f"  image tokens: {s['image_tokens']:,} (in the tokens)" if s.get("image_tokens") else ""
         out.print(f"media per record with media: p50 {m['p50']} max {m['max']}{sizes}{tokens}", soft_wrap=True)
     r = s["reasoning"]

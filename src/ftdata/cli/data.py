@@ -41,7 +41,7 @@ def validate(
     allow_outside_media: AllowOutside = False,
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", min=1, help="Images with more pixels are invalid (media_too_large).")] = None,
     max_media_per_row: Annotated[Optional[int], typer.Option("--max-media-per-row", min=0, help="Rows naming more media files are invalid (media_too_many).")] = None,
-    max_duration: Annotated[Optional[float], typer.Option("--max-duration", min=0, help="Audio longer than this many seconds is invalid (media_too_long; WAV).")] = None,
+    max_duration: Annotated[Optional[float], typer.Option("--max-duration", min=0, help="Audio and video longer than this many seconds are invalid (media_too_long).")] = None,
     html: Annotated[Optional[Path], typer.Option("--html", metavar="PATH", help="Also write the report as a self-contained HTML page: totals, problems by code with their locations, a summary per file (and the stats charts with --tokenizer).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --html page.")] = False,
     tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="With --html: 'tiny' (bundled) or a local HF tokenizer folder; the page gets the stats charts, tokens counted with its chat template.")] = None,

@@ -22,6 +22,7 @@ class Origin:
     role_path: str
     content_path: str
     role_name: str = ""  # the role as the source spells it (`gpt`, `function_call`, ...), for messages
+    weight_given: bool = True  # False: the source left the weight to the role's default (v1 rows without loss_weight)
 
 
 @dataclass(slots=True)

@@ -42,6 +42,7 @@ class Stats:
     reasoning_tokens: int = 0  # with a tokenizer: the reasoning texts' tokens
     media_items: list[int] = field(default_factory=list)  # per record with media: its images + videos + audios
     pixels: list[int] = field(default_factory=list)  # per image read here (local files, data URLs): width * height
+    seconds: list[float] = field(default_factory=list)  # per audio / video read here: its duration
     image_tokens: int = 0  # with a processor: the tokens its images add (counted in `tokens`)
     _seen: set[int] = field(default_factory=set, repr=False)
 
@@ -113,6 +114,7 @@ class Stats:
             "share_with_tools": share(self.with_tools), "share_with_media": share(self.with_media),
             "share_with_system": share(self.with_system),
             "media_per_record": spread(self.media_items), "image_pixels": spread(self.pixels),
+            "media_seconds": spread([round(x, 2) for x in self.seconds]),
             "image_tokens": self.image_tokens if self.image_tokens else None,
             "reasoning": {"records": self.with_reasoning, "share": share(self.with_reasoning),
                           "turns": self.reasoning_turns, "empty_think_blocks": self.empty_think,
@@ -145,7 +147,8 @@ def spread(values: Sequence[float]) -> dict[str, float] | None:
             "mean": round(mean, 2 if isinstance(s[0], float) else 1)}
 
 
-Sizes = Callable[[Record], list[tuple[int, int]]]  # a record's images as (width, height), where they can be read
+# a record's images as (width, height) and its audios' and videos' seconds, where they can be read
+Sizes = Callable[[Record], tuple[list[tuple[int, int]], list[float]]]
 PerImage = Callable[[int, int], int]  # a processor's tokens for an image of (width, height)
 
 
@@ -156,8 +159,9 @@ def collect(streams: Iterable[tuple[Iterator[Checked], Sizes | None]], files: li
             max_length: int | None = None, per_image: PerImage | None = None,
             progress: Callable[[int], None] | None = None) -> Stats:
     """Stats over checked records (invalid ones are only counted); tokens as `ftdata.core.tokens.count` counts them,
-    plus, with `per_image`, the tokens a processor adds for each image (sized by the stream's `Sizes`); `progress`
-    is told the records counted so far, now and then."""
+    plus, with `per_image`, the tokens a processor adds for each image (sized by the stream's `Sizes`); the sizes
+    and durations of the media the stream's `Sizes` can read; `progress` is told the records counted so far, now and
+    then."""
     stats = Stats(files=files, max_length=max_length)
     for stream, sizes in streams:
         for item in stream:
@@ -168,8 +172,9 @@ def collect(streams: Iterable[tuple[Iterator[Checked], Sizes | None]], files: li
                 stats.invalid += 1
                 continue
             rec = item.record
-            found = sizes(rec) if sizes is not None and rec.images else []
+            found, seconds = sizes(rec) if sizes is not None and (rec.images or rec.videos or rec.audios) else ([], [])
             stats.pixels += [w * h for w, h in found]
+            stats.seconds += seconds
             extra = sum(per_image(w, h) for w, h in found) if per_image is not None else 0
             stats.image_tokens += extra
             if tokenizer is None:

@@ -14,7 +14,7 @@ from ftdata.engine.lanes import check_items, open_items, see, walks
 from ftdata.io.files import file_problems
 from ftdata.formats import Format
 from ftdata.io.filechecks import file_checks
-from ftdata.io.media import Media
+from ftdata.io.media import Media, MediaRules
 from ftdata.io.readers import UnreadableFile
 
 E = TypeVar("E")
@@ -28,13 +28,13 @@ class DescriptorKind(Generic[E]):
     name: str
     read: Callable[[Path], tuple[dict[str, E], list[Problem]]]
     skipped: Callable[[E], tuple[str, str] | None]
-    checked: Callable[[Path, E, Path | None, bool, bool], tuple[Format, Iterator[Checked]]]
+    checked: Callable[[Path, E, Path | None, MediaRules, bool], tuple[Format, Iterator[Checked]]]
 
 
 def descriptor_reports(path: Path, kind: DescriptorKind[E], media_dir: Path | None,
-                       allow_outside: bool) -> list[FileReport]:
+                       rules: MediaRules) -> list[FileReport]:
     """A descriptor's own report (its entries are its records) and one per entry: the entries `kind` cannot read
-    here listed as skipped, the others' rows checked."""
+    here listed as skipped, the others' rows checked (media under `rules`: allowed paths, budgets)."""
     head = FileReport(str(path), format=kind.name, how="descriptor")
     try:
         entries, problems = kind.read(path)
@@ -53,7 +53,7 @@ def descriptor_reports(path: Path, kind: DescriptorKind[E], media_dir: Path | No
             report.format, report.skipped = skip
             continue
         try:
-            fmt, items = kind.checked(path, entry, media_dir, allow_outside, False)
+            fmt, items = kind.checked(path, entry, media_dir, rules, False)
             report.format = fmt.name
             checks, whole = file_checks(), walks(fmt)
             for item in items:

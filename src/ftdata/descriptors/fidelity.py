@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from ftdata.core.reports import Checked
 from ftdata.descriptors.llamafactory import DATASET_INFO, Entry
 from ftdata.descriptors.v1 import V1Entry, entry_checked
+from ftdata.io.media import MediaRules
 from ftdata.io.readers import UnreadableFile
 
 V1_FIX = ("ftdata convert {file} --to llamafactory-v1 -o OUT.jsonl and name OUT.jsonl in the YAML without a "
@@ -33,7 +34,7 @@ class Refused(Exception):
 
 def source_rows(info: Path, entry: Entry) -> Iterator[Checked]:
     """The entry's rows as dataset_info.json reads them (with records)."""
-    return DATASET_INFO.checked(info, entry, None, True, True)[1]
+    return DATASET_INFO.checked(info, entry, None, MediaRules(allow_outside=True), True)[1]
 
 
 def check_v1(info: Path, entry: Entry, item: dict[str, Any], out_dir: Path, file: str) -> None:
@@ -41,7 +42,7 @@ def check_v1(info: Path, entry: Entry, item: dict[str, Any], out_dir: Path, file
     records as the dataset_info.json entry, row by row."""
     v1 = V1Entry(**{k: v for k, v in item.items() if not k.startswith("_")})
     try:
-        back = entry_checked(out_dir / "export.yaml", v1, info.parent, True, True)[1]
+        back = entry_checked(out_dir / "export.yaml", v1, info.parent, MediaRules(allow_outside=True), True)[1]
     except UnreadableFile as err:
         raise Refused(str(err)) from None
     rows = changed = 0

@@ -17,6 +17,7 @@ from ftdata.descriptors.llamafactory_writer import entry_descriptor
 from ftdata.descriptors.v1 import CONVERTERS, V1Entry, load_yaml, read_v1_yaml
 from ftdata.descriptors.v1 import entry_files as v1_files
 from ftdata.formats import FORMATS
+from ftdata.io.media import MediaRules
 from ftdata.io.readers import UnreadableFile, UsageError
 
 
@@ -100,7 +101,8 @@ def _rows_read(entry: dict[str, Any], file: Path, out_dir: Path) -> None:
     """Refused unless some of the first rows of `file` are valid read through `entry` (a mapping that fits no row
     is left out with the reason, never written to fail at training time)."""
     parsed = Entry.model_validate(entry)
-    _, checked = DATASET_INFO.checked(out_dir / "dataset_info.json", parsed, None, True, False)
+    _, checked = DATASET_INFO.checked(out_dir / "dataset_info.json", parsed, None, MediaRules(allow_outside=True),
+                                      False)
     tried = [item for _, item in zip(range(ROWS_TRIED), checked)]
     if tried and not any(item.valid for item in tried):
         first = next((p for p in tried[0].problems if p.severity == "error"), None)

@@ -23,7 +23,7 @@ from ftdata.engine.lanes import check_items
 from ftdata.formats import Format, llamafactory_reader
 from ftdata.formats.base import parse_row
 from ftdata.io.files import Chained
-from ftdata.io.media import Media
+from ftdata.io.media import MediaRules
 from ftdata.io.readers import SUFFIXES, Item, UnreadableFile
 
 HUB_KEYS = ("hf_hub_url", "ms_hub_url", "om_hub_url", "cloud_file_name")
@@ -243,10 +243,10 @@ def is_descriptor(path: Path) -> bool:
     return path.name == "dataset_info.json"
 
 
-def _info_checked(path: Path, entry: Entry, media_dir: Path | None, allow_outside: bool,
+def _info_checked(path: Path, entry: Entry, media_dir: Path | None, rules: MediaRules,
                   records: bool) -> tuple[Format, Iterator[Checked]]:
-    fmt, adapter, items = entry_items(path, entry, allow_outside)
-    media = Media(media_dir or path.parent, allow_outside)  # LLaMA-Factory resolves media against the dataset dir
+    fmt, adapter, items = entry_items(path, entry, rules.allow_outside)
+    media = rules.at(media_dir or path.parent)  # LLaMA-Factory resolves media against the dataset dir
     return fmt, check_items(items, fmt, media, records=records, adapter=adapter)
 
 

@@ -35,7 +35,7 @@ from ftdata.engine.lanes import check_items
 from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.base import parse_row
 from ftdata.io.files import Chained
-from ftdata.io.media import Media
+from ftdata.io.media import MediaRules
 from ftdata.io.readers import Item, UnreadableFile
 from ftdata.io.yamlsafe import YamlError, load_yaml_text
 
@@ -178,11 +178,11 @@ def entry_items(yaml_path: Path, entry: V1Entry, allow_outside: bool = False
     return FORMATS[CONVERTERS[entry.converter]], ConverterRows(entry.converter), Chained(files)
 
 
-def entry_checked(yaml_path: Path, entry: V1Entry, media_dir: Path | None, allow_outside: bool,
+def entry_checked(yaml_path: Path, entry: V1Entry, media_dir: Path | None, rules: MediaRules,
                   records: bool = True) -> tuple[Format, Iterator[Checked]]:
-    fmt, adapter, items = entry_items(yaml_path, entry, allow_outside)
-    base = media_dir or entry_files(yaml_path, entry, allow_outside)[0].parent
-    return fmt, check_items(items, fmt, Media(base, allow_outside), records=records, adapter=adapter)
+    fmt, adapter, items = entry_items(yaml_path, entry, rules.allow_outside)
+    base = media_dir or entry_files(yaml_path, entry, rules.allow_outside)[0].parent
+    return fmt, check_items(items, fmt, rules.at(base), records=records, adapter=adapter)
 
 
 def _skipped(entry: V1Entry) -> tuple[str, str] | None:
@@ -194,6 +194,8 @@ def _skipped(entry: V1Entry) -> tuple[str, str] | None:
 V1_YAML = DescriptorKind[V1Entry]("llamafactory-v1 yaml", read_v1_yaml, _skipped, entry_checked)
 
 
-def validate_v1_yaml(path: Path, media_dir: Path | None = None, allow_outside: bool = False) -> list[FileReport]:
-    """Reports for the YAML itself and for every local entry; hub entries are listed as not loadable."""
-    return descriptor_reports(path, V1_YAML, media_dir, allow_outside)
+def validate_v1_yaml(path: Path, media_dir: Path | None = None, rules: MediaRules = MediaRules()
+                     ) -> list[FileReport]:
+    """Reports for the YAML itself and for every local entry (media under `rules`); hub entries are listed as not
+    loadable."""
+    return descriptor_reports(path, V1_YAML, media_dir, rules)

@@ -33,7 +33,7 @@ from ftdata.engine.lanes import check_items, scan_reader
 from ftdata.formats import Format, get_format
 from ftdata.formats.write import ReasoningPolicy
 from ftdata.io.filechecks import FileCheck, file_checks
-from ftdata.io.media import Media, image_sizes
+from ftdata.io.media import Media, media_sizes
 from ftdata.io.readers import (
     BOM,
     Accept,
@@ -198,7 +198,7 @@ def stats_lines(batch: Any, *, source: Source, tokenizer: str | None = None, max
     """`ftdata stats` over LINES rows: a SHARD table holding the batch's `Stats` (`tokenizer`: 'tiny' or a tokenizer
     folder every worker can read)."""
     tok = _tokenizer(tokenizer) if tokenizer else None
-    streams = ((check_items(run.items(), source_format(source, run.path), media), partial(image_sizes, media=media))
+    streams = ((check_items(run.items(), source_format(source, run.path), media), partial(media_sizes, media=media))
                for run in runs(batch) for media in [_media(run.path, media_dir, allow_outside)])
     return shard_table([], [], collect(streams, [], tok, max_length))
 

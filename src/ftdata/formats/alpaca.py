@@ -136,6 +136,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         out["output" if rec.kind == "kto" else name] = w.text_with_reasoning(answer[0], name, 0, "alpaca")
     if rec.kind == "kto":
         out["kto_tag"] = rec.label
+    w.media_files_only("alpaca")
     return with_meta(media(out, rec), rec)
 
 

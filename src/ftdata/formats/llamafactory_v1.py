@@ -127,7 +127,8 @@ def convert_list(items: list[V1Message], path: str, name: str, origins: Origins,
         problems += found
         if msg is not None:
             out.append(msg)
-            origins.add(name, Origin(f"{path}[{i}].role", f"{path}[{i}].content", items[i].role))
+            origins.add(name, Origin(f"{path}[{i}].role", f"{path}[{i}].content", items[i].role,
+                                     items[i].loss_weight is not None))
     return out, problems
 
 
@@ -193,9 +194,14 @@ def _blocks(w: Writing, name: str, i: int, m: Message, queues: dict[str, list[st
 
 
 def _messages(w: Writing, name: str, msgs: list[Message], queues: dict[str, list[str]]) -> list[dict[str, Any]]:
-    return [{"role": m.role, "content": _blocks(w, name, i, m, queues),
-             "loss_weight": float(m.weight if m.weight is not None else default_weight(m.role))}
-            for i, m in enumerate(msgs)]
+    """The messages with their `loss_weight`, left out where a v1 source left it out (the role's default)."""
+    out = []
+    for i, m in enumerate(msgs):
+        msg: dict[str, Any] = {"role": m.role, "content": _blocks(w, name, i, m, queues)}
+        if m.weight is not None or w.origins.get(name, i).weight_given:
+            msg["loss_weight"] = float(m.weight if m.weight is not None else default_weight(m.role))
+        out.append(msg)
+    return out
 
 
 def from_canonical(w: Writing) -> dict[str, Any]:

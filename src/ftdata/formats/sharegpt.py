@@ -190,6 +190,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         out["kto_tag"] = rec.label
     if rec.tools is not None:
         out["tools"] = json_text(rec.tools)
+    w.media_files_only("sharegpt")
     return with_meta(media(out, rec), rec)
 
 

@@ -44,6 +44,16 @@ class Writing:
     def ok(self) -> bool:
         return not has_errors(self.problems)
 
+    def media_files_only(self, target: str) -> None:
+        """Refuse media given as data URLs: LLaMA-Factory's loaders open each item of `images` / `videos` /
+        `audios` as a file path (`Image.open(str)`), so such a row would fail at training time."""
+        for kind in MEDIA_KINDS:
+            for i, ref in enumerate(getattr(self.record, kind) or []):
+                if ref.startswith("data:"):
+                    self.refuse(self.origins.media_paths.get(f"{kind}[{i}]", f"{kind}[{i}]"),
+                                f"{target} names media by file path (LLaMA-Factory opens each as a file); this one "
+                                "is a data URL: save its bytes to a file and name that, or convert to openai")
+
     def text_with_reasoning(self, m: Message, list_name: str, index: int, target: str) -> str:
         """Content, with reasoning as LLaMA-Factory's leading `<think>...</think>` block (`join_think`; the readers split
         it off again), or dropped / refused by policy."""

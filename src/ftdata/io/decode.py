@@ -1,12 +1,11 @@
 """Media contents, checked as a trainer's loader would read them: images decoded with Pillow (the optional `media`
-extra, imported lazily), `data:` URLs decoded the same way. WAV audio is probed with the standard library's `wave`
-(format, duration, and the sample data all there); other audio and video are not probed (no PyAV / soundfile
-here): they are counted as not checked.
+extra, imported lazily), audio and video probed (`ftdata.io.probe`: PyAV, or the standard library for WAV),
+`data:` URLs decoded the same way.
 
 Cost is bounded: the header first (`Image.open`: format and size, no pixel data), then `verify` for PNG (every
 chunk's CRC: a truncated or patched file fails) and a load only where the header cannot tell (JPEG and the rest:
 a reduced-size `draft` decode, which still reads every compressed byte, so truncation and garbage fail). A file's
-result is cached per run by its stat (device, inode, size, mtime), so a dataset naming one image a thousand times
+result is cached per run by its stat (device, inode, size, mtime), so a dataset naming one file a thousand times
 decodes it once.
 """
 
@@ -16,31 +15,17 @@ import binascii
 import io
 import os
 import warnings
-from dataclasses import dataclass
 from typing import IO, Any
 
+from ftdata.io.probe import NOT_CHECKED, Probe, probe_sound
 
-@dataclass(frozen=True, slots=True)
-class Probe:
-    """What a media file holds: its format and pixel size, or why it cannot be read (`error`); `checked` is False
-    when nothing could look (the optional extra is absent, or the kind is not probed)."""
-
-    format: str | None = None
-    width: int = 0
-    height: int = 0
-    error: str | None = None
-    checked: bool = True
-    seconds: float | None = None  # audio: the duration its header gives
-
-    @property
-    def pixels(self) -> int:
-        return self.width * self.height
+__all__ = ["NOT_CHECKED", "PROBES", "Probe", "cached_probe", "decode_data_url", "probe_data_url", "probe_image"]
 
 
-NOT_CHECKED = Probe(checked=False)
 StatKey = tuple[int, int, int, int]
 MAX_PROBES = 1_000_000  # files whose decoding is remembered per process (a run)
-PROBES: dict[StatKey, Probe] = {}  # file (stat key) -> what decoding it found; validate and stats share it
+PROBES: dict[tuple[int, int, int, int, str], Probe] = {}  # (file stat key, kind) -> what decoding found; validate
+# and stats share it (a file named as audio and as video is probed for each)
 
 
 def _pillow() -> Any:
@@ -62,18 +47,16 @@ def stat_key(path: str) -> StatKey | None:
 
 
 def cached_probe(path: str, kind: str = "images") -> Probe:
-    """`probe_image` (or, for audios, `probe_wav`) of a file, once per file per run (keyed by its stat: a changed
-    file is decoded again)."""
+    """`probe_image` of a file (or, for audios and videos, `probe_sound`), once per file per run (keyed by its
+    stat: a changed file is decoded again)."""
     key = stat_key(path)
     if key is None:
         return NOT_CHECKED
-    if kind == "audios" and not path.lower().endswith((".wav", ".wave")):
-        return NOT_CHECKED
-    found = PROBES.get(key)
+    found = PROBES.get((*key, kind))
     if found is None:
-        found = probe_image(path) if kind == "images" else probe_wav(path)
+        found = probe_image(path) if kind == "images" else probe_sound(path, kind, path)
         if len(PROBES) < MAX_PROBES:
-            PROBES[key] = found
+            PROBES[(*key, kind)] = found
     return found
 
 
@@ -99,23 +82,6 @@ def probe_image(source: str | IO[bytes]) -> Probe:
     return Probe(fmt, width, height)
 
 
-def probe_wav(source: str | IO[bytes]) -> Probe:
-    """A WAV file's duration from its header, and whether the sample data it announces is all there."""
-    import wave
-
-    try:
-        with wave.open(source, "rb") as w:
-            frames, rate, width = w.getnframes(), w.getframerate(), w.getsampwidth() * w.getnchannels()
-            data = w.readframes(frames)
-    except (wave.Error, EOFError, OSError, ValueError) as err:
-        return Probe(error=f"not a WAV file the standard library can read ({err})")
-    if rate <= 0:
-        return Probe(error="its header gives a sample rate of 0")
-    if len(data) < frames * width:
-        return Probe(error=f"truncated: {len(data) // max(width, 1):,} of the {frames:,} frames its header announces")
-    return Probe("WAV", seconds=frames / rate)
-
-
 def _reason(err: BaseException) -> str:
     text = str(err) or type(err).__name__
     if text.startswith("cannot identify image file"):
@@ -139,13 +105,16 @@ def decode_data_url(url: str) -> tuple[str, bytes | None, str | None]:
         return mime, None, f"its base64 payload is not valid ({err})"
 
 
-def probe_data_url(url: str) -> Probe:
-    """Decode a data URL's payload and probe it as an image when it says it is one (or says nothing)."""
+def probe_data_url(url: str, kind: str = "images") -> Probe:
+    """Decode a data URL's payload and probe it as the kind of media its list holds (`kind`); a payload whose MIME
+    type names another kind is that row's problem (a loader would fail on it the same way)."""
     mime, data, why = decode_data_url(url)
     if data is None:
         return Probe(error=why)
-    if mime in ("audio/wav", "audio/x-wav", "audio/wave"):
-        return probe_wav(io.BytesIO(data))
-    if mime and not mime.startswith("image/"):
-        return NOT_CHECKED
-    return probe_image(io.BytesIO(data))
+    major, _, minor = mime.partition("/")
+    if kind == "images":
+        return NOT_CHECKED if mime and major != "image" else probe_image(io.BytesIO(data))
+    if mime and major not in ("audio", "video"):
+        return Probe(error=f"it holds '{mime}', not {kind[:-1]}")
+    suffix = {"x-wav": "wav", "wave": "wav", "mpeg": "mp3", "*": ""}.get(minor, minor)
+    return probe_sound(io.BytesIO(data), kind, f"data.{suffix}")

@@ -2,8 +2,8 @@
 
 A path that leaves the media folder (`..`, an absolute path, a symlink pointing out) is an error unless the user
 allows it (`--allow-outside-media`): validating a dataset never reads files the user did not point at. Images that
-exist are decoded (`ftdata.io.decode`, cached per file) and held to the budgets (`--max-pixels`,
-`--max-media-per-row`).
+exist are decoded, audio and video probed (`ftdata.io.decode`, cached per file), and held to the budgets
+(`--max-pixels`, `--max-media-per-row`, `--max-duration`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Media:
     decode: bool = True  # images decoded (Pillow); False: existence only
     max_pixels: int | None = None  # an image with more pixels is `media_too_large`
     max_per_row: int | None = None  # a row naming more media files is `media_too_many`
-    max_seconds: float | None = None  # audio longer than this (where its header tells) is `media_too_long`
+    max_seconds: float | None = None  # audio / video longer than this is `media_too_long`
     # "remote" (URLs, never fetched), "unchecked" (media nothing here can decode): counted for the summary
     seen: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     # folder as written in a ref -> (that folder resolved, its entries: name -> FILE / LINK / OTHER, or None when
@@ -39,12 +39,17 @@ class Media:
     folders: dict[str, tuple[str, dict[str, int] | None]] = field(default_factory=dict, compare=False, repr=False)
 
     def probe(self, kind: str, target: str) -> Probe:
-        """What the file holds (images only; others are not checked), cached by its stat."""
+        """What the file holds, cached by its stat; not checked (and counted) where nothing here can decode it."""
         if not self.decode:
             return NOT_CHECKED
-        if kind == "videos":
-            return self.count("unchecked", NOT_CHECKED)
         found = cached_probe(target, kind)  # once per file per run
+        return self.count("unchecked", found) if not found.checked else found
+
+    def probe_url(self, kind: str, url: str) -> Probe:
+        """What a data URL holds (decoded each time: the row holds its bytes)."""
+        if not self.decode:
+            return NOT_CHECKED
+        found = probe_data_url(url, kind)
         return self.count("unchecked", found) if not found.checked else found
 
     def count(self, what: str, probe: Probe) -> Probe:
@@ -119,6 +124,22 @@ def _listing(folder: str) -> dict[str, int] | None:
     return out
 
 
+@dataclass(frozen=True)
+class MediaRules:
+    """How media are checked wherever they resolve (a descriptor's entries each resolve against their own folder):
+    paths allowed outside the media folder, and the budgets."""
+
+    allow_outside: bool = False
+    max_pixels: int | None = None
+    max_per_row: int | None = None
+    max_seconds: float | None = None
+
+    def at(self, base: Path) -> Media:
+        """These rules for media resolved against `base`."""
+        return Media(base, self.allow_outside, max_pixels=self.max_pixels, max_per_row=self.max_per_row,
+                     max_seconds=self.max_seconds)
+
+
 def inside(path: str, top: str) -> bool:
     """`Path(path).is_relative_to(top)` for resolved paths, on their text (a hundred times cheaper)."""
     return path == top or path.startswith(top if top.endswith(os.sep) else top + os.sep)
@@ -159,8 +180,8 @@ def check_refs(kind: str, refs: list[str], media: Media) -> list[Problem]:
     root = media.root
     for i, ref in enumerate(refs):
         if is_url(ref):
-            if ref.startswith("data:") and kind != "videos" and media.decode:
-                out += _contents(kind, i, "data URL", probe_data_url(ref), media)
+            if ref.startswith("data:"):
+                out += _contents(kind, i, "data URL", media.probe_url(kind, ref), media)
             elif not ref.startswith("data:"):
                 media.count("remote", NOT_CHECKED)
             continue
@@ -187,36 +208,47 @@ def _contents(kind: str, i: int, what: str, found: Probe, media: Media) -> list[
     """`media_undecodable` when a loader could not read it, `media_too_large` over `--max-pixels`,
     `media_too_long` over `--max-duration`."""
     if found.error is not None:
-        noun = "an image" if kind == "images" else "audio"
+        noun = {"images": "an image", "audios": "audio", "videos": "video"}[kind]
         return [problem(f"{kind}[{i}]", "media_undecodable", f"{what} cannot be decoded as {noun}: {found.error}; "
                                                              "replace or remove it")]
     if media.max_seconds is not None and found.seconds is not None and found.seconds > media.max_seconds:
         return [problem(f"{kind}[{i}]", "media_too_long", f"{what} lasts {found.seconds:.1f} s, over --max-duration "
                                                           f"{media.max_seconds:g}; cut it or raise the budget")]
-    if media.max_pixels is not None and found.pixels > media.max_pixels:
+    if media.max_pixels is not None and kind == "images" and found.pixels > media.max_pixels:
         return [problem(f"{kind}[{i}]", "media_too_large", f"{what} is {found.width}x{found.height} "
                                                            f"({found.pixels:,} pixels), over --max-pixels "
                                                            f"{media.max_pixels:,}; resize it or raise the budget")]
     return []
 
 
-def image_sizes(record: Record, media: Media) -> list[tuple[int, int]]:
-    """(width, height) of each of the record's images that can be read here (local files in the media folder, data
-    URLs), from the checks' cache; remote URLs and unreadable files are left out."""
-    out = []
-    for ref in record.images or []:
-        if ref.startswith("data:"):
-            found = probe_data_url(ref)
-        elif is_url(ref):
-            continue
-        else:
-            try:
-                target, is_file = media.locate(ref)
-            except (OSError, RuntimeError, ValueError):
+def media_sizes(record: Record, media: Media) -> tuple[list[tuple[int, int]], list[float]]:
+    """(width, height) of each of the record's images and the seconds of each audio and video that can be read here
+    (local files in the media folder, data URLs), from the checks' cache; remote URLs and unreadable files are left
+    out."""
+    sizes: list[tuple[int, int]] = []
+    seconds: list[float] = []
+    for kind in MEDIA_KINDS:
+        for ref in getattr(record, kind) or []:
+            found = _looked(kind, ref, media)
+            if found is None or not found.checked or found.error is not None:
                 continue
-            if not is_file or not (media.allow_outside or inside(target, media.root)):
-                continue
-            found = cached_probe(target)
-        if found.checked and found.error is None:
-            out.append((found.width, found.height))
-    return out
+            if kind == "images":
+                sizes.append((found.width, found.height))
+            elif found.seconds is not None:
+                seconds.append(found.seconds)
+    return sizes, seconds
+
+
+def _looked(kind: str, ref: str, media: Media) -> Probe | None:
+    """What the checks found for one reference (None: a remote URL, or a file not readable here)."""
+    if ref.startswith("data:"):
+        return probe_data_url(ref, kind)
+    if is_url(ref):
+        return None
+    try:
+        target, is_file = media.locate(ref)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    if not is_file or not (media.allow_outside or inside(target, media.root)):
+        return None
+    return cached_probe(target, kind)

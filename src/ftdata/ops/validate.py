@@ -12,7 +12,7 @@ from ftdata.engine.parallel import PARALLEL_MIN_BYTES, map_ranges, workers_for
 from ftdata.formats import FORMATS, Format
 from ftdata.io.filechecks import FileCheck, file_checks
 from ftdata.io.files import file_problems
-from ftdata.io.media import Media
+from ftdata.io.media import Media, MediaRules
 from ftdata.io.readers import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, UnreadableFile
 
 
@@ -87,6 +87,8 @@ def _scan_remote(index: int, start: int, end: int, path: str, fmt: str,
     return _scan(Path(path), FORMATS[fmt], media, start, end)
 
 
-def validate_descriptor(path: Path, media_dir: Path | None = None, allow_outside: bool = False) -> list[FileReport]:
-    """Reports for the descriptor itself and for every local entry; hub entries are listed as not loadable."""
-    return descriptor_reports(path, DATASET_INFO, media_dir, allow_outside)
+def validate_descriptor(path: Path, media_dir: Path | None = None, rules: MediaRules = MediaRules()
+                        ) -> list[FileReport]:
+    """Reports for the descriptor itself and for every local entry (media under `rules`: allowed paths, budgets);
+    hub entries are listed as not loadable."""
+    return descriptor_reports(path, DATASET_INFO, media_dir, rules)
