@@ -41,3 +41,15 @@ def test_schema_export_command(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["schema", "export", str(tmp_path)])
     assert result.exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{f}.schema.json" for f in ROW_MODELS)
+
+
+def test_schema_export_creates_the_folder_but_not_its_missing_parents(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ftdata.cli import app
+
+    result = CliRunner().invoke(app, ["schema", "export", str(tmp_path / "missing" / "schemas")])
+    assert result.exit_code == 2 and "cannot create the folder" in result.output
+    assert not (tmp_path / "missing").exists()
+    assert CliRunner().invoke(app, ["schema", "export", str(tmp_path / "schemas")]).exit_code == 0
+    assert (tmp_path / "schemas" / "sharegpt.schema.json").is_file()

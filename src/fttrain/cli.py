@@ -320,6 +320,8 @@ def cache_command(
 
     if clear not in (None, "stale", "all"):
         _fail(f"--clear {clear}: give stale or all")
+    if source is not None and not source.exists():
+        _fail(f"{source}: no such file or folder; give the data (or dataset_info.json) whose cache to show")
     root = cache_root(source or Path("."), load_spec({"cache_dir": cache_dir}, None))
     if clear is not None:
         removed, freed = clear_cache(root, stale_only=clear == "stale")

@@ -13,7 +13,8 @@ runner = CliRunner()
 def test_every_registered_command_has_help_and_every_option_is_a_flag() -> None:
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    root = Path(__file__).resolve().parents[2]
+    readme = "\n".join(p.read_text() for p in [root / "README.md", *sorted((root / "docs").rglob("*.md"))])
     names = [c.name or c.callback.__name__ for c in app.registered_commands]
     assert {"sft", "dpo", "kto", "env"} <= set(names)
     for name in names:
@@ -81,3 +82,8 @@ def test_runs_never_reach_for_the_hub_nor_its_kernels(monkeypatch, tmp_path) -> 
     monkeypatch.setenv("USE_HUB_KERNELS", "1")  # the user's choice stands
     runner.invoke(app, ["sft", str(data), "--dry-run"])
     assert os.environ["USE_HUB_KERNELS"] == "1"
+
+
+def test_cache_of_a_missing_source_is_a_usage_error(tmp_path) -> None:
+    result = runner.invoke(app, ["cache", str(tmp_path / "nope.json")])
+    assert result.exit_code == 2 and "no such file" in result.output

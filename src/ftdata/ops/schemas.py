@@ -40,9 +40,10 @@ def schema_for(fmt: str) -> dict[str, Any]:
 
 
 def export(directory: Path) -> list[Path]:
-    """Write `<format>.schema.json` for every format; returns the paths written."""
+    """Write `<format>.schema.json` for every format; returns the paths written. The folder is created, its parent
+    must exist (a typo never builds a tree of folders)."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(exist_ok=True)
     except FileExistsError:
         raise UsageError(f"{directory} is a file, not a folder; choose another folder") from None
     except OSError as err:
