@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("fixtures", "tests/data", "tests/train")  # what examples read, by the paths a checkout has
+COPIED = ("fixtures", "tests/data", "tests/train", "src/fttrain/assets")  # what examples read, by the paths a checkout has
 BLOCK = re.compile(r"^```\n(\$ .*?)^```", re.DOTALL | re.MULTILINE)
 
 

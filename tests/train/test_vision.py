@@ -231,7 +231,10 @@ def test_packing_is_refused(vlm: Path) -> None:
 
 
 def test_video_rows_stop_a_vision_language_run(vlm: Path, tmp_path: Path) -> None:
-    (tmp_path / "a.mp4").write_bytes(b"\x00" * 64)
+    import shutil
+
+    shutil.copy(Path(__file__).resolve().parents[2] / "fixtures/upstream/llamafactory/mllm_demo_data/1.mp4",
+                tmp_path / "a.mp4")  # a real (stand-in) video: ftdata probes it (PyAV) before fttrain looks
     data = tmp_path / "data.jsonl"
     data.write_text(json.dumps({"messages": [{"role": "user", "content": "<video>What happens?"},
                                              {"role": "assistant", "content": "A goal."}],
