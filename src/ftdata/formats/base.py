@@ -86,6 +86,10 @@ class Format:
     check_walk: bool = False
     light: Callable[[Raw], LightRecord] | None = None
     light_writer: Callable[[LightRecord], Raw] | None = None
+    # convert's rich lane: a row `check` takes (tool calls, reasoning, pairs), as the light record of the full lane's
+    # record (`RichRecord`), or None (the full lane); written by a target's `from_canonical` when `writes_light`
+    rich: Callable[[Raw], LightRecord | None] | None = None
+    writes_light: bool = False  # `from_canonical` reads light records as well as `Record`s
     as_is: Mapping[str, Fast] = field(default_factory=dict)
     llamafactory: LlamaFactory | None = None
     # for the README's Formats table: the shape in a few words, and its variants

@@ -440,6 +440,7 @@ FORMAT = Format(
     check_walk=True,
     light=light,
     light_writer=light_writer,
+    writes_light=True,
     as_is={"openai": as_is, "trl": as_is},
     llamafactory=LlamaFactory(
         "openai",

@@ -153,7 +153,7 @@ def _out_message(w: Writing, list_name: str, i: int, m: Message) -> dict[str, st
     if m.role == "assistant" and m.tool_calls:
         if m.content:
             w.refuse(w.where(list_name, i), "sharegpt cannot hold text beside tool calls in one message")
-        think = w.text_with_reasoning(m.model_copy(update={"content": ""}), list_name, i, "sharegpt")
+        think = w.text_with_reasoning(m, list_name, i, "sharegpt", content="")
         return {"from": FUNCTION, "value": think + call_json(m.tool_calls)}
     return {"from": WRITE_ROLES[m.role], "value": w.text_with_reasoning(m, list_name, i, "sharegpt")}
 
@@ -319,6 +319,7 @@ FORMAT = Format(
     check=check,
     light=light,
     light_writer=light_writer,
+    writes_light=True,
     as_is={"sharegpt": as_is},
     llamafactory=LlamaFactory(
         "sharegpt",

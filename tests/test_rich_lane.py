@@ -1,0 +1,99 @@
+"""convert's rich lane (`Format.rich`, written by the targets' own writers from light records): a row it builds a
+record for is one the full lane finds no problem in; the light record is the full lane's record; every writer that
+reads light records (`Format.writes_light`) writes from it exactly what it writes from the full record, under every
+reasoning policy, problems included; and a whole conversion gives the same bytes with the lane as without it."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import mutations
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mutations import fixture_rows
+from test_fast import RICH, RICH_NAMES, RICH_ODD, VALID
+
+from ftdata.core.rules import Origins
+from ftdata.engine import convert as engine_convert
+from ftdata.engine.lanes import convert_raw
+from ftdata.formats import FORMATS, REGISTRY, Format
+from ftdata.formats.write import Writing
+
+RICHES = {f.name: f for f in REGISTRY if f.rich is not None}
+READERS = [f for f in REGISTRY if f.writes_light]
+POLICIES = ("think", "drop", "reject")
+
+
+def rich_matches_full(fmt: Format, raw: Any) -> bool:
+    """The rich lane's promises for one row; True when the lane took it."""
+    rec = fmt.rich(raw) if isinstance(raw, dict) else None
+    if rec is None:
+        return False
+    assert fmt.check is not None and fmt.check(raw), raw  # the rich lane lies inside validate's check lane
+    full = convert_raw(raw, fmt, Path("."))
+    assert full.record is not None and full.problems == [], (raw, full.problems)
+    assert rec.to_json() == full.record.to_json(), raw
+    assert rec.kind == full.record.kind and rec.to_record() == full.record
+    for target in READERS:
+        for policy in POLICIES:
+            light, whole = Writing(rec, Origins(), policy), Writing(full.record, full.origins, policy)  # type: ignore[arg-type]
+            out, expected = target.write(light), target.write(whole)
+            assert light.ok() == whole.ok(), (target.name, policy, raw)
+            assert [p.code for p in light.problems] == [p.code for p in whole.problems], (target.name, policy, raw)
+            if whole.ok():
+                assert orjson.dumps(out) == orjson.dumps(expected), (target.name, policy, raw)
+    return True
+
+
+def test_every_rich_lane_has_seeds_it_takes() -> None:
+    assert RICHES, "no format has a rich lane"
+    for name, fmt in RICHES.items():
+        assert name in RICH and any(rich_matches_full(fmt, row) for row in RICH[name]), name
+        assert fmt.check is not None, f"{name}: a rich lane needs validate's check lane (it lies inside it)"
+
+
+@pytest.mark.parametrize("fmt", sorted(RICHES))
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_rich_lane_properties_on_mutated_rich_rows(fmt: str, data: st.DataObject) -> None:
+    seeds = RICH[fmt] + ([VALID[fmt]] if fmt in VALID else [])
+    rich_matches_full(RICHES[fmt], data.draw(mutations.mutated(st.sampled_from(seeds), RICH_ODD, RICH_NAMES)))
+
+
+def test_rich_lane_properties_on_every_golden_and_fixture_row() -> None:
+    taken = 0
+    for _, raw in fixture_rows():
+        for fmt in RICHES.values():
+            taken += rich_matches_full(fmt, raw)
+    assert taken
+
+
+def _convert(path: Path, out: Path, target: str, **kw: Any) -> tuple[bytes, bytes, dict]:
+    from ftdata.ops.convert import convert_files
+
+    report = convert_files([path], target, out, dataset_info=False, **kw)
+    rejects = out.with_name(out.stem + ".rejects.jsonl")
+    summary = {k: v for k, v in report.to_dict().items() if k not in ("seconds", "output", "rejects")}
+    return out.read_bytes(), rejects.read_bytes() if rejects.exists() else b"", summary
+
+
+@pytest.mark.parametrize("fmt", sorted(RICHES))
+def test_a_conversion_is_the_same_with_and_without_the_rich_lane(tmp_path: Path, fmt: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich rows, rows the writer refuses (parallel calls into sharegpt), invalid and deep rows: the same outputs,
+    rejects and counts (warnings, kinds, keys) through the rich lane as through the full lane alone."""
+    deep: Any = "x"
+    for _ in range(200):
+        deep = [deep]
+    rows = RICH[fmt] + [VALID.get(fmt, RICH[fmt][0]), {**RICH[fmt][0], "id": {"bad": 1}}, {**RICH[fmt][0], "x": deep}]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows * 3))
+    for target in READERS:
+        for workers in (1, 2):
+            with_lane = _convert(path, tmp_path / f"a-{target.name}-{workers}.jsonl", target.name, workers=workers)
+            with monkeypatch.context() as m:
+                m.setattr(engine_convert, "rich_lane", lambda source, target: None)
+                without = _convert(path, tmp_path / f"b-{target.name}-{workers}.jsonl", target.name, workers=workers)
+            assert with_lane == without, (target.name, workers)
