@@ -22,6 +22,37 @@ from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.write import Writing
 
 RICHES = {f.name: f for f in REGISTRY if f.rich is not None}
+_TURN = {"Human": "<|Human|>: q<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: <eot>\n",
+         "Commands": '<|Commands|>: Search("a\\"b"), Calc("\\q")<eoc>\n', "Tool Responses": "<|Results|>: r<eor>\n",
+         "MOSS": "<|MOSS|>: a<eom>\n"}
+# Edge cases of what the full lane makes of a row: blank reasoning (none), empty arguments ({}), tools as "" (none)
+# or [] (an empty list), call ids, weights, names, numbers as ids, an argument that is not a JSON string.
+EDGES = {
+    "openai": [
+        {"messages": [{"role": "developer", "content": "s"}, {"role": "user", "content": "q", "name": "u"},
+                      {"role": "assistant", "content": "", "reasoning_content": " ", "weight": 0, "tool_calls": [
+                          {"type": "function", "function": {"name": "f", "arguments": " "}},
+                          {"id": "c", "function": {"name": "g"}}]},
+                      {"role": "tool", "content": "r", "tool_call_id": "c"},
+                      {"role": "assistant", "content": "a", "reasoning_content": "\n", "weight": 1}],
+         "tools": "", "id": 7, "parallel_tool_calls": False},
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a",
+                                                         "reasoning_content": "plan"}], "tools": [], "label": True},
+        {"input": {"messages": [{"role": "user", "content": "q"}]}, "id": "x",
+         "preferred_output": [{"role": "assistant", "content": "yes it is"}],
+         "non_preferred_output": [{"role": "assistant", "content": "no"}]},
+    ],
+    "sharegpt": [
+        {"conversations": [{"from": "user", "value": "q"}, {"from": "function_call", "value": '{"name": "f", "arguments": ""}'},
+                           {"from": "tool", "value": "r"}, {"from": "assistant", "value": "a"}], "tools": "", "id": "7"},
+        {"conversations": [{"from": "human", "value": "q"}, {"from": "function_call", "value":
+                            '{"name": "f", "id": "c1", "arguments": "{\\"x\\": [1]}"}'},
+                           {"from": "observation", "value": "r"}, {"from": "gpt", "value": "a"}], "tools": []},
+        {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}], "tools": '{"name": "f"}',
+         "kto_tag": False},
+    ],
+    "moss": [{"conversation_id": 5, "meta_instruction": "m", "num_turns": 1, "chat": {"turn_1": _TURN}}],
+}
 READERS = [f for f in REGISTRY if f.writes_light]
 POLICIES = ("think", "drop", "reject")
 
@@ -51,6 +82,7 @@ def test_every_rich_lane_has_seeds_it_takes() -> None:
     assert RICHES, "no format has a rich lane"
     for name, fmt in RICHES.items():
         assert name in RICH and any(rich_matches_full(fmt, row) for row in RICH[name]), name
+        assert all(rich_matches_full(fmt, row) for row in EDGES[name]), name
         assert fmt.check is not None, f"{name}: a rich lane needs validate's check lane (it lies inside it)"
 
 
@@ -58,7 +90,7 @@ def test_every_rich_lane_has_seeds_it_takes() -> None:
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_rich_lane_properties_on_mutated_rich_rows(fmt: str, data: st.DataObject) -> None:
-    seeds = RICH[fmt] + ([VALID[fmt]] if fmt in VALID else [])
+    seeds = RICH[fmt] + EDGES[fmt] + ([VALID[fmt]] if fmt in VALID else [])
     rich_matches_full(RICHES[fmt], data.draw(mutations.mutated(st.sampled_from(seeds), RICH_ODD, RICH_NAMES)))
 
 
@@ -87,7 +119,7 @@ def test_a_conversion_is_the_same_with_and_without_the_rich_lane(tmp_path: Path,
     deep: Any = "x"
     for _ in range(200):
         deep = [deep]
-    rows = RICH[fmt] + [VALID.get(fmt, RICH[fmt][0]), {**RICH[fmt][0], "id": {"bad": 1}}, {**RICH[fmt][0], "x": deep}]
+    rows = RICH[fmt] + EDGES[fmt] + [VALID.get(fmt, RICH[fmt][0]), {**RICH[fmt][0], "id": {"bad": 1}}, {**RICH[fmt][0], "x": deep}]
     path = tmp_path / "in.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows * 3))
     for target in READERS:
@@ -97,3 +129,15 @@ def test_a_conversion_is_the_same_with_and_without_the_rich_lane(tmp_path: Path,
                 m.setattr(engine_convert, "rich_lane", lambda source, target: None)
                 without = _convert(path, tmp_path / f"b-{target.name}-{workers}.jsonl", target.name, workers=workers)
             assert with_lane == without, (target.name, workers)
+
+
+def test_a_message_of_role_and_a_non_text_field_is_refused_by_the_check_lane(tmp_path: Path) -> None:
+    """Two keys but not role + content: the check lane looked at its text fields only beyond two keys, and crashed on
+    reasoning that is not text (found by the rich lane's property test); now the full lane says what is wrong."""
+    from ftdata.ops.validate import validate_file
+
+    row = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "reasoning_content": 0}]}
+    assert not FORMATS["openai"].check(row)
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    assert [(p.path, p.code) for p in validate_file(path).problems] == [("messages[1].reasoning_content", "wrong_type")]

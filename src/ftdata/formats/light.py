@@ -84,7 +84,7 @@ class LightMessage:
     reasoning: str | None = None
     tool_call_id: str | None = None
     name: str | None = None
-    weight = None
+    weight: int | None = None
 
     def __init__(self, role: Role, content: str) -> None:
         self.role, self.content = role, content
@@ -94,20 +94,23 @@ class LightMessage:
 
 
 class RichMessage(LightMessage):
-    """A light message with tool calls, reasoning (never blank), a tool call id or a name (convert's rich lane)."""
+    """A light message with tool calls, reasoning (never blank), a tool call id, a name or a weight (convert's rich
+    lane)."""
 
-    __slots__ = ("tool_calls", "reasoning", "tool_call_id", "name")
+    __slots__ = ("tool_calls", "reasoning", "tool_call_id", "name", "weight")
 
     def __init__(self, role: Role, content: str, tool_calls: list[LightCall] | None = None,
-                 reasoning: str | None = None, tool_call_id: str | None = None, name: str | None = None) -> None:
+                 reasoning: str | None = None, tool_call_id: str | None = None, name: str | None = None,
+                 weight: int | None = None) -> None:
         self.role, self.content, self.tool_calls, self.reasoning = role, content, tool_calls, reasoning
-        self.tool_call_id, self.name = tool_call_id, name
+        self.tool_call_id, self.name, self.weight = tool_call_id, name, weight
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"role": self.role, "content": self.content}
         if self.tool_calls is not None:
             out["tool_calls"] = [c.to_json() for c in self.tool_calls]
-        for key, value in (("reasoning", self.reasoning), ("tool_call_id", self.tool_call_id), ("name", self.name)):
+        for key, value in (("reasoning", self.reasoning), ("weight", self.weight), ("tool_call_id", self.tool_call_id),
+                           ("name", self.name)):
             if value is not None:
                 out[key] = value
         return out
