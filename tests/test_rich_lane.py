@@ -19,6 +19,7 @@ from ftdata.core.rules import Origins
 from ftdata.engine import convert as engine_convert
 from ftdata.engine.lanes import convert_raw
 from ftdata.formats import FORMATS, REGISTRY, Format
+from ftdata.formats.light import LightRecord
 from ftdata.formats.write import Writing
 
 RICHES = {f.name: f for f in REGISTRY if f.rich is not None}
@@ -67,6 +68,10 @@ def rich_matches_full(fmt: Format, raw: Any) -> bool:
     assert full.record is not None and full.problems == [], (raw, full.problems)
     assert rec.to_json() == full.record.to_json(), raw
     assert rec.kind == full.record.kind and rec.to_record() == full.record
+    if type(rec) is LightRecord:  # a plain conversation: the plain lane's writers write it
+        assert fmt.fast is not None and fmt.fast(raw), raw
+        for target in (f for f in REGISTRY if f.light_writer is not None):
+            assert target.light_writer(rec) == target.write(Writing(full.record)), (target.name, raw)
     for target in READERS:
         for policy in POLICIES:
             light, whole = Writing(rec, Origins(), policy), Writing(full.record, full.origins, policy)  # type: ignore[arg-type]
@@ -119,7 +124,8 @@ def test_a_conversion_is_the_same_with_and_without_the_rich_lane(tmp_path: Path,
     deep: Any = "x"
     for _ in range(200):
         deep = [deep]
-    rows = RICH[fmt] + EDGES[fmt] + [VALID.get(fmt, RICH[fmt][0]), {**RICH[fmt][0], "id": {"bad": 1}}, {**RICH[fmt][0], "x": deep}]
+    rows = RICH[fmt] + EDGES[fmt] + [VALID.get(fmt, RICH[fmt][0]), {**RICH[fmt][0], "id": {"bad": 1}}, {**RICH[fmt][0], "x": deep},
+                                                       {**RICH[fmt][0], "tools": [{"a": deep}]}]
     path = tmp_path / "in.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows * 3))
     for target in READERS:
@@ -141,3 +147,32 @@ def test_a_message_of_role_and_a_non_text_field_is_refused_by_the_check_lane(tmp
     path = tmp_path / "d.jsonl"
     path.write_text(json.dumps(row) + "\n")
     assert [(p.path, p.code) for p in validate_file(path).problems] == [("messages[1].reasoning_content", "wrong_type")]
+
+
+def _deep(levels: int) -> Any:
+    value: Any = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("fmt", sorted(RICHES))
+def test_a_rich_lane_takes_no_deep_row_but_in_tools(fmt: str) -> None:
+    """convert's rich lane checks the depth of a row only when it holds `tools` objects (`Format.rich`): anywhere
+    else it must refuse a value nested deeper than its shape."""
+    deep = _deep(200)
+
+    def places(value: Any) -> list[Any]:  # every copy of `value` with one of its values (at any depth) made deep
+        out: list[Any] = [deep]
+        if isinstance(value, dict):
+            for k, v in value.items():
+                out += [{**value, k: d} for d in places(v)]
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                out += [value[:i] + [d] + value[i + 1:] for d in places(v)]
+        return out
+
+    for seed in RICH[fmt] + EDGES[fmt]:
+        for key, value in seed.items():
+            if key != "tools":
+                assert not any(RICHES[fmt].rich({**seed, key: d}) for d in places(value)), (key, seed)

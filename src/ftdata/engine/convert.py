@@ -18,7 +18,7 @@ from ftdata.formats import Format
 from ftdata.formats.base import Fast, Raw
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
-from ftdata.io.depth import MAX_NESTING, too_deep
+from ftdata.io.depth import too_deep
 from ftdata.io.drift import TypeDrift
 from ftdata.io.media import Media
 from ftdata.io.readers import PROGRESS_EVERY, Accept, Item, Tally, read_jsonl_range
@@ -113,8 +113,11 @@ class Converter:
 
     def take(self, row: Raw, line: memoryview | None, index: int = 0, line_no: int = 0) -> bool:
         """The hot path: write an accepted row straight from the decoded one, or copy its line as it is when it is
-        already in the target's exact shape; else the rich lane's. False when both refuse the row."""
+        already in the target's exact shape; else the rich lane's (first, in one pass, where no line is copied).
+        False when both refuse the row."""
         lane = self.lane
+        if self.rich is not None and (lane is None or lane.as_is is None):
+            return self.take_rich(row, line)
         if lane is None or not lane.fast(row):
             return self.rich is not None and self.take_rich(row, line)
         if lane.as_is is not None and line is not None and lane.as_is(row):
@@ -130,12 +133,18 @@ class Converter:
     def take_rich(self, row: Raw, line: memoryview | None) -> bool:
         """A row the source's rich lane vouches for, written by the target's writer from its light record (no
         pydantic model, no rules: `check` proved them); a row the writer finds a problem in (unrepresentable, ...)
-        is left to the full lane, which locates it. Counted here."""
-        if line is not None and len(line) > MAX_NESTING and too_deep(line, row):
-            return False  # the reader's depth guard (skipped for the rows `take` takes): the full lane's problem
+        is left to the full lane, which locates it. Counted here, but plain conversations (the plain lane's)."""
         rec = self.rich(row) if self.rich is not None else None
         if rec is None:
             return False
+        if type(rec) is LightRecord and self.lane is not None:  # a plain conversation: as the plain lane writes it
+            out = self.lane.write(rec)
+            self.writer.write(out)
+            self.report.keys.update(out)
+            self.written.plain(out)
+            return True
+        if line is not None and type(row.get("tools")) in (list, dict) and too_deep(line, row):
+            return False  # the reader's depth guard, where the lane's shape leaves room (`Format.rich`)
         w = Writing(cast(Record, rec), NO_ORIGINS, self.reasoning)  # the writers read what a light record has (tested)
         out = self.target.write(w)
         if not w.ok():

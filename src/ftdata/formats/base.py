@@ -87,7 +87,8 @@ class Format:
     light: Callable[[Raw], LightRecord] | None = None
     light_writer: Callable[[LightRecord], Raw] | None = None
     # convert's rich lane: a row `check` takes (tool calls, reasoning, pairs), as the light record of the full lane's
-    # record (`RichRecord`), or None (the full lane); written by a target's `from_canonical` when `writes_light`
+    # record (`RichRecord`; a plain `LightRecord` for the rows `fast` takes), or None (the full lane); written by a
+    # target's `from_canonical` when `writes_light`. The rows it takes nest no deeper than their shape but in `tools`.
     rich: Callable[[Raw], LightRecord | None] | None = None
     writes_light: bool = False  # `from_canonical` reads light records as well as `Record`s
     as_is: Mapping[str, Fast] = field(default_factory=dict)

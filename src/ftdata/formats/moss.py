@@ -243,6 +243,8 @@ def fast(raw: Raw) -> bool:
             return False
         for field, (opening, closing) in MARKERS.items():
             value = turn.get(field)
+            if value == NONE_TEXT[field] and field not in SPOKEN:
+                continue  # an absent field as the published data writes it: compared whole
             if type(value) is not str:
                 return False
             inner = inside(value, opening, closing)
@@ -317,6 +319,7 @@ def rich(raw: Raw) -> LightRecord | None:
     if chat is None:
         return None
     msgs: list[LightMessage] = [LightMessage("system", raw["meta_instruction"])]
+    plain = True
     for i, (key, turn) in enumerate(chat.items(), start=1):
         if key != f"turn_{i}" or type(turn) is not dict or turn.keys() != MARKERS.keys():
             return None
@@ -329,10 +332,12 @@ def rich(raw: Raw) -> LightRecord | None:
         if calls:
             msgs += [RichMessage("assistant", "", [LightCall(name, {"input": arg}) for name, arg in calls], thoughts),
                      LightMessage("tool", parts["Tool Responses"] or "")]
-            thoughts = None
+            thoughts, plain = None, False
         msgs.append(RichMessage("assistant", parts["MOSS"] or "", reasoning=thoughts) if thoughts
                     else LightMessage("assistant", parts["MOSS"] or ""))
-    return RichRecord(msgs, raw["conversation_id"], {"category": raw["category"]} if "category" in raw else None)
+        plain = plain and thoughts is None
+    meta = {"category": raw["category"]} if "category" in raw else None
+    return (LightRecord if plain else RichRecord)(msgs, raw["conversation_id"], meta)
 
 
 def light(raw: Raw) -> LightRecord:

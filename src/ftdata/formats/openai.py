@@ -277,8 +277,11 @@ TEXT_FIELDS = ("tool_call_id", "name", "reasoning_content")
 def check(raw: Raw) -> bool:
     """Is this row certainly valid, warnings included? `fast`'s plain rows, and rows with tool calls (arguments as
     JSON objects, not encoded twice), tools, weights, names, reasoning or a KTO label."""
-    if fast(raw):
-        return True
+    return fast(raw) or _check_rich(raw)
+
+
+def _check_rich(raw: Raw) -> bool:
+    """`check` beyond `fast`."""
     if "input" in raw:
         return _preference_ok(raw)
     if not raw.keys() <= CHECK_KEYS or not is_ident(raw.get("id")):
@@ -391,7 +394,9 @@ def light(raw: Raw) -> LightRecord:
 def rich(raw: Raw) -> LightRecord | None:
     """convert's rich lane: a row `check` takes (tool calls, tools, weights, names, reasoning, a KTO label, a
     preference pair), as the light record of the full lane's `Record`; None for any other row."""
-    if not check(raw):
+    if fast(raw):
+        return light(raw)
+    if not _check_rich(raw):
         return None
     if "input" in raw:
         inp = raw["input"]

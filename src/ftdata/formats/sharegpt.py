@@ -232,8 +232,11 @@ def check(raw: Raw) -> bool:
     """Is this row certainly valid, warnings included? `fast`'s plain rows, and rows with function calls (JSON
     {name, arguments} objects, arguments encoded once) and observations, tools, a preference pair, a KTO tag, or
     media lists with their placeholders in the turns (the files themselves: `engine.check_lane`)."""
-    if fast(raw):
-        return True
+    return fast(raw) or _check_rich(raw)
+
+
+def _check_rich(raw: Raw) -> bool:
+    """`check` beyond `fast`."""
     if not raw.keys() <= CHECK_KEYS or not is_ident(raw.get("id")):
         return False
     if ("system" in raw and not is_text(raw["system"])) or ("tools" in raw and not tools_ok(raw["tools"])):
@@ -297,7 +300,9 @@ def light(raw: Raw) -> LightRecord:
 def rich(raw: Raw) -> LightRecord | None:
     """convert's rich lane: a row `check` takes (function calls and observations, tools, a preference pair, a KTO
     tag; no media lists), as the light record of the full lane's `Record`; None for any other row."""
-    if not MEDIA_KINDS_SET.isdisjoint(raw) or not check(raw):
+    if fast(raw):
+        return light(raw)
+    if not MEDIA_KINDS_SET.isdisjoint(raw) or not _check_rich(raw):
         return None
     msgs: list[LightMessage] = [LightMessage("system", raw["system"])] if "system" in raw else []
     for m in raw["conversations"]:
