@@ -158,8 +158,8 @@ def _deep(levels: int) -> Any:
 
 @pytest.mark.parametrize("fmt", sorted(RICHES))
 def test_a_rich_lane_takes_no_deep_row_but_in_tools(fmt: str) -> None:
-    """convert's rich lane checks the depth of a row only when it holds `tools` objects (`Format.rich`): anywhere
-    else it must refuse a value nested deeper than its shape."""
+    """convert's rich lane and validate's check lane check the depth of a row only when it holds `tools` objects
+    (`Format.rich`): anywhere else they must refuse a value nested deeper than their shape."""
     deep = _deep(200)
 
     def places(value: Any) -> list[Any]:  # every copy of `value` with one of its values (at any depth) made deep
@@ -172,7 +172,21 @@ def test_a_rich_lane_takes_no_deep_row_but_in_tools(fmt: str) -> None:
                 out += [value[:i] + [d] + value[i + 1:] for d in places(v)]
         return out
 
+    lane = RICHES[fmt]
     for seed in RICH[fmt] + EDGES[fmt]:
         for key, value in seed.items():
             if key != "tools":
-                assert not any(RICHES[fmt].rich({**seed, key: d}) for d in places(value)), (key, seed)
+                assert not any(lane.rich({**seed, key: d}) for d in places(value)), (key, seed)
+                assert not any(lane.check({**seed, key: d}) for d in places(value)), (key, seed)  # validate's too
+
+
+def test_validate_finds_a_deep_row_its_check_lane_would_take_but_for_the_depth(tmp_path: Path) -> None:
+    """validate reads shallow (the check lane's shapes are fixed but in `tools`): a row valid but for tools nested
+    too deep is still the reader's `too_deep` problem."""
+    from ftdata.ops.validate import validate_file
+
+    deep = {**RICH["openai"][0], "tools": [{"a": _deep(200)}]}
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(RICH["openai"][0]) + "\n" + json.dumps(deep) + "\n")
+    assert FORMATS["openai"].check(deep)
+    assert [(p.line, p.code) for p in validate_file(path).problems if p.code != "type_drift"] == [(2, "too_deep")]
