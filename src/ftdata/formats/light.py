@@ -65,7 +65,7 @@ def id_as_written(raw: dict[str, Any], key: str = "id") -> bool:
 class LightCall:
     """A tool call of a light message: `ToolCall`'s attributes, its arguments already an object."""
 
-    __slots__ = ("name", "arguments", "id")
+    __slots__ = ("arguments", "id", "name")
 
     def __init__(self, name: str, arguments: dict[str, Any], id: str | None = None) -> None:
         self.name, self.arguments, self.id = name, arguments, id
@@ -97,7 +97,7 @@ class RichMessage(LightMessage):
     """A light message with tool calls, reasoning (never blank), a tool call id, a name or a weight (convert's rich
     lane)."""
 
-    __slots__ = ("tool_calls", "reasoning", "tool_call_id", "name", "weight")
+    __slots__ = ("name", "reasoning", "tool_call_id", "tool_calls", "weight")
 
     def __init__(self, role: Role, content: str, tool_calls: list[LightCall] | None = None,
                  reasoning: str | None = None, tool_call_id: str | None = None, name: str | None = None,
@@ -171,7 +171,7 @@ class LightRecord:
 class RichRecord(LightRecord):
     """A light record with tool calls, reasoning, tools, a preference pair or a KTO completion (the rich lane)."""
 
-    __slots__ = ("chosen", "rejected", "completion", "label", "tools", "kind")
+    __slots__ = ("chosen", "completion", "kind", "label", "rejected", "tools")
 
     def __init__(self, messages: list[LightMessage], id: Any = None, meta: dict[str, Any] | None = None,
                  tools: list[dict[str, Any]] | None = None, chosen: list[LightMessage] | None = None,

@@ -29,7 +29,14 @@ from ftdata.formats.base import (
     shapes,
     text_message,
 )
-from ftdata.formats.light import LightCall, LightMessage, LightRecord, RichMessage, RichRecord, is_text
+from ftdata.formats.light import (
+    LightCall,
+    LightMessage,
+    LightRecord,
+    RichMessage,
+    RichRecord,
+    is_text,
+)
 
 MARKERS = {  # field -> (opening marker, closing marker)
     "Human": ("<|Human|>:", "<eoh>"),

@@ -46,7 +46,13 @@ from ftdata.formats.light import (
     is_text,
     no_tags,
 )
-from ftdata.formats.tools import function_ok, light_call, parse_tool_call, parse_tools, tools_ok
+from ftdata.formats.tools import (
+    function_ok,
+    light_call,
+    parse_tool_call,
+    parse_tools,
+    tools_ok,
+)
 from ftdata.formats.write import Writing, media, with_meta
 
 ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool",

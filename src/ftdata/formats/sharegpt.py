@@ -43,7 +43,13 @@ from ftdata.formats.light import (
     no_tags,
     placeholders_match,
 )
-from ftdata.formats.tools import function_ok, light_call, parse_tool_call, parse_tools, tools_ok
+from ftdata.formats.tools import (
+    function_ok,
+    light_call,
+    parse_tool_call,
+    parse_tools,
+    tools_ok,
+)
 from ftdata.formats.write import Writing, call_json, media, with_meta
 
 USER, ASSISTANT, TOOL, FUNCTION, SYSTEM = "human", "gpt", "observation", "function_call", "system"
