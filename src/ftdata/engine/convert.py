@@ -72,8 +72,12 @@ class Written:
         self.drift.see_plain(row, self.rows, self.rows + 1)
         self.rows += 1
 
-    def rich(self, row: Raw) -> None:
-        self.drift.see(Checked(self.rows, self.rows + 1, row, None, []))
+    def rich(self, row: Raw, flat: bool) -> None:
+        """A row the rich lane wrote; `flat`: its target writes only strings below the top level."""
+        if flat:
+            self.drift.see_plain(row, self.rows, self.rows + 1)
+        else:
+            self.drift.see(Checked(self.rows, self.rows + 1, row, None, []))
         self.rows += 1
 
     def full(self, row: Raw, record: Record) -> None:
@@ -160,7 +164,7 @@ class Converter:
         self.writer.write(out)
         if self.lf_unread is not None and (what := self.lf_unread(out)) is not None:
             r.lf_unread[what] += 1
-        self.written.rich(out)
+        self.written.rich(out, self.target.writes_flat)
         return True
 
     def count_taken(self, n: int) -> None:

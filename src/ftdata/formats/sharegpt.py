@@ -355,6 +355,7 @@ FORMAT = Format(
     rich=rich,
     light_writer=light_writer,
     writes_light=True,
+    writes_flat=True,
     as_is={"sharegpt": as_is},
     llamafactory=LlamaFactory(
         "sharegpt",
