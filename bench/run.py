@@ -188,9 +188,34 @@ def trainer_results() -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# issue 26's goals on rich rows and the real MOSS row: tool -> (goal, stretch) as x floor; --workers 2 as x 1 process
+GOALS = {"ftdata_convert": (0.3, 0.5), "ftdata_validate": (0.5, 0.7)}
+SCALING = 1.7
+
+
+def goals(rows: list[dict]) -> str:
+    """Each rich file's ratios beside the goals (met / not met), and --workers 2 over one process."""
+    out = ["| file | convert x floor (goal 0.3, stretch 0.5) | validate x floor (goal 0.5, stretch 0.7) | "
+           f"convert -w 2 / 1 (goal {SCALING}) | validate -w 2 / 1 (goal {SCALING}) |", "|---|---|---|---|---|"]
+    for row in rows:
+        if row["kind"] in PLAIN:
+            continue
+        t = row["tools"]
+        cells = []
+        for tool, (goal, stretch) in GOALS.items():
+            x = t.get(tool, {}).get("x_floor")
+            cells.append("-" if x is None else f"{x} ({'stretch' if x >= stretch else 'met' if x >= goal else 'not met'})")
+        for tool in GOALS:
+            one, two = t.get(tool, {}).get("seconds"), t.get(f"{tool}_w2", {}).get("seconds")
+            ratio = round(one / two, 2) if one and two else None
+            cells.append("-" if ratio is None else f"{ratio} ({'met' if ratio >= SCALING else 'not met'})")
+        out.append(f"| {row['file']} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def write_results(out: Path, rows: list[dict], trainer: dict) -> None:
     (out / "results.json").write_text(json.dumps({"files": rows, "sft_preprocess": trainer}, indent=2))
-    table = markdown(rows, trainer)
+    table = markdown(rows, trainer) + "\n" + goals(rows)
     (out / "results.md").write_text(table)
     plot(rows, out / "throughput.png")
     print(table)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol, cast
 
-from ftdata.core.canonical import Kind, Record
+from ftdata.core.canonical import MEDIA_KINDS, Kind, Record
 from ftdata.core.problems import Code, Problem
 from ftdata.core.reports import Checked, ConvertReport
 from ftdata.core.rules import Origins
@@ -18,12 +18,14 @@ from ftdata.formats import Format
 from ftdata.formats.base import Fast, Raw
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
+from ftdata.io.depth import too_deep
 from ftdata.io.drift import TypeDrift
 from ftdata.io.media import Media
 from ftdata.io.readers import PROGRESS_EVERY, Accept, Item, Tally, read_jsonl_range
 from ftdata.io.sink import JsonWriter
 
 CR = ord("\r")
+NO_ORIGINS = Origins()  # the rich lane's rows: the writers only name paths in problems, and those rows have none
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,20 @@ class Lane:
         return Lane(source.fast, source.light, target.light_writer, source.as_is.get(target.name) if copies else None)
 
 
+def rich_lane(source: Format, target: Format) -> Callable[[Raw], LightRecord | None] | None:
+    """The rich lane from `source` to `target` (tool calls, reasoning, pairs: `Format.rich`), if both have their
+    part. Rows with media lists take the full lane (their files are checked there)."""
+    rich = source.rich
+    if rich is None or not target.writes_light:
+        return None
+    kinds = frozenset(MEDIA_KINDS)
+
+    def build(row: Raw) -> LightRecord | None:
+        return rich(row) if kinds.isdisjoint(row) else None
+
+    return build
+
+
 @dataclass
 class Written:
     """The rows written to one output, checked across (`TypeDrift`: the output must load in Arrow); shared by the
@@ -54,6 +70,14 @@ class Written:
 
     def plain(self, row: Raw) -> None:
         self.drift.see_plain(row, self.rows, self.rows + 1)
+        self.rows += 1
+
+    def rich(self, row: Raw, flat: bool) -> None:
+        """A row the rich lane wrote; `flat`: its target writes only strings below the top level."""
+        if flat:
+            self.drift.see_plain(row, self.rows, self.rows + 1)
+        else:
+            self.drift.see(Checked(self.rows, self.rows + 1, row, None, []))
         self.rows += 1
 
     def full(self, row: Raw, record: Record) -> None:
@@ -82,15 +106,24 @@ class Converter:
 
     def __post_init__(self) -> None:
         self.lane = Lane.between(self.source, self.target, copies=not self.writer.array)
+        self.rich = rich_lane(self.source, self.target)
+        self.rich_taken = 0  # rows `take` wrote through the rich lane (counted there, not by `count_taken`)
         lf = self.target.llamafactory
         self.lf_unread = lf.unread if lf is not None else None
 
+    def takes(self) -> bool:
+        """Has this converter a hot path (`take`)?"""
+        return self.lane is not None or self.rich is not None
+
     def take(self, row: Raw, line: memoryview | None, index: int = 0, line_no: int = 0) -> bool:
         """The hot path: write an accepted row straight from the decoded one, or copy its line as it is when it is
-        already in the target's exact shape. False when the fast lane refuses the row (or there is none)."""
+        already in the target's exact shape; else the rich lane's (first, in one pass, where no line is copied).
+        False when both refuse the row."""
         lane = self.lane
+        if self.rich is not None and (lane is None or lane.as_is is None):
+            return self.take_rich(row, line)
         if lane is None or not lane.fast(row):
-            return False
+            return self.rich is not None and self.take_rich(row, line)
         if lane.as_is is not None and line is not None and lane.as_is(row):
             self.writer.write_json(line[:-1] if line[-1] == CR else line)  # CRLF files: the row without its "\r"
             out = row
@@ -99,6 +132,39 @@ class Converter:
             self.writer.write(out)
         self.report.keys.update(out)
         self.written.plain(out)
+        return True
+
+    def take_rich(self, row: Raw, line: memoryview | None) -> bool:
+        """A row the source's rich lane vouches for, written by the target's writer from its light record (no
+        pydantic model, no rules: `check` proved them); a row the writer finds a problem in (unrepresentable, ...)
+        is left to the full lane, which locates it. Counted here, but plain conversations (the plain lane's)."""
+        rec = self.rich(row) if self.rich is not None else None
+        if rec is None:
+            return False
+        if type(rec) is LightRecord and self.lane is not None:  # a plain conversation: as the plain lane writes it
+            out = self.lane.write(rec)
+            self.writer.write(out)
+            self.report.keys.update(out)
+            self.written.plain(out)
+            return True
+        if line is not None and type(row.get("tools")) in (list, dict) and too_deep(line, row):
+            return False  # the reader's depth guard, where the lane's shape leaves room (`Format.rich`)
+        w = Writing(cast(Record, rec), NO_ORIGINS, self.reasoning)  # the writers read what a light record has (tested)
+        out = self.target.write(w)
+        if not w.ok():
+            return False
+        r = self.report
+        for p in w.problems:
+            r.warnings[p.code] += 1
+        self.rich_taken += 1
+        r.records += 1
+        r.written += 1
+        r.kinds[rec.kind] += 1
+        r.keys.update(out)
+        self.writer.write(out)
+        if self.lf_unread is not None and (what := self.lf_unread(out)) is not None:
+            r.lf_unread[what] += 1
+        self.written.rich(out, self.target.writes_flat)
         return True
 
     def count_taken(self, n: int) -> None:
@@ -111,10 +177,11 @@ class Converter:
     def consume(self, items: Iterable[Item], media: Media, fast: bool, progress: Tick | None = None) -> None:
         """Convert items (the rows `take` did not take, or all of them when `fast`)."""
         r = self.report
-        fast = fast and self.lane is not None
+        fast = fast and self.takes()
         for item in items:
+            before = self.rich_taken
             if fast and type(item.value) is dict and self.take(item.value, None):
-                self.count_taken(1)
+                self.count_taken(1 - (self.rich_taken - before))
             else:
                 self.write_checked(check_item(item, self.source, media))
             if progress is not None and not r.records % PROGRESS_EVERY:
@@ -204,9 +271,9 @@ def convert_range(conv: Converter, path: Path, start: int, end: int | None, medi
 def convert_reader(conv: Converter, read: Reader, media: Media) -> Tally:
     """convert's hot loop over one reader: rows its lane takes are written from the read loop, the others checked
     and written (or rejected) by `conv`."""
-    tally = Tally()
-    conv.consume(read(conv.take if conv.lane is not None else None, tally), media, fast=False)
-    conv.count_taken(tally.accepted)
+    tally, before = Tally(), conv.rich_taken
+    conv.consume(read(conv.take if conv.takes() else None, tally), media, fast=False)
+    conv.count_taken(tally.accepted - (conv.rich_taken - before))  # the rich lane counted its own
     return tally
 
 

@@ -30,6 +30,7 @@ from ftdata.formats import (
     match,
 )
 from ftdata.formats.base import Fast, Raw
+from ftdata.io.depth import too_deep
 from ftdata.io.filechecks import FileCheck
 from ftdata.io.files import file_problems, read_records
 from ftdata.io.media import Media, check_media, refs_ok
@@ -147,8 +148,8 @@ def scan_range(path: Path, fmt: Format, media: Media, start: int, end: int | Non
     physical lines read; `checks` see every row. Rows the fast lane accepts are only counted while reading."""
     report = FileReport(str(path), fmt.name)
 
-    def read(accept: Accept | None, tally: Tally) -> Iterator[Item]:
-        return read_jsonl_range(path, start, end, tally, accept, progress)
+    def read(accept: Accept | None, tally: Tally) -> Iterator[Item]:  # shallow: `plain_rows` checks the depth
+        return read_jsonl_range(path, start, end, tally, accept, progress, shallow=True)
 
     before = dict(media.seen)
     lines = scan_reader(read, fmt, media, checks, report).lines
@@ -202,10 +203,12 @@ def plain_rows(fast: Fast | None, checks: list[FileCheck], whole: Fast | None = 
         return None
     shows = [c.see_plain for c in checks]
 
-    def accept(row: Raw, _line: memoryview, index: int, line: int) -> bool:
+    def accept(row: Raw, raw: memoryview, index: int, line: int) -> bool:
         deep = whole is not None and whole(row)
         if (deep or whole is None) and not fast(row):  # a plain row (not deep) is accepted already: see `walks`
             return False
+        if type(row.get("tools")) in (list, dict) and too_deep(raw, row):
+            return False  # the reader's depth guard, where the check lanes' shapes leave room (else: tested shallow)
         for show in shows:
             show(row, index, line, deep)
         return True

@@ -86,6 +86,14 @@ class Format:
     check_walk: bool = False
     light: Callable[[Raw], LightRecord] | None = None
     light_writer: Callable[[LightRecord], Raw] | None = None
+    # convert's rich lane: a row `check` takes (tool calls, reasoning, pairs), as the light record of the full lane's
+    # record (`RichRecord`; a plain `LightRecord` for the rows `fast` takes), or None (the full lane); written by a
+    # target's `from_canonical` when `writes_light`. The rows it takes nest no deeper than their shape but in `tools`.
+    rich: Callable[[Raw], LightRecord | None] | None = None
+    writes_light: bool = False  # `from_canonical` reads light records as well as `Record`s
+    # every value `from_canonical` writes below the top level is a string (sharegpt's {from, value} turns), so
+    # `type_drift` needs only the top-level fields of the rows the rich lane writes (the full lane's are walked)
+    writes_flat: bool = False
     as_is: Mapping[str, Fast] = field(default_factory=dict)
     llamafactory: LlamaFactory | None = None
     # for the docs' Formats table: the shape in a few words, and its variants

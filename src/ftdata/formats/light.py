@@ -62,9 +62,29 @@ def id_as_written(raw: dict[str, Any], key: str = "id") -> bool:
     return key not in raw or type(raw[key]) is str
 
 
+class LightCall:
+    """A tool call of a light message: `ToolCall`'s attributes, its arguments already an object."""
+
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self, name: str, arguments: dict[str, Any], id: str | None = None) -> None:
+        self.name, self.arguments, self.id = name, arguments, id
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "arguments": self.arguments}
+        if self.id is not None:
+            out["id"] = self.id
+        return out
+
+
 class LightMessage:
     __slots__ = ("role", "content")
-    tool_calls = reasoning = weight = tool_call_id = name = None  # a plain text message has none of these
+    # a plain text message has none of these (`RichMessage` has)
+    tool_calls: list[LightCall] | None = None
+    reasoning: str | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+    weight: int | None = None
 
     def __init__(self, role: Role, content: str) -> None:
         self.role, self.content = role, content
@@ -73,11 +93,39 @@ class LightMessage:
         return {"role": self.role, "content": self.content}
 
 
+class RichMessage(LightMessage):
+    """A light message with tool calls, reasoning (never blank), a tool call id, a name or a weight (convert's rich
+    lane)."""
+
+    __slots__ = ("name", "reasoning", "tool_call_id", "tool_calls", "weight")
+
+    def __init__(self, role: Role, content: str, tool_calls: list[LightCall] | None = None,
+                 reasoning: str | None = None, tool_call_id: str | None = None, name: str | None = None,
+                 weight: int | None = None) -> None:
+        self.role, self.content, self.tool_calls, self.reasoning = role, content, tool_calls, reasoning
+        self.tool_call_id, self.name, self.weight = tool_call_id, name, weight
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls is not None:
+            out["tool_calls"] = [c.to_json() for c in self.tool_calls]
+        for key, value in (("reasoning", self.reasoning), ("weight", self.weight), ("tool_call_id", self.tool_call_id),
+                           ("name", self.name)):
+            if value is not None:
+                out[key] = value
+        return out
+
+
 class LightRecord:
     """An SFT conversation of plain text messages, with optional id and meta."""
 
     __slots__ = ("messages", "id", "meta")
-    chosen = rejected = completion = label = text = tools = images = videos = audios = None
+    chosen: list[LightMessage] | None = None
+    rejected: list[LightMessage] | None = None
+    completion: list[LightMessage] | None = None
+    label: bool | None = None
+    tools: list[dict[str, Any]] | None = None
+    text = images = videos = audios = None
     kind: Kind = "sft"
 
     def __init__(self, messages: list[LightMessage], id: Any = None, meta: dict[str, Any] | None = None) -> None:
@@ -90,9 +138,17 @@ class LightRecord:
             return {"system": msgs[0].content}, msgs[1:]
         return {}, msgs
 
+    def message_lists(self) -> list[tuple[str, list[LightMessage]]]:
+        """As `Record.message_lists`."""
+        return [(k, v) for k in ("messages", "chosen", "rejected", "completion") if (v := getattr(self, k)) is not None]
+
     def to_json(self) -> dict[str, Any]:
         """Equal to `Record.to_json()` of the full lane's record."""
-        out: dict[str, Any] = {"messages": [m.to_json() for m in self.messages]}
+        out: dict[str, Any] = {name: [m.to_json() for m in msgs] for name, msgs in self.message_lists()}
+        if self.label is not None:
+            out["label"] = self.label
+        if self.tools is not None:
+            out["tools"] = self.tools
         if self.id is not None:
             out["id"] = self.id
         if self.meta:
@@ -101,6 +157,8 @@ class LightRecord:
 
     def to_record(self) -> Record:
         """The `Record` the full path builds for this row, without validating it again (the fast check did)."""
+        if type(self) is not LightRecord:
+            return Record.model_validate(self.to_json())  # rich records: outside the hot loop only
         fields: dict[str, Any] = {"messages": [Message.model_construct(role=m.role, content=m.content)
                                                for m in self.messages]}
         if self.id is not None:
@@ -108,3 +166,17 @@ class LightRecord:
         if self.meta:
             fields["meta"] = self.meta
         return Record.model_construct(**fields)
+
+
+class RichRecord(LightRecord):
+    """A light record with tool calls, reasoning, tools, a preference pair or a KTO completion (the rich lane)."""
+
+    __slots__ = ("chosen", "completion", "kind", "label", "rejected", "tools")
+
+    def __init__(self, messages: list[LightMessage], id: Any = None, meta: dict[str, Any] | None = None,
+                 tools: list[dict[str, Any]] | None = None, chosen: list[LightMessage] | None = None,
+                 rejected: list[LightMessage] | None = None, completion: list[LightMessage] | None = None,
+                 label: bool | None = None) -> None:
+        self.messages, self.id, self.meta, self.tools = messages, id, meta or None, tools
+        self.chosen, self.rejected, self.completion, self.label = chosen, rejected, completion, label
+        self.kind = "preference" if chosen is not None else "kto" if completion is not None else "sft"

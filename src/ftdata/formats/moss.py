@@ -29,7 +29,14 @@ from ftdata.formats.base import (
     shapes,
     text_message,
 )
-from ftdata.formats.light import LightMessage, LightRecord, is_text
+from ftdata.formats.light import (
+    LightCall,
+    LightMessage,
+    LightRecord,
+    RichMessage,
+    RichRecord,
+    is_text,
+)
 
 MARKERS = {  # field -> (opening marker, closing marker)
     "Human": ("<|Human|>:", "<eoh>"),
@@ -89,7 +96,19 @@ def parse_commands(text: str, path: str) -> tuple[list[ToolCall], list[Problem]]
 
     Numbering or `# comments` around the calls (seen in the published data) is a warning, not an error.
     """
-    calls: list[ToolCall] = []
+    found, extra = scan_calls(text)
+    calls = [ToolCall(name=name, arguments={"input": arg}) for name, arg in found]
+    if not calls:
+        return [], [problem(path, "tool_call_invalid",
+                            f"cannot read a command in {text[:40]!r}; expected Name(arguments), e.g. Search(\"query\")")]
+    if extra:
+        return calls, [problem(path, "odd_commands", f"text around the {len(calls)} command(s) ignored: {extra[:60]!r}")]
+    return calls, []
+
+
+def scan_calls(text: str) -> tuple[list[tuple[str, str]], str]:
+    """'Search("a"), x' -> ([("Search", "a")], "x"): the calls (name, decoded argument) and the text around them."""
+    calls: list[tuple[str, str]] = []
     leftover: list[str] = []
     pos = 0
     while (m := _CALL_NAME.search(text, pos)) is not None:
@@ -97,16 +116,10 @@ def parse_commands(text: str, path: str) -> tuple[list[ToolCall], list[Problem]]
         if end < 0:
             break
         leftover.append(text[pos:m.start()])
-        calls.append(ToolCall(name=m.group(1), arguments={"input": _decode_arg(text[m.end():end].strip())}))
+        calls.append((m.group(1), _decode_arg(text[m.end():end].strip())))
         pos = end + 1
     leftover.append(text[pos:])
-    if not calls:
-        return [], [problem(path, "tool_call_invalid",
-                            f"cannot read a command in {text[:40]!r}; expected Name(arguments), e.g. Search(\"query\")")]
-    extra = " ".join(t.strip(" ,\n") for t in leftover).strip()
-    if extra:
-        return calls, [problem(path, "odd_commands", f"text around the {len(calls)} command(s) ignored: {extra[:60]!r}")]
-    return calls, []
+    return calls, " ".join(t.strip(" ,\n") for t in leftover).strip()
 
 
 def _closing_paren(text: str, start: int) -> int:
@@ -237,6 +250,8 @@ def fast(raw: Raw) -> bool:
             return False
         for field, (opening, closing) in MARKERS.items():
             value = turn.get(field)
+            if value == NONE_TEXT[field] and field not in SPOKEN:
+                continue  # an absent field as the published data writes it: compared whole
             if type(value) is not str:
                 return False
             inner = inside(value, opening, closing)
@@ -272,6 +287,12 @@ _PLAIN_CALLS = re.compile(rf"\s*{_PLAIN_CALL}(?:\s*,\s*{_PLAIN_CALL})*\s*")
 
 
 def _turn_ok(turn: Raw) -> bool:
+    return _plain_calls(turn, False) is not None
+
+
+def _plain_calls(turn: Raw, read: bool = True) -> tuple[dict[str, str | None], list[tuple[str, str]]] | None:
+    """A turn `check` takes: its fields' texts (None: absent) and its commands' calls (name, argument; `read`:
+    read them, else only checked); else None."""
     parts: dict[str, str | None] = {}
     for field, (opening, closing) in MARKERS.items():
         value = turn[field]
@@ -279,23 +300,51 @@ def _turn_ok(turn: Raw) -> bool:
             parts[field] = None
             continue
         if type(value) is not str:
-            return False
+            return None
         inner = inside(value, opening, closing)
         if inner is None or (inner != "None" and _ODD_NONE.match(inner)):
-            return False  # a broken marker, or an odd 'None' (a warning)
+            return None  # a broken marker, or an odd 'None' (a warning)
         parts[field] = None if inner == "None" else inner
     for field in SPOKEN:
         if not is_text(parts[field]):
-            return False
+            return None
     commands, results = parts["Commands"], parts["Tool Responses"]
     if commands is None:
-        return results is None  # results without commands: a warning
+        return (parts, []) if results is None else None  # results without commands: a warning
     if not is_text(results):
-        return False
-    if _PLAIN_CALLS.fullmatch(commands):
-        return True
-    calls, found = parse_commands(commands, "")
-    return bool(calls) and not found
+        return None
+    if not read and _PLAIN_CALLS.fullmatch(commands):
+        return parts, []
+    calls, extra = scan_calls(commands)
+    return (parts, calls) if calls and not extra else None
+
+
+def rich(raw: Raw) -> LightRecord | None:
+    """convert's rich lane: a row `check` takes, as the light record of the full lane's `Record` (inner thoughts as
+    reasoning, commands as tool calls, results as tool messages), in one pass; None for any other row."""
+    chat = _chat(raw)
+    if chat is None:
+        return None
+    msgs: list[LightMessage] = [LightMessage("system", raw["meta_instruction"])]
+    plain = True
+    for i, (key, turn) in enumerate(chat.items(), start=1):
+        if key != f"turn_{i}" or type(turn) is not dict or turn.keys() != MARKERS.keys():
+            return None
+        found = _plain_calls(turn)
+        if found is None:
+            return None
+        parts, calls = found
+        thoughts = parts["Inner Thoughts"] or None  # blank reasoning is none (`Message`)
+        msgs.append(LightMessage("user", parts["Human"] or ""))
+        if calls:
+            msgs += [RichMessage("assistant", "", [LightCall(name, {"input": arg}) for name, arg in calls], thoughts),
+                     LightMessage("tool", parts["Tool Responses"] or "")]
+            thoughts, plain = None, False
+        msgs.append(RichMessage("assistant", parts["MOSS"] or "", reasoning=thoughts) if thoughts
+                    else LightMessage("assistant", parts["MOSS"] or ""))
+        plain = plain and thoughts is None
+    meta = {"category": raw["category"]} if "category" in raw else None
+    return (LightRecord if plain else RichRecord)(msgs, raw["conversation_id"], meta)
 
 
 def light(raw: Raw) -> LightRecord:
@@ -328,6 +377,7 @@ FORMAT = Format(
     fast=fast,
     check=check,
     light=light,
+    rich=rich,
     example={
         "conversation_id": 1, "meta_instruction": "You are MOSS.", "num_turns": 1,
         "chat": {"turn_1": {"Human": "<|Human|>: Hi<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: None<eot>\n",

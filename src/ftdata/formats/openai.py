@@ -38,13 +38,21 @@ from ftdata.formats.declare import (
 from ftdata.formats.light import (
     LightMessage,
     LightRecord,
+    RichMessage,
+    RichRecord,
     distinct_answers,
     id_as_written,
     is_ident,
     is_text,
     no_tags,
 )
-from ftdata.formats.tools import function_ok, parse_tool_call, parse_tools, tools_ok
+from ftdata.formats.tools import (
+    function_ok,
+    light_call,
+    parse_tool_call,
+    parse_tools,
+    tools_ok,
+)
 from ftdata.formats.write import Writing, media, with_meta
 
 ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool",
@@ -275,8 +283,11 @@ TEXT_FIELDS = ("tool_call_id", "name", "reasoning_content")
 def check(raw: Raw) -> bool:
     """Is this row certainly valid, warnings included? `fast`'s plain rows, and rows with tool calls (arguments as
     JSON objects, not encoded twice), tools, weights, names, reasoning or a KTO label."""
-    if fast(raw):
-        return True
+    return fast(raw) or _check_rich(raw)
+
+
+def _check_rich(raw: Raw) -> bool:
+    """`check` beyond `fast`."""
     if "input" in raw:
         return _preference_ok(raw)
     if not raw.keys() <= CHECK_KEYS or not is_ident(raw.get("id")):
@@ -344,7 +355,7 @@ def messages_ok(msgs: list[Any], end: Literal["answer", "prompt", "kto"]) -> boo
     for i, m in enumerate(msgs):
         if type(m) is not dict or not m.keys() <= MESSAGE_KEYS:
             return False
-        if len(m) > 2:  # beyond role and content: the text fields must be text
+        if m.keys() != FAST_MESSAGE_KEYS:  # beyond role and content (or without content): text fields must be text
             for k in TEXT_FIELDS:
                 if k in m and type(m[k]) is not str:
                     return False
@@ -384,6 +395,43 @@ def messages_ok(msgs: list[Any], end: Literal["answer", "prompt", "kto"]) -> boo
 
 def light(raw: Raw) -> LightRecord:
     return LightRecord([LightMessage(ROLES[m["role"]], m["content"]) for m in raw["messages"]], raw.get("id"))
+
+
+def rich(raw: Raw) -> LightRecord | None:
+    """convert's rich lane: a row `check` takes (tool calls, tools, weights, names, reasoning, a KTO label, a
+    preference pair), as the light record of the full lane's `Record`; None for any other row."""
+    if fast(raw):
+        return light(raw)
+    if not _check_rich(raw):
+        return None
+    if "input" in raw:
+        inp = raw["input"]
+        chosen, rejected = ([LightMessage("assistant", raw[k][0]["content"])]
+                            for k in ("preferred_output", "non_preferred_output"))
+        meta = {"parallel_tool_calls": inp["parallel_tool_calls"]} if "parallel_tool_calls" in inp else None
+        return RichRecord(_rich_messages(inp["messages"]), raw.get("id"), meta, chosen=chosen, rejected=rejected)
+    msgs = _rich_messages(raw["messages"])
+    tools = parse_tools(raw.get("tools"), "tools")[0]
+    meta = {"parallel_tool_calls": raw["parallel_tool_calls"]} if "parallel_tool_calls" in raw else None
+    if "label" in raw:  # `check`: the last message is the labelled answer
+        return RichRecord(msgs[:-1], raw.get("id"), meta, tools, completion=msgs[-1:], label=raw["label"])
+    return RichRecord(msgs, raw.get("id"), meta, tools)
+
+
+def _rich_messages(msgs: list[Raw]) -> list[LightMessage]:
+    """Messages `messages_ok` takes, as `convert_messages` reads them."""
+    out: list[LightMessage] = []
+    for m in msgs:
+        if m.keys() == FAST_MESSAGE_KEYS:
+            out.append(LightMessage(ROLES[m["role"]], m["content"]))
+            continue
+        calls = [light_call({"name": c["function"]["name"], "arguments": c["function"].get("arguments", "{}"),
+                             "id": c.get("id")}) for c in m.get("tool_calls") or ()]
+        reasoning = m.get("reasoning_content")
+        out.append(RichMessage(ROLES[m["role"]], m.get("content") or "", calls or None,
+                               reasoning if reasoning is not None and reasoning.strip() else None,
+                               m.get("tool_call_id"), m.get("name"), m.get("weight")))
+    return out
 
 
 def light_writer(rec: LightRecord) -> Raw:
@@ -439,7 +487,9 @@ FORMAT = Format(
     check=check,
     check_walk=True,
     light=light,
+    rich=rich,
     light_writer=light_writer,
+    writes_light=True,
     as_is={"openai": as_is, "trl": as_is},
     llamafactory=LlamaFactory(
         "openai",

@@ -34,6 +34,8 @@ from ftdata.formats.declare import KEPT, LlamaFactory, kept, lossy, rejected
 from ftdata.formats.light import (
     LightMessage,
     LightRecord,
+    RichMessage,
+    RichRecord,
     distinct_answers,
     id_as_written,
     is_ident,
@@ -41,7 +43,13 @@ from ftdata.formats.light import (
     no_tags,
     placeholders_match,
 )
-from ftdata.formats.tools import function_ok, parse_tool_call, parse_tools, tools_ok
+from ftdata.formats.tools import (
+    function_ok,
+    light_call,
+    parse_tool_call,
+    parse_tools,
+    tools_ok,
+)
 from ftdata.formats.write import Writing, call_json, media, with_meta
 
 USER, ASSISTANT, TOOL, FUNCTION, SYSTEM = "human", "gpt", "observation", "function_call", "system"
@@ -153,7 +161,7 @@ def _out_message(w: Writing, list_name: str, i: int, m: Message) -> dict[str, st
     if m.role == "assistant" and m.tool_calls:
         if m.content:
             w.refuse(w.where(list_name, i), "sharegpt cannot hold text beside tool calls in one message")
-        think = w.text_with_reasoning(m.model_copy(update={"content": ""}), list_name, i, "sharegpt")
+        think = w.text_with_reasoning(m, list_name, i, "sharegpt", content="")
         return {"from": FUNCTION, "value": think + call_json(m.tool_calls)}
     return {"from": WRITE_ROLES[m.role], "value": w.text_with_reasoning(m, list_name, i, "sharegpt")}
 
@@ -231,8 +239,11 @@ def check(raw: Raw) -> bool:
     """Is this row certainly valid, warnings included? `fast`'s plain rows, and rows with function calls (JSON
     {name, arguments} objects, arguments encoded once) and observations, tools, a preference pair, a KTO tag, or
     media lists with their placeholders in the turns (the files themselves: `engine.check_lane`)."""
-    if fast(raw):
-        return True
+    return fast(raw) or _check_rich(raw)
+
+
+def _check_rich(raw: Raw) -> bool:
+    """`check` beyond `fast`."""
     if not raw.keys() <= CHECK_KEYS or not is_ident(raw.get("id")):
         return False
     if ("system" in raw and not is_text(raw["system"])) or ("tools" in raw and not tools_ok(raw["tools"])):
@@ -293,6 +304,29 @@ def light(raw: Raw) -> LightRecord:
     return LightRecord(msgs, raw.get("id"))
 
 
+def rich(raw: Raw) -> LightRecord | None:
+    """convert's rich lane: a row `check` takes (function calls and observations, tools, a preference pair, a KTO
+    tag; no media lists), as the light record of the full lane's `Record`; None for any other row."""
+    if fast(raw):
+        return light(raw)
+    if not MEDIA_KINDS_SET.isdisjoint(raw) or not _check_rich(raw):
+        return None
+    msgs: list[LightMessage] = [LightMessage("system", raw["system"])] if "system" in raw else []
+    for m in raw["conversations"]:
+        if m["from"] == FUNCTION:
+            calls = orjson.loads(m["value"])
+            msgs.append(RichMessage("assistant", "", [light_call(c) for c in (calls if type(calls) is list else [calls])]))
+        else:
+            msgs.append(LightMessage(ROLES[m["from"]], m["value"]))
+    tools = parse_tools(raw.get("tools"), "tools")[0]
+    if "kto_tag" in raw:
+        return RichRecord(msgs[:-1], raw.get("id"), tools=tools, completion=msgs[-1:], label=raw["kto_tag"])
+    if "chosen" in raw:  # `check`: both, single plain answers
+        chosen, rejected = ([LightMessage(ROLES[raw[k]["from"]], raw[k]["value"])] for k in ("chosen", "rejected"))
+        return RichRecord(msgs, raw.get("id"), tools=tools, chosen=chosen, rejected=rejected)
+    return RichRecord(msgs, raw.get("id"), tools=tools)
+
+
 def light_writer(rec: LightRecord) -> Raw:
     out, msgs = rec.system_apart()
     out["conversations"] = [{"from": WRITE_ROLES[m.role], "value": m.content} for m in msgs]
@@ -319,7 +353,10 @@ FORMAT = Format(
     fast=fast,
     check=check,
     light=light,
+    rich=rich,
     light_writer=light_writer,
+    writes_light=True,
+    writes_flat=True,
     as_is={"sharegpt": as_is},
     llamafactory=LlamaFactory(
         "sharegpt",

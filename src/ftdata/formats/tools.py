@@ -10,6 +10,7 @@ import orjson
 
 from ftdata.core.canonical import ToolCall
 from ftdata.core.problems import Problem, problem
+from ftdata.formats.light import LightCall
 
 
 def parse_tool_call(value: Any, path: str) -> tuple[ToolCall | None, list[Problem]]:
@@ -36,6 +37,15 @@ def parse_tool_call(value: Any, path: str) -> tuple[ToolCall | None, list[Proble
         return None, [problem(path, "tool_call_invalid", "'arguments' must be a JSON object")]
     call_id = value.get("id")
     return ToolCall(name=value["name"], arguments=args, id=call_id if isinstance(call_id, str) else None), found
+
+
+def light_call(value: dict[str, Any]) -> LightCall:
+    """A call `function_ok` takes, as `parse_tool_call` reads it (arguments decoded once), without pydantic."""
+    args = value.get("arguments", {})
+    if type(args) is str:
+        args = orjson.loads(args) if args.strip() else {}
+    call_id = value.get("id")
+    return LightCall(value["name"], args, call_id if isinstance(call_id, str) else None)
 
 
 def function_ok(name: Any, args: Any) -> bool:

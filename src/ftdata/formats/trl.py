@@ -187,6 +187,7 @@ FORMAT = Format(
     to_canonical=to_canonical,
     from_canonical=from_canonical,
     light_writer=openai.light_writer,  # a plain conversation is {"messages": [{role, content}]} here too
+    writes_light=True,
     example={"prompt": "What colour is the sky?", "chosen": "Blue.", "rejected": "Green."},
     policy=OPEN,
     shape_doc="`prompt`+`completion`, `prompt`+`chosen`+`rejected`, `prompt`+`completion`+`label`",

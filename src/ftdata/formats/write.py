@@ -54,20 +54,22 @@ class Writing:
                                 f"{target} names media by file path (LLaMA-Factory opens each as a file); this one "
                                 "is a data URL: save its bytes to a file and name that, or convert to openai")
 
-    def text_with_reasoning(self, m: Message, list_name: str, index: int, target: str) -> str:
-        """Content, with reasoning as LLaMA-Factory's leading `<think>...</think>` block (`join_think`; the readers split
-        it off again), or dropped / refused by policy."""
+    def text_with_reasoning(self, m: Message, list_name: str, index: int, target: str,
+                            content: str | None = None) -> str:
+        """Content (or `content` in its place), with reasoning as LLaMA-Factory's leading `<think>...</think>` block
+        (`join_think`; the readers split it off again), or dropped / refused by policy."""
+        text = m.content if content is None else content
         if m.reasoning is None:
-            return m.content
+            return text
         path = self.where(list_name, index)
         if self.reasoning == "drop":
             self.problems.append(problem(path, "reasoning_dropped", "reasoning dropped (--reasoning drop)"))
-            return m.content
+            return text
         if self.reasoning == "reject":
             self.refuse(path, f"{target} has no reasoning field; pass --reasoning think to embed it as <think>...</think>")
-            return m.content
+            return text
         self.problems.append(problem(path, "reasoning_embedded", "reasoning written as <think>...</think> before the content"))
-        return join_think(m.reasoning, m.content)
+        return join_think(m.reasoning, text)
 
     def default_weights_only(self, target: str) -> None:
         """Targets without per-message weights train assistant turns and mask the rest; refuse anything else."""

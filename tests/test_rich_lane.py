@@ -1,0 +1,206 @@
+"""convert's rich lane (`Format.rich`, written by the targets' own writers from light records): a row it builds a
+record for is one the full lane finds no problem in; the light record is the full lane's record; every writer that
+reads light records (`Format.writes_light`) writes from it exactly what it writes from the full record, under every
+reasoning policy, problems included; and a whole conversion gives the same bytes with the lane as without it."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import mutations
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mutations import fixture_rows
+from test_fast import RICH, RICH_NAMES, RICH_ODD, VALID
+
+from ftdata.core.rules import Origins
+from ftdata.engine import convert as engine_convert
+from ftdata.engine.lanes import convert_raw
+from ftdata.formats import FORMATS, REGISTRY, Format
+from ftdata.formats.light import LightMessage, LightRecord
+from ftdata.formats.write import Writing
+
+RICHES = {f.name: f for f in REGISTRY if f.rich is not None}
+_TURN = {"Human": "<|Human|>: q<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: <eot>\n",
+         "Commands": '<|Commands|>: Search("a\\"b"), Calc("\\q")<eoc>\n', "Tool Responses": "<|Results|>: r<eor>\n",
+         "MOSS": "<|MOSS|>: a<eom>\n"}
+# Edge cases of what the full lane makes of a row: blank reasoning (none), empty arguments ({}), tools as "" (none)
+# or [] (an empty list), call ids, weights, names, numbers as ids, an argument that is not a JSON string.
+EDGES = {
+    "openai": [
+        {"messages": [{"role": "developer", "content": "s"}, {"role": "user", "content": "q", "name": "u"},
+                      {"role": "assistant", "content": "", "reasoning_content": " ", "weight": 0, "tool_calls": [
+                          {"type": "function", "function": {"name": "f", "arguments": " "}},
+                          {"id": "c", "function": {"name": "g"}}]},
+                      {"role": "tool", "content": "r", "tool_call_id": "c"},
+                      {"role": "assistant", "content": "a", "reasoning_content": "\n", "weight": 1}],
+         "tools": "", "id": 7, "parallel_tool_calls": False},
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a",
+                                                         "reasoning_content": "plan"}], "tools": [], "label": True},
+        {"input": {"messages": [{"role": "user", "content": "q"}]}, "id": "x",
+         "preferred_output": [{"role": "assistant", "content": "yes it is"}],
+         "non_preferred_output": [{"role": "assistant", "content": "no"}]},
+    ],
+    "sharegpt": [
+        {"conversations": [{"from": "user", "value": "q"}, {"from": "function_call", "value": '{"name": "f", "arguments": ""}'},
+                           {"from": "tool", "value": "r"}, {"from": "assistant", "value": "a"}], "tools": "", "id": "7"},
+        {"conversations": [{"from": "human", "value": "q"}, {"from": "function_call", "value":
+                            '{"name": "f", "id": "c1", "arguments": "{\\"x\\": [1]}"}'},
+                           {"from": "observation", "value": "r"}, {"from": "gpt", "value": "a"}], "tools": []},
+        {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}], "tools": '{"name": "f"}',
+         "kto_tag": False},
+    ],
+    "moss": [{"conversation_id": 5, "meta_instruction": "m", "num_turns": 1, "chat": {"turn_1": _TURN}},
+             {"conversation_id": "6", "meta_instruction": "m", "num_turns": 1,  # empty thoughts: none, a plain turn
+              "chat": {"turn_1": {**_TURN, "Commands": "<|Commands|>: None<eoc>\n",
+                                  "Tool Responses": "<|Results|>:None<eor>"}}}],
+}
+READERS = [f for f in REGISTRY if f.writes_light]
+POLICIES = ("think", "drop", "reject")
+
+
+def rich_matches_full(fmt: Format, raw: Any) -> bool:
+    """The rich lane's promises for one row; True when the lane took it."""
+    rec = fmt.rich(raw) if isinstance(raw, dict) else None
+    if rec is None:
+        return False
+    assert fmt.check is not None and fmt.check(raw), raw  # the rich lane lies inside validate's check lane
+    full = convert_raw(raw, fmt, Path("."))
+    assert full.record is not None and full.problems == [], (raw, full.problems)
+    assert rec.to_json() == full.record.to_json(), raw
+    assert rec.kind == full.record.kind and rec.to_record() == full.record
+    if type(rec) is LightRecord:  # a plain conversation: the plain lane's writers write it
+        assert all(type(m) is LightMessage for m in rec.messages), raw
+        for target in (f for f in REGISTRY if f.light_writer is not None):
+            assert target.light_writer(rec) == target.write(Writing(full.record)), (target.name, raw)
+    for target in READERS:
+        for policy in POLICIES:
+            light, whole = Writing(rec, Origins(), policy), Writing(full.record, full.origins, policy)  # type: ignore[arg-type]
+            out, expected = target.write(light), target.write(whole)
+            assert light.ok() == whole.ok(), (target.name, policy, raw)
+            assert [p.code for p in light.problems] == [p.code for p in whole.problems], (target.name, policy, raw)
+            if whole.ok():
+                assert orjson.dumps(out) == orjson.dumps(expected), (target.name, policy, raw)
+                if target.writes_flat:  # type_drift looks only at the top level of these rows
+                    assert all(_strings(v) for v in out.values() if type(v) in (list, dict)), (target.name, out)
+    return True
+
+
+def _strings(value: Any) -> bool:
+    """Only strings inside `value` (lists and objects of them)."""
+    if type(value) is list:
+        return all(_strings(v) for v in value)
+    if type(value) is dict:
+        return all(_strings(v) for v in value.values())
+    return type(value) is str
+
+
+def test_every_rich_lane_has_seeds_it_takes() -> None:
+    assert RICHES, "no format has a rich lane"
+    for name, fmt in RICHES.items():
+        assert name in RICH and any(rich_matches_full(fmt, row) for row in RICH[name]), name
+        assert all(rich_matches_full(fmt, row) for row in EDGES[name]), name
+        assert fmt.check is not None, f"{name}: a rich lane needs validate's check lane (it lies inside it)"
+
+
+@pytest.mark.parametrize("fmt", sorted(RICHES))
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_rich_lane_properties_on_mutated_rich_rows(fmt: str, data: st.DataObject) -> None:
+    seeds = RICH[fmt] + EDGES[fmt] + ([VALID[fmt]] if fmt in VALID else [])
+    rich_matches_full(RICHES[fmt], data.draw(mutations.mutated(st.sampled_from(seeds), RICH_ODD, RICH_NAMES)))
+
+
+def test_rich_lane_properties_on_every_golden_and_fixture_row() -> None:
+    taken = 0
+    for _, raw in fixture_rows():
+        for fmt in RICHES.values():
+            taken += rich_matches_full(fmt, raw)
+    assert taken
+
+
+def _convert(path: Path, out: Path, target: str, **kw: Any) -> tuple[bytes, bytes, dict]:
+    from ftdata.ops.convert import convert_files
+
+    report = convert_files([path], target, out, dataset_info=False, **kw)
+    rejects = out.with_name(out.stem + ".rejects.jsonl")
+    summary = {k: v for k, v in report.to_dict().items() if k not in ("seconds", "output", "rejects")}
+    return out.read_bytes(), rejects.read_bytes() if rejects.exists() else b"", summary
+
+
+@pytest.mark.parametrize("fmt", sorted(RICHES))
+def test_a_conversion_is_the_same_with_and_without_the_rich_lane(tmp_path: Path, fmt: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich rows, rows the writer refuses (parallel calls into sharegpt), invalid and deep rows: the same outputs,
+    rejects and counts (warnings, kinds, keys) through the rich lane as through the full lane alone."""
+    deep: Any = "x"
+    for _ in range(200):
+        deep = [deep]
+    rows = RICH[fmt] + EDGES[fmt] + [VALID.get(fmt, RICH[fmt][0]), {**RICH[fmt][0], "id": {"bad": 1}}, {**RICH[fmt][0], "x": deep},
+                                                       {**RICH[fmt][0], "tools": [{"a": deep}]}]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows * 3))
+    for target in READERS:
+        for workers in (1, 2):
+            with_lane = _convert(path, tmp_path / f"a-{target.name}-{workers}.jsonl", target.name, workers=workers)
+            with monkeypatch.context() as m:
+                m.setattr(engine_convert, "rich_lane", lambda source, target: None)
+                without = _convert(path, tmp_path / f"b-{target.name}-{workers}.jsonl", target.name, workers=workers)
+            assert with_lane == without, (target.name, workers)
+
+
+def test_a_message_of_role_and_a_non_text_field_is_refused_by_the_check_lane(tmp_path: Path) -> None:
+    """Two keys but not role + content: the check lane looked at its text fields only beyond two keys, and crashed on
+    reasoning that is not text (found by the rich lane's property test); now the full lane says what is wrong."""
+    from ftdata.ops.validate import validate_file
+
+    row = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "reasoning_content": 0}]}
+    assert not FORMATS["openai"].check(row)
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    assert [(p.path, p.code) for p in validate_file(path).problems] == [("messages[1].reasoning_content", "wrong_type")]
+
+
+def _deep(levels: int) -> Any:
+    value: Any = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("fmt", sorted(RICHES))
+def test_a_rich_lane_takes_no_deep_row_but_in_tools(fmt: str) -> None:
+    """convert's rich lane and validate's check lane check the depth of a row only when it holds `tools` objects
+    (`Format.rich`): anywhere else they must refuse a value nested deeper than their shape."""
+    deep = _deep(200)
+
+    def places(value: Any) -> list[Any]:  # every copy of `value` with one of its values (at any depth) made deep
+        out: list[Any] = [deep]
+        if isinstance(value, dict):
+            for k, v in value.items():
+                out += [{**value, k: d} for d in places(v)]
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                out += [value[:i] + [d] + value[i + 1:] for d in places(v)]
+        return out
+
+    lane = RICHES[fmt]
+    for seed in RICH[fmt] + EDGES[fmt]:
+        for key, value in seed.items():
+            if key != "tools":
+                assert not any(lane.rich({**seed, key: d}) for d in places(value)), (key, seed)
+                assert not any(lane.check({**seed, key: d}) for d in places(value)), (key, seed)  # validate's too
+
+
+def test_validate_finds_a_deep_row_its_check_lane_would_take_but_for_the_depth(tmp_path: Path) -> None:
+    """validate reads shallow (the check lane's shapes are fixed but in `tools`): a row valid but for tools nested
+    too deep is still the reader's `too_deep` problem."""
+    from ftdata.ops.validate import validate_file
+
+    deep = {**RICH["openai"][0], "tools": [{"a": _deep(200)}]}
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(RICH["openai"][0]) + "\n" + json.dumps(deep) + "\n")
+    assert FORMATS["openai"].check(deep)
+    assert [(p.line, p.code) for p in validate_file(path).problems if p.code != "type_drift"] == [(2, "too_deep")]
