@@ -197,3 +197,19 @@ def test_data_urls_whose_type_names_another_kind(tmp_path: Path) -> None:
     assert [p.path for p in found] == ["audios[0]", "audios[1]"]
     assert "it holds 'text/plain', not audio" in found[0].message and "holds no audio stream" in found[1].message
     assert check_refs("videos", [video], Media(tmp_path)) == []
+
+
+@pytest.mark.parametrize("suffix", ["mp4", "webm", "avi", "mov", "m4a", "mp3", "flac"])
+def test_a_file_cut_at_any_byte_is_a_row_problem_never_a_crash(tmp_path: Path, suffix: str) -> None:
+    """A probe found an mp4 cut at 1,650 bytes crashing every command (exit 3: a stream without a codec context);
+    every cut of every container must be that row's problem or a valid (shorter) file."""
+    data = media_bytes(suffix, 1.0)
+    step = max(1, len(data) // 60)
+    names = []
+    for size in range(0, len(data), step):
+        (tmp_path / f"cut{size}.{suffix}").write_bytes(data[:size])
+        names.append(f"cut{size}.{suffix}")
+    report = validate_file(rows(tmp_path, KIND[suffix], names))
+    assert report.records == len(names)
+    assert {p.code for p in report.problems} <= {"media_undecodable"}
+    assert report.invalid >= 1

@@ -62,7 +62,9 @@ def probe_av(source: str | IO[bytes], kind: str, name: str = "") -> Probe:
     if av is None:
         return NOT_CHECKED
     want = STREAM[kind]
-    errors = (av.FFmpegError, OSError, ValueError, EOFError, MemoryError, IndexError, StopIteration)
+    # a hostile or cut file can fail anywhere inside PyAV (a stream without a codec context is None: AttributeError),
+    # so any exception while reading it is that file's problem, never the run's
+    errors = (Exception,)
     try:
         opened = av.open(source, metadata_errors="ignore")
     except errors as err:  # no container FFmpeg knows (text, noise), or its header is cut
@@ -75,6 +77,8 @@ def probe_av(source: str | IO[bytes], kind: str, name: str = "") -> Probe:
                 return Probe(error=f"it holds no {want} stream (only {held})" if held else
                              "no stream could be read from it (cut short, or not a media file)")
             fmt, announced = _format(box.format.name, name), _announced(box, stream)
+            if stream.codec_context is None:  # the stream's header is cut: FFmpeg has no decoder for it
+                return Probe(error=f"its {want} stream cannot be decoded (cut short, or a codec FFmpeg lacks)")
             stream.codec_context.thread_count = 1  # one frame is decoded: a decoder's thread pool costs more
             if next(iter(box.decode(stream)), None) is None:
                 return Probe(error=f"no {want} frame decodes")
