@@ -213,3 +213,20 @@ def test_a_file_cut_at_any_byte_is_a_row_problem_never_a_crash(tmp_path: Path, s
     assert report.records == len(names)
     assert {p.code for p in report.problems} <= {"media_undecodable"}
     assert report.invalid >= 1
+
+
+def test_image_data_urls_are_opened_by_their_content_whatever_their_type(tmp_path: Path) -> None:
+    """A probe found `data:text/plain` (or audio, octet-stream) in an image slot passing as 'not decoded' while
+    fttrain then failed on it: Pillow opens the bytes, so they decide; a wrong type is named when they are no image."""
+    from images import image_bytes
+
+    def url(mime: str, data: bytes) -> str:
+        return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+    bad = [url("text/plain", b"hello world"), url("audio/mpeg", audio_bytes("mp3")),
+           url("application/octet-stream", b"\x00" * 64)]
+    found = check_refs("images", bad, Media(tmp_path))
+    assert [p.path for p in found] == ["images[0]", "images[1]", "images[2]"]
+    assert "it holds 'text/plain', not an image" in found[0].message
+    good = [url("application/octet-stream", image_bytes("PNG")), url("image/png", image_bytes("PNG"))]
+    assert check_refs("images", good, Media(tmp_path)) == []

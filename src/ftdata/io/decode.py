@@ -112,8 +112,9 @@ def probe_data_url(url: str, kind: str = "images") -> Probe:
     if data is None:
         return Probe(error=why)
     major, _, minor = mime.partition("/")
-    if kind == "images":
-        return NOT_CHECKED if mime and major != "image" else probe_image(io.BytesIO(data))
+    if kind == "images":  # loaders open the bytes by their content, whatever the MIME type says
+        found = probe_image(io.BytesIO(data))
+        return Probe(error=f"it holds '{mime}', not an image") if found.error and mime and major != "image" else found
     if mime and major not in ("audio", "video"):
         return Probe(error=f"it holds '{mime}', not {kind[:-1]}")
     suffix = {"x-wav": "wav", "wave": "wav", "mpeg": "mp3", "*": ""}.get(minor, minor)
