@@ -230,3 +230,15 @@ def test_image_data_urls_are_opened_by_their_content_whatever_their_type(tmp_pat
     assert "it holds 'text/plain', not an image" in found[0].message
     good = [url("application/octet-stream", image_bytes("PNG")), url("image/png", image_bytes("PNG"))]
     assert check_refs("images", good, Media(tmp_path)) == []
+
+
+def test_dot_dot_through_a_missing_folder_is_missing_as_the_os_opens_it(tmp_path: Path) -> None:
+    """A probe found `nothing/../1.jpg` valid (resolved on paper) while fttrain's Image.open failed on it."""
+    from images import image_bytes
+
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "1.jpg").write_bytes(image_bytes("JPEG"))
+    (tmp_path / "sub").mkdir()
+    refs = ["nothing/../img/1.jpg", "img/1.jpg/../1.jpg", "sub/../img/1.jpg", "img/1.jpg"]
+    found = check_refs("images", refs, Media(tmp_path))
+    assert [(p.path, p.code) for p in found] == [("images[0]", "media_missing"), ("images[1]", "media_missing")]

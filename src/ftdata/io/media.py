@@ -81,7 +81,10 @@ class Media:
         known = self.folders.get(folder)
         if known is None:
             parent = str((self.base / folder).resolve())  # an absolute folder replaces the base
-            known = (parent, _listing(parent) if len(self.folders) < MAX_LISTED else None)
+            # resolve() drops "x/.." on paper; the OS walks it, so a missing or non-folder x fails a loader's open
+            walkable = ".." not in folder.split("/") or os.path.isdir(self.base / folder)
+            listing = (_listing(parent) if len(self.folders) < MAX_LISTED else None) if walkable else {}
+            known = (parent, listing)
             if len(self.folders) < 10_000:
                 self.folders[folder] = known
         parent, entries = known
