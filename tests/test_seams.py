@@ -504,7 +504,7 @@ def test_an_internal_error_is_exit_3_with_one_line_and_the_traceback_only_with_d
             cli.main()
         assert done.value.code == 3
         err = capsys.readouterr().err
-        assert err.startswith("internal error: RuntimeError: a bug of ours (run again with --debug") and "Traceback" not in err
+        assert err.startswith("internal error: RuntimeError: a bug of ours (run again as `ftdata --debug COMMAND ...`") and "Traceback" not in err
 
 
 @pytest.mark.parametrize("calls", ["5", "1.5", "true", '"x"'])

@@ -320,7 +320,7 @@ def error(message: str) -> None:
 
 
 def internal_error(crash: BaseException, report: str) -> None:
-    err.print(f"internal error: {type(crash).__name__}: {safe(crash)} (run again with --debug for the traceback; "
+    err.print(f"internal error: {type(crash).__name__}: {safe(crash)} (run again as `ftdata --debug COMMAND ...` for the traceback; "
               f"{report})", soft_wrap=True)
 
 
