@@ -168,40 +168,42 @@ def _collect(ds: Dataset, spec: RunSpec, stage: Stage, strict_kind: bool, images
 
 def _media(name: str, records: list[Record], positions: list[str], spec: RunSpec,
            images_ok: bool = False) -> tuple[list[Record], Counter[str]]:
-    """Rows with media stop the run (a text-only model would learn `<image>` as text, in silence), or with
-    --drop-media lose their placeholders and media, counted; a vision-language model (`images_ok`) takes images."""
-    kinds_held = ("videos", "audios") if images_ok and not spec.drop_media else MEDIA_KINDS
+    """Rows with media the model cannot take stop the run (a text-only model would learn `<image>` as text, in
+    silence), or with --drop-media lose those media and their placeholders, counted; a vision-language model
+    (`images_ok`) keeps its images either way."""
+    kinds_held = ("videos", "audios") if images_ok else MEDIA_KINDS
     found = [i for i, r in enumerate(records) if any(getattr(r, k) for k in kinds_held)]
     if not found:
         return records, Counter()
-    kinds = Counter({k: sum(len(getattr(records[i], k) or []) for i in found) for k in MEDIA_KINDS})
+    kinds = Counter({k: sum(len(getattr(records[i], k) or []) for i in found) for k in kinds_held})
     if not spec.drop_media:
         held = ", ".join(f"{n} {k}" for k, n in kinds.items() if n)
-        model = ("the vision-language model's processor is given images only" if images_ok else
-                 "fttrain trains text-only models")
-        raise DataError(f"{len(found)} row(s) of {name} hold media ({held}; first: {positions[found[0]]}) and "
-                        f"{model}: the <image>/<video>/<audio> placeholders would be trained as text and the media "
-                        "never seen. Pass a vision-language model (a folder with its processor) as --model to train "
-                        "images, or --drop-media to train their text only")
+        fix = ("the vision-language model's processor is given images only: their video/audio placeholders would be "
+               "trained as text and the media never seen. Remove those media, or pass --drop-media to train these "
+               "rows without their video and audio (images kept)" if images_ok else
+               "fttrain trains text-only models: the <image>/<video>/<audio> placeholders would be trained as text "
+               "and the media never seen. Pass a vision-language model (a folder with its processor) as --model to "
+               "train images, or --drop-media to train their text only")
+        raise DataError(f"{len(found)} row(s) of {name} hold media ({held}; first: {positions[found[0]]}) and {fix}")
     out = list(records)
     for i in found:
-        out[i] = without_media(records[i])
+        out[i] = without_media(records[i], kinds_held)
     return out, kinds + Counter(rows=len(found))
 
 
-def without_media(record: Record) -> Record:
-    """The record with its media lists removed and their placeholders taken out of every message."""
-    update: dict[str, Any] = {k: None for k in MEDIA_KINDS}
+def without_media(record: Record, kinds: tuple[str, ...] = MEDIA_KINDS) -> Record:
+    """The record with its media lists of `kinds` removed and their placeholders taken out of every message."""
+    update: dict[str, Any] = {k: None for k in kinds}
     for name in ("messages", "chosen", "rejected", "completion"):
         msgs = getattr(record, name)
         if msgs is not None:
-            update[name] = [m.model_copy(update={"content": strip_placeholders(m.content)}) for m in msgs]
+            update[name] = [m.model_copy(update={"content": strip_placeholders(m.content, kinds)}) for m in msgs]
     return record.model_copy(update=update)
 
 
-def strip_placeholders(text: str) -> str:
-    for mark in PLACEHOLDERS.values():
-        text = text.replace(mark, "")
+def strip_placeholders(text: str, kinds: tuple[str, ...] = MEDIA_KINDS) -> str:
+    for kind in kinds:
+        text = text.replace(PLACEHOLDERS[kind], "")
     return text
 
 

@@ -129,5 +129,5 @@ def media_line(source: Source) -> str:
     """'--drop-media: mllm_demo: 6 rows trained as text only (7 images removed, with their placeholders)'."""
     d = source.media_dropped
     held = ", ".join(f"{d[k]} {k}" for k in MEDIA_KINDS if d[k])
-    return (f"--drop-media: {source.name}: {d['rows']} rows trained as text only ({held} removed, with their "
-            "placeholders)")
+    how = "as text only" if d["images"] else "without their video and audio (images kept)"
+    return f"--drop-media: {source.name}: {d['rows']} rows trained {how} ({held} removed, with their placeholders)"

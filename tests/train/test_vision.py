@@ -249,3 +249,28 @@ def test_the_bundled_vlm_is_small_and_needs_no_torchvision(vlm: Path) -> None:
 
     assert sum(f.stat().st_size for f in vlm.iterdir()) < 2_000_000
     assert importlib.util.find_spec("torchvision") is None or os.environ.get("FTTRAIN_TORCHVISION_OK")
+
+
+def test_drop_media_with_a_vision_language_model_drops_video_and_audio_only(vlm: Path, tmp_path: Path) -> None:
+    """A probe found --drop-media with a VLM stripping every image too ('vision: 0 images in 0 rows')."""
+    import shutil
+
+    demo = Path(__file__).resolve().parents[2] / "fixtures/upstream/llamafactory/mllm_demo_data"
+    for name in ("1.jpg", "2.jpg", "1.mp4"):
+        shutil.copy(demo / name, tmp_path / name)
+
+    def row(content: str, **media: list[str]) -> str:
+        return json.dumps({"messages": [{"role": "user", "content": content},
+                                        {"role": "assistant", "content": "A goal."}], **media}) + "\n"
+
+    data = tmp_path / "data.jsonl"
+    data.write_text(row("<image>Who?", images=["1.jpg"]) + row("<image>Where?", images=["2.jpg"])
+                    + row("<image><video>And here?", images=["1.jpg"], videos=["1.mp4"]))
+    stopped = runner.invoke(app, ["sft", str(data), "--model", str(vlm), "--dry-run", "--no-cache"])
+    out = " ".join(stopped.output.split())
+    assert stopped.exit_code == 1 and "Pass a vision-language model" not in out and "(images kept)" in out
+    result = runner.invoke(app, ["sft", str(data), "--model", str(vlm), "--dry-run", "--no-cache", "--drop-media"])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "1 rows trained without their video and audio (images kept) (1 videos removed" in out
+    assert "note: vision: 3 images in 3 rows" in out
