@@ -247,3 +247,23 @@ def test_the_page_opens_in_chromium_with_the_problem_table_and_no_script_error(t
     assert f"{tmp_path}/a<b>&'x'.jsonl:2" in locations
     assert not [t for t, _ in page.tags if t == "img"] and "pwned" not in re.sub(r"<td.*?</td>", "", dom, flags=re.S)
     assert len([t for t, _ in page.tags if t == "svg"]) == 3
+
+
+def test_the_page_never_replaces_a_media_file_the_run_read(tmp_path: Path) -> None:
+    """A probe found `--html md/1.jpg --force` turning a row's image into an HTML page (exit 0)."""
+    from images import image_bytes
+
+    (tmp_path / "md").mkdir()
+    jpg = tmp_path / "md" / "1.jpg"
+    jpg.write_bytes(image_bytes("JPEG"))
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"messages": [{"role": "user", "content": "<image>Who?"},
+                                             {"role": "assistant", "content": "A cat."}], "images": ["md/1.jpg"]}) + "\n")
+    before = jpg.read_bytes()
+    for target in (jpg, tmp_path / "md" / ".." / "md" / "1.jpg"):
+        result = runner.invoke(app, ["validate", str(data), "--html", str(target), "--force"])
+        assert result.exit_code == 2 and "is a media file this run read" in result.output, result.output
+        assert jpg.read_bytes() == before
+    assert not [p for p in (tmp_path / "md").iterdir() if p.name != "1.jpg"]  # no temp file left
+    out = runner.invoke(app, ["convert", str(data), "--to", "sharegpt", "-o", str(jpg), "--force", "--no-dataset-info"])
+    assert out.exit_code == 2 and jpg.read_bytes() == before, out.output

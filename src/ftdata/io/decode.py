@@ -46,6 +46,12 @@ def stat_key(path: str) -> StatKey | None:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
+def was_probed(path: str) -> bool:
+    """Was this file (under any name) read as media in this run? An output must never replace one."""
+    key = stat_key(path)
+    return key is not None and any((*key, kind) in PROBES for kind in ("images", "videos", "audios"))
+
+
 def cached_probe(path: str, kind: str = "images") -> Probe:
     """`probe_image` of a file (or, for audios and videos, `probe_sound`), once per file per run (keyed by its
     stat: a changed file is decoded again)."""

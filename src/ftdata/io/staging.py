@@ -172,7 +172,15 @@ def signals_held() -> Iterator[None]:
 def commit(staged: list[Staged], discard: tuple[Staged, ...] = ()) -> None:
     """Sync and put `staged` in place in order, drop `discard`: as one step as far as the file system allows. When
     a target to create appeared meanwhile, the files this commit created are removed again and OutputExists is
-    raised (replaced files cannot be put back, so replacing targets go last)."""
+    raised (replaced files cannot be put back, so replacing targets go last). A file this run read as media (a
+    row's image, say) is never replaced: UsageError."""
+    from ftdata.io.decode import was_probed  # media are inputs known only once read: checked at the last moment
+
+    read = next((s.target for s in staged if s.replace and was_probed(str(s.target))), None)
+    if read is not None:
+        for s in [*staged, *discard]:
+            s.discard()
+        raise UsageError(f"{read} is a media file this run read (a row names it); choose another output")
     try:
         for s in staged:
             s.sync()
