@@ -154,7 +154,7 @@ def prepare(stage: Stage, source: Path, spec: RunSpec) -> Prepared:
             built.append(Dataset.from_list(rows) if rows else None)
     counts = total(sources)
     if all(b is None for b in built):
-        raise DataError(f"no samples left to train on: {nothing_left(sources)}")
+        raise DataError(f"no samples left to train on: {nothing_left(sources, spec)}")
     combined = combine([b for b in built if b is not None], spec)
     train_rows, eval_rows = split_eval(combined, spec.val_size, spec.seed)
     return Prepared(model_path, tokenizer, sources, counts, train_rows, eval_rows, key, cache, folders, vision)
@@ -168,14 +168,17 @@ def total(sources: list[Source]) -> Counts:
     return counts
 
 
-def nothing_left(sources: list[Source]) -> str:
+def nothing_left(sources: list[Source], spec: RunSpec) -> str:
     """Where every sample went, per dataset (for the "no samples left" error)."""
-    parts = []
+    parts, cut = [], 0
     for s in sources:
         c = s.counts or Counts()
-        parts.append(f"{s.name}: {c.samples} samples, {c.dropped_over_length} dropped for length, "
+        cut += c.image_cut
+        images = f" ({c.image_cut} because fitting them would cut an image's tokens)" if c.image_cut else ""
+        parts.append(f"{s.name}: {c.samples} samples, {c.dropped_over_length} dropped for length{images}, "
                      f"{c.dropped_no_target} with nothing to train on, {c.unrenderable} the template cannot render")
-    return "; ".join(parts) + " (try a larger --max-length or --overlong split)"
+    fix = "a larger --max-length" + ("" if spec.overlong == "split" or cut else " or --overlong split")
+    return "; ".join(parts) + f" (try {fix})"
 
 
 def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight], None], dry_run: bool = False) -> Result:

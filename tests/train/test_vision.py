@@ -274,3 +274,11 @@ def test_drop_media_with_a_vision_language_model_drops_video_and_audio_only(vlm:
     assert result.exit_code == 0, result.output
     assert "1 rows trained without their video and audio (images kept) (1 videos removed" in out
     assert "note: vision: 3 images in 3 rows" in out
+
+
+def test_no_sample_left_names_the_images_and_no_option_already_in_effect(vlm: Path) -> None:
+    """A probe found 'try ... --overlong split' with split in effect, and no word of the images behind the drops."""
+    result = runner.invoke(app, ["sft", str(MLLM), "--model", str(vlm), "--dry-run", "--no-cache", "--max-length", "12"])
+    out = " ".join(result.output.split())
+    assert result.exit_code != 0 and "no samples left to train on" in out
+    assert "because fitting them would cut an image's tokens" in out and "--overlong split" not in out
