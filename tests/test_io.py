@@ -249,3 +249,15 @@ def test_validate_progress_moves_on_all_valid_files(tmp_path: Path) -> None:
     seen: list[int] = []
     report = validate_file(f, progress=seen.append)
     assert (report.records, report.valid) == (9000, 9000) and seen == [4096, 8192]
+
+
+def test_a_byte_that_is_not_utf8_is_named_at_its_column(tmp_path: Path) -> None:
+    """orjson says 'surrogates not allowed ... column 1' for a 0xff byte at column 18; say what and where."""
+    from ftdata.ops.validate import validate_file
+
+    f = tmp_path / "bad.jsonl"
+    f.write_bytes(b'{"instruction": "\xff\xfe</td>", "output": 3}\n{"instruction": "\xc3\xa9\xff", "output": "x"}\n'
+                  b'{"instruction": "ok", "output": "x"}\n')
+    messages = [p.message for p in validate_file(f).problems]
+    assert messages[0].startswith("not valid UTF-8: byte 0xff at column 18;")
+    assert messages[1].startswith("not valid UTF-8: byte 0xff at column 19;")  # 'é' is one column

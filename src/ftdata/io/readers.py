@@ -206,7 +206,18 @@ def decode(raw: bytes) -> Any:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
-        return Problem(None, None, "", "invalid_json", f"not valid JSON: {err}; fix or remove this line")
+        return Problem(None, None, "", "invalid_json", _not_json(raw, err))
     return Problem(None, None, "", "too_deep", TOO_DEEP) if too_deep(raw, value) else value
+
+
+def _not_json(raw: bytes, err: orjson.JSONDecodeError) -> str:
+    """orjson's error in words; a byte that is not UTF-8 is named at its column (orjson says 'surrogates' at 1)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        column = len(raw[: bad.start].decode("utf-8", errors="replace")) + 1
+        return (f"not valid UTF-8: byte 0x{raw[bad.start]:02x} at column {column}; save the file as UTF-8 "
+                "(or fix or remove this line)")
+    return f"not valid JSON: {err}; fix or remove this line"
 
 
