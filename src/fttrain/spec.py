@@ -6,7 +6,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ftdata.core.suggest import did_you_mean
 
@@ -15,12 +15,13 @@ Stage = Literal["sft", "dpo", "kto"]
 DpoLoss = Literal["sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
                   "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm"]
 KtoLoss = Literal["kto", "apo_zero_unpaired"]
+BUNDLED = ("tiny-qwen2", "tiny-llava")  # src/fttrain/assets: the tiny test models, by name
 
 
 class RunSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str | None = Field(None, description="Base model: a local HF model folder (default: the bundled tiny model).")
+    model: str | None = Field(None, description="Base model: a local HF model folder, or tiny-qwen2 / tiny-llava (the bundled tiny test models, text and vision-language; default: tiny-qwen2).")
     dataset: str | None = Field(None, description="Entry names in the dataset_info.json, comma-separated (default: all local entries of this stage's kind).")
     method: Literal["lora", "qlora", "full", "freeze"] = Field("lora", description="lora, qlora (4/8-bit base + LoRA), full, or freeze (train the last N layers).")
     output_dir: str | None = Field(None, description="Where checkpoints and the final model/adapter go (default: output/<stage>).")
@@ -77,6 +78,16 @@ class RunSpec(BaseModel):
     cache_dir: str | None = Field(None, description="Where the tokenized cache lives (default: $FTTRAIN_CACHE_DIR, else .fttrain-cache beside the data).")
     workers: int | None = Field(None, ge=1, description="Processes that tokenize rows for the cache (default: all cores; fewer on small jobs).")
     trl: dict[str, Any] = Field(default_factory=dict, description="YAML only: other trl/transformers config fields, passed through.")
+
+    @field_validator("model")
+    @classmethod
+    def _bundled(cls, model: str | None) -> str | None:
+        """The bundled models by name (a folder of that name here wins), so a pip install can name them too."""
+        if model in BUNDLED and not Path(model).exists():
+            from importlib import resources
+
+            return str(resources.files("fttrain") / "assets" / model)
+        return model
 
     @model_validator(mode="after")
     def _consistent(self) -> "RunSpec":

@@ -87,3 +87,17 @@ def test_runs_never_reach_for_the_hub_nor_its_kernels(monkeypatch, tmp_path) -> 
 def test_cache_of_a_missing_source_is_a_usage_error(tmp_path) -> None:
     result = runner.invoke(app, ["cache", str(tmp_path / "nope.json")])
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_the_bundled_models_have_names_a_pip_install_can_use(tmp_path, monkeypatch) -> None:
+    """A probe found no way to name the bundled vision-language model outside a checkout."""
+    from pathlib import Path
+
+    from fttrain.spec import load_spec
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("tiny-llava", "tiny-qwen2"):
+        folder = Path(load_spec({"model": name}, None).model)
+        assert folder.is_absolute() and (folder / "config.json").is_file() and folder.name == name
+    (tmp_path / "tiny-llava").mkdir()  # a folder of that name here wins
+    assert load_spec({"model": "tiny-llava"}, None).model == "tiny-llava"
