@@ -8,6 +8,9 @@ media part becomes a placeholder + an item of the record's media list of its kin
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any, Literal
 
 from ftdata.core.canonical import Kind, Message, Role, tool_calls_json
@@ -393,6 +396,31 @@ def messages_ok(msgs: list[Any], end: Literal["answer", "prompt", "kto"]) -> boo
     return prev == "assistant"
 
 
+def check_shape(raw: Raw) -> tuple[Hashable, bool]:
+    """A row `_check_rich` takes, for the file checks (`Format.check_shape`). The lane fixes which paths hold
+    objects (messages, their tool calls and functions; tools are free-form, left out) and every value's type but
+    the top level's, a message's content (text or null) and weight (0 / 1 or null): its structure is those, with
+    every object's keys in order. Reasoning: a message holds `reasoning_content` (no think tag passes the lane)."""
+    if "input" in raw:
+        inp = raw["input"]
+        msgs = inp["messages"]
+        top: tuple[Any, ...] = (tuple(raw), tuple(map(type, raw.values())), tuple(inp), tuple(map(type, inp.values())),
+                                tuple(raw["preferred_output"][0]), tuple(raw["non_preferred_output"][0]))
+    else:
+        msgs = raw["messages"]
+        top = (tuple(raw), tuple(map(type, raw.values())))
+    keys = frozenset(map(tuple, msgs))
+    if any("tool_calls" in k or "weight" in k for k in keys):  # only these messages may hold nulls, and calls
+        odd = [m for m in msgs if "tool_calls" in m or "weight" in m]
+        calls = list(chain.from_iterable(filter(None, map(dict.get, odd, TOOL_CALLS))))
+        top += (frozenset((tuple(m), type(m.get("content")), type(m.get("weight"))) for m in odd),
+                frozenset(map(tuple, calls)), frozenset(map(tuple, map(itemgetter("function"), calls))))
+    return (top, keys), any("reasoning_content" in k for k in keys)
+
+
+TOOL_CALLS = repeat("tool_calls")  # endless: shared by every call
+
+
 def light(raw: Raw) -> LightRecord:
     return LightRecord([LightMessage(ROLES[m["role"]], m["content"]) for m in raw["messages"]], raw.get("id"))
 
@@ -486,6 +514,7 @@ FORMAT = Format(
     fast=fast,
     check=check,
     check_walk=True,
+    check_shape=check_shape,
     light=light,
     rich=rich,
     light_writer=light_writer,
