@@ -12,9 +12,10 @@ No file policy here (which output, which rejects file, when to run in parallel):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
 from ftdata.core.canonical import MEDIA_KINDS
 from ftdata.core.problems import Problem, capped, problem
@@ -164,7 +165,7 @@ def scan_reader(read: Reader, fmt: Format, media: Media, checks: list[FileCheck]
     """validate's hot loop over one reader: rows the fast lane accepts are only counted (and shown to `checks`),
     the others checked into `report`."""
     tally = Tally()
-    items = read(plain_rows(check_lane(fmt, media), checks, walks(fmt)), tally)
+    items = read(plain_rows(check_lane(fmt, media), checks, walks(fmt), fmt.check_shape), tally)
     for item in check_items(items, fmt, media, records=False, fast_done=True):
         report.add(item)
         see(checks, item)
@@ -196,12 +197,14 @@ def walks(fmt: Format) -> Fast | None:
     return (lambda row: not fast(row)) if fast is not None else (lambda row: True)
 
 
-def plain_rows(fast: Fast | None, checks: list[FileCheck], whole: Fast | None = None) -> Accept | None:
+def plain_rows(fast: Fast | None, checks: list[FileCheck], whole: Fast | None = None,
+               shape: Callable[[Raw], tuple[Hashable, bool]] | None = None) -> Accept | None:
     """The reader's hot-path test: the fast check, showing each accepted row to the file checks (`whole`: which
-    of them whole, see `walks`)."""
+    of them whole, see `walks`; `shape`: how to describe those, `Format.check_shape`)."""
     if fast is None:
         return None
     shows = [c.see_plain for c in checks]
+    shaped = [c.see_shaped for c in checks]
 
     def accept(row: Raw, raw: memoryview, index: int, line: int) -> bool:
         deep = whole is not None and whole(row)
@@ -209,6 +212,11 @@ def plain_rows(fast: Fast | None, checks: list[FileCheck], whole: Fast | None = 
             return False
         if type(row.get("tools")) in (list, dict) and too_deep(raw, row):
             return False  # the reader's depth guard, where the check lanes' shapes leave room (else: tested shallow)
+        if deep and shape is not None:
+            structure, reasoning = shape(row)
+            for tell in shaped:
+                tell(row, structure, reasoning, index, line)
+            return True
         for show in shows:
             show(row, index, line, deep)
         return True

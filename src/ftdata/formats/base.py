@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -84,6 +84,10 @@ class Format:
     # the rows `check` takes beyond `fast` hold nested values whose JSON type other rows may hold differently
     # (OpenAI tool-call arguments as text here, objects there): type_drift walks them whole
     check_walk: bool = False
+    # for those rows (`check` takes them, `fast` does not): (their structure: equal for rows whose objects hold the
+    # same keys with values of the same types at every path but in free-form values; whether their message lists may
+    # hold reasoning); the file checks walk a structure once and such a row's free-form values only
+    check_shape: Callable[[Raw], tuple[Hashable, bool]] | None = None
     light: Callable[[Raw], LightRecord] | None = None
     light_writer: Callable[[LightRecord], Raw] | None = None
     # convert's rich lane: a row `check` takes (tool calls, reasoning, pairs), as the light record of the full lane's

@@ -127,6 +127,9 @@ class LightRecord:
     tools: list[dict[str, Any]] | None = None
     text = images = videos = audios = None
     kind: Kind = "sft"
+    # the lane proved the turns plain (no name, no weight but the default, no two user messages in a row): the
+    # writers' passes that refuse those (`Writing.default_weights_only`, `no_names`, `alternating`) are skipped
+    plain_turns = False
 
     def __init__(self, messages: list[LightMessage], id: Any = None, meta: dict[str, Any] | None = None) -> None:
         self.messages, self.id, self.meta = messages, id, meta or None
@@ -171,12 +174,13 @@ class LightRecord:
 class RichRecord(LightRecord):
     """A light record with tool calls, reasoning, tools, a preference pair or a KTO completion (the rich lane)."""
 
-    __slots__ = ("chosen", "completion", "kind", "label", "rejected", "tools")
+    __slots__ = ("chosen", "completion", "kind", "label", "plain_turns", "rejected", "tools")
 
     def __init__(self, messages: list[LightMessage], id: Any = None, meta: dict[str, Any] | None = None,
                  tools: list[dict[str, Any]] | None = None, chosen: list[LightMessage] | None = None,
                  rejected: list[LightMessage] | None = None, completion: list[LightMessage] | None = None,
-                 label: bool | None = None) -> None:
+                 label: bool | None = None, plain_turns: bool = False) -> None:
         self.messages, self.id, self.meta, self.tools = messages, id, meta or None, tools
+        self.plain_turns = plain_turns
         self.chosen, self.rejected, self.completion, self.label = chosen, rejected, completion, label
         self.kind = "preference" if chosen is not None else "kto" if completion is not None else "sft"

@@ -344,7 +344,9 @@ def rich(raw: Raw) -> LightRecord | None:
                     else LightMessage("assistant", parts["MOSS"] or ""))
         plain = plain and thoughts is None
     meta = {"category": raw["category"]} if "category" in raw else None
-    return (LightRecord if plain else RichRecord)(msgs, raw["conversation_id"], meta)
+    if plain:
+        return LightRecord(msgs, raw["conversation_id"], meta)
+    return RichRecord(msgs, raw["conversation_id"], meta, plain_turns=True)  # user and assistant alternate, no names
 
 
 def light(raw: Raw) -> LightRecord:

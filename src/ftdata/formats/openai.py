@@ -8,6 +8,9 @@ media part becomes a placeholder + an item of the record's media list of its kin
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any, Literal
 
 from ftdata.core.canonical import Kind, Message, Role, tool_calls_json
@@ -393,6 +396,31 @@ def messages_ok(msgs: list[Any], end: Literal["answer", "prompt", "kto"]) -> boo
     return prev == "assistant"
 
 
+def check_shape(raw: Raw) -> tuple[Hashable, bool]:
+    """A row `_check_rich` takes, for the file checks (`Format.check_shape`). The lane fixes which paths hold
+    objects (messages, their tool calls and functions; tools are free-form, left out) and every value's type but
+    the top level's, a message's content (text or null) and weight (0 / 1 or null): its structure is those, with
+    every object's keys in order. Reasoning: a message holds `reasoning_content` (no think tag passes the lane)."""
+    if "input" in raw:
+        inp = raw["input"]
+        msgs = inp["messages"]
+        top: tuple[Any, ...] = (tuple(raw), tuple(map(type, raw.values())), tuple(inp), tuple(map(type, inp.values())),
+                                tuple(raw["preferred_output"][0]), tuple(raw["non_preferred_output"][0]))
+    else:
+        msgs = raw["messages"]
+        top = (tuple(raw), tuple(map(type, raw.values())))
+    keys = frozenset(map(tuple, msgs))
+    if any("tool_calls" in k or "weight" in k for k in keys):  # only these messages may hold nulls, and calls
+        odd = [m for m in msgs if "tool_calls" in m or "weight" in m]
+        calls = list(chain.from_iterable(filter(None, map(dict.get, odd, TOOL_CALLS))))
+        top += (frozenset((tuple(m), type(m.get("content")), type(m.get("weight"))) for m in odd),
+                frozenset(map(tuple, calls)), frozenset(map(tuple, map(itemgetter("function"), calls))))
+    return (top, keys), any("reasoning_content" in k for k in keys)
+
+
+TOOL_CALLS = repeat("tool_calls")  # endless: shared by every call
+
+
 def light(raw: Raw) -> LightRecord:
     return LightRecord([LightMessage(ROLES[m["role"]], m["content"]) for m in raw["messages"]], raw.get("id"))
 
@@ -409,29 +437,38 @@ def rich(raw: Raw) -> LightRecord | None:
         chosen, rejected = ([LightMessage("assistant", raw[k][0]["content"])]
                             for k in ("preferred_output", "non_preferred_output"))
         meta = {"parallel_tool_calls": inp["parallel_tool_calls"]} if "parallel_tool_calls" in inp else None
-        return RichRecord(_rich_messages(inp["messages"]), raw.get("id"), meta, chosen=chosen, rejected=rejected)
-    msgs = _rich_messages(raw["messages"])
+        msgs, plain = _rich_messages(inp["messages"])
+        return RichRecord(msgs, raw.get("id"), meta, chosen=chosen, rejected=rejected, plain_turns=plain)
+    msgs, plain = _rich_messages(raw["messages"])
     tools = parse_tools(raw.get("tools"), "tools")[0]
     meta = {"parallel_tool_calls": raw["parallel_tool_calls"]} if "parallel_tool_calls" in raw else None
     if "label" in raw:  # `check`: the last message is the labelled answer
-        return RichRecord(msgs[:-1], raw.get("id"), meta, tools, completion=msgs[-1:], label=raw["label"])
-    return RichRecord(msgs, raw.get("id"), meta, tools)
+        return RichRecord(msgs[:-1], raw.get("id"), meta, tools, completion=msgs[-1:], label=raw["label"],
+                          plain_turns=plain)
+    return RichRecord(msgs, raw.get("id"), meta, tools, plain_turns=plain)
 
 
-def _rich_messages(msgs: list[Raw]) -> list[LightMessage]:
-    """Messages `messages_ok` takes, as `convert_messages` reads them."""
+def _rich_messages(msgs: list[Raw]) -> tuple[list[LightMessage], bool]:
+    """Messages `messages_ok` takes, as `convert_messages` reads them; whether their turns are plain (no name, no
+    weight but the default, no two user messages in a row: what `RichRecord.plain_turns` says)."""
     out: list[LightMessage] = []
+    plain, prev = True, ""
     for m in msgs:
+        role = ROLES[m["role"]]
+        if role == prev == "user":
+            plain = False
+        prev = role
         if m.keys() == FAST_MESSAGE_KEYS:
-            out.append(LightMessage(ROLES[m["role"]], m["content"]))
+            out.append(LightMessage(role, m["content"]))
             continue
         calls = [light_call({"name": c["function"]["name"], "arguments": c["function"].get("arguments", "{}"),
                              "id": c.get("id")}) for c in m.get("tool_calls") or ()]
-        reasoning = m.get("reasoning_content")
-        out.append(RichMessage(ROLES[m["role"]], m.get("content") or "", calls or None,
+        reasoning, name, weight = m.get("reasoning_content"), m.get("name"), m.get("weight")
+        plain = plain and name is None and weight != 0  # the lane takes weights 0 / 1 on assistant messages only
+        out.append(RichMessage(role, m.get("content") or "", calls or None,
                                reasoning if reasoning is not None and reasoning.strip() else None,
-                               m.get("tool_call_id"), m.get("name"), m.get("weight")))
-    return out
+                               m.get("tool_call_id"), name, weight))
+    return out, plain
 
 
 def light_writer(rec: LightRecord) -> Raw:
@@ -486,6 +523,7 @@ FORMAT = Format(
     fast=fast,
     check=check,
     check_walk=True,
+    check_shape=check_shape,
     light=light,
     rich=rich,
     light_writer=light_writer,

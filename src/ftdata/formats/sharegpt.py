@@ -320,11 +320,12 @@ def rich(raw: Raw) -> LightRecord | None:
             msgs.append(LightMessage(ROLES[m["from"]], m["value"]))
     tools = parse_tools(raw.get("tools"), "tools")[0]
     if "kto_tag" in raw:
-        return RichRecord(msgs[:-1], raw.get("id"), tools=tools, completion=msgs[-1:], label=raw["kto_tag"])
+        return RichRecord(msgs[:-1], raw.get("id"), tools=tools, completion=msgs[-1:], label=raw["kto_tag"],
+                          plain_turns=True)
     if "chosen" in raw:  # `check`: both, single plain answers
         chosen, rejected = ([LightMessage(ROLES[raw[k]["from"]], raw[k]["value"])] for k in ("chosen", "rejected"))
-        return RichRecord(msgs, raw.get("id"), tools=tools, chosen=chosen, rejected=rejected)
-    return RichRecord(msgs, raw.get("id"), tools=tools)
+        return RichRecord(msgs, raw.get("id"), tools=tools, chosen=chosen, rejected=rejected, plain_turns=True)
+    return RichRecord(msgs, raw.get("id"), tools=tools, plain_turns=True)  # `check`: sides alternate, no names
 
 
 def light_writer(rec: LightRecord) -> Raw:

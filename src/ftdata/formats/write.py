@@ -73,6 +73,8 @@ class Writing:
 
     def default_weights_only(self, target: str) -> None:
         """Targets without per-message weights train assistant turns and mask the rest; refuse anything else."""
+        if getattr(self.record, "plain_turns", False):
+            return  # a light record whose lane proved it (`LightRecord.plain_turns`)
         for name, msgs in self.record.message_lists():
             for i, m in enumerate(msgs):
                 default = 1 if m.role == "assistant" else 0
@@ -81,6 +83,8 @@ class Writing:
 
     def alternating(self, target: str) -> None:
         """Targets that alternate strictly (LLaMA-Factory's) cannot hold two user messages in a row."""
+        if getattr(self.record, "plain_turns", False):
+            return  # a light record whose lane proved it (`LightRecord.plain_turns`)
         for name, msgs in self.record.message_lists():
             for i in range(1, len(msgs)):
                 if msgs[i].role == msgs[i - 1].role == "user":
@@ -88,6 +92,8 @@ class Writing:
                                                      "in a row cannot be written (join them into one)")
 
     def no_names(self, target: str) -> None:
+        if getattr(self.record, "plain_turns", False):
+            return  # a light record whose lane proved it (`LightRecord.plain_turns`)
         for name, msgs in self.record.message_lists():
             for i, m in enumerate(msgs):
                 if m.name is not None:

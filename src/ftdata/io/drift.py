@@ -12,6 +12,7 @@ about one tuple per object (objects are remembered by shape).
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,12 +56,27 @@ class TypeDrift:
     shapes: dict[str, dict[Shape, tuple[str, ...]]] = field(default_factory=dict)  # -> the keys holding containers
     free_seen: set[int] = field(default_factory=set)  # hashes of free-form values walked already (tools repeat)
     walked: bool = False  # one plain row walked whole (its nested paths, all strings, registered)
+    structures: set[Hashable] = field(default_factory=set)  # check-lane rows' structures walked (`see_shaped`)
     remembered: int = 0  # paths and keys held in types / keys / shapes, up to MAX_REMEMBERED
     full: Seen | None = None  # the row at which MAX_REMEMBERED was reached: later new paths go unchecked
 
     def see(self, item: Checked) -> None:
         if isinstance(item.raw, dict):
             self._object("", item.raw, item.index, item.line, False, 0)
+
+    def see_shaped(self, row: dict[str, Any], structure: Hashable, reasoning: bool, index: int, line: int | None) -> None:
+        """A row the check lane took and described (`Format.check_shape`): walked whole the first time its
+        structure is seen; after that, walking it again would add nothing (every object's shape at every path is
+        known), so only its free-form values (tools), which the structure leaves out, are walked."""
+        self.walked = True
+        if structure not in self.structures:
+            if len(self.structures) < MAX_PATHS:
+                self.structures.add(structure)
+            self._object("", row, index, line, False, 0)
+            return
+        for key, value in row.items():  # as `_inner` walks them at the top level, in the row's order
+            if key in FREE_FORM and (type(value) is dict or type(value) is list):
+                self._free(key_step("", key), value, index, line, 1)
 
     def see_plain(self, row: dict[str, Any], index: int, line: int | None, whole: bool = False) -> None:
         if whole or not self.walked:

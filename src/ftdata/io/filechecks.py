@@ -11,6 +11,7 @@ balance it.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,6 +29,11 @@ class FileCheck(Protocol):
     def see_plain(self, row: dict[str, Any], index: int, line: int | None, whole: bool = False) -> None:
         """A row the fast lane accepted (valid, no record built); `whole`: its nested values may vary from row to
         row (see `Format.check_walk`)."""
+
+    def see_shaped(self, row: dict[str, Any], structure: Hashable, reasoning: bool, index: int, line: int | None) -> None:
+        """A row the check lane accepted beyond its plain rows, as `Format.check_shape` describes it: `structure`
+        (equal for rows whose objects have the same keys and value types outside free-form values) and `reasoning`
+        (whether its message lists may hold reasoning)."""
 
     def merge(self, later: Any, records: int, lines: int) -> None: ...
 
@@ -67,6 +73,9 @@ class LabelBalance:
                 if label not in self.first:
                     self.first[label] = (index, line, key)
                 return
+
+    def see_shaped(self, row: dict[str, Any], structure: Hashable, reasoning: bool, index: int, line: int | None) -> None:
+        self.see_plain(row, index, line)
 
     def merge(self, later: LabelBalance, records: int, lines: int) -> None:
         for label, (index, line, path) in later.first.items():

@@ -5,12 +5,14 @@ reads one key: loaded as it is (`datasets` + a trainer's template), the rows und
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ftdata.core.problems import Problem
 from ftdata.core.reasoning import KEYS, OPEN, split_think
 from ftdata.core.reports import Checked
+from ftdata.io.drift import FREE_FORM
 
 BLOCK = "<think> block"  # the convention without a key: a leading block in the content
 
@@ -28,6 +30,19 @@ class ReasoningKeys:
     def see_plain(self, row: dict[str, Any], index: int, line: int | None, whole: bool = False) -> None:
         if whole:  # plain rows hold no reasoning: the fast lanes refuse reasoning keys and think tags
             self._row(row, index, line)
+
+    def see_shaped(self, row: dict[str, Any], structure: Hashable, reasoning: bool, index: int, line: int | None) -> None:
+        """A row the check lane took and described (`Format.check_shape`): without `reasoning` its message lists
+        hold no convention (no reasoning key, no think tag: the lane lets none through), so only its free-form
+        lists (tools), which no lane looks into, are read."""
+        if reasoning:
+            self._row(row, index, line)
+            return
+        for name, value in row.items():
+            if name in FREE_FORM and type(value) is list:
+                for m in value:
+                    if type(m) is dict:
+                        self._message(m, f"{name}[*]", index, line)
 
     def _row(self, row: dict[str, Any], index: int, line: int | None) -> None:
         for name, value in row.items():
