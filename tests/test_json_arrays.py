@@ -1,12 +1,15 @@
 """JSON arrays (issue 27): a comma after the last element is one problem of the file, never a record; every
 element's problems are located in the file's coordinates (line:column where the element starts)."""
 
+import io
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ftdata.cli import app
+from ftdata.io.jsonarray import iter_located
 from ftdata.ops.validate import validate_file
 
 runner = CliRunner()
@@ -76,9 +79,11 @@ def test_convert_counts_no_record_for_a_trailing_comma_and_says_so(tmp_path: Pat
 
 
 def test_a_doubled_comma_and_truncation_stay_records(tmp_path: Path) -> None:
-    """An empty element between two commas and a truncated last element are (lost) rows: counted, located."""
+    """An empty element between two commas and a truncated last element are (lost) rows: counted, located (the
+    truncated one where it starts, its message says where the file ends)."""
     report = validate_file(_write(tmp_path, '[{"instruction": "a", "output": "b"},,\n {"instruction": "c"'))
-    assert [(p.index, p.line, p.column) for p in report.problems] == [(1, 1, 38), (2, 2, 21)]
+    assert [(p.index, p.line, p.column) for p in report.problems] == [(1, 1, 38), (2, 2, 2)]
+    assert "the file ends inside this element at line 2 column 21" in report.problems[1].message
     assert (report.records, report.invalid, report.file_errors) == (3, 2, 0)
 
 
@@ -127,10 +132,11 @@ def test_a_missing_closing_bracket_after_a_complete_element_loses_no_row(tmp_pat
         assert (report.records, report.valid, len(report.problems)) == (2, 2, 1), ending
 
 
-def test_an_empty_unclosed_array_is_one_problem_and_no_record(tmp_path: Path) -> None:
+def test_an_empty_unclosed_array_is_no_record(tmp_path: Path) -> None:
     for text in ("[", "[\n  ", "[,"):
         report = validate_file(_write(tmp_path, text))
-        assert (report.records, report.file_errors, len(report.problems)) == (0, 1, 1), text
+        empty = f"{tmp_path / 'multi.json'}: no records (the file is empty)"
+        assert (report.records, report.problems, report.error) == (0, [], empty), text
 
 
 def test_an_element_the_file_ends_inside_is_a_rejected_row_with_its_text(tmp_path: Path) -> None:
@@ -138,8 +144,8 @@ def test_an_element_the_file_ends_inside_is_a_rejected_row_with_its_text(tmp_pat
     report = validate_file(_write(tmp_path, text))
     assert (report.records, report.valid, report.invalid) == (3, 2, 1)
     assert [(p.index, p.line, p.column) for p in report.problems] == [(2, 3, 3)]  # where the element starts
-    assert report.problems[0].message.startswith("the file ends inside this element at line 3 column 27")
-    data, out, rejects = _convert(tmp_path, text)
+    assert report.problems[0].message.startswith("the file ends inside this element at line 3 column 28")
+    data, _, rejects = _convert(tmp_path, text)
     assert (data["written"], data["rejected"]) == (2, 1)
     assert rejects[0]["record_text"] == '{"instruction": "e", "out'
 
@@ -150,7 +156,7 @@ def test_a_second_array_after_the_first_is_read_and_one_problem(tmp_path: Path) 
     assert (report.records, report.valid, report.file_errors) == (2, 2, 1)
     assert [(p.index, p.line, p.column) for p in report.problems] == [(None, 2, 1)]
     assert "a second array" in report.problems[0].message
-    data, out, rejects = _convert(tmp_path, text)
+    data, out, _ = _convert(tmp_path, text)
     assert (data["records"], data["written"], data["rejected"]) == (2, 2, 0) and '"d"' in out[1]
 
 
@@ -161,6 +167,7 @@ def test_content_after_the_array_is_kept_in_the_rejects(tmp_path: Path) -> None:
     assert [(p.index, p.line, p.column) for p in report.problems] == [(1, 2, 1)]
     assert report.problems[0].message.startswith("content after the closing ']'")
     data, out, rejects = _convert(tmp_path, text)
+    assert (data["written"], data["rejected"], len(out)) == (1, 1, 1)
     assert rejects[0]["record_text"] == '{"instruction": "c", "output": "d"} trailing words'
     report = validate_file(_write(tmp_path, f"[{ROWS[0]}]]\n"))  # a stray bracket: no data, one problem of the file
     assert (report.records, report.valid, report.file_errors) == (1, 1, 1)
@@ -172,7 +179,7 @@ def test_columns_count_characters_not_bytes(tmp_path: Path) -> None:
     assert [(p.line, p.column) for p in report.problems] == [(1, 42)]
     text = '[{"instruction": "中文", "output": "b"},\n  {"instruction": "é" "output": "x"}, {"instruction": "ü"},,]'
     report = validate_file(_write(tmp_path, text))
-    assert [(p.line, p.column) for p in report.problems] == [(2, 3), (2, 40), (2, 58)]
+    assert [(p.line, p.column) for p in report.problems] == [(2, 3), (2, 39), (2, 59)]
     assert "line 2 column 23" in report.problems[0].message  # orjson's column (characters) moved to the file's
 
 
@@ -180,8 +187,26 @@ def test_commas_after_the_last_element_are_one_problem(tmp_path: Path) -> None:
     for text in (f"[{ROWS[0]},{ROWS[1]},,]", f"[{ROWS[0]},{ROWS[1]}, ,\n ,]"):
         report = validate_file(_write(tmp_path, text))
         assert (report.records, report.valid, report.invalid, report.file_errors) == (2, 2, 0, 1), text
-        assert [(p.index, p.line, p.column) for p in report.problems] == [(None, 1, 74)], text
+        assert [(p.index, p.line, p.column) for p in report.problems] == [(None, 1, 73)], text
     data, out, rejects = _convert(tmp_path, f"[{ROWS[0]},{ROWS[1]},,]")
-    assert (data["records"], data["written"], data["rejected"]) == (2, 2, 0)
+    assert (data["records"], data["written"], data["rejected"], len(out), rejects) == (2, 2, 0, 2, [])
     report = validate_file(_write(tmp_path, f"[{ROWS[0]},,{ROWS[1]}]"))  # between two elements: a lost row
     assert (report.records, report.invalid) == (3, 1)
+
+
+BROKEN = [f"[{ROWS[0]},\n {ROWS[1]}\n", f'[{ROWS[0]},\n  {{"instruction": "é中", "out', f"[{ROWS[0]}]\n [{ROWS[1]}, ]",
+          f'[{ROWS[0]}]\n  {{"é": 1}} x', '[{"instruction": "éééé", "output": "b"}, {"instruction": 5}, ,\n ,]',
+          '\ufeff[ "中文中文",\n "ü" , {"a": "é"}]]}']
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 7, 16, 64])
+def test_broken_arrays_read_the_same_wherever_the_reads_fall(chunk: int) -> None:
+    """Every located element, sentinel and cut end (character columns) is the same read in any chunk size."""
+    for text in BROKEN:
+        def located(size: int) -> list[tuple[bytes, int, int, object]]:
+            return [(raw, line, col, getattr(raw, "end", None))
+                    for raw, line, col in iter_located(io.BytesIO(text.encode()), size)]
+        assert located(chunk) == located(1 << 20), text
+    whole = [(raw, line, col) for raw, line, col in iter_located(io.BytesIO(BROKEN[1].encode()))]
+    assert whole[-1] == (b'{"instruction": "\xc3\xa9\xe4\xb8\xad", "out', 2, 3)
+    assert getattr(whole[-1][0], "end") == (2, 29)  # just past `  {"instruction": "é中", "out` (28 characters)
