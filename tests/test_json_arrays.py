@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ftdata.cli import app
-from ftdata.io.jsonarray import iter_located
+from ftdata.io.jsonarray import Cut, iter_located
 from ftdata.ops.validate import validate_file
 
 runner = CliRunner()
@@ -202,11 +202,29 @@ BROKEN = [f"[{ROWS[0]},\n {ROWS[1]}\n", f'[{ROWS[0]},\n  {{"instruction": "é中
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 7, 16, 64])
 def test_broken_arrays_read_the_same_wherever_the_reads_fall(chunk: int) -> None:
     """Every located element, sentinel and cut end (character columns) is the same read in any chunk size."""
+    def located(text: str, size: int) -> list[tuple[bytes, int, int, object]]:
+        return [(raw, line, col, raw.end if isinstance(raw, Cut) else None)
+                for raw, line, col in iter_located(io.BytesIO(text.encode()), size)]
+
     for text in BROKEN:
-        def located(size: int) -> list[tuple[bytes, int, int, object]]:
-            return [(raw, line, col, getattr(raw, "end", None))
-                    for raw, line, col in iter_located(io.BytesIO(text.encode()), size)]
-        assert located(chunk) == located(1 << 20), text
-    whole = [(raw, line, col) for raw, line, col in iter_located(io.BytesIO(BROKEN[1].encode()))]
-    assert whole[-1] == (b'{"instruction": "\xc3\xa9\xe4\xb8\xad", "out', 2, 3)
-    assert getattr(whole[-1][0], "end") == (2, 29)  # just past `  {"instruction": "é中", "out` (28 characters)
+        assert located(text, chunk) == located(text, 1 << 20), text
+    cut = located(BROKEN[1], chunk)[-1]  # ends just past `  {"instruction": "é中", "out` (28 characters)
+    assert cut == (b'{"instruction": "\xc3\xa9\xe4\xb8\xad", "out', 2, 3, (2, 29))
+
+
+def test_an_element_that_looks_like_a_sentinel_is_still_a_row(tmp_path: Path) -> None:
+    """The reader's markers are no bytes an element can spell: `\\x00comma` in the file is a (bad) row, not a comma."""
+    f = tmp_path / "nul.json"
+    f.write_bytes(b'[\x00comma, \x00unclosed, ' + ROWS[0].encode() + b"]")
+    report = validate_file(f)
+    assert (report.records, report.valid, report.invalid, report.file_errors) == (3, 1, 2, 0)
+
+
+def test_fix_and_dedup_keep_the_row_before_a_missing_bracket(tmp_path: Path) -> None:
+    f = _write(tmp_path, f"[\n  {ROWS[0]},\n  {ROWS[1]}\n")
+    for command in ("fix", "dedup"):
+        out = tmp_path / f"{command}.jsonl"
+        result = runner.invoke(app, [command, str(f), "-o", str(out), "--no-dataset-info"])
+        assert result.exit_code == 0, result.output
+        assert [json.loads(r)["instruction"] for r in out.read_text().splitlines()] == ["a", "c"], command
+        assert not Path(f"{out}.rejects.jsonl").exists()

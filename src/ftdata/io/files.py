@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import sys
 from collections import Counter
 from dataclasses import replace
@@ -18,16 +17,7 @@ import orjson
 
 from ftdata.core.problems import Problem
 from ftdata.io.depth import TOO_DEEP, deeper_than_allowed, too_deep
-from ftdata.io.jsonarray import (
-    SECOND,
-    TRAILING,
-    TRAILING_COMMA,
-    UNCLOSED,
-    After,
-    Cut,
-    NotAnArray,
-    iter_located,
-)
+from ftdata.io.jsonarray import NotAnArray, array_items
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 JSON_OUTPUT_SUFFIXES = JSONL_SUFFIXES | {".json"}  # what convert writes (JSON Lines, or one JSON array)
@@ -42,7 +32,6 @@ from ftdata.io.readers import (
     Readable,
     UnreadableFile,
     check_readable,
-    decode,
     jsonl_items,
     read_jsonl_range,
 )
@@ -73,30 +62,6 @@ def _check_encoding(path: Path) -> None:
 
 def _read_jsonl(path: Path) -> Iterator[Item]:
     return read_jsonl_range(path, 0, None)
-
-
-ARRAY_PROBLEMS = {  # what is wrong with the array itself: one problem of the file each, no record
-    TRAILING_COMMA: "a comma after the last element at line {line} column {column}; remove it (JSON allows none)",
-    TRAILING: "content after the closing ']' of the array, at line {line} column {column}; remove it",
-    SECOND: "a second array starts at line {line} column {column}, after the first one's closing ']'; its elements "
-            "were read too; join the arrays into one",
-    UNCLOSED: "the file ends inside the array (truncated?) at line {line} column {column}; the elements before were "
-              "read",
-}
-EMPTY = "empty element: a doubled comma at line {line} column {column}; remove it"
-CUT = "the file ends inside this element at line {line} column {column} (truncated?); the elements before were read"
-AFTER = "content after the closing ']' of the array, at line {line} column {column}; its text is kept"
-ORJSON_AT = re.compile(r"line (\d+) column (\d+) \(char \d+\)")
-
-
-def _in_file(problem: Problem, line: int, column: int) -> Problem:
-    """orjson's position inside an element (line 1 = the element's first line) as the file's line and column."""
-    def move(m: re.Match[str]) -> str:
-        row, col = int(m[1]), int(m[2])
-        return f"line {line + row - 1} column {col + column - 1 if row == 1 else col}"
-
-    return replace(problem, message=ORJSON_AT.sub(move, problem.message).replace("fix or remove this line",
-                                                                               "fix or remove this element"))
 
 
 class JsonItems(Iterator[Item]):
@@ -147,14 +112,7 @@ def _read_json(path: Path, file_level: list[Problem]) -> Generator[Item, None, N
     as .json, or a single object. A comma after the last element goes to `file_level`: it is no record."""
     with path.open("rb") as f:
         try:
-            index = 0
-            for raw, line, column in iter_located(f):
-                if raw in ARRAY_PROBLEMS and type(raw) is bytes:
-                    message = ARRAY_PROBLEMS[raw].format(line=line, column=column)
-                    file_level.append(Problem(None, line, "", "invalid_json", message, column))
-                    continue
-                yield _element(index, raw, line, column)
-                index += 1
+            yield from array_items(f, file_level)
             return
         except NotAnArray:
             pass
@@ -175,23 +133,6 @@ def _read_json(path: Path, file_level: list[Problem]) -> Generator[Item, None, N
     if deeper_than_allowed(value):
         value = Problem(None, None, "", "too_deep", TOO_DEEP)
     yield Item(0, None, value)  # a single (pretty-printed) record
-
-
-def _element(index: int, raw: bytes, line: int, column: int) -> Item:
-    """An array element as an item: decoded, or a located problem that keeps the element's text."""
-    if not raw:
-        message = EMPTY.format(line=line, column=column)
-        return Item(index, line, Problem(None, None, "", "invalid_json", message), column=column)
-    if isinstance(raw, (Cut, After)):
-        end_line, end_column = raw.end if isinstance(raw, Cut) else (line, column)
-        message = (CUT if isinstance(raw, Cut) else AFTER).format(line=end_line, column=end_column)
-        value: Any = Problem(None, None, "", "invalid_json", message)
-    else:
-        value = decode(raw)
-        if isinstance(value, Problem):
-            value = _in_file(value, line, column)
-    text = raw.decode("utf-8", "backslashreplace") if isinstance(value, Problem) else None
-    return Item(index, line, value, text, column)
 
 
 def _read_text(path: Path) -> Iterator[Item]:

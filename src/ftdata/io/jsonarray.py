@@ -3,18 +3,29 @@
 String literals are skipped with `bytes.find` (memchr speed, however long they are); only the few bytes between
 them (brackets, braces, commas, whitespace) are looked at in Python, and each element's bytes are handed to
 orjson whole. Every complete element is yielded; what is wrong with the array itself (a missing `]`, commas after
-the last element, a second array after the first) is one sentinel, located where it is.
+the last element, a second array after the first) is one sentinel, located where it is; `array_items` makes items
+of them.
 """
 
 from __future__ import annotations
 
-from typing import BinaryIO, Generator, Iterator
+import re
+from dataclasses import replace
+from typing import Any, BinaryIO, Generator, Iterator
+
+from ftdata.core.problems import Problem
+from ftdata.io.readers import Item, decode
+
+
+class Mark(bytes):
+    """A sentinel, never an element's bytes (an element may hold any bytes, these too)."""
+
 
 CHUNK = 1 << 20
-TRAILING = b"\x00trailing"  # sentinel: only brackets or commas after the closing bracket (no data)
-SECOND = b"\x00second"  # sentinel: a second array starts after the first's closing bracket; its elements follow
-UNCLOSED = b"\x00unclosed"  # sentinel: the file ends inside the array, after its last complete element
-TRAILING_COMMA = b"\x00comma"  # sentinel: comma(s) after the last element (`[{...},]`, `[{...},,]`): not elements
+TRAILING = Mark(b"\x00trailing")  # sentinel: only brackets or commas after the closing bracket (no data)
+SECOND = Mark(b"\x00second")  # sentinel: a second array starts after the first's closing bracket; its elements follow
+UNCLOSED = Mark(b"\x00unclosed")  # sentinel: the file ends inside the array, after its last complete element
+TRAILING_COMMA = Mark(b"\x00comma")  # sentinel: comma(s) after the last element (`[{...},]`, `[{...},,]`): not elements
 BACKSLASH, COMMA = 0x5C, 0x2C
 OPEN, CLOSE, STRUCTURE = frozenset(b"[{"), frozenset(b"]}"), frozenset(b"[]{},")
 Located = tuple[bytes, int, int]
@@ -218,3 +229,59 @@ def iter_located(f: BinaryIO, chunk: int = CHUNK) -> Iterator[Located]:
         if not more:
             yield from a.end(depth > 1 or pos < len(a.buf))
             return
+
+
+ARRAY_PROBLEMS = {  # what is wrong with the array itself: one problem of the file each, no record
+    TRAILING_COMMA: "a comma after the last element at line {line} column {column}; remove it (JSON allows none)",
+    TRAILING: "content after the closing ']' of the array, at line {line} column {column}; remove it",
+    SECOND: "a second array starts at line {line} column {column}, after the first one's closing ']'; its elements "
+            "were read too; join the arrays into one",
+    UNCLOSED: "the file ends inside the array (truncated?) at line {line} column {column}; the elements before were "
+              "read",
+}
+EMPTY = "empty element: a doubled comma at line {line} column {column}; remove it"
+CUT = ("the file ends inside this element at line {line} column {column} (truncated?); the elements before were "
+       "read")
+AFTER = ("content after the closing ']' of the array, at line {line} column {column}; move it into the array or "
+         "remove it")
+ORJSON_AT = re.compile(r"line (\d+) column (\d+) \(char \d+\)")
+
+
+def _in_file(problem: Problem, line: int, column: int) -> Problem:
+    """orjson's position inside an element (line 1 = the element's first line) as the file's line and column."""
+    def move(m: re.Match[str]) -> str:
+        row, col = int(m[1]), int(m[2])
+        return f"line {line + row - 1} column {col + column - 1 if row == 1 else col}"
+
+    return replace(problem, message=ORJSON_AT.sub(move, problem.message).replace("fix or remove this line",
+                                                                               "fix or remove this element"))
+
+
+def array_items(f: BinaryIO, file_level: list[Problem]) -> Iterator[Item]:
+    """The items of a JSON array file; what is wrong with the array itself goes to `file_level` (no record).
+    NotAnArray when the file is no array."""
+    index = 0
+    for raw, line, column in iter_located(f):
+        if isinstance(raw, Mark):
+            message = ARRAY_PROBLEMS[raw].format(line=line, column=column)
+            file_level.append(Problem(None, line, "", "invalid_json", message, column))
+            continue
+        yield _element(index, raw, line, column)
+        index += 1
+
+
+def _element(index: int, raw: bytes, line: int, column: int) -> Item:
+    """An array element as an item: decoded, or a located problem that keeps the element's text."""
+    if not raw:
+        message = EMPTY.format(line=line, column=column)
+        return Item(index, line, Problem(None, None, "", "invalid_json", message), column=column)
+    if isinstance(raw, (Cut, After)):
+        end_line, end_column = raw.end if isinstance(raw, Cut) else (line, column)
+        message = (CUT if isinstance(raw, Cut) else AFTER).format(line=end_line, column=end_column)
+        value: Any = Problem(None, None, "", "invalid_json", message)
+    else:
+        value = decode(raw)
+        if isinstance(value, Problem):
+            value = _in_file(value, line, column)
+    text = raw.decode("utf-8", "backslashreplace") if isinstance(value, Problem) else None
+    return Item(index, line, value, text, column)
