@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any, BinaryIO, Generator, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from ftdata.core.problems import Problem
 from ftdata.io.readers import Item, decode
@@ -126,25 +126,27 @@ class _Array:
         self.empties: list[tuple[int, int]] = []  # doubled commas since the last element: empty elements, unless
         # the array ends after them (then they are part of the `run`)
 
-    def element(self, end: int) -> Generator[Located, None, bool]:
-        """The element in buf[elem:end], if it is one (whether it was), after the empty ones before it."""
+    def element(self, end: int) -> list[Located]:
+        """The element in buf[elem:end] after the empty ones before it; none when it is empty. (Lists, not
+        generators: this runs once per element.)"""
         item = self.buf[self.elem:end].strip()
         if not item:
-            return False
-        yield from ((b"", *at) for at in self.empties)
+            return []
+        found = [(b"", *at) for at in self.empties] if self.empties else []
         self.empties, self.run = [], None
-        yield (item, *self.lines.at(self.buf, _start(self.buf, self.elem, end)))
-        return True
+        found.append((item, *self.lines.at(self.buf, _start(self.buf, self.elem, end))))
+        return found
 
-    def comma(self, i: int) -> Iterator[Located]:
+    def comma(self, i: int) -> list[Located]:
         """A comma between top-level elements at buf[i]."""
-        found = yield from self.element(i)
+        found = self.element(i)
         here = self.lines.at(self.buf, i)
         if not found:
             self.empties.append(here)
         if self.run is None:
             self.run = here
         self.elem = i + 1
+        return found
 
     def close(self, i: int) -> Iterator[Located]:
         """The closing bracket at buf[i]: the last element or the commas after it, then what follows the array."""
