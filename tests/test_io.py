@@ -143,7 +143,8 @@ def test_broken_json_arrays_are_located_problems(tmp_path: Path) -> None:
     assert (report.file_errors, report.failed) == (1, True)  # still an error of the file: validate exits 1
     f.write_text('[{"instruction": "q", "output": "a"}, {"instruction": "q", "out')
     report = validate_file(f)
-    assert (report.valid, report.problems[-1].message) == (1, "the file ends inside the array (truncated?); the elements before were read")
+    cut = "the file ends inside this element at line 1 column 64 (truncated?); the elements before were read"
+    assert (report.valid, report.problems[-1].message) == (1, cut)
     f.write_text('[{"instruction": "q", "output": "a"}] garbage')
     assert validate_file(f).problems[0].message.startswith("content after the closing")
     f.write_text('{\n  "instruction": "q",\n  "output": "a"\n}\n')

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import sys
 from collections import Counter
 from dataclasses import replace
@@ -18,7 +17,7 @@ import orjson
 
 from ftdata.core.problems import Problem
 from ftdata.io.depth import TOO_DEEP, deeper_than_allowed, too_deep
-from ftdata.io.jsonarray import TRAILING, TRAILING_COMMA, UNCLOSED, NotAnArray, iter_located
+from ftdata.io.jsonarray import NotAnArray, array_items
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 JSON_OUTPUT_SUFFIXES = JSONL_SUFFIXES | {".json"}  # what convert writes (JSON Lines, or one JSON array)
@@ -33,7 +32,6 @@ from ftdata.io.readers import (
     Readable,
     UnreadableFile,
     check_readable,
-    decode,
     jsonl_items,
     read_jsonl_range,
 )
@@ -64,25 +62,6 @@ def _check_encoding(path: Path) -> None:
 
 def _read_jsonl(path: Path) -> Iterator[Item]:
     return read_jsonl_range(path, 0, None)
-
-
-ARRAY_PROBLEMS = {
-    b"": "empty element: a doubled comma at line {line} column {column}; remove it",
-    TRAILING_COMMA: "a comma after the last element at line {line} column {column}; remove it (JSON allows none)",
-    TRAILING: "content after the closing ']' of the array, at line {line} column {column}; remove it",
-    UNCLOSED: "the file ends inside the array (truncated?); the elements before were read",
-}
-ORJSON_AT = re.compile(r"line (\d+) column (\d+) \(char \d+\)")
-
-
-def _in_file(problem: Problem, line: int, column: int) -> Problem:
-    """orjson's position inside an element (line 1 = the element's first line) as the file's line and column."""
-    def move(m: re.Match[str]) -> str:
-        row, col = int(m[1]), int(m[2])
-        return f"line {line + row - 1} column {col + column - 1 if row == 1 else col}"
-
-    return replace(problem, message=ORJSON_AT.sub(move, problem.message).replace("fix or remove this line",
-                                                                               "fix or remove this element"))
 
 
 class JsonItems(Iterator[Item]):
@@ -133,19 +112,7 @@ def _read_json(path: Path, file_level: list[Problem]) -> Generator[Item, None, N
     as .json, or a single object. A comma after the last element goes to `file_level`: it is no record."""
     with path.open("rb") as f:
         try:
-            for i, (raw, line, column) in enumerate(iter_located(f)):
-                if raw == TRAILING_COMMA:
-                    message = ARRAY_PROBLEMS[raw].format(line=line, column=column)
-                    file_level.append(Problem(None, line, "", "invalid_json", message, column))
-                elif raw in ARRAY_PROBLEMS:
-                    message = ARRAY_PROBLEMS[raw].format(line=line, column=column)
-                    yield Item(i, line, Problem(None, None, "", "invalid_json", message), column=column)
-                else:
-                    value = decode(raw)
-                    if isinstance(value, Problem):
-                        value = _in_file(value, line, column)
-                    text = raw.decode("utf-8", "backslashreplace") if isinstance(value, Problem) else None
-                    yield Item(i, line, value, text, column)
+            yield from array_items(f, file_level)
             return
         except NotAnArray:
             pass
