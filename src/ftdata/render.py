@@ -44,8 +44,7 @@ def safe(value: object) -> str:
 def where(path: str, p: Problem) -> str:
     """'data.jsonl:12 conversations[3].from' (JSONL), 'data.json:6:3 ...' (a JSON array's element at line:column)
     or 'data.json[11] ...' (no line numbers)."""
-    loc = f"{path}:{p.line}" if p.line is not None else f"{path}[{p.index}]"
-    loc += f":{p.column}" if p.column is not None and p.line is not None else ""
+    loc = p.location(path)
     return f"{loc} {p.path}".rstrip() if p.path else loc
 
 

@@ -95,6 +95,12 @@ class Problem:
     def severity(self) -> Severity:
         return CODES[self.code][0]
 
+    def location(self, file: str) -> str:
+        """'data.json:6:3' (a JSON array's element), 'data.jsonl:12', or 'data.parquet[11]' (no lines)."""
+        if self.line is None:
+            return file if self.index is None else f"{file}[{self.index}]"
+        return f"{file}:{self.line}" + (f":{self.column}" if self.column is not None else "")
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "line": self.line, "path": self.path, "code": self.code,
                                "message": self.message, "severity": self.severity}

@@ -82,13 +82,6 @@ def _by_code(reports: list[FileReport]) -> tuple[Counter[Code], Examples, dict[C
     return counts, examples, files
 
 
-def location(path: str, p: Problem) -> str:
-    """'data.json:6:3', 'data.jsonl:12' or 'data.parquet[11]' (no lines), as the text report writes it."""
-    if p.line is None:
-        return path if p.index is None else f"{path}[{p.index}]"
-    return f"{path}:{p.line}" + (f":{p.column}" if p.column is not None else "")
-
-
 def _codes(reports: list[FileReport]) -> str:
     """The table of codes (severity, count, meaning, files), then each code's examples."""
     counts, examples, files = _by_code(reports)
@@ -111,7 +104,7 @@ def _codes(reports: list[FileReport]) -> str:
 def _examples(code: Code, count: int, found: Iterable[tuple[str, Problem]]) -> str:
     """One code's examples as a table in a <details> (open for errors)."""
     severity = CODES[code][0]
-    rows = "".join(f'<tr class="{severity}"><td class="loc">{e(location(path, p))}</td>'
+    rows = "".join(f'<tr class="{severity}"><td class="loc">{e(p.location(path))}</td>'
                    f'<td class="n">{"" if p.index is None else p.index}</td><td class="path">{e(p.path)}</td>'
                    f'<td class="msg">{e(p.message)}</td></tr>' for path, p in found)
     more = f" (the first {EXAMPLES} listed)" if count > EXAMPLES else ""
