@@ -204,3 +204,12 @@ def test_validate_finds_a_deep_row_its_check_lane_would_take_but_for_the_depth(t
     path.write_text(json.dumps(RICH["openai"][0]) + "\n" + json.dumps(deep) + "\n")
     assert FORMATS["openai"].check(deep)
     assert [(p.line, p.code) for p in validate_file(path).problems if p.code != "type_drift"] == [(2, "too_deep")]
+
+
+def test_no_rich_lane_takes_a_row_with_media_lists() -> None:
+    """convert relies on it (rows with media take the full lane, where their files are checked)."""
+    for name, fmt in RICHES.items():
+        assert fmt.rich is not None
+        for row in RICH[name]:
+            for kind in ("images", "videos", "audios"):
+                assert fmt.rich({**row, kind: ["a.png"]}) is None, (name, kind)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol, cast
 
-from ftdata.core.canonical import MEDIA_KINDS, Kind, Record
+from ftdata.core.canonical import Kind, Record
 from ftdata.core.problems import Code, Problem
 from ftdata.core.reports import Checked, ConvertReport
 from ftdata.core.rules import Origins
@@ -48,16 +48,8 @@ class Lane:
 
 def rich_lane(source: Format, target: Format) -> Callable[[Raw], LightRecord | None] | None:
     """The rich lane from `source` to `target` (tool calls, reasoning, pairs: `Format.rich`), if both have their
-    part. Rows with media lists take the full lane (their files are checked there)."""
-    rich = source.rich
-    if rich is None or not target.writes_light:
-        return None
-    kinds = frozenset(MEDIA_KINDS)
-
-    def build(row: Raw) -> LightRecord | None:
-        return rich(row) if kinds.isdisjoint(row) else None
-
-    return build
+    part. Rows with media lists take the full lane (their files are checked there): `rich` returns None for them."""
+    return source.rich if source.rich is not None and target.writes_light else None
 
 
 @dataclass

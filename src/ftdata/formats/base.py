@@ -92,7 +92,8 @@ class Format:
     light_writer: Callable[[LightRecord], Raw] | None = None
     # convert's rich lane: a row `check` takes (tool calls, reasoning, pairs), as the light record of the full lane's
     # record (`RichRecord`; a plain `LightRecord` for the rows `fast` takes), or None (the full lane); written by a
-    # target's `from_canonical` when `writes_light`. The rows it takes nest no deeper than their shape but in `tools`.
+    # target's `from_canonical` when `writes_light`. The rows it takes nest no deeper than their shape but in `tools`;
+    # it takes no row with media lists (images, videos, audios: their files are checked in the full lane).
     rich: Callable[[Raw], LightRecord | None] | None = None
     writes_light: bool = False  # `from_canonical` reads light records as well as `Record`s
     # every value `from_canonical` writes below the top level is a string (sharegpt's {from, value} turns), so
