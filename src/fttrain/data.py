@@ -338,16 +338,24 @@ def _fitted(counts: Counts, length: int, kept: bool, max_length: int) -> bool:
     return kept
 
 
-def _rows(source: Source, spec: RunSpec, counts: Counts,
-          encode: Callable[[Record], Row | list[Row] | None]) -> list[Row]:
-    """Every record encoded within the render time limit; a row the template cannot render stops the run naming
-    it, or with --skip-bad-rows is skipped and counted."""
+def _rows(source: Source, spec: RunSpec, counts: Counts, encode: Callable[[Record], Row | list[Row] | None],
+          bad_row: tuple[type[Exception], ...] = ()) -> list[Row]:
+    """Every record encoded within the render time limit; a row the template cannot render (or that `encode` finds
+    at fault, `bad_row`: an image that cannot be read) stops the run naming it, or with --skip-bad-rows is skipped
+    and counted."""
     rows = []
     for where, rec in paced_gc(zip(source.positions, source.records)):
         counts.samples += 1
         try:
             with time_limit(spec.render_timeout):
                 row = encode(rec)
+        except bad_row as error:
+            if not spec.skip_bad_rows:
+                raise DataError(f"{where}: {error} (fix the row, or pass --skip-bad-rows to skip such rows, "
+                                "counted)") from None
+            counts.unrenderable += 1
+            counts.failures.append(f"{where}: {error}")
+            continue
         except RENDER_ERRORS as error:
             message = f"{where}: the chat template cannot render this row: {type(error).__name__}: {error}"
             if not spec.skip_bad_rows:

@@ -117,7 +117,7 @@ def _view(tokenizer: Any, rec: Record, where: str, spec: RunSpec, stops: set[int
           vision: Vision | None = None) -> RowView:
     if rec.kind in ("sft", "text") and rec.messages is not None:
         samples = [rec.messages]
-        if vision is not None:  # the placeholders as the processor's image text (fttrain.vision.encode_with_images)
+        if vision is not None:  # the placeholders as the processor's image text (as fttrain.visionrows encodes them)
             samples = [[m.model_copy(update={"content": m.content.replace(PLACEHOLDERS["images"], vision.image_text)})
                         for m in rec.messages]]
         if spec.reasoning_history == "expand" and key is not None:

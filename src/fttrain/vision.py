@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftdata.core.canonical import PLACEHOLDERS, Record
+from ftdata.core.canonical import PLACEHOLDERS
 from ftdata.core.tokens import ids
 from fttrain.lengths import IGNORE, fit_labelled
 from fttrain.model import ModelError, is_vision
-from fttrain.template import encode_conversation
 
 _MARK = "\x1e"  # cannot occur in a chat template's own text: splits the render of an image part from its sides
 
@@ -135,16 +134,6 @@ class Expanded:
     labels: list[int]
     image_positions: list[int]
     strategy: str
-
-
-def encode_with_images(tokenizer: Any, vision: Vision, rec: Record, train_on: Any,
-                       reasoning: str | None) -> Expanded:
-    """Our template encoding of a record whose `<image>` placeholders are the processor's image text, each image
-    token repeated the processor's count for its image, image tokens never trained."""
-    images = rec.images or []
-    messages = with_image_text(rec.messages or [], vision)
-    enc = encode_conversation(tokenizer, messages, rec.tools, train_on, reasoning=reasoning)
-    return expand(tokenizer, vision, enc.input_ids, enc.labels, images, enc.strategy)
 
 
 def with_image_text(messages: list[Any], vision: Vision) -> list[Any]:

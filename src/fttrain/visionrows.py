@@ -12,7 +12,6 @@ from ftdata.core.canonical import PLACEHOLDERS, Record
 from ftdata.core.tokens import text_ids
 from fttrain.data import (
     Counts,
-    DataError,
     Row,
     Source,
     _fitted,
@@ -20,12 +19,13 @@ from fttrain.data import (
     encode_preference,
 )
 from fttrain.lengths import IGNORE, fit_labelled, fit_pair
+from fttrain.reasoning import count_blocks
 from fttrain.spec import RunSpec, Stage
+from fttrain.template import encode_conversation
 from fttrain.vision import (
     Expanded,
     Vision,
     VisionError,
-    encode_with_images,
     expand,
     fit_images,
     per_image,
@@ -40,18 +40,7 @@ def vision_rows(tokenizer: Any, vision: Vision, source: Source, spec: RunSpec, c
     images, fitted to --max-length without cutting an image. A row whose images cannot be read stops the run
     naming it, or with --skip-bad-rows is skipped and counted."""
     encode = (_sft_encoder if stage == "sft" else _dpo_encoder)(tokenizer, vision, spec, counts, reasoning)
-    rows: list[Row] = []
-    for where, rec in zip(source.positions, source.records):
-        one = Source(source.name, [rec], source.report, [where])
-        try:
-            rows += _rows(one, spec, counts, encode)
-        except VisionError as error:
-            if not spec.skip_bad_rows:
-                raise DataError(f"{where}: {error} (fix the row, or pass --skip-bad-rows to skip such rows, "
-                                "counted)") from None
-            counts.unrenderable += 1
-            counts.failures.append(f"{where}: {error}")
-    return rows
+    return _rows(source, spec, counts, encode, (VisionError,))
 
 
 def _count_images(counts: Counts, rec: Record, tokens: int, length: int, max_id: int) -> None:
@@ -69,7 +58,10 @@ def _sft_encoder(tokenizer: Any, vision: Vision, spec: RunSpec, counts: Counts,
             exp = Expanded(text_ids(tokenizer, rec), [], [], "text")
             exp.labels = list(exp.input_ids)
         else:
-            exp = encode_with_images(tokenizer, vision, rec, spec.train_on, reasoning)
+            messages = with_image_text(rec.messages or [], vision)
+            enc = encode_conversation(tokenizer, messages, rec.tools, spec.train_on, reasoning=reasoning)
+            counts.reasoning = counts.reasoning.add(count_blocks(enc, messages, spec.train_on))
+            exp = expand(tokenizer, vision, enc.input_ids, enc.labels, rec.images or [], enc.strategy)
         counts.strategies[exp.strategy] += 1
         _count_images(counts, rec, len(exp.image_positions), len(exp.input_ids), max(exp.input_ids, default=-1))
         trained = [i for i, label in enumerate(exp.labels) if label != IGNORE]

@@ -282,3 +282,19 @@ def test_no_sample_left_names_the_images_and_no_option_already_in_effect(vlm: Pa
     out = " ".join(result.output.split())
     assert result.exit_code != 0 and "no samples left to train on" in out
     assert "because fitting them would cut an image's tokens" in out and "--overlong split" not in out
+
+
+def test_a_vision_run_counts_the_reasoning_it_trains(vlm: Path, tmp_path: Path) -> None:
+    """A review found the pre-flight's reasoning line missing from vision runs (blocks never counted)."""
+    import shutil
+
+    shutil.copy(Path(__file__).resolve().parents[2] / "fixtures/upstream/llamafactory/mllm_demo_data/1.jpg",
+                tmp_path / "1.jpg")
+    data = tmp_path / "r.jsonl"
+    data.write_text(json.dumps({"messages": [{"role": "user", "content": "<image>Who?"},
+                                             {"role": "assistant", "content": "A player.",
+                                              "reasoning_content": "The shirt says so."}], "images": ["1.jpg"]}) + "\n")
+    result = runner.invoke(app, ["sft", str(data), "--model", str(vlm), "--dry-run", "--no-cache",
+                                 "--reasoning", "content"])
+    assert result.exit_code == 0, result.output
+    assert "reasoning: 1 block(s)" in " ".join(result.output.split())
