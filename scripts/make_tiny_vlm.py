@@ -1,10 +1,10 @@
-"""Build the tiny bundled vision-language model: a 2-layer Qwen2-VL with random weights and a 1-block vision
-tower, on the tiny Qwen2 tokenizer plus Qwen2-VL's vision tokens, and Qwen2-VL's PIL image processor (no
-torchvision) bounded to at most 64 patches (16 image tokens) an image.
+"""Build the tiny bundled vision-language model: a LLaVA with random weights, a 2-layer Qwen2 text model on the tiny
+Qwen2 tokenizer plus an `<image>` token, a 1-layer CLIP vision tower on 56x56 images (16 image tokens an image), and
+CLIP's PIL image processor (no torchvision: transformers 5.25 cannot build Qwen2-VL's processor without it).
 
-The output (src/fttrain/assets/tiny-qwen2-vl, well under a MB) is committed and shipped in the wheel, so the VLM
-demo and tests train offline on CPU in seconds. Random weights: it learns nothing useful, it only exercises the
-path. Re-run after changing anything here (it needs the tiny Qwen2 built by scripts/make_tiny_model.py):
+The output (src/fttrain/assets/tiny-llava, under a MB) is committed and shipped in the wheel (`--model tiny-llava`),
+so the VLM demo and tests train offline on CPU in seconds. Random weights: it learns nothing useful, it only
+exercises the path. Re-run after changing anything here (it needs the tiny Qwen2 built by scripts/make_tiny_model.py):
 
     OMP_NUM_THREADS=1 .venv/bin/python scripts/make_tiny_vlm.py
 """

@@ -188,6 +188,9 @@ def train(stage: Stage, source: Path, spec: RunSpec, show: Callable[[Preflight],
     p = prepare(stage, source, spec)
     checked = check_data(p.sources, spec, stop=not dry_run)  # a dry run shows what a run would stop on
     checked += vision_note(p.counts, p.vision) if p.vision is not None else []
+    if p.vision is not None and spec.generate:  # said, not skipped in silence
+        checked.append("--generate: no sample answers with a vision-language model (generation with images is not "
+                       "wired yet); training is unchanged")
     n_eval = len(p.eval_rows) if p.eval_rows is not None else 0
     line = preflight_line(p.counts.reasoning, p.reasoning, spec.reasoning_history)
     if dry_run:

@@ -298,3 +298,9 @@ def test_a_vision_run_counts_the_reasoning_it_trains(vlm: Path, tmp_path: Path) 
                                  "--reasoning", "content"])
     assert result.exit_code == 0, result.output
     assert "reasoning: 1 block(s)" in " ".join(result.output.split())
+
+
+def test_generate_with_a_vision_language_model_is_said_not_skipped_in_silence(vlm: Path) -> None:
+    result = runner.invoke(app, ["sft", str(MLLM), "--model", str(vlm), "--dry-run", "--no-cache", "--generate", "1"])
+    assert result.exit_code == 0, result.output
+    assert "--generate: no sample answers with a vision-language model" in " ".join(result.output.split())
