@@ -12,14 +12,19 @@ from fttrain.spec import RunSpec
 from fttrain.template import CHATML_TEMPLATE, RENDER_ERRORS, time_limit
 
 
+def bundled(name: str) -> Path:
+    """A tiny model shipped in the package (src/fttrain/assets; works from a wheel install too)."""
+    return Path(str(resources.files("fttrain") / "assets" / name))
+
+
 def bundled_model() -> Path:
-    """The tiny Qwen2 shipped in the package (works from a wheel install too)."""
-    return Path(str(resources.files("fttrain") / "assets" / "tiny-qwen2"))
+    """The tiny Qwen2 (the default --model)."""
+    return bundled("tiny-qwen2")
 
 
 def bundled_vlm() -> Path:
-    """The tiny LLaVA (random weights) shipped in the package, for vision-language tests and the demo."""
-    return Path(str(resources.files("fttrain") / "assets" / "tiny-llava"))
+    """The tiny LLaVA (random weights), for vision-language tests and the demo."""
+    return bundled("tiny-llava")
 
 
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")

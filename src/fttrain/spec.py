@@ -84,9 +84,9 @@ class RunSpec(BaseModel):
     def _bundled(cls, model: str | None) -> str | None:
         """The bundled models by name (a folder of that name here wins), so a pip install can name them too."""
         if model in BUNDLED and not Path(model).exists():
-            from importlib import resources
+            from fttrain.model import bundled  # deferred: fttrain.model imports this module
 
-            return str(resources.files("fttrain") / "assets" / model)
+            return str(bundled(model))
         return model
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ from ftdata.formats import Format
 from ftdata.formats.base import Fast, Raw
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
-from ftdata.io.depth import too_deep
+from ftdata.io.depth import tools_too_deep
 from ftdata.io.drift import TypeDrift
 from ftdata.io.media import Media
 from ftdata.io.readers import PROGRESS_EVERY, Accept, Item, Tally, read_jsonl_range
@@ -139,7 +139,7 @@ class Converter:
             self.report.keys.update(out)
             self.written.plain(out)
             return True
-        if line is not None and type(row.get("tools")) in (list, dict) and too_deep(line, row):
+        if line is not None and tools_too_deep(line, row):
             return False  # the reader's depth guard, where the lane's shape leaves room (`Format.rich`)
         w = Writing(cast(Record, rec), NO_ORIGINS, self.reasoning)  # the writers read what a light record has (tested)
         out = self.target.write(w)

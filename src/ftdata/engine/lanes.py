@@ -31,7 +31,7 @@ from ftdata.formats import (
     match,
 )
 from ftdata.formats.base import Fast, Raw
-from ftdata.io.depth import too_deep
+from ftdata.io.depth import tools_too_deep
 from ftdata.io.filechecks import FileCheck
 from ftdata.io.files import file_problems, read_records
 from ftdata.io.media import Media, check_media, refs_ok
@@ -210,7 +210,7 @@ def plain_rows(fast: Fast | None, checks: list[FileCheck], whole: Fast | None = 
         deep = whole is not None and whole(row)
         if (deep or whole is None) and not fast(row):  # a plain row (not deep) is accepted already: see `walks`
             return False
-        if type(row.get("tools")) in (list, dict) and too_deep(raw, row):
+        if tools_too_deep(raw, row):
             return False  # the reader's depth guard, where the check lanes' shapes leave room (else: tested shallow)
         if deep and shape is not None:
             structure, reasoning = shape(row)

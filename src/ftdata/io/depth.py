@@ -25,6 +25,11 @@ def too_deep(raw: bytes | memoryview | str, value: Any) -> bool:
     return opening > MAX_NESTING and deeper_than_allowed(value)
 
 
+def tools_too_deep(raw: bytes | memoryview | str, row: dict[str, Any]) -> bool:
+    """The depth guard for a row whose shape a lane fixed but in its `tools` objects (the only room left there)."""
+    return type(row.get("tools")) in (list, dict) and too_deep(raw, row)
+
+
 def deeper_than_allowed(value: Any) -> bool:
     """Does `value` nest more than MAX_NESTING levels? Asked of orjson's writer itself (C speed, and the very limit
     that would fail later): `value` wrapped in enough lists to reach its 254 levels at exactly MAX_NESTING."""
