@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ftdata.core.tokens import render
-from fttrain.spec import RunSpec
+from fttrain.spec import RunSpec, bundled
 from fttrain.template import CHATML_TEMPLATE, RENDER_ERRORS, time_limit
-
-
-def bundled(name: str) -> Path:
-    """A tiny model shipped in the package (src/fttrain/assets; works from a wheel install too)."""
-    return Path(str(resources.files("fttrain") / "assets" / name))
 
 
 def bundled_model() -> Path:

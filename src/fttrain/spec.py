@@ -18,6 +18,13 @@ KtoLoss = Literal["kto", "apo_zero_unpaired"]
 BUNDLED = ("tiny-qwen2", "tiny-llava")  # src/fttrain/assets: the tiny test models, by name
 
 
+def bundled(name: str) -> Path:
+    """A tiny model shipped in the package (src/fttrain/assets; works from a wheel install too)."""
+    from importlib import resources
+
+    return Path(str(resources.files("fttrain") / "assets" / name))
+
+
 class RunSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -84,8 +91,6 @@ class RunSpec(BaseModel):
     def _bundled(cls, model: str | None) -> str | None:
         """The bundled models by name (a folder of that name here wins), so a pip install can name them too."""
         if model in BUNDLED and not Path(model).exists():
-            from fttrain.model import bundled  # deferred: fttrain.model imports this module
-
             return str(bundled(model))
         return model
 
