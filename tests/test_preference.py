@@ -12,7 +12,7 @@ from ftdata.api import stats
 from ftdata.core.canonical import Record
 from ftdata.core.reports import Checked
 from ftdata.core.rules import SIMILAR_ANSWERS, Origins, check_record
-from ftdata.core.similarity import distance, edit_similarity, normalise
+from ftdata.core.similarity import distance, edit_similarity, normalise, normalised_apart
 from ftdata.io.filechecks import LabelBalance
 
 
@@ -49,6 +49,33 @@ def test_edit_similarity_is_exact_above_the_threshold_and_none_below() -> None:
         got = edit_similarity(a, b, 0.9)
         assert (got is None) == (exact < 0.9 - 1e-9) and (got is None or abs(got - exact) < 1e-4), (a, b)
     assert normalise(" a \n\n b\t") == "a b"
+
+
+def test_normalised_apart_never_says_apart_for_a_similar_pair() -> None:
+    """The check lanes' shortcut (no normalising) holds to the rule it skips: whenever it says apart, normalising and
+    measuring finds the pair under the threshold. Whitespace of every kind (runs, ends, Unicode spaces), CJK and
+    near-copies, at the threshold and around it; it must also decide most unrelated pairs (what makes it pay)."""
+    rng = random.Random(7)
+    alphabet = ["a", "b", "c", "x", " ", "  ", "\n", "\t", "\u3000", "\xa0", "\u2003", "中", "文", ".", "é"]
+    decided = 0
+    for _ in range(4000):
+        a = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120)))
+        if rng.random() < 0.5:  # a near copy: a few edits and whitespace changes
+            b = list(a)
+            for _ in range(rng.randint(0, 6)):
+                at = rng.randint(0, len(b))
+                b[at:at + rng.randint(0, 2)] = [rng.choice(alphabet)] * rng.randint(0, 2)
+            b = "".join(b)
+        else:
+            b = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120)))
+        for at_least in (0.5, 0.9, 0.95):
+            if normalised_apart(a, b, at_least):
+                decided += 1
+                assert edit_similarity(normalise(a), normalise(b), at_least) is None, (a, b, at_least)
+    assert decided > 3000
+    assert not normalised_apart("a" * 100, "a" * 95, 0.95)  # 5 edits: at the threshold, not apart
+    assert normalised_apart("a" * 100, "a" * 94, 0.95)
+    assert not normalised_apart("Paris  is\n\nthe capital.", "Paris is the capital.", 0.95)
 
 
 def pair(chosen: str, rejected: str) -> Record:

@@ -9,6 +9,8 @@ The distance is rapidfuzz's (C++, bit-parallel, stopping at the cutoff): about a
 from __future__ import annotations
 
 PIECE = 1 << 20  # a longer text is normalised a piece at a time
+# bytes of UTF-8 text that are not an ASCII non-whitespace character: ASCII whitespace and every byte of the others
+NOT_ASCII_WORD = bytes(c for c in range(128) if chr(c).isspace()) + bytes(range(128, 256))
 
 
 def normalise(text: str) -> str:
@@ -48,6 +50,16 @@ def edit_similarity(a: str, b: str, at_least: float) -> float | None:
     if edits > budget:
         return None
     return round(1.0 - edits / longest, 4)
+
+
+def normalised_apart(a: str, b: str, at_least: float) -> bool:
+    """Is `edit_similarity(normalise(a), normalise(b), at_least)` certainly None, told without normalising?
+
+    Cheap (no word list): normalising leaves every ASCII non-whitespace character in place, and each edit changes
+    their count by at most one, so the edit distance is at least the difference of the two counts; the texts are at
+    most as long as before normalising. False means "not known" (normalise and measure)."""
+    apart = abs(len(a.encode().translate(None, NOT_ASCII_WORD)) - len(b.encode().translate(None, NOT_ASCII_WORD)))
+    return apart > int((1.0 - at_least) * max(len(a), len(b)) + 1e-9)
 
 
 def distance(a: str, b: str) -> int:

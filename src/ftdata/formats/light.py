@@ -15,7 +15,7 @@ from typing import Any
 from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Kind, Message, Record, Role
 from ftdata.core.reasoning import CLOSE, OPEN
 from ftdata.core.rules import SIMILAR_ANSWERS
-from ftdata.core.similarity import edit_similarity, normalise
+from ftdata.core.similarity import edit_similarity, normalise, normalised_apart
 
 TAGS = (*PLACEHOLDERS.values(), OPEN, CLOSE)  # think tags too: the full lane splits a leading block off
 
@@ -49,7 +49,10 @@ def placeholders_match(raw: dict[str, Any], texts: list[str]) -> bool:
 def distinct_answers(chosen: str, rejected: str) -> bool:
     """Two plain answer texts the `distinct answers` rule finds nothing in: not identical, and under its edit
     similarity threshold."""
-    return chosen != rejected and edit_similarity(normalise(chosen), normalise(rejected), SIMILAR_ANSWERS) is None
+    if chosen == rejected:
+        return False
+    return (normalised_apart(chosen, rejected, SIMILAR_ANSWERS)
+            or edit_similarity(normalise(chosen), normalise(rejected), SIMILAR_ANSWERS) is None)
 
 
 def is_ident(value: Any) -> bool:

@@ -13,6 +13,8 @@ from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any, Literal
 
+import orjson
+
 from ftdata.core.canonical import Kind, Message, Role, tool_calls_json
 from ftdata.core.problems import Problem, problem
 from ftdata.core.reasoning import has_tags, same_text
@@ -39,6 +41,7 @@ from ftdata.formats.declare import (
     standard_entry,
 )
 from ftdata.formats.light import (
+    LightCall,
     LightMessage,
     LightRecord,
     RichMessage,
@@ -50,8 +53,6 @@ from ftdata.formats.light import (
     no_tags,
 )
 from ftdata.formats.tools import (
-    function_ok,
-    light_call,
     parse_tool_call,
     parse_tools,
     tools_ok,
@@ -286,13 +287,15 @@ TEXT_FIELDS = ("tool_call_id", "name", "reasoning_content")
 def check(raw: Raw) -> bool:
     """Is this row certainly valid, warnings included? `fast`'s plain rows, and rows with tool calls (arguments as
     JSON objects, not encoded twice), tools, weights, names, reasoning or a KTO label."""
-    return fast(raw) or _check_rich(raw)
-
-
-def _check_rich(raw: Raw) -> bool:
-    """`check` beyond `fast`."""
+    if fast(raw):
+        return True
     if "input" in raw:
-        return _preference_ok(raw)
+        return _pair_head_ok(raw) and read_messages(raw["input"]["messages"], "prompt", False) is not None
+    return _head_ok(raw) and read_messages(raw["messages"], "kto" if "label" in raw else "answer", False) is not None
+
+
+def _head_ok(raw: Raw) -> bool:
+    """A chat row's fields around its messages as `check` wants them (the messages: `read_messages`)."""
     if not raw.keys() <= CHECK_KEYS or not is_ident(raw.get("id")):
         return False
     if "parallel_tool_calls" in raw and type(raw["parallel_tool_calls"]) is not bool:
@@ -302,15 +305,15 @@ def _check_rich(raw: Raw) -> bool:
     if "tools" in raw and not tools_ok(raw["tools"]):
         return False
     msgs = raw.get("messages")
-    return type(msgs) is list and bool(msgs) and messages_ok(msgs, "kto" if "label" in raw else "answer")
+    return type(msgs) is list and bool(msgs)
 
 
 PREFERENCE_CHECK_KEYS = frozenset({"input", "preferred_output", "non_preferred_output", "id"})
 
 
-def _preference_ok(raw: Raw) -> bool:
-    """{"input": {"messages", "tools"?, "parallel_tool_calls"?}, "preferred_output": [answer], ...}: a prompt that
-    ends on the user side and two single plain answers."""
+def _pair_head_ok(raw: Raw) -> bool:
+    """{"input": {"messages", "parallel_tool_calls"?}, "preferred_output": [answer], ...}: two single plain, distinct
+    answers (the prompt's messages: `read_messages`, to end on the user side)."""
     inp = raw.get("input")
     if not raw.keys() <= PREFERENCE_CHECK_KEYS or not is_ident(raw.get("id")) or type(inp) is not dict:
         return False
@@ -325,10 +328,9 @@ def _preference_ok(raw: Raw) -> bool:
         m = answer[0]
         if m.keys() != FAST_MESSAGE_KEYS or m["role"] != "assistant" or not is_text(m["content"]):
             return False
-    if not distinct_answers(raw["preferred_output"][0]["content"], raw["non_preferred_output"][0]["content"]):
-        return False
     msgs = inp.get("messages")
-    return type(msgs) is list and bool(msgs) and messages_ok(msgs, "prompt")
+    return (type(msgs) is list and bool(msgs)
+            and distinct_answers(raw["preferred_output"][0]["content"], raw["non_preferred_output"][0]["content"]))
 
 
 def reasoning_ok(role: str, reasoning: str, content: Any) -> bool:
@@ -339,65 +341,119 @@ def reasoning_ok(role: str, reasoning: str, content: Any) -> bool:
             and not (type(content) is str and content.strip() and same_text(reasoning, content)))
 
 
-def call_ok(call: Any) -> bool:
+def read_call(call: Any) -> LightCall | None:
     """{"id"?, "type": "function", "function": {"name", "arguments": JSON text of an object, encoded once}}: OpenAI's
-    own form. Arguments given as objects take the full lane, where `type_drift` looks at their keys."""
+    own form, as `parse_tool_call` reads it (arguments decoded once), or None. Arguments given as objects take the
+    full lane, where `type_drift` looks at their keys."""
     if type(call) is not dict or not call.keys() <= CALL_KEYS or call.get("type", "function") != "function":
-        return False
-    if "id" in call and type(call["id"]) is not str:
-        return False
+        return None
+    call_id = call.get("id")
+    if "id" in call and type(call_id) is not str:
+        return None
     f = call.get("function")
-    return (type(f) is dict and f.keys() <= FUNCTION_KEYS and type(f.get("arguments", "")) is str
-            and function_ok(f.get("name"), f.get("arguments", "{}")))
+    if type(f) is not dict or not f.keys() <= FUNCTION_KEYS:
+        return None
+    name, args = f.get("name"), f.get("arguments", "{}")
+    if type(name) is not str or not name or type(args) is not str:
+        return None
+    try:
+        value = orjson.loads(args) if args.strip() else {}
+    except orjson.JSONDecodeError:
+        return None
+    return LightCall(name, value, call_id) if type(value) is dict else None
 
 
-def messages_ok(msgs: list[Any], end: Literal["answer", "prompt", "kto"]) -> bool:
-    """Messages the full lane would find nothing wrong with: fields of the right types, no blank content (but beside
-    tool calls), no media placeholders, and the order rules of `ftdata.core.rules` under this format's open policy."""
-    expect, prev, calls_before = "user", "", False
+def read_messages(msgs: list[Any], end: Literal["answer", "prompt", "kto"],
+                  build: bool = True) -> tuple[list[LightMessage], bool] | None:
+    """Messages the full lane would find nothing wrong with (fields of the right types, no blank content but beside
+    tool calls, no media placeholders, the order rules of `ftdata.core.rules` under this format's open policy), in
+    one pass: with `build`, as `convert_messages` reads them, and whether their turns are plain (no name, no weight
+    but the default, no two user messages in a row: `RichRecord.plain_turns`); else None."""
+    out: list[LightMessage] = []
+    expect, prev, calls_before, plain, last = "user", "", False, True, ""
     for i, m in enumerate(msgs):
-        if type(m) is not dict or not m.keys() <= MESSAGE_KEYS:
-            return False
-        if m.keys() != FAST_MESSAGE_KEYS:  # beyond role and content (or without content): text fields must be text
-            for k in TEXT_FIELDS:
-                if k in m and type(m[k]) is not str:
-                    return False
+        if type(m) is not dict:
+            return None
+        keys = m.keys()
         spelled = m.get("role")
         role = ROLES.get(spelled) if type(spelled) is str and spelled != "function" else None
         if role is None:
-            return False
-        weight = m.get("weight")
-        if weight is not None and (type(weight) is not int or weight not in (0, 1) or role != "assistant"):
-            return False
-        content, calls = m.get("content"), m.get("tool_calls")
-        if "reasoning_content" in m and not reasoning_ok(role, m["reasoning_content"], content):
-            return False
-        if calls is not None:
-            if role != "assistant" or type(calls) is not list or not calls or not all(map(call_ok, calls)):
-                return False
-            if content is not None and (type(content) is not str or not no_tags(content)):
-                return False
-        elif type(content) is not str or not content or content.isspace() or not no_tags(content):
-            return False
+            return None
+        if keys == FAST_MESSAGE_KEYS:  # the common message: role and text
+            content = m["content"]
+            if type(content) is not str or not content or content.isspace() or not no_tags(content):
+                return None
+            if build:
+                out.append(LightMessage(role, content))
+            calls = None
+        else:
+            found = _rich_message(m, role, build)
+            if found is None:
+                return None
+            msg, calls = found
+            if build:
+                out.append(msg)
+                plain = plain and msg.name is None and msg.weight != 0  # weights 0 / 1 on assistant messages only
+        if role == last == "user":
+            plain = False
+        last = role
         if role == "system":
             if i:
-                return False  # a system message only first
+                return None  # a system message only first
             continue
         side = "assistant" if role == "assistant" else "user"
         if role == "tool" and not (calls_before or prev == "tool"):
-            return False  # a tool result follows a call (or another result: parallel calls)
+            return None  # a tool result follows a call (or another result: parallel calls)
         if side != expect and not (role == prev == "user" or role == prev == "tool"):
-            return False
+            return None
         expect, prev, calls_before = ("user" if side == "assistant" else "assistant"), role, bool(calls)
+    return (out, plain) if _ends_right(msgs, prev, end) else None
+
+
+def _ends_right(msgs: list[Any], last: str, end: Literal["answer", "prompt", "kto"]) -> bool:
     if end == "kto":  # the last answer is the labelled completion; the prompt before it ends on the user side
-        return prev == "assistant" and len(msgs) > 1 and ROLES.get(msgs[-2]["role"]) in ("user", "tool")
+        return last == "assistant" and len(msgs) > 1 and ROLES.get(msgs[-2]["role"]) in ("user", "tool")
     if end == "prompt":  # a preference prompt: the answers are apart
-        return prev in ("user", "tool")
-    return prev == "assistant"
+        return last in ("user", "tool")
+    return last == "assistant"
+
+
+def _rich_message(m: Raw, role: Role, build: bool) -> tuple[LightMessage, list[LightCall] | None] | None:
+    """A message beyond role and text (`read_messages`): its light message (with `build`) and its calls, or None."""
+    if not m.keys() <= MESSAGE_KEYS:
+        return None
+    for k in TEXT_FIELDS:
+        if k in m and type(m[k]) is not str:
+            return None
+    weight = m.get("weight")
+    if weight is not None and (type(weight) is not int or weight not in (0, 1) or role != "assistant"):
+        return None
+    content, raw_calls = m.get("content"), m.get("tool_calls")
+    reasoning = m.get("reasoning_content")
+    if reasoning is not None and not reasoning_ok(role, reasoning, content):
+        return None
+    calls: list[LightCall] | None = None
+    if raw_calls is not None:
+        if role != "assistant" or type(raw_calls) is not list or not raw_calls:
+            return None
+        calls = [c for c in map(read_call, raw_calls) if c is not None]
+        if len(calls) != len(raw_calls):
+            return None
+        if content is not None and (type(content) is not str or not no_tags(content)):
+            return None
+    elif type(content) is not str or not content or content.isspace() or not no_tags(content):
+        return None
+    if not build:
+        return NO_MESSAGE, calls
+    return RichMessage(role, content or "", calls, reasoning if reasoning is not None and reasoning.strip() else None,
+                       m.get("tool_call_id"), m.get("name"), weight), calls
+
+
+NO_MESSAGE = LightMessage("user", "")  # what `_rich_message` returns when not building
 
 
 def check_shape(raw: Raw) -> tuple[Hashable, bool]:
-    """A row `_check_rich` takes, for the file checks (`Format.check_shape`). The lane fixes which paths hold
+    """A row `check` takes beyond `fast`, for the file checks (`Format.check_shape`). The lane fixes which paths hold
     objects (messages, their tool calls and functions; tools are free-form, left out) and every value's type but
     the top level's, a message's content (text or null) and weight (0 / 1 or null): its structure is those, with
     every object's keys in order. Reasoning: a message holds `reasoning_content` (no think tag passes the lane)."""
@@ -427,48 +483,26 @@ def light(raw: Raw) -> LightRecord:
 
 def rich(raw: Raw) -> LightRecord | None:
     """convert's rich lane: a row `check` takes (tool calls, tools, weights, names, reasoning, a KTO label, a
-    preference pair), as the light record of the full lane's `Record`; None for any other row."""
+    preference pair), as the light record of the full lane's `Record`, in one pass; None for any other row."""
     if fast(raw):
         return light(raw)
-    if not _check_rich(raw):
-        return None
     if "input" in raw:
+        if not _pair_head_ok(raw) or (read := read_messages(raw["input"]["messages"], "prompt")) is None:
+            return None
         inp = raw["input"]
         chosen, rejected = ([LightMessage("assistant", raw[k][0]["content"])]
                             for k in ("preferred_output", "non_preferred_output"))
         meta = {"parallel_tool_calls": inp["parallel_tool_calls"]} if "parallel_tool_calls" in inp else None
-        msgs, plain = _rich_messages(inp["messages"])
-        return RichRecord(msgs, raw.get("id"), meta, chosen=chosen, rejected=rejected, plain_turns=plain)
-    msgs, plain = _rich_messages(raw["messages"])
+        return RichRecord(read[0], raw.get("id"), meta, chosen=chosen, rejected=rejected, plain_turns=read[1])
+    if not _head_ok(raw) or (read := read_messages(raw["messages"], "kto" if "label" in raw else "answer")) is None:
+        return None
+    msgs, plain = read
     tools = parse_tools(raw.get("tools"), "tools")[0]
     meta = {"parallel_tool_calls": raw["parallel_tool_calls"]} if "parallel_tool_calls" in raw else None
     if "label" in raw:  # `check`: the last message is the labelled answer
         return RichRecord(msgs[:-1], raw.get("id"), meta, tools, completion=msgs[-1:], label=raw["label"],
                           plain_turns=plain)
     return RichRecord(msgs, raw.get("id"), meta, tools, plain_turns=plain)
-
-
-def _rich_messages(msgs: list[Raw]) -> tuple[list[LightMessage], bool]:
-    """Messages `messages_ok` takes, as `convert_messages` reads them; whether their turns are plain (no name, no
-    weight but the default, no two user messages in a row: what `RichRecord.plain_turns` says)."""
-    out: list[LightMessage] = []
-    plain, prev = True, ""
-    for m in msgs:
-        role = ROLES[m["role"]]
-        if role == prev == "user":
-            plain = False
-        prev = role
-        if m.keys() == FAST_MESSAGE_KEYS:
-            out.append(LightMessage(role, m["content"]))
-            continue
-        calls = [light_call({"name": c["function"]["name"], "arguments": c["function"].get("arguments", "{}"),
-                             "id": c.get("id")}) for c in m.get("tool_calls") or ()]
-        reasoning, name, weight = m.get("reasoning_content"), m.get("name"), m.get("weight")
-        plain = plain and name is None and weight != 0  # the lane takes weights 0 / 1 on assistant messages only
-        out.append(RichMessage(role, m.get("content") or "", calls or None,
-                               reasoning if reasoning is not None and reasoning.strip() else None,
-                               m.get("tool_call_id"), name, weight))
-    return out, plain
 
 
 def light_writer(rec: LightRecord) -> Raw:
