@@ -21,6 +21,7 @@ from ftdata.engine.lanes import convert_raw
 from ftdata.formats import FORMATS, REGISTRY, Format
 from ftdata.formats.light import LightMessage, LightRecord
 from ftdata.formats.write import Writing
+from ftdata.io.drift import FREE_FORM
 
 RICHES = {f.name: f for f in REGISTRY if f.rich is not None}
 _TURN = {"Human": "<|Human|>: q<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: <eot>\n",
@@ -85,7 +86,32 @@ def rich_matches_full(fmt: Format, raw: Any) -> bool:
                 assert orjson.dumps(out) == orjson.dumps(expected), (target.name, policy, raw)
                 if target.writes_flat:  # type_drift looks only at the top level of these rows
                     assert all(_strings(v) for v in out.values() if type(v) in (list, dict)), (target.name, out)
+                if target.written_shape is not None and target.written_shape(out) is not None:
+                    _one_type_per_nested_path(target.name, out)  # type_drift walks such rows once per structure
     return True
+
+
+NESTED: dict[str, dict[str, str]] = {}  # target -> path below the top level -> the one JSON type written there
+
+
+def _one_type_per_nested_path(target: str, row: dict[str, Any]) -> None:
+    """`Format.written_shape`'s promise, held across every row the tests write: below the top level (free-form values
+    aside) a path holds one JSON type, whatever the record."""
+    seen = NESTED.setdefault(target, {})
+    for path, kind in _nested(row, "", 0):
+        assert seen.setdefault(path, kind) == kind, (target, path, kind, seen[path], row)
+
+
+def _nested(value: Any, path: str, depth: int) -> list[tuple[str, str]]:
+    found = [(path, type(value).__name__)] if depth > 1 else []
+    if type(value) is dict:
+        for key, sub in value.items():
+            if key not in FREE_FORM:
+                found += _nested(sub, f"{path}.{key}", depth + 1)
+    elif type(value) is list:
+        for sub in value:
+            found += _nested(sub, f"{path}[*]", depth + 1)
+    return found
 
 
 def _strings(value: Any) -> bool:
@@ -213,3 +239,35 @@ def test_no_rich_lane_takes_a_row_with_media_lists() -> None:
         for row in RICH[name]:
             for kind in ("images", "videos", "audios"):
                 assert fmt.rich({**row, kind: ["a.png"]}) is None, (name, kind)
+
+
+@pytest.mark.parametrize("target", sorted(f.name for f in REGISTRY if f.written_shape is not None))
+def test_type_drift_still_sees_a_full_lane_row_beside_rich_lane_rows(target: str) -> None:
+    """Rich-lane rows are walked once per top-level structure (`Format.written_shape`): a full-lane row that writes
+    another type at one of their nested paths (content parts of a media row) is still found, in either order, and
+    a new structure is walked whole (a preference row after SFT rows)."""
+    from ftdata.core.canonical import Record
+    from ftdata.engine.convert import Written
+
+    fmt = FORMATS[target]
+    rows = [fmt.write(Writing(Record.model_validate(r))) for r in (
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "", "tool_calls": [
+            {"name": "f", "arguments": {"x": 1}}]}, {"role": "tool", "content": "r"}, {"role": "assistant", "content": "a"}]},
+        {"messages": [{"role": "user", "content": "q"}], "chosen": [{"role": "assistant", "content": "a"}],
+         "rejected": [{"role": "assistant", "content": "b"}]})]
+    for lane_row in rows:
+        parts = json.loads(json.dumps(lane_row))
+        for m in parts.get("messages") or parts.get("prompt") or parts["input"]["messages"]:
+            m["content"] = [{"type": "text", "text": m["content"]}]
+        record = Record.model_validate({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]})
+        for lane_first in (True, False):
+            written = Written()
+            written.rich(rows[0], fmt)  # an SFT row first: the preference row's structure is new
+            steps = [lambda: written.rich(lane_row, fmt), lambda: written.full(parts, record)]
+            for step in steps if lane_first else steps[::-1]:
+                step()
+            assert [p.code for p in written.drift.problems()] == ["type_drift"], (target, lane_row, lane_first)
+    with pytest.raises(AssertionError):  # and the invariant's own check can fail
+        NESTED.pop("probe", None)
+        _one_type_per_nested_path("probe", {"messages": [{"role": "user", "content": "x"}]})
+        _one_type_per_nested_path("probe", {"messages": [{"role": "user", "content": ["x"]}]})

@@ -64,10 +64,14 @@ class Written:
         self.drift.see_plain(row, self.rows, self.rows + 1)
         self.rows += 1
 
-    def rich(self, row: Raw, flat: bool) -> None:
-        """A row the rich lane wrote; `flat`: its target writes only strings below the top level."""
-        if flat:
+    def rich(self, row: Raw, target: Format) -> None:
+        """A row the rich lane wrote for `target`: one look at the top level where the target writes only strings
+        below it (`Format.writes_flat`), a walk of its free-form values where it writes one type per nested path
+        (`Format.written_shape`), else a walk of the whole row."""
+        if target.writes_flat:
             self.drift.see_plain(row, self.rows, self.rows + 1)
+        elif target.written_shape is not None and (structure := target.written_shape(row)) is not None:
+            self.drift.see_shaped(row, structure, False, self.rows, self.rows + 1)
         else:
             self.drift.see(Checked(self.rows, self.rows + 1, row, None, []))
         self.rows += 1
@@ -156,7 +160,7 @@ class Converter:
         self.writer.write(out)
         if self.lf_unread is not None and (what := self.lf_unread(out)) is not None:
             r.lf_unread[what] += 1
-        self.written.rich(out, self.target.writes_flat)
+        self.written.rich(out, self.target)
         return True
 
     def count_taken(self, n: int) -> None:

@@ -99,6 +99,11 @@ class Format:
     # every value `from_canonical` writes below the top level is a string (sharegpt's {from, value} turns), so
     # `type_drift` needs only the top-level fields of the rows the rich lane writes (the full lane's are walked)
     writes_flat: bool = False
+    # the rows the rich lane writes hold one JSON type per path below the top level but in free-form values (tools),
+    # whatever the record (OpenAI's messages, tool calls as text): `type_drift` walks such a row whole once per
+    # structure, which this tells (the top-level keys and types), then only its top-level free-form values; None for
+    # a row to walk whole (free-form values below the top level)
+    written_shape: Callable[[Raw], Hashable | None] | None = None
     as_is: Mapping[str, Fast] = field(default_factory=dict)
     llamafactory: LlamaFactory | None = None
     # for the docs' Formats table: the shape in a few words, and its variants
@@ -272,3 +277,8 @@ def text_message(role: str, content: str, **extra: Any) -> Msg:
             msg[key] = value
     return msg
 
+
+def top_level_shape(row: Raw) -> Hashable:
+    """A row's top-level keys and the types of their values (`Format.written_shape` of the targets that write one
+    type per path below the top level)."""
+    return tuple(row), tuple(map(type, row.values()))

@@ -31,6 +31,7 @@ from ftdata.formats.base import (
     pick_reasoning,
     shapes,
     text_message,
+    top_level_shape,
     unknown_role,
 )
 from ftdata.formats.blocks import MediaLists, Part, read_parts, written_parts
@@ -505,6 +506,15 @@ def rich(raw: Raw) -> LightRecord | None:
     return RichRecord(msgs, raw.get("id"), meta, tools, plain_turns=plain)
 
 
+def written_shape(row: Raw) -> Hashable | None:
+    """`Format.written_shape`: a written row's top-level keys and types; None when `input` holds tools (free-form
+    values below the top level)."""
+    inp = row.get("input")
+    if type(inp) is dict and "tools" in inp:
+        return None
+    return top_level_shape(row)
+
+
 def light_writer(rec: LightRecord) -> Raw:
     """{"messages": [{role, content}]}: what openai (and trl) write for a plain conversation."""
     return with_meta({"messages": [{"role": m.role, "content": m.content} for m in rec.messages]}, rec)
@@ -562,6 +572,7 @@ FORMAT = Format(
     rich=rich,
     light_writer=light_writer,
     writes_light=True,
+    written_shape=written_shape,
     as_is={"openai": as_is, "trl": as_is},
     llamafactory=LlamaFactory(
         "openai",

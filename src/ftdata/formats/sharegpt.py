@@ -48,7 +48,7 @@ from ftdata.formats.tools import (
     light_call,
     parse_tool_call,
     parse_tools,
-    tools_ok,
+    read_tools,
 )
 from ftdata.formats.write import Writing, call_json, media, with_meta
 
@@ -244,58 +244,81 @@ def check(raw: Raw) -> bool:
 
 def _check_rich(raw: Raw) -> bool:
     """`check` beyond `fast`."""
+    return _read_rich(raw, False) is not None
+
+
+def _read_rich(raw: Raw, build: bool) -> tuple[list[LightMessage], list[dict[str, Any]] | None] | None:
+    """A row `check` takes beyond `fast`, in one pass: with `build`, its messages as the full lane reads them (a
+    system message first; function calls decoded once) and its tools; else None."""
     if not raw.keys() <= CHECK_KEYS or not is_ident(raw.get("id")):
-        return False
-    if ("system" in raw and not is_text(raw["system"])) or ("tools" in raw and not tools_ok(raw["tools"])):
-        return False
+        return None
+    if "system" in raw and not is_text(raw["system"]):
+        return None
+    tools: list[dict[str, Any]] | None = None
+    if "tools" in raw:
+        ok, tools = read_tools(raw["tools"])
+        if not ok:
+            return None
     conv = raw.get("conversations")
-    if type(conv) is not list or not conv:
-        return False
-    pair = "chosen" in raw or "rejected" in raw
-    if pair:  # both single plain answers; the conversation before them ends on the user side
-        if not all(_plain_answer(raw.get(k)) for k in ("chosen", "rejected")) or "kto_tag" in raw:
-            return False
-        if not distinct_answers(raw["chosen"]["value"], raw["rejected"]["value"]):
-            return False
-    elif "kto_tag" in raw and (type(raw["kto_tag"]) is not bool or not _plain_answer(conv[-1])):
-        return False
+    if type(conv) is not list or not conv or not _answers_ok(raw, conv):
+        return None
+    msgs: list[LightMessage] = [LightMessage("system", raw["system"])] if build and "system" in raw else []
     expect, prev = "user", ""
     media = not MEDIA_KINDS_SET.isdisjoint(raw)
     for m in conv:
         if type(m) is not dict or m.keys() != MESSAGE_KEYS:
-            return False
+            return None
         role, value = m["from"], m["value"]
         side = SIDE.get(role) if type(role) is str else None
         if side is None or type(value) is not str or side != expect:
-            return False
+            return None
         if role == FUNCTION:
-            if not _calls_ok(value):
-                return False
+            calls = _read_calls(value)
+            if calls is None:
+                return None
+            if build:
+                msgs.append(RichMessage("assistant", "", [light_call(c) for c in calls]))
         elif (not value or value.isspace() or not (media or no_tags(value)) or has_tags(value)
               or (ROLES[role] == "tool" and prev != FUNCTION)):
-            return False  # blank, a placeholder without media, or a result that follows no call
+            return None  # blank, a placeholder without media, or a result that follows no call
+        elif build:
+            msgs.append(LightMessage(ROLES[role], value))
         expect, prev = ("user" if side == "assistant" else "assistant"), role
     if media and not placeholders_match(raw, [m["value"] for m in conv if m["from"] != FUNCTION]):
-        return False
-    if pair:
-        return expect == "assistant"  # the prompt ends on the user side
-    return expect == "user" and ("kto_tag" not in raw or len(conv) > 1)  # ends with an answer (KTO: after a prompt)
+        return None
+    if "chosen" in raw:
+        ends = expect == "assistant"  # the prompt ends on the user side
+    else:
+        ends = expect == "user" and ("kto_tag" not in raw or len(conv) > 1)  # ends with an answer (KTO: after a prompt)
+    return (msgs, tools) if ends else None
+
+
+def _answers_ok(raw: Raw, conv: list[Any]) -> bool:
+    """A preference pair: both single plain, distinct answers (and no KTO tag); a KTO tag: a bool on a plain last
+    answer."""
+    if "chosen" in raw or "rejected" in raw:
+        if not all(_plain_answer(raw.get(k)) for k in ("chosen", "rejected")) or "kto_tag" in raw:
+            return False
+        return distinct_answers(raw["chosen"]["value"], raw["rejected"]["value"])
+    return "kto_tag" not in raw or (type(raw["kto_tag"]) is bool and _plain_answer(conv[-1]))
 
 
 def _plain_answer(m: Any) -> bool:
     return (type(m) is dict and m.keys() == MESSAGE_KEYS and m["from"] in PLAIN_SIDES[1] and is_text(m["value"]))
 
 
-def _calls_ok(value: str) -> bool:
-    """A function_call value `convert_message` reads without a problem: a JSON call object or a list of them."""
+def _read_calls(value: str) -> list[dict[str, Any]] | None:
+    """A function_call value `convert_message` reads without a problem (a JSON call object or a list of them), as
+    a list of calls; else None."""
     if value.startswith("<think>"):
-        return False  # reasoning before the call: the full lane splits it off
+        return None  # reasoning before the call: the full lane splits it off
     try:
         calls = orjson.loads(value)
     except orjson.JSONDecodeError:
-        return False
+        return None
     calls = calls if type(calls) is list else [calls]
-    return bool(calls) and all(type(c) is dict and function_ok(c.get("name"), c.get("arguments", {})) for c in calls)
+    ok = bool(calls) and all(type(c) is dict and function_ok(c.get("name"), c.get("arguments", {})) for c in calls)
+    return calls if ok else None
 
 
 def light(raw: Raw) -> LightRecord:
@@ -306,19 +329,12 @@ def light(raw: Raw) -> LightRecord:
 
 def rich(raw: Raw) -> LightRecord | None:
     """convert's rich lane: a row `check` takes (function calls and observations, tools, a preference pair, a KTO
-    tag; no media lists), as the light record of the full lane's `Record`; None for any other row."""
+    tag; no media lists), as the light record of the full lane's `Record`, in one pass; None for any other row."""
     if fast(raw):
         return light(raw)
-    if not MEDIA_KINDS_SET.isdisjoint(raw) or not _check_rich(raw):
+    if not MEDIA_KINDS_SET.isdisjoint(raw) or (read := _read_rich(raw, True)) is None:
         return None
-    msgs: list[LightMessage] = [LightMessage("system", raw["system"])] if "system" in raw else []
-    for m in raw["conversations"]:
-        if m["from"] == FUNCTION:
-            calls = orjson.loads(m["value"])
-            msgs.append(RichMessage("assistant", "", [light_call(c) for c in (calls if type(calls) is list else [calls])]))
-        else:
-            msgs.append(LightMessage(ROLES[m["from"]], m["value"]))
-    tools = parse_tools(raw.get("tools"), "tools")[0]
+    msgs, tools = read
     if "kto_tag" in raw:
         return RichRecord(msgs[:-1], raw.get("id"), tools=tools, completion=msgs[-1:], label=raw["kto_tag"],
                           plain_turns=True)

@@ -64,13 +64,21 @@ def function_ok(name: Any, args: Any) -> bool:
 def tools_ok(tools: Any) -> bool:
     """The fast lanes' test of `tools`: what `parse_tools` takes without a problem (schema objects, or JSON text
     holding a list of them or one)."""
+    return read_tools(tools)[0]
+
+
+def read_tools(value: Any) -> tuple[bool, list[dict[str, Any]] | None]:
+    """`tools_ok` and what `parse_tools` makes of the value, in one decoding: (True, its tools) or (False, None)."""
+    tools = value
     if type(tools) is str:
         try:
             tools = orjson.loads(tools) if tools else []
         except orjson.JSONDecodeError:
-            return False
+            return False, None
         tools = [tools] if type(tools) is dict else tools
-    return type(tools) is list and all(type(t) is dict for t in tools)
+    if type(tools) is not list or not all(type(t) is dict for t in tools):
+        return False, None
+    return True, (None if value is None or value == "" else tools)
 
 
 def parse_tools(value: Any, path: str) -> tuple[list[dict[str, Any]] | None, list[Problem]]:

@@ -20,6 +20,7 @@ from ftdata.formats.base import (
     shapes,
     shared_prefix,
     text_message,
+    top_level_shape,
 )
 from ftdata.formats.blocks import MediaLists, marked_parts
 from ftdata.formats.declare import KEPT, kept, lossy, rejected
@@ -188,6 +189,7 @@ FORMAT = Format(
     from_canonical=from_canonical,
     light_writer=openai.light_writer,  # a plain conversation is {"messages": [{role, content}]} here too
     writes_light=True,
+    written_shape=top_level_shape,  # every value below the top level is text (tools and arguments as JSON text)
     example={"prompt": "What colour is the sky?", "chosen": "Blue.", "rejected": "Green."},
     policy=OPEN,
     shape_doc="`prompt`+`completion`, `prompt`+`chosen`+`rejected`, `prompt`+`completion`+`label`",
