@@ -96,6 +96,10 @@ class LightMessage:
         return {"role": self.role, "content": self.content}
 
 
+# what the writers (typed for `Message`, which light messages stand in for) test to write role and text only
+PLAIN_MESSAGE: type[Any] = LightMessage
+
+
 class RichMessage(LightMessage):
     """A light message with tool calls, reasoning (never blank), a tool call id, a name or a weight (convert's rich
     lane)."""

@@ -42,6 +42,7 @@ from ftdata.formats.declare import (
     standard_entry,
 )
 from ftdata.formats.light import (
+    PLAIN_MESSAGE,
     LightCall,
     LightMessage,
     LightRecord,
@@ -204,14 +205,20 @@ def _out_messages(w: Writing, list_name: str, msgs: list[Message],
                   parts: dict[int, list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     out = []
     for i, m in enumerate(msgs):
-        item: dict[str, Any] = {"role": m.role, "content": (parts or {}).get(i, m.content)}
+        item: dict[str, Any] = {"role": m.role, "content": m.content if not parts else parts.get(i, m.content)}
+        if type(m) is PLAIN_MESSAGE:  # role and text only (the light lanes' plain message)
+            out.append(item)
+            continue
         if m.reasoning is not None:
             item["reasoning_content"] = m.reasoning  # Qwen3's, DeepSeek-R1's and vLLM's key
         if m.tool_calls:
             item["tool_calls"] = tool_calls_json(m.tool_calls, text_arguments=True)
-        for key in ("tool_call_id", "name", "weight"):
-            if getattr(m, key) is not None:
-                item[key] = getattr(m, key)
+        if m.tool_call_id is not None:
+            item["tool_call_id"] = m.tool_call_id
+        if m.name is not None:
+            item["name"] = m.name
+        if m.weight is not None:
+            item["weight"] = m.weight
         if m.weight is not None and m.role != "assistant" and m.weight != 0:
             w.refuse(w.where(list_name, i), f"openai puts weights on assistant messages only, not on {m.role}")
         out.append(item)
@@ -225,7 +232,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         w.refuse("text", "pretraining text has no openai form; convert it --to text")
         return {}
     read = (rec.messages or []) + (rec.completion or [])  # the order the reader saw them in
-    parts, beside = written_parts(w.origins, read, rec) if rec.kind != "preference" else ({}, {})
+    parts, beside = written_parts(w.origins, read, rec) if rec.kind != "preference" and w.origins.parts else ({}, {})
     messages = _out_messages(w, "messages", rec.messages or [], parts)
     if rec.kind == "preference":
         if any(getattr(rec, k) for k in ("images", "videos", "audios")):

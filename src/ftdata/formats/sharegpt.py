@@ -32,6 +32,7 @@ from ftdata.formats.base import (
 )
 from ftdata.formats.declare import KEPT, LlamaFactory, kept, lossy, rejected
 from ftdata.formats.light import (
+    PLAIN_MESSAGE,
     LightMessage,
     LightRecord,
     RichMessage,
@@ -158,6 +159,8 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
 
 
 def _out_message(w: Writing, list_name: str, i: int, m: Message) -> dict[str, str]:
+    if type(m) is PLAIN_MESSAGE:  # role and text only (the light lanes' plain message)
+        return {"from": WRITE_ROLES[m.role], "value": m.content}
     if m.role == "assistant" and m.tool_calls:
         if m.content:
             w.refuse(w.where(list_name, i), "sharegpt cannot hold text beside tool calls in one message")
