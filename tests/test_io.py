@@ -223,6 +223,38 @@ def test_batch_writer_writes_everything_in_order(tmp_path: Path, monkeypatch) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "part"]
 
 
+def test_a_staged_output_goes_to_the_disk_as_it_grows(tmp_path: Path, monkeypatch) -> None:
+    """`early_sync`: every SYNC_EVERY bytes a thread hands what was written to the disk (the final sync then waits
+    only for the tail); never for a pipe; the bytes are all there, in order; close waits for the thread."""
+    import os
+    import threading
+
+    import ftdata.io.sink
+    from ftdata.io.staging import atomic_write
+
+    synced: list[int] = []
+    started = threading.Event()
+
+    def slow_sync(fd: int) -> None:
+        started.set()
+        synced.append(os.fstat(fd).st_size)
+
+    monkeypatch.setattr(ftdata.io.sink, "CHUNK", 100)
+    monkeypatch.setattr(ftdata.io.sink, "SYNC_EVERY", 1000)
+    monkeypatch.setattr(ftdata.io.sink.os, "fdatasync", slow_sync)
+    with atomic_write(tmp_path / "out") as raw:
+        f = ftdata.io.sink.BatchWriter(raw, early_sync=True)
+        for i in range(500):
+            f.write(b"%09d\n" % i)
+        f.close()
+        assert f.syncing is not None and not f.syncing.is_alive()
+    assert started.is_set() and synced and all(size >= 1000 for size in synced)
+    assert (tmp_path / "out").read_bytes() == b"".join(b"%09d\n" % i for i in range(500))
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as pipe, os.fdopen(read, "rb"):
+        assert not ftdata.io.sink.BatchWriter(pipe, early_sync=True).early_sync
+
+
 def test_write_error_reaches_the_caller_and_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
     import errno
     import os

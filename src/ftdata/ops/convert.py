@@ -48,9 +48,9 @@ def convert_files(
     written = Written()
     with plan.staged(report) as run:
         out_f, (rejects_f,) = run.out_file, run.side_files
-        batch = BatchWriter(sys.stdout.buffer if out_f is None else out_f)
+        batch = BatchWriter(sys.stdout.buffer if out_f is None else out_f, early_sync=out_f is not None)
         writer = JsonWriter(batch, array=not plan.to_stdout and plan.out.suffix.lower() == ".json")
-        reject_batch = BatchWriter(rejects_f)
+        reject_batch = BatchWriter(rejects_f, early_sync=True)
         _convert_inputs(plan, FORMATS[target], source, media_dir, reasoning, allow_outside, workers, progress,
                         writer, JsonWriter(reject_batch, array=False), report, written, run.run)
         writer.close()
