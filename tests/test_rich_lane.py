@@ -271,3 +271,26 @@ def test_type_drift_still_sees_a_full_lane_row_beside_rich_lane_rows(target: str
         NESTED.pop("probe", None)
         _one_type_per_nested_path("probe", {"messages": [{"role": "user", "content": "x"}]})
         _one_type_per_nested_path("probe", {"messages": [{"role": "user", "content": ["x"]}]})
+
+
+def test_a_repeated_tool_set_is_decoded_once_and_drift_still_sees_every_set(tmp_path: Path) -> None:
+    """Rows repeating a tools text share one decoded list (`read_tools`); type_drift compares the very object seen
+    last without writing it out, yet a tool set whose keys differ (the second set, then the first again) is still
+    a `type_drift` warning, and the conversion is the full lane's."""
+    from ftdata.formats.tools import read_tools
+    from ftdata.ops.convert import convert_files
+
+    a = json.dumps([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}])
+    b = json.dumps([{"type": "function", "function": {"name": "g", "description": "d"}}])
+    assert read_tools(a)[1] is read_tools(a)[1] and read_tools(a)[1] == json.loads(a)
+    rows = [{"conversations": [{"from": "human", "value": f"q{i}"}, {"from": "function_call", "value":
+                                json.dumps({"name": "f", "arguments": {"x": i}})},
+                               {"from": "observation", "value": "r"}, {"from": "gpt", "value": "a"}],
+             "tools": tools} for i, tools in enumerate([a, a, b, a, a])]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = convert_files([src], "openai", tmp_path / "out.jsonl")
+    assert report.written == 5 and [p.code for p in report.output_problems] == ["type_drift"], report.to_dict()
+    assert "tools[*].function" in report.output_problems[0].message
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["tools"] for r in written] == [json.loads(t) for t in (a, a, b, a, a)]

@@ -67,9 +67,18 @@ def tools_ok(tools: Any) -> bool:
     return read_tools(tools)[0]
 
 
+# JSON text of tools read lately -> its schemas: a dataset repeats a few tool sets row after row, so their text is
+# decoded once (and `type_drift` sees one object, walked once). The lists are shared: the lanes and writers only
+# read and write them out, never change them.
+KNOWN_TOOLS: dict[str, list[dict[str, Any]]] = {}
+KNOWN_MAX, KNOWN_TEXT_MAX = 256, 1 << 16  # entries, and the longest text kept
+
+
 def read_tools(value: Any) -> tuple[bool, list[dict[str, Any]] | None]:
     """`tools_ok` and what `parse_tools` makes of the value, in one decoding: (True, its tools) or (False, None)."""
     tools = value
+    if type(tools) is str and (known := KNOWN_TOOLS.get(tools)) is not None:
+        return True, known
     if type(tools) is str:
         try:
             tools = orjson.loads(tools) if tools else []
@@ -78,6 +87,10 @@ def read_tools(value: Any) -> tuple[bool, list[dict[str, Any]] | None]:
         tools = [tools] if type(tools) is dict else tools
     if type(tools) is not list or not all(type(t) is dict for t in tools):
         return False, None
+    if type(value) is str and value and len(value) <= KNOWN_TEXT_MAX:
+        if len(KNOWN_TOOLS) >= KNOWN_MAX:
+            KNOWN_TOOLS.clear()
+        KNOWN_TOOLS[value] = tools
     return True, (None if value is None or value == "" else tools)
 
 

@@ -55,6 +55,7 @@ class TypeDrift:
     keys: dict[str, dict[frozenset[str], Seen]] = field(default_factory=dict)  # free-form path -> key set -> seen
     shapes: dict[str, dict[Shape, tuple[str, ...]]] = field(default_factory=dict)  # -> the keys holding containers
     free_seen: set[int] = field(default_factory=set)  # hashes of free-form values walked already (tools repeat)
+    last_free: dict[str, Any] = field(default_factory=dict)  # path -> the free-form value walked last there
     walked: bool = False  # one plain row walked whole (its nested paths, all strings, registered)
     structures: set[Hashable] = field(default_factory=set)  # check-lane rows' structures walked (`see_shaped`)
     remembered: int = 0  # paths and keys held in types / keys / shapes, up to MAX_REMEMBERED
@@ -155,7 +156,11 @@ class TypeDrift:
                 self._list(child + "[*]", sub, index, line, free, depth + 1)
 
     def _free(self, path: str, value: Any, index: int, line: int | None, depth: int) -> None:
-        """A free-form value (tool schemas, arguments, meta): walked once per distinct value (by its JSON text)."""
+        """A free-form value (tool schemas, arguments, meta): walked once per distinct value (by its JSON text; the
+        very object seen last at this path, as the lanes share decoded tool sets, without writing it out)."""
+        if self.last_free.get(path) is value:
+            return
+        self.last_free[path] = value  # held: its id cannot be reused while it is compared
         digest = hash((path, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
         if digest in self.free_seen:
             return
