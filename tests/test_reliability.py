@@ -148,8 +148,51 @@ def test_too_deep_in_a_json_array_and_a_csv_cell(tmp_path: Path) -> None:
         assert [e["code"] for e in payload["files"][0]["errors"]] == ["too_deep"], name
 
 
+TEXT_DEEP = json.dumps(nested(300))  # a string in the row: the line's brackets are counted, its decoding is not
+
+
+def _text_deep_rows() -> dict[str, list[dict]]:
+    call = json.dumps({"name": "f", "arguments": {"x": nested(300)}})
+    tools = json.dumps([{"type": "function", "function": {"name": "f", "parameters": nested(300)}}])
+    turn = [{"from": "human", "value": "q"}, {"from": "function_call", "value": '{"name": "f", "arguments": {}}'},
+            {"from": "observation", "value": "r"}, {"from": "gpt", "value": "a"}]
+    return {
+        "sharegpt": [{"conversations": turn, "tools": tools},  # tools as JSON text
+                     {"conversations": [turn[0], {"from": "function_call", "value": call}, *turn[2:]]},
+                     {"conversations": turn, "meta": json.dumps({"k": nested(300)})}],  # meta as our writers' text
+        "openai": [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "", "tool_calls": [
+            {"type": "function", "function": {"name": "f", "arguments": json.dumps({"x": nested(300)})}}]},
+            {"role": "tool", "content": "r"}, {"role": "assistant", "content": "a"}]},
+                   {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+                    "tools": tools}],
+    }
+
+
+@pytest.mark.parametrize("fmt", ["sharegpt", "openai"])
+def test_json_text_inside_a_row_that_decodes_too_deep_is_that_rows_problem(tmp_path: Path, fmt: str) -> None:
+    """Tools, a function call, its arguments or meta given as JSON text that decodes past the depth limit: validate
+    names the row (too_deep; it said valid), and no command crashes writing it out (convert stopped with an
+    internal error, exit 3); meta text that deep is kept as text."""
+    rows = _text_deep_rows()[fmt]
+    src = tmp_path / f"deep.{fmt}.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in [*rows, ROW if fmt == "openai" else
+                                                           {"conversations": [{"from": "human", "value": "q"},
+                                                                              {"from": "gpt", "value": "a"}]}]))
+    payload = json.loads(run("validate", str(src), "--json", "--format", fmt).output)
+    bad = [e["line"] for e in payload["files"][0]["errors"] if e["code"] == "too_deep"]
+    meta_rows = [i + 1 for i, r in enumerate(rows) if "meta" in r]
+    assert bad == [i + 1 for i in range(len(rows)) if i + 1 not in meta_rows], payload["files"][0]["errors"]
+    for target in ("openai", "sharegpt", "trl"):
+        out = tmp_path / f"out.{fmt}.{target}.jsonl"
+        result = run("convert", str(src), "--to", target, "-o", str(out), "--no-dataset-info")
+        assert result.exit_code == 1, (target, result.output)
+        written = out.read_text().splitlines() if out.exists() else []
+        rejects = Path(f"{out}.rejects.jsonl").read_text().splitlines()
+        assert len(written) + len(rejects) == len(rows) + 1 and "too_deep" in "".join(rejects), target
+
+
 def test_the_depth_limit_agrees_with_what_orjson_writes() -> None:
-    from ftdata.io.depth import MAX_NESTING, deeper_than_allowed
+    from ftdata.core.depth import MAX_NESTING, deeper_than_allowed
 
     def objects(levels: int) -> object:
         value: object = 1

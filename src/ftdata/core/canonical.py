@@ -16,6 +16,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from ftdata.core.depth import TOO_DEEP, NestedTooDeep, loads_nested
 from ftdata.core.reasoning import join_think
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -40,7 +41,9 @@ def from_json_text(value: Any) -> Any:
     """The reverse of `json_text` for a field that may hold either form: a string holding JSON is decoded."""
     if isinstance(value, str):
         try:
-            return orjson.loads(value)
+            return loads_nested(value)
+        except NestedTooDeep:
+            raise PydanticCustomError("too_deep", f"this JSON text: {TOO_DEEP}") from None
         except orjson.JSONDecodeError:
             raise PydanticCustomError("invalid_value", "a string here must hold JSON") from None
     return value

@@ -42,6 +42,8 @@ def edit_similarity(a: str, b: str, at_least: float) -> float | None:
     if longest == 0:
         return 1.0
     budget = int((1.0 - at_least) * longest + 1e-9)  # the most edits that still reach `at_least`
+    if abs(len(a) - len(b)) > budget:
+        return None  # at least that many insertions: rapidfuzz (and its import) not needed
     from rapidfuzz.distance import (
         Levenshtein,  # here: start-up pays for it only where preference rows are
     )

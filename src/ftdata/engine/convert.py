@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol, cast
 
 from ftdata.core.canonical import Kind, Record
+from ftdata.core.depth import tools_too_deep
 from ftdata.core.problems import Code, Problem
 from ftdata.core.reports import Checked, ConvertReport
 from ftdata.core.rules import Origins
@@ -18,7 +19,6 @@ from ftdata.formats import Format
 from ftdata.formats.base import Fast, Raw
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
-from ftdata.io.depth import tools_too_deep
 from ftdata.io.drift import TypeDrift
 from ftdata.io.media import Media
 from ftdata.io.readers import PROGRESS_EVERY, Accept, Item, Tally, read_jsonl_range

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ftdata.core.canonical import MEDIA_KINDS
+from ftdata.core.depth import tools_too_deep
 from ftdata.core.problems import Problem, capped, problem
 from ftdata.core.reports import Checked, FileReport
 from ftdata.core.rules import check_record
@@ -31,7 +32,6 @@ from ftdata.formats import (
     match,
 )
 from ftdata.formats.base import Fast, Raw
-from ftdata.io.depth import tools_too_deep
 from ftdata.io.filechecks import FileCheck
 from ftdata.io.files import file_problems, read_records
 from ftdata.io.media import Media, check_media, refs_ok

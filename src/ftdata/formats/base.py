@@ -10,6 +10,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ftdata.core.canonical import Kind, Record
+from ftdata.core.depth import loads_nested
 from ftdata.core.problems import (
     Problem,
     from_validation_error,
@@ -146,8 +147,8 @@ class Row(BaseModel):
         inner = extra.pop("meta", None)
         if isinstance(inner, str) and inner.startswith("{"):  # our writers' JSON text
             try:
-                inner = orjson.loads(inner)
-            except orjson.JSONDecodeError:
+                inner = loads_nested(inner)
+            except orjson.JSONDecodeError:  # kept as the text (NestedTooDeep too: never written out nested)
                 pass
         if isinstance(inner, dict):
             return {**inner, **extra}

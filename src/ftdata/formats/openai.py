@@ -16,6 +16,7 @@ from typing import Any, Literal
 import orjson
 
 from ftdata.core.canonical import Kind, Message, Role, tool_calls_json
+from ftdata.core.depth import loads_nested
 from ftdata.core.problems import Problem, problem
 from ftdata.core.reasoning import has_tags, same_text
 from ftdata.core.rules import OPEN, Origin, Origins
@@ -365,8 +366,8 @@ def read_call(call: Any) -> LightCall | None:
     if type(name) is not str or not name or type(args) is not str:
         return None
     try:
-        value = orjson.loads(args) if args.strip() else {}
-    except orjson.JSONDecodeError:
+        value = loads_nested(args) if args.strip() else {}
+    except orjson.JSONDecodeError:  # NestedTooDeep too
         return None
     return LightCall(name, value, call_id) if type(value) is dict else None
 

@@ -13,6 +13,7 @@ import orjson
 from pydantic import Field
 
 from ftdata.core.canonical import MEDIA_KINDS, Message, Role, json_text
+from ftdata.core.depth import TOO_DEEP, NestedTooDeep, loads_nested
 from ftdata.core.problems import Problem, has_errors, problem
 from ftdata.core.reasoning import has_tags, split_think
 from ftdata.core.rules import Origin, Origins, Policy
@@ -103,7 +104,9 @@ def convert_message(m: ShareGPTMessage, path: str) -> tuple[Msg | None, list[Pro
                                                                        "<think> block in the value; keep one"))
         reasoning = split.reasoning
     try:
-        decoded: Any = orjson.loads(value)
+        decoded: Any = loads_nested(value)
+    except NestedTooDeep:
+        return None, [*problems, problem(f"{path}.value", "too_deep", f"the function call's JSON text: {TOO_DEEP}")]
     except orjson.JSONDecodeError:
         decoded = value  # parse_tool_call reports it
     calls = []
@@ -316,8 +319,8 @@ def _read_calls(value: str) -> list[dict[str, Any]] | None:
     if value.startswith("<think>"):
         return None  # reasoning before the call: the full lane splits it off
     try:
-        calls = orjson.loads(value)
-    except orjson.JSONDecodeError:
+        calls = loads_nested(value)
+    except orjson.JSONDecodeError:  # NestedTooDeep too
         return None
     calls = calls if type(calls) is list else [calls]
     ok = bool(calls) and all(type(c) is dict and function_ok(c.get("name"), c.get("arguments", {})) for c in calls)

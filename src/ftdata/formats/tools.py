@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from ftdata.core.canonical import ToolCall
+from ftdata.core.depth import TOO_DEEP, NestedTooDeep, loads_nested
 from ftdata.core.problems import Problem, problem
 from ftdata.formats.light import LightCall
 
@@ -17,7 +18,9 @@ def parse_tool_call(value: Any, path: str) -> tuple[ToolCall | None, list[Proble
     """A `{name, arguments}` object (or its JSON string) -> ToolCall; arguments encoded twice are decoded."""
     if isinstance(value, str):
         try:
-            value = orjson.loads(value)
+            value = loads_nested(value)
+        except NestedTooDeep:
+            return None, [problem(path, "too_deep", f"the function call's JSON text: {TOO_DEEP}")]
         except orjson.JSONDecodeError:
             return None, [problem(path, "tool_call_invalid", "function call is not valid JSON; write {\"name\": ..., \"arguments\": {...}}")]
     if not isinstance(value, dict) or not isinstance(value.get("name"), str) or not value["name"]:
@@ -28,7 +31,9 @@ def parse_tool_call(value: Any, path: str) -> tuple[ToolCall | None, list[Proble
         if not isinstance(args, str):
             break
         try:
-            args = orjson.loads(args) if args.strip() else {}
+            args = loads_nested(args) if args.strip() else {}
+        except NestedTooDeep:
+            return None, [problem(path, "too_deep", f"'arguments' as JSON text: {TOO_DEEP}")]
         except orjson.JSONDecodeError:
             return None, [problem(path, "tool_call_invalid", "'arguments' is a string that is not valid JSON")]
         if isinstance(args, str):
@@ -55,8 +60,8 @@ def function_ok(name: Any, args: Any) -> bool:
         return False
     if type(args) is str:
         try:
-            args = orjson.loads(args) if args.strip() else {}
-        except orjson.JSONDecodeError:
+            args = loads_nested(args) if args.strip() else {}
+        except orjson.JSONDecodeError:  # NestedTooDeep too
             return False
     return type(args) is dict
 
@@ -81,8 +86,8 @@ def read_tools(value: Any) -> tuple[bool, list[dict[str, Any]] | None]:
         return True, known
     if type(tools) is str:
         try:
-            tools = orjson.loads(tools) if tools else []
-        except orjson.JSONDecodeError:
+            tools = loads_nested(tools) if tools else []
+        except orjson.JSONDecodeError:  # NestedTooDeep too
             return False, None
         tools = [tools] if type(tools) is dict else tools
     if type(tools) is not list or not all(type(t) is dict for t in tools):
@@ -100,7 +105,9 @@ def parse_tools(value: Any, path: str) -> tuple[list[dict[str, Any]] | None, lis
         return None, []
     if isinstance(value, str):
         try:
-            value = orjson.loads(value)
+            value = loads_nested(value)
+        except NestedTooDeep:
+            return None, [problem(path, "too_deep", f"'tools' as JSON text: {TOO_DEEP}")]
         except orjson.JSONDecodeError:
             return None, [problem(path, "invalid_value", "'tools' is a string that is not valid JSON")]
     if isinstance(value, dict):

@@ -15,8 +15,8 @@ from typing import Any, Generator, Iterator, cast
 
 import orjson
 
+from ftdata.core.depth import TOO_DEEP, deeper_than_allowed, too_deep
 from ftdata.core.problems import Problem
-from ftdata.io.depth import TOO_DEEP, deeper_than_allowed, too_deep
 from ftdata.io.jsonarray import NotAnArray, array_items
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}

@@ -15,8 +15,8 @@ from typing import Any, Callable, Iterator, Protocol
 
 import orjson
 
+from ftdata.core.depth import MAX_NESTING, TOO_DEEP, too_deep
 from ftdata.core.problems import Problem
-from ftdata.io.depth import MAX_NESTING, TOO_DEEP, too_deep
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 JSON_OUTPUT_SUFFIXES = JSONL_SUFFIXES | {".json"}  # what convert writes (JSON Lines, or one JSON array)

@@ -40,3 +40,17 @@ def deeper_than_allowed(value: Any) -> bool:
     except orjson.JSONEncodeError as err:
         return "Recursion" in str(err)
     return False
+
+
+class NestedTooDeep(orjson.JSONDecodeError):
+    """A JSON text inside a record (tools, a call, its arguments, meta) that decodes past MAX_NESTING: handled where
+    invalid JSON text is (the lanes refuse it), and named `too_deep` where a problem is written."""
+
+
+def loads_nested(text: str | bytes) -> Any:
+    """orjson.loads of a JSON text held inside a record; NestedTooDeep when it nests past MAX_NESTING (the reader's
+    guard counts the brackets of the line, not what a string in it decodes to)."""
+    value = orjson.loads(text)
+    if too_deep(text, value):
+        raise NestedTooDeep(f"nests objects / arrays more than {MAX_NESTING} levels deep", str(text)[:40], 0)
+    return value
