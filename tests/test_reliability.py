@@ -329,3 +329,15 @@ def test_schema_export_into_a_place_it_cannot_write_is_one_line(ds: Path) -> Non
     assert "is a file, not a folder" in one_line_error(run("schema", "export", str(ds / "train.jsonl")))
     assert "cannot" in one_line_error(run("schema", "export", "/proc/self/nope"))
     assert "cannot write it" in one_line_error(run("schema", "export", "/proc/self"))
+
+
+def test_the_lanes_tools_guard_agrees_with_the_whole_row_test_at_the_limit() -> None:
+    """`tools_too_deep` writes out the tools alone: for a row whose tools are its deepest part it says what the
+    whole-row test says, at every depth around the limit (objects and lists)."""
+    from ftdata.core.depth import MAX_NESTING, deeper_than_allowed, tools_too_deep
+
+    for levels in range(MAX_NESTING - 4, MAX_NESTING + 4):
+        for tools in (nested(levels), {"a": nested(levels - 1)}):
+            row = {"messages": [{"role": "user", "content": "q"}], "tools": tools}
+            assert tools_too_deep(row) == deeper_than_allowed(row), levels
+    assert not tools_too_deep({"messages": [], "tools": "[[[[" * 100})  # text: decoded (and guarded) elsewhere

@@ -25,15 +25,18 @@ def too_deep(raw: bytes | memoryview | str, value: Any) -> bool:
     return opening > MAX_NESTING and deeper_than_allowed(value)
 
 
-def tools_too_deep(raw: bytes | memoryview | str, row: dict[str, Any]) -> bool:
-    """The depth guard for a row whose shape a lane fixed but in its `tools` objects (the only room left there)."""
-    return type(row.get("tools")) in (list, dict) and too_deep(raw, row)
+def tools_too_deep(row: dict[str, Any]) -> bool:
+    """The depth guard for a row whose shape a lane fixed but in its `tools` objects (the only room left there): those
+    nest at most MAX_NESTING levels with the row around them. Only the tools are written out to tell (a tool-call row
+    holds far more than 128 brackets in all: counting the line's would send most such rows to the whole-row test)."""
+    tools = row.get("tools")
+    return type(tools) in (list, dict) and deeper_than_allowed(tools, MAX_NESTING - 1)
 
 
-def deeper_than_allowed(value: Any) -> bool:
-    """Does `value` nest more than MAX_NESTING levels? Asked of orjson's writer itself (C speed, and the very limit
-    that would fail later): `value` wrapped in enough lists to reach its 254 levels at exactly MAX_NESTING."""
-    for _ in range(254 - MAX_NESTING):
+def deeper_than_allowed(value: Any, levels: int = MAX_NESTING) -> bool:
+    """Does `value` nest more than `levels` levels? Asked of orjson's writer itself (C speed, and the very limit
+    that would fail later): `value` wrapped in enough lists to reach its 254 levels at exactly `levels`."""
+    for _ in range(254 - levels):
         value = [value]
     try:
         orjson.dumps(value)

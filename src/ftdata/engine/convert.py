@@ -143,7 +143,7 @@ class Converter:
             self.report.keys.update(out)
             self.written.plain(out)
             return True
-        if line is not None and tools_too_deep(line, row):
+        if tools_too_deep(row):
             return False  # the reader's depth guard, where the lane's shape leaves room (`Format.rich`)
         w = Writing(cast(Record, rec), NO_ORIGINS, self.reasoning)  # the writers read what a light record has (tested)
         out = self.target.write(w)

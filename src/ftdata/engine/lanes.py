@@ -210,7 +210,7 @@ def plain_rows(fast: Fast | None, checks: list[FileCheck], whole: Fast | None = 
         deep = whole is not None and whole(row)
         if (deep or whole is None) and not fast(row):  # a plain row (not deep) is accepted already: see `walks`
             return False
-        if tools_too_deep(raw, row):
+        if tools_too_deep(row):
             return False  # the reader's depth guard, where the check lanes' shapes leave room (else: tested shallow)
         if deep and shape is not None:
             structure, reasoning = shape(row)
