@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import threading
+
 import orjson
 
 MAX_NESTING = 128  # levels of objects and arrays a record may have
@@ -35,14 +37,28 @@ def tools_too_deep(row: dict[str, Any]) -> bool:
 
 def deeper_than_allowed(value: Any, levels: int = MAX_NESTING) -> bool:
     """Does `value` nest more than `levels` levels? Asked of orjson's writer itself (C speed, and the very limit
-    that would fail later): `value` wrapped in enough lists to reach its 254 levels at exactly `levels`."""
-    for _ in range(254 - levels):
-        value = [value]
+    that would fail later): `value` put inside enough lists to reach its 254 levels at exactly `levels` (lists made
+    once per thread: building them each time cost more than the writing)."""
+    chains: dict[int, tuple[list[Any], list[Any]]] = _CHAINS.__dict__.setdefault("by_levels", {})
+    chain = chains.get(levels)
+    if chain is None:
+        inner: list[Any] = [None]
+        outer = inner
+        for _ in range(254 - levels - 1):
+            outer = [outer]
+        chain = chains[levels] = (outer, inner)
+    outer, inner = chain
+    inner[0] = value
     try:
-        orjson.dumps(value)
+        orjson.dumps(outer)
     except orjson.JSONEncodeError as err:
         return "Recursion" in str(err)
+    finally:
+        inner[0] = None  # the value is not kept alive here
     return False
+
+
+_CHAINS = threading.local()
 
 
 class NestedTooDeep(orjson.JSONDecodeError):
