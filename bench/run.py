@@ -128,6 +128,8 @@ def main() -> None:
     p.add_argument("--rows", default="10000,50000", help="plain files: rows each (sharegpt, alpaca)")
     p.add_argument("--rich-mb", type=float, default=50.0, help="each rich file: about this many MB")
     p.add_argument("--real-mb", type=float, default=200.0, help="the real MOSS sample repeated to about this")
+    p.add_argument("--moss", default=str(SHARED_MOSS if SHARED_MOSS.exists() else FIXTURE_MOSS),
+                   help="the real MOSS rows to repeat (default: ../shared's 500-row sample, else the 20-row fixture)")
     p.add_argument("--gb", type=float, default=0.0, help="also a plain sharegpt file of about this many GB")
     p.add_argument("--only", default="", help="comma-separated kinds (sharegpt, openai_tools, moss_real, ...)")
     p.add_argument("--repeat", type=int, default=3)
@@ -161,7 +163,7 @@ def main() -> None:
                 continue
             path = folder / (f"{kind}_{n}.jsonl" if n else f"{kind}_{mb:g}mb.jsonl")
             if kind == "moss_real":
-                repeat_file(SHARED_MOSS if SHARED_MOSS.exists() else FIXTURE_MOSS, path, mb)
+                repeat_file(Path(a.moss), path, mb)
             elif n:
                 generate(kind, n, str(path), broken_json=False)  # datasets stops at the first broken JSON line
             else:
