@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
 
@@ -174,13 +175,15 @@ def parse_row(model: type[M], raw: dict[str, Any], prefix: str = "") -> tuple[M 
         return None, from_validation_error(err, raw, prefix, known=_known_fields(model))
 
 
-def _known_fields(model: type[BaseModel]) -> list[str]:
-    """Field names for "did you mean": of the nested model the extra key sits in, when we can tell."""
+@functools.cache
+def _known_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """Field names for "did you mean": of the nested model the extra key sits in, when we can tell (once per model:
+    every invalid row of a file asks)."""
     names = _field_names(model)
     for f in model.model_fields.values():
         for sub in _submodels(f.annotation):
             names |= _field_names(sub)
-    return sorted(names)
+    return tuple(sorted(names))
 
 
 def _field_names(model: type[BaseModel]) -> set[str]:

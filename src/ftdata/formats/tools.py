@@ -76,7 +76,7 @@ def tools_ok(tools: Any) -> bool:
 # decoded once (and `type_drift` sees one object, walked once). The lists are shared: the lanes and writers only
 # read and write them out, never change them.
 KNOWN_TOOLS: dict[str, list[dict[str, Any]]] = {}
-KNOWN_MAX, KNOWN_TEXT_MAX = 256, 1 << 16  # entries, and the longest text kept
+KNOWN_MAX, KNOWN_TEXT_MAX = 64, 1 << 14  # entries, and the longest text kept: at most 1 MB of text held
 
 
 def read_tools(value: Any) -> tuple[bool, list[dict[str, Any]] | None]:
