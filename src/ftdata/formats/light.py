@@ -10,6 +10,7 @@ Also here: the small predicates the formats' fast checks share.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Kind, Message, Record, Role
@@ -17,6 +18,7 @@ from ftdata.core.reasoning import CLOSE, OPEN
 from ftdata.core.rules import SIMILAR_ANSWERS
 from ftdata.core.similarity import edit_similarity, normalise
 
+PLACEHOLDER = re.compile("|".join(map(re.escape, PLACEHOLDERS.values())))
 TAGS = (*PLACEHOLDERS.values(), OPEN, CLOSE)  # think tags too: the full lane splits a leading block off
 
 
@@ -36,12 +38,14 @@ def is_text(value: Any) -> bool:
 
 def placeholders_match(raw: dict[str, Any], texts: list[str]) -> bool:
     """The row's media lists (`images`, ...; lists of strings) hold as many items as `texts` hold placeholders."""
-    joined = "\x00".join(texts)
+    # one scan of the texts holding a "<" (answers rarely do) for every kind's placeholder, not one per kind: the
+    # tags cannot overlap (each holds one "<", its first character), so these are `str.count`'s numbers
+    found = [tag for text in texts if "<" in text for tag in PLACEHOLDER.findall(text)]
     for kind in MEDIA_KINDS:
         refs = raw.get(kind, ())
         if kind in raw and (type(refs) is not list or not all(type(r) is str for r in refs)):
             return False
-        if joined.count(PLACEHOLDERS[kind]) != len(refs):
+        if len(refs) != (found.count(PLACEHOLDERS[kind]) if found else 0):
             return False
     return True
 
