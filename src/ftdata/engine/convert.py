@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol, cast
 
-from ftdata.core.canonical import Kind, Record
+from ftdata.core.canonical import MEDIA_KINDS, Kind, Record
 from ftdata.core.problems import Code, Problem
 from ftdata.core.reports import Checked, ConvertReport
 from ftdata.core.rules import Origins
@@ -20,7 +20,7 @@ from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
 from ftdata.io.depth import tools_too_deep
 from ftdata.io.drift import TypeDrift
-from ftdata.io.media import Media
+from ftdata.io.media import Media, refs_ok
 from ftdata.io.readers import PROGRESS_EVERY, Accept, Item, Tally, read_jsonl_range
 from ftdata.io.sink import JsonWriter
 
@@ -50,6 +50,12 @@ def rich_lane(source: Format, target: Format) -> Callable[[Raw], LightRecord | N
     """The rich lane from `source` to `target` (tool calls, reasoning, pairs: `Format.rich`), if both have their
     part. Rows with media lists take the full lane (their files are checked there): `rich` returns None for them."""
     return source.rich if source.rich is not None and target.writes_light else None
+
+
+def media_lane(source: Format, target: Format) -> Callable[[Raw], LightRecord | None] | None:
+    """convert's media lane from `source` to `target` (rows with media lists: `Format.rich_media`), if both have
+    their part; `Converter.media_record` checks the files of what it vouches for."""
+    return source.rich_media if source.rich_media is not None and target.writes_light else None
 
 
 @dataclass
@@ -99,6 +105,10 @@ class Converter:
     def __post_init__(self) -> None:
         self.lane = Lane.between(self.source, self.target, copies=not self.writer.array)
         self.rich = rich_lane(self.source, self.target)
+        self.media: Media | None = None  # where the rows' media are (`consume`, `convert_reader`)
+        self.rich_media = media_lane(self.source, self.target)
+        if self.rich_media is not None:
+            self.rich = self.media_record if self.rich is None else _either(self.rich, self.media_record)
         self.rich_taken = 0  # rows `take` wrote through the rich lane (counted there, not by `count_taken`)
         lf = self.target.llamafactory
         self.lf_unread = lf.unread if lf is not None else None
@@ -159,6 +169,14 @@ class Converter:
         self.written.rich(out, self.target.writes_flat)
         return True
 
+    def media_record(self, row: Raw) -> LightRecord | None:
+        """A row with media lists as the media lane's light record, once its files are found clean (located, inside
+        the media folder, decoded, within the budgets: `refs_ok`); None: the full lane, which says what is wrong."""
+        rec = self.rich_media(row) if self.rich_media is not None and self.media is not None else None
+        if rec is None or self.media is None or not refs_ok({k: getattr(rec, k) for k in MEDIA_KINDS}, self.media):
+            return None
+        return rec
+
     def count_taken(self, n: int) -> None:
         """Count `n` rows `take` wrote (the fast lane only takes plain SFT conversations)."""
         self.report.records += n
@@ -170,6 +188,7 @@ class Converter:
         """Convert items (the rows `take` did not take, or all of them when `fast`)."""
         r = self.report
         fast = fast and self.takes()
+        self.media = media
         for item in items:
             before = self.rich_taken
             if fast and type(item.value) is dict and self.take(item.value, None):
@@ -224,6 +243,12 @@ class Converter:
         return (row if w.ok() else None), problems
 
 
+def _either(rich: Callable[[Raw], LightRecord | None], media: Callable[[Raw], LightRecord | None]
+            ) -> Callable[[Raw], LightRecord | None]:
+    """The rich lane, and for the rows it refuses the media lane (which refuses rows without media lists first)."""
+    return lambda row: rich(row) or media(row)
+
+
 class Rejects(Protocol):
     """A report that counts rejected rows and their error codes (convert, dedup, fix)."""
 
@@ -264,6 +289,7 @@ def convert_reader(conv: Converter, read: Reader, media: Media) -> Tally:
     """convert's hot loop over one reader: rows its lane takes are written from the read loop, the others checked
     and written (or rejected) by `conv`."""
     tally, before = Tally(), conv.rich_taken
+    conv.media = media
     conv.consume(read(conv.take if conv.takes() else None, tally), media, fast=False)
     conv.count_taken(tally.accepted - (conv.rich_taken - before))  # the rich lane counted its own
     return tally

@@ -95,6 +95,10 @@ class Format:
     # target's `from_canonical` when `writes_light`. The rows it takes nest no deeper than their shape but in `tools`;
     # it takes no row with media lists (images, videos, audios: their files are checked in the full lane).
     rich: Callable[[Raw], LightRecord | None] | None = None
+    # convert's media lane: a row `check` takes with media lists, as the light record of the full lane's record
+    # (`MediaRecord`), or None; the engine takes it only once its files are checked (`io.media.refs_ok` on the
+    # record's lists: located, inside the media folder, decoded, within the budgets), else the full lane says why
+    rich_media: Callable[[Raw], LightRecord | None] | None = None
     writes_light: bool = False  # `from_canonical` reads light records as well as `Record`s
     # every value `from_canonical` writes below the top level is a string (sharegpt's {from, value} turns), so
     # `type_drift` needs only the top-level fields of the rows the rich lane writes (the full lane's are walked)

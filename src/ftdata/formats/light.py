@@ -129,7 +129,10 @@ class LightRecord:
     completion: list[LightMessage] | None = None
     label: bool | None = None
     tools: list[dict[str, Any]] | None = None
-    text = images = videos = audios = None
+    text: str | None = None
+    images: list[str] | None = None  # `MediaRecord` has them (and videos, audios)
+    videos: list[str] | None = None
+    audios: list[str] | None = None
     kind: Kind = "sft"
     # the lane proved the turns plain (no name, no weight but the default, no two user messages in a row): the
     # writers' passes that refuse those (`Writing.default_weights_only`, `no_names`, `alternating`) are skipped
@@ -188,3 +191,21 @@ class RichRecord(LightRecord):
         self.plain_turns = plain_turns
         self.chosen, self.rejected, self.completion, self.label = chosen, rejected, completion, label
         self.kind = "preference" if chosen is not None else "kto" if completion is not None else "sft"
+
+
+class MediaRecord(RichRecord):
+    """A light record with media lists (`images`, `videos`, `audios`: paths and URLs as the row names them; convert's
+    media lane, `Format.rich_media`): the engine checks their files before a writer writes it."""
+
+    __slots__ = ("audios", "images", "videos")
+
+    def __init__(self, messages: list[LightMessage], id: Any = None, images: list[str] | None = None,
+                 videos: list[str] | None = None, audios: list[str] | None = None) -> None:
+        super().__init__(messages, id, plain_turns=True)
+        self.images, self.videos, self.audios = images, videos, audios
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        tail: dict[str, Any] = {k: out.pop(k) for k in ("id", "meta") if k in out}  # `Record`'s order: the lists before the id
+        out.update({kind: refs for kind in MEDIA_KINDS if (refs := getattr(self, kind)) is not None})
+        return {**out, **tail}
