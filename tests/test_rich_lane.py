@@ -301,6 +301,10 @@ def media_matches_full(fmt: Format, raw: Any, media: Media) -> bool:
     assert rec.to_json() == full.record.to_json() and list(rec.to_json()) == list(full.record.to_json()), raw
     assert rec.kind == full.record.kind and rec.to_record() == full.record
     writes_alike(rec, full, raw)
+    for target in (f for f in READERS if f.writes_media_flat):  # type_drift looks only at the top level of these
+        w = Writing(rec, Origins())  # type: ignore[arg-type]
+        out = target.write(w)
+        assert not w.ok() or all(_strings(v) for v in out.values() if type(v) in (list, dict)), (target.name, out)
     return True
 
 
@@ -365,3 +369,27 @@ def test_the_media_lane_takes_only_rows_with_media_lists() -> None:
         for row in RICH[name] + EDGES.get(name, []):
             if MEDIA_KINDS_SET.isdisjoint(row):
                 assert fmt.rich_media(row) is None, (name, row)
+
+
+def test_type_drift_sees_the_media_lane_rows_beside_content_parts(media_folder: Media, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows the media lane writes for openai are looked at by their top level only (`writes_media_flat`): their
+    content beside another input's content parts (arrays) is still a located type_drift, as without the lane."""
+    sharegpt, parts = media_folder.base / "sg.jsonl", media_folder.base / "parts.jsonl"
+    sharegpt.write_text(json.dumps(MEDIA_ROWS["sharegpt"][0]) + "\n")
+    parts.write_text(json.dumps({"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "a.png"}}]},
+        {"role": "assistant", "content": "a cat"}]}) + "\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for inputs in ([sharegpt, parts], [parts, sharegpt]):
+        from ftdata.ops.convert import convert_files
+
+        found = []
+        for side in ("a", "b"):
+            with monkeypatch.context() as m:
+                if side == "b":
+                    m.setattr(engine_convert, "media_lane", lambda source, target: None)
+                report = convert_files(inputs, "openai", tmp_path / side / "o.jsonl", dataset_info=False, force=True)
+            found.append([(p.code, p.path, p.message) for p in report.output_problems])
+        assert found[0] == found[1] and [c for c, *_ in found[0]] == ["type_drift"], found

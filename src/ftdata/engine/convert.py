@@ -16,7 +16,7 @@ from ftdata.core.rules import Origins
 from ftdata.engine.lanes import Reader, Tick, check_item
 from ftdata.formats import Format
 from ftdata.formats.base import Fast, Raw
-from ftdata.formats.light import LightRecord
+from ftdata.formats.light import LightRecord, MediaRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
 from ftdata.io.depth import tools_too_deep
 from ftdata.io.drift import TypeDrift
@@ -166,7 +166,7 @@ class Converter:
         self.writer.write(out)
         if self.lf_unread is not None and (what := self.lf_unread(out)) is not None:
             r.lf_unread[what] += 1
-        self.written.rich(out, self.target.writes_flat)
+        self.written.rich(out, self.target.writes_flat or self.target.writes_media_flat and type(rec) is MediaRecord)
         return True
 
     def media_record(self, row: Raw) -> LightRecord | None:

@@ -103,6 +103,9 @@ class Format:
     # every value `from_canonical` writes below the top level is a string (sharegpt's {from, value} turns), so
     # `type_drift` needs only the top-level fields of the rows the rich lane writes (the full lane's are walked)
     writes_flat: bool = False
+    # so are the rows it writes from a media lane's record (`MediaRecord`: plain turns and media lists), as its plain
+    # rows: `type_drift` needs only their top-level fields (tested)
+    writes_media_flat: bool = False
     as_is: Mapping[str, Fast] = field(default_factory=dict)
     llamafactory: LlamaFactory | None = None
     # for the docs' Formats table: the shape in a few words, and its variants

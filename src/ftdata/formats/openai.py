@@ -528,6 +528,7 @@ FORMAT = Format(
     rich=rich,
     light_writer=light_writer,
     writes_light=True,
+    writes_media_flat=True,
     as_is={"openai": as_is, "trl": as_is},
     llamafactory=LlamaFactory(
         "openai",
