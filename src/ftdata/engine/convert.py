@@ -48,7 +48,7 @@ class Lane:
 
 def rich_lane(source: Format, target: Format) -> Callable[[Raw], LightRecord | None] | None:
     """The rich lane from `source` to `target` (tool calls, reasoning, pairs: `Format.rich`), if both have their
-    part. Rows with media lists take the full lane (their files are checked there): `rich` returns None for them."""
+    part. `rich` returns None for rows with media lists (the media lane's, `media_lane`, or the full lane's)."""
     return source.rich if source.rich is not None and target.writes_light else None
 
 

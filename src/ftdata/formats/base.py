@@ -93,7 +93,7 @@ class Format:
     # convert's rich lane: a row `check` takes (tool calls, reasoning, pairs), as the light record of the full lane's
     # record (`RichRecord`; a plain `LightRecord` for the rows `fast` takes), or None (the full lane); written by a
     # target's `from_canonical` when `writes_light`. The rows it takes nest no deeper than their shape but in `tools`;
-    # it takes no row with media lists (images, videos, audios: their files are checked in the full lane).
+    # it takes no row with media lists (images, videos, audios: `rich_media`'s, whose files the engine checks).
     rich: Callable[[Raw], LightRecord | None] | None = None
     # convert's media lane: a row `check` takes with media lists, as the light record of the full lane's record
     # (`MediaRecord`), or None; the engine takes it only once its files are checked (`io.media.refs_ok` on the
