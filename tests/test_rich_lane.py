@@ -247,6 +247,11 @@ MEDIA_ROWS = {  # the files are those of `media_folder`
         {"conversations": _ASK, "images": ["a.png", "a.png"]},  # two items, one placeholder
         {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}], "images": []},
         {"conversations": _ASK, "images": ["img/b.jpg"], "tools": '[{"name": "f"}]'},  # tools: the full lane
+        {"conversations": _ASK[:1], "chosen": {"from": "gpt", "value": "a cat"},  # a pair (openai refuses its media)
+         "rejected": {"from": "gpt", "value": "a dog"}, "images": ["img/b.jpg"], "id": 4},
+        {"conversations": _ASK, "kto_tag": False, "images": ["a.png"]},
+        {"conversations": _ASK[:1], "chosen": {"from": "gpt", "value": "a cat"}, "rejected": {"from": "gpt",
+         "value": "a dog"}, "images": ["missing.png"]},
     ],
 }
 MEDIA_ODD = st.one_of(RICH_ODD, st.sampled_from(["a.png", "./a.png", "img/b.jpg", "bad.png", "missing.png",
@@ -271,6 +276,12 @@ def media_rows(draw: Any) -> dict[str, Any]:
         {"from": "human", "value": "and " + "".join(tags[cut:])}, {"from": "gpt", "value": "a dog"}], **lists}
     if draw(st.booleans()):
         row.update(system="s", id=draw(st.sampled_from([1, "x"])))
+    shape = draw(st.sampled_from(["sft", "pair", "kto"]))
+    if shape == "pair":
+        row.update(conversations=row["conversations"][:3], chosen={"from": "gpt", "value": "yes"},
+                   rejected={"from": "gpt", "value": "no"})
+    elif shape == "kto":
+        row["kto_tag"] = draw(st.booleans())
     return row
 
 
@@ -312,7 +323,7 @@ def test_the_media_lane_takes_its_seeds_and_leaves_the_hostile_ones(media_folder
     assert MEDIAS, "no format has a media lane"
     for name, fmt in MEDIAS.items():
         taken = [media_matches_full(fmt, row, media_folder) for row in MEDIA_ROWS[name]]
-        assert taken == [True, True, True, False, False, False, False, True, False], name  # data URL: the writers'
+        assert taken == [True, True, True, False, False, False, False, True, False, True, True, False], name
 
 
 @pytest.mark.parametrize("fmt", sorted(MEDIAS))

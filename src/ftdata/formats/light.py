@@ -200,8 +200,11 @@ class MediaRecord(RichRecord):
     __slots__ = ("audios", "images", "videos")
 
     def __init__(self, messages: list[LightMessage], id: Any = None, images: list[str] | None = None,
-                 videos: list[str] | None = None, audios: list[str] | None = None) -> None:
-        super().__init__(messages, id, plain_turns=True)
+                 videos: list[str] | None = None, audios: list[str] | None = None,
+                 chosen: list[LightMessage] | None = None, rejected: list[LightMessage] | None = None,
+                 completion: list[LightMessage] | None = None, label: bool | None = None) -> None:
+        super().__init__(messages, id, chosen=chosen, rejected=rejected, completion=completion, label=label,
+                         plain_turns=True)
         self.images, self.videos, self.audios = images, videos, audios
 
     def to_json(self) -> dict[str, Any]:
