@@ -19,8 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def cpu() -> float:
@@ -70,10 +71,10 @@ def one(tool: str, path: Path, target: str) -> None:
 
         decode.probe_image = timed(decode.probe_image)  # type: ignore[method-assign]
         decode.probe_sound = timed(decode.probe_sound)  # type: ignore[method-assign]
-        import PIL.Image  # noqa: F401 - imports are not the command's work (the floors import theirs too)
+        import PIL.Image  # imports are not the command's work (the floors import theirs before the clock too)
     else:
         import orjson  # noqa: F401
-        import PIL.Image  # noqa: F401,F811
+        import PIL.Image  # noqa: F401
     from ftdata import validate_file
     from ftdata.ops.convert import convert_files
 
