@@ -184,3 +184,52 @@ def test_wav_audio_is_probed_and_held_to_max_duration(tmp_path: Path) -> None:
     assert "'long.wav' lasts 3.0 s, over --max-duration 2" in report.problems[0].message
     assert "truncated: 6,000 of the 8,000 frames" in report.problems[1].message
     assert report.media == ({} if has_av() else {"unchecked": 1})  # the mp3
+
+
+def test_a_ref_named_again_in_a_run_costs_no_stat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each file is stat'ed (for the process-wide decode cache) once per run, not once per row that names it: a ref
+    found clean before is a set look-up, another spelling of the same file a dictionary look-up."""
+    (tmp_path / "a.png").write_bytes(image_bytes("PNG"))
+    (tmp_path / "b.jpg").write_bytes(image_bytes("JPEG"))
+    stats: list[str] = []
+    real = decode.stat_key
+    monkeypatch.setattr(decode, "stat_key", lambda path: stats.append(path) or real(path))
+    media = Media(tmp_path)
+    for _ in range(3):
+        assert check_refs("images", ["a.png", "./a.png", "b.jpg", "a.png"], media) == []
+    assert sorted(stats) == [str(tmp_path / "a.png"), str(tmp_path / "b.jpg")]
+    stats.clear()
+    f = rows_file(tmp_path, [["a.png", "b.jpg"], ["b.jpg"], ["./a.png"]] * 50)
+    assert located(f) == [] and len(stats) == 2  # validate: 150 rows, 2 files
+
+
+def test_a_file_changed_during_a_run_keeps_its_first_verdict_in_that_run(tmp_path: Path) -> None:
+    """One snapshot per run (as the folder listings are): a file replaced while a run reads is not looked at again in
+    that run; the next run (a new `Media`) decodes it again (its stat changed)."""
+    (tmp_path / "a.png").write_bytes(image_bytes("PNG"))
+    media = Media(tmp_path)
+    assert check_refs("images", ["a.png"], media) == []
+    (tmp_path / "a.png").write_bytes(b"not an image any more")
+    assert check_refs("images", ["a.png"], media) == []
+    assert [p.code for p in check_refs("images", ["a.png"], Media(tmp_path))] == ["media_undecodable"]
+
+
+def test_a_row_refused_for_one_ref_counts_its_remote_urls_once(tmp_path: Path) -> None:
+    """The check lane's look at a row that then takes the full lane (a missing file beside a URL) counted the URL,
+    and the full lane counted it again."""
+    f = rows_file(tmp_path, [["https://example.com/a.png", "missing.png"], ["https://example.com/b.png"]])
+    report = validate_file(f)
+    assert [(p.line, p.code) for p in report.problems] == [(1, "media_missing")]
+    assert report.media == {"remote": 2}
+
+
+def test_the_check_lane_counts_placeholders_as_the_rules_do() -> None:
+    """`placeholders_match` scans once for every kind's tag: the counts it compares are `str.count`'s."""
+    from ftdata.formats.light import placeholders_match
+
+    texts = ["<image><image>a<video>", "<imag<image>e>", "no tags", "<<audio>>", "<"]
+    assert placeholders_match({"images": ["a", "b", "c"], "videos": ["v"], "audios": ["x"]}, texts)
+    assert not placeholders_match({"images": ["a", "b"], "videos": ["v"], "audios": ["x"]}, texts)
+    assert not placeholders_match({"images": ["a", "b", "c"], "audios": ["x"]}, texts)
+    assert not placeholders_match({"images": ["a", "b", "c"], "videos": ["v"], "audios": "x"}, texts)
+    assert placeholders_match({}, ["<im", "age>", "<"]) and placeholders_match({"images": []}, ["x"])

@@ -9,18 +9,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol, cast
 
-from ftdata.core.canonical import Kind, Record
+from ftdata.core.canonical import MEDIA_KINDS, Kind, Record
 from ftdata.core.depth import tools_too_deep
 from ftdata.core.problems import Code, Problem
 from ftdata.core.reports import Checked, ConvertReport
 from ftdata.core.rules import Origins
 from ftdata.engine.lanes import Reader, Tick, check_item
+from ftdata.engine.written import Written
 from ftdata.formats import Format
 from ftdata.formats.base import Fast, Raw
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
-from ftdata.io.drift import TypeDrift
-from ftdata.io.media import Media
+from ftdata.io.media import Media, refs_ok
 from ftdata.io.readers import PROGRESS_EVERY, Accept, Item, Tally, read_jsonl_range
 from ftdata.io.sink import JsonWriter
 
@@ -48,42 +48,14 @@ class Lane:
 
 def rich_lane(source: Format, target: Format) -> Callable[[Raw], LightRecord | None] | None:
     """The rich lane from `source` to `target` (tool calls, reasoning, pairs: `Format.rich`), if both have their
-    part. Rows with media lists take the full lane (their files are checked there): `rich` returns None for them."""
+    part. `rich` returns None for rows with media lists (the media lane's, `media_lane`, or the full lane's)."""
     return source.rich if source.rich is not None and target.writes_light else None
 
 
-@dataclass
-class Written:
-    """The rows written to one output, checked across (`TypeDrift`: the output must load in Arrow); shared by the
-    converters of every input written to it."""
-
-    drift: TypeDrift = field(default_factory=TypeDrift)
-    rows: int = 0
-
-    def plain(self, row: Raw) -> None:
-        self.drift.see_plain(row, self.rows, self.rows + 1)
-        self.rows += 1
-
-    def rich(self, row: Raw, target: Format) -> None:
-        """A row the rich lane wrote for `target`: one look at the top level where the target writes only strings
-        below it (`Format.writes_flat`), a walk of its free-form values where it writes one type per nested path
-        (`Format.written_shape`), else a walk of the whole row."""
-        if target.writes_flat:
-            self.drift.see_plain(row, self.rows, self.rows + 1)
-        elif target.written_shape is not None and (structure := target.written_shape(row)) is not None:
-            self.drift.see_shaped(row, structure, False, self.rows, self.rows + 1)
-        else:
-            self.drift.see(Checked(self.rows, self.rows + 1, row, None, []))
-        self.rows += 1
-
-    def full(self, row: Raw, record: Record) -> None:
-        self.drift.see(Checked(self.rows, self.rows + 1, row, record, []))
-        self.rows += 1
-
-    def merge(self, part: Written) -> None:
-        """Append a part's rows (written apart, then copied after ours)."""
-        self.drift.merge(part.drift, self.rows, self.rows)
-        self.rows += part.rows
+def media_lane(source: Format, target: Format) -> Callable[[Raw], LightRecord | None] | None:
+    """convert's media lane from `source` to `target` (rows with media lists: `Format.rich_media`), if both have
+    their part; `Converter.media_record` checks the files of what it vouches for."""
+    return source.rich_media if source.rich_media is not None and target.writes_light else None
 
 
 @dataclass
@@ -103,6 +75,10 @@ class Converter:
     def __post_init__(self) -> None:
         self.lane = Lane.between(self.source, self.target, copies=not self.writer.array)
         self.rich = rich_lane(self.source, self.target)
+        self.media: Media | None = None  # where the rows' media are (`consume`, `convert_reader`)
+        self.rich_media = media_lane(self.source, self.target)
+        if self.rich_media is not None:
+            self.rich = self.media_record if self.rich is None else _either(self.rich, self.media_record)
         self.rich_taken = 0  # rows `take` wrote through the rich lane (counted there, not by `count_taken`)
         lf = self.target.llamafactory
         self.lf_unread = lf.unread if lf is not None else None
@@ -163,6 +139,14 @@ class Converter:
         self.written.rich(out, self.target)
         return True
 
+    def media_record(self, row: Raw) -> LightRecord | None:
+        """A row with media lists as the media lane's light record, once its files are found clean (located, inside
+        the media folder, decoded, within the budgets: `refs_ok`); None: the full lane, which says what is wrong."""
+        rec = self.rich_media(row) if self.rich_media is not None and self.media is not None else None
+        if rec is None or self.media is None or not refs_ok({k: getattr(rec, k) for k in MEDIA_KINDS}, self.media):
+            return None
+        return rec
+
     def count_taken(self, n: int) -> None:
         """Count `n` rows `take` wrote (the fast lane only takes plain SFT conversations)."""
         self.report.records += n
@@ -174,6 +158,7 @@ class Converter:
         """Convert items (the rows `take` did not take, or all of them when `fast`)."""
         r = self.report
         fast = fast and self.takes()
+        self.media = media
         for item in items:
             before = self.rich_taken
             if fast and type(item.value) is dict and self.take(item.value, None):
@@ -228,6 +213,12 @@ class Converter:
         return (row if w.ok() else None), problems
 
 
+def _either(rich: Callable[[Raw], LightRecord | None], media: Callable[[Raw], LightRecord | None]
+            ) -> Callable[[Raw], LightRecord | None]:
+    """The rich lane, and for the rows it refuses the media lane (which refuses rows without media lists first)."""
+    return lambda row: rich(row) or media(row)
+
+
 class Rejects(Protocol):
     """A report that counts rejected rows and their error codes (convert, dedup, fix)."""
 
@@ -268,6 +259,7 @@ def convert_reader(conv: Converter, read: Reader, media: Media) -> Tally:
     """convert's hot loop over one reader: rows its lane takes are written from the read loop, the others checked
     and written (or rejected) by `conv`."""
     tally, before = Tally(), conv.rich_taken
+    conv.media = media
     conv.consume(read(conv.take if conv.takes() else None, tally), media, fast=False)
     conv.count_taken(tally.accepted - (conv.rich_taken - before))  # the rich lane counted its own
     return tally

@@ -95,16 +95,21 @@ class Format:
     # convert's rich lane: a row `check` takes (tool calls, reasoning, pairs), as the light record of the full lane's
     # record (`RichRecord`; a plain `LightRecord` for the rows `fast` takes), or None (the full lane); written by a
     # target's `from_canonical` when `writes_light`. The rows it takes nest no deeper than their shape but in `tools`;
-    # it takes no row with media lists (images, videos, audios: their files are checked in the full lane).
+    # it takes no row with media lists (images, videos, audios: `rich_media`'s, whose files the engine checks).
     rich: Callable[[Raw], LightRecord | None] | None = None
+    # convert's media lane: a row `check` takes with media lists, as the light record of the full lane's record
+    # (`MediaRecord`), or None; the engine takes it only once its files are checked (`io.media.refs_ok` on the
+    # record's lists: located, inside the media folder, decoded, within the budgets), else the full lane says why
+    rich_media: Callable[[Raw], LightRecord | None] | None = None
     writes_light: bool = False  # `from_canonical` reads light records as well as `Record`s
     # every value `from_canonical` writes below the top level is a string (sharegpt's {from, value} turns), so
     # `type_drift` needs only the top-level fields of the rows the rich lane writes (the full lane's are walked)
     writes_flat: bool = False
-    # the rows the rich lane writes hold one JSON type per path below the top level but in free-form values (tools),
-    # whatever the record (OpenAI's messages, tool calls as text): `type_drift` walks such a row whole once per
-    # structure, which this tells (the top-level keys and types), then only its top-level free-form values; None for
-    # a row to walk whole (free-form values below the top level)
+    # the rows the rich and media lanes write hold, for one top-level structure (keys and their values' types), one
+    # JSON type per path below the top level but in free-form values (tools), whatever the record (OpenAI's messages,
+    # tool calls as text; trl's content parts in rows with images): `type_drift` walks such a row whole once per
+    # structure, which this tells, then only its top-level free-form values; None for a row to walk whole
+    # (free-form values below the top level)
     written_shape: Callable[[Raw], Hashable | None] | None = None
     as_is: Mapping[str, Fast] = field(default_factory=dict)
     llamafactory: LlamaFactory | None = None

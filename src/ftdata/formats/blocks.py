@@ -216,6 +216,8 @@ def written_parts(origins: Origins, msgs: list[Message], record: Record
     """Which of `msgs` (the record's messages in read order) get their content parts back as given (index -> parts),
     and the media lists left to write beside them. Parts are kept when the text they made is the message's content
     and their media are the tail of the record's lists, where the reader put them; otherwise none are."""
+    if not origins.parts:  # nothing was read from parts (a light record, a row of lists): every item beside
+        return {}, {kind: list(getattr(record, kind) or []) for kind in MEDIA_KINDS}
     keep: dict[int, list[dict[str, Any]]] = {}
     used: MediaLists = {}
     for i, m in enumerate(msgs):

@@ -10,6 +10,7 @@ Also here: the small predicates the formats' fast checks share.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ftdata.core.canonical import MEDIA_KINDS, PLACEHOLDERS, Kind, Message, Record, Role
@@ -17,6 +18,7 @@ from ftdata.core.reasoning import CLOSE, OPEN
 from ftdata.core.rules import SIMILAR_ANSWERS
 from ftdata.core.similarity import edit_similarity, normalise, normalised_apart
 
+PLACEHOLDER = re.compile("|".join(map(re.escape, PLACEHOLDERS.values())))
 TAGS = (*PLACEHOLDERS.values(), OPEN, CLOSE)  # think tags too: the full lane splits a leading block off
 
 
@@ -36,12 +38,14 @@ def is_text(value: Any) -> bool:
 
 def placeholders_match(raw: dict[str, Any], texts: list[str]) -> bool:
     """The row's media lists (`images`, ...; lists of strings) hold as many items as `texts` hold placeholders."""
-    joined = "\x00".join(texts)
+    # one scan of the texts holding a "<" (answers rarely do) for every kind's placeholder, not one per kind: the
+    # tags cannot overlap (each holds one "<", its first character), so these are `str.count`'s numbers
+    found = [tag for text in texts if "<" in text for tag in PLACEHOLDER.findall(text)]
     for kind in MEDIA_KINDS:
         refs = raw.get(kind, ())
         if kind in raw and (type(refs) is not list or not all(type(r) is str for r in refs)):
             return False
-        if joined.count(PLACEHOLDERS[kind]) != len(refs):
+        if len(refs) != (found.count(PLACEHOLDERS[kind]) if found else 0):
             return False
     return True
 
@@ -133,7 +137,10 @@ class LightRecord:
     completion: list[LightMessage] | None = None
     label: bool | None = None
     tools: list[dict[str, Any]] | None = None
-    text = images = videos = audios = None
+    text: str | None = None
+    images: list[str] | None = None  # `MediaRecord` has them (and videos, audios)
+    videos: list[str] | None = None
+    audios: list[str] | None = None
     kind: Kind = "sft"
     # the lane proved the turns plain (no name, no weight but the default, no two user messages in a row): the
     # writers' passes that refuse those (`Writing.default_weights_only`, `no_names`, `alternating`) are skipped
@@ -192,3 +199,24 @@ class RichRecord(LightRecord):
         self.plain_turns = plain_turns
         self.chosen, self.rejected, self.completion, self.label = chosen, rejected, completion, label
         self.kind = "preference" if chosen is not None else "kto" if completion is not None else "sft"
+
+
+class MediaRecord(RichRecord):
+    """A light record with media lists (`images`, `videos`, `audios`: paths and URLs as the row names them; convert's
+    media lane, `Format.rich_media`): the engine checks their files before a writer writes it."""
+
+    __slots__ = ("audios", "images", "videos")
+
+    def __init__(self, messages: list[LightMessage], id: Any = None, images: list[str] | None = None,
+                 videos: list[str] | None = None, audios: list[str] | None = None,
+                 chosen: list[LightMessage] | None = None, rejected: list[LightMessage] | None = None,
+                 completion: list[LightMessage] | None = None, label: bool | None = None) -> None:
+        super().__init__(messages, id, chosen=chosen, rejected=rejected, completion=completion, label=label,
+                         plain_turns=True)
+        self.images, self.videos, self.audios = images, videos, audios
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        tail: dict[str, Any] = {k: out.pop(k) for k in ("id", "meta") if k in out}  # `Record`'s order: the lists before the id
+        out.update({kind: refs for kind in MEDIA_KINDS if (refs := getattr(self, kind)) is not None})
+        return {**out, **tail}

@@ -36,6 +36,7 @@ from ftdata.formats.light import (
     PLAIN_MESSAGE,
     LightMessage,
     LightRecord,
+    MediaRecord,
     RichMessage,
     RichRecord,
     distinct_answers,
@@ -350,6 +351,29 @@ def rich(raw: Raw) -> LightRecord | None:
     return RichRecord(msgs, raw.get("id"), tools=tools, plain_turns=True)  # `check`: sides alternate, no names
 
 
+MEDIA_LANE_KEYS = frozenset({"conversations", "system", "id", "chosen", "rejected", "kto_tag", *MEDIA_KINDS})
+
+
+def rich_media(raw: Raw) -> LightRecord | None:
+    """convert's media lane: a row `check` takes with media lists beside plain turns (human / gpt, a system message,
+    an id; a preference pair, a KTO tag), as the light record of the full lane's `Record`; its files are the
+    engine's to check. None for any other row (function calls or tools with media: the full lane)."""
+    if MEDIA_KINDS_SET.isdisjoint(raw) or not raw.keys() <= MEDIA_LANE_KEYS or not _check_rich(raw):
+        return None
+    msgs: list[LightMessage] = [LightMessage("system", raw["system"])] if "system" in raw else []
+    for m in raw["conversations"]:
+        if m["from"] == FUNCTION:
+            return None  # (and so no observation: `check` wants a call before each)
+        msgs.append(LightMessage(ROLES[m["from"]], m["value"]))
+    lists = raw.get("images"), raw.get("videos"), raw.get("audios")
+    if "kto_tag" in raw:  # `check`: the last turn is a plain answer after a prompt
+        return MediaRecord(msgs[:-1], raw.get("id"), *lists, completion=msgs[-1:], label=raw["kto_tag"])
+    if "chosen" in raw:  # `check`: both, single plain answers
+        chosen, rejected = ([LightMessage(ROLES[raw[k]["from"]], raw[k]["value"])] for k in ("chosen", "rejected"))
+        return MediaRecord(msgs, raw.get("id"), *lists, chosen=chosen, rejected=rejected)
+    return MediaRecord(msgs, raw.get("id"), *lists)
+
+
 def light_writer(rec: LightRecord) -> Raw:
     out, msgs = rec.system_apart()
     out["conversations"] = [{"from": WRITE_ROLES[m.role], "value": m.content} for m in msgs]
@@ -377,6 +401,7 @@ FORMAT = Format(
     check=check,
     light=light,
     rich=rich,
+    rich_media=rich_media,
     light_writer=light_writer,
     writes_light=True,
     writes_flat=True,

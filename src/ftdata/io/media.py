@@ -37,12 +37,25 @@ class Media:
     # folder as written in a ref -> (that folder resolved, its entries: name -> FILE / LINK / OTHER, or None when
     # it is not listed); rows of a dataset name files in a few folders, so a folder is resolved and listed once
     folders: dict[str, tuple[str, dict[str, int] | None]] = field(default_factory=dict, compare=False, repr=False)
+    # kind -> refs found clean in this run (located, inside, decoded, within the budgets, nothing counted): a ref
+    # named again costs a set look-up; kind -> resolved file -> what decoding found. One snapshot per run, as the
+    # folder listings are: a file changed while the run reads is not looked at again (see `check_refs`)
+    clean: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in MEDIA_KINDS}, compare=False,
+                                       repr=False)
+    probed: dict[str, dict[str, Probe]] = field(default_factory=lambda: {k: {} for k in MEDIA_KINDS}, compare=False,
+                                                repr=False)
 
     def probe(self, kind: str, target: str) -> Probe:
-        """What the file holds, cached by its stat; not checked (and counted) where nothing here can decode it."""
+        """What the file holds, decoded once per run (`cached_probe`: once per process while its stat is the same);
+        not checked (and counted) where nothing here can decode it."""
         if not self.decode:
             return NOT_CHECKED
-        found = cached_probe(target, kind)  # once per file per run
+        known = self.probed[kind]
+        found = known.get(target)
+        if found is None:
+            found = cached_probe(target, kind)
+            if len(known) < MAX_REMEMBERED:
+                known[target] = found
         return self.count("unchecked", found) if not found.checked else found
 
     def probe_url(self, kind: str, url: str) -> Probe:
@@ -108,6 +121,7 @@ class Media:
 
 
 FILE, LINK, OTHER = 0, 1, 2
+MAX_REMEMBERED = 1_000_000  # refs (and files) remembered per kind per run (memory); beyond it: checked each time
 MAX_LISTED = 1_000  # folders listed per run (others: an lstat per file)
 MAX_ENTRIES = 200_000  # a bigger folder is not listed (memory)
 
@@ -162,9 +176,20 @@ def check_media(record: Record, media: Media) -> list[Problem]:
 
 
 def refs_ok(row: dict[str, Any], media: Media) -> bool:
-    """The media lists at a row's top level (a fast lane's row: lists of strings) have no problem."""
-    lists = {kind: row[kind] for kind in MEDIA_KINDS if kind in row}
-    return not too_many(lists, media) and not any(check_refs(kind, refs, media) for kind, refs in lists.items())
+    """The media lists at a row's top level (a fast lane's row, a light record's lists: lists of strings) have no
+    problem. Refs found clean before cost a set look-up; a row refused counts nothing (the full lane counts)."""
+    if media.max_per_row is not None and sum(len(row.get(k) or ()) for k in MEDIA_KINDS) > media.max_per_row:
+        return False
+    for kind in MEDIA_KINDS:
+        refs = row.get(kind)
+        if refs and not media.clean[kind].issuperset(refs):
+            before = dict(media.seen)
+            if not any(check_refs(k, row.get(k) or [], media) for k in MEDIA_KINDS):
+                return True
+            media.seen.clear()  # the full lane looks again and counts what it finds (remote URLs, ...)
+            media.seen.update(before)
+            return False
+    return True
 
 
 def too_many(lists: dict[str, list[str]], media: Media) -> list[Problem]:
@@ -180,8 +205,10 @@ def too_many(lists: dict[str, list[str]], media: Media) -> list[Problem]:
 def check_refs(kind: str, refs: list[str], media: Media) -> list[Problem]:
     """The problems of one media list (`images`, ...); URLs are recorded, never fetched."""
     out: list[Problem] = []
-    root = media.root
+    root, clean = media.root, media.clean[kind]
     for i, ref in enumerate(refs):
+        if ref in clean:
+            continue
         if is_url(ref):
             if ref.startswith("data:"):
                 out += _contents(kind, i, "data URL", media.probe_url(kind, ref), media)
@@ -203,7 +230,12 @@ def check_refs(kind: str, refs: list[str], media: Media) -> list[Problem]:
             out.append(problem(f"{kind}[{i}]", "media_missing",
                                f"media file '{ref}' not found (looked in {media.base}); fix the path or pass --media-dir"))
         else:
-            out += _contents(kind, i, f"media file '{ref}'", media.probe(kind, target), media)
+            found = media.probe(kind, target)
+            said = _contents(kind, i, f"media file '{ref}'", found, media)
+            if said:
+                out += said
+            elif (found.checked or not media.decode) and len(clean) < MAX_REMEMBERED:
+                clean.add(ref)  # nothing to say, nothing counted: the same ref again says nothing (one snapshot)
     return out
 
 
