@@ -390,7 +390,8 @@ def read_messages(msgs: list[Any], end: Literal["answer", "prompt", "kto"],
             return None
         if keys == FAST_MESSAGE_KEYS:  # the common message: role and text
             content = m["content"]
-            if type(content) is not str or not content or content.isspace() or not no_tags(content):
+            if type(content) is not str or not content or content.isspace() or (
+                    "<" in content and not no_tags(content)):
                 return None
             if build:
                 out.append(LightMessage(role, content))

@@ -285,9 +285,9 @@ def _read_rich(raw: Raw, build: bool) -> tuple[list[LightMessage], list[dict[str
                 return None
             if build:
                 msgs.append(RichMessage("assistant", "", [light_call(c) for c in calls]))
-        elif (not value or value.isspace() or not (media or no_tags(value)) or has_tags(value)
+        elif (not value or value.isspace() or ("<" in value and (not (media or no_tags(value)) or has_tags(value)))
               or (ROLES[role] == "tool" and prev != FUNCTION)):
-            return None  # blank, a placeholder without media, or a result that follows no call
+            return None  # blank, a placeholder without media, a think tag, or a result that follows no call
         elif build:
             msgs.append(LightMessage(ROLES[role], value))
         expect, prev = ("user" if side == "assistant" else "assistant"), role
