@@ -27,6 +27,8 @@ from ftdata.io.sink import BatchWriter, JsonWriter
 from ftdata.io.staging import OutputExists, create, file_mode, temp_name
 from ftdata.ops.pipeline import Interrupted, Plan, Staging, add_entry, check_target
 
+LEAD = 1.0  # this process's range against a worker's (`map_ranges`): it also appends the workers' parts
+
 
 def default_output(first: Path, target: str) -> Path:
     """moss.jsonl --to sharegpt -> moss.sharegpt.jsonl beside the input."""
@@ -121,7 +123,7 @@ def _convert_ranges(conv: Converter, path: Path, media: Media, workers: int, par
     try:
         ranges = map_ranges(path, workers, lambda a, b: (convert_range(conv, path, a, b, media), None, None),
                             _convert_remote, str(path), conv.source.name, conv.target.name, conv.reasoning, media,
-                            str(part_dir), run)
+                            str(part_dir), run, lead=LEAD)
         for index, (part_lines, part, written) in enumerate(ranges):
             if part is None or written is None:  # this process's range went straight into the output
                 records = report.records - before

@@ -15,6 +15,8 @@ from ftdata.io.files import file_problems
 from ftdata.io.media import Media, MediaRules
 from ftdata.io.readers import JSONL_SUFFIXES, PROGRESS_EVERY, STDIN, UnreadableFile
 
+LEAD = 1.0  # this process's range against a worker's (`map_ranges`): measured, see `_validate_ranges`
+
 
 def validate_file(path: str | Path, fmt: str | None = None, media_dir: str | Path | None = None,
                   workers: int = 1, progress: Tick | None = None, allow_outside: bool = False,
@@ -65,7 +67,7 @@ def _validate_ranges(report: FileReport, path: Path, fmt: Format, media: Media, 
     """Ranges checked in parallel, merged in file order (reports and file checks); returns the merged checks."""
     lines, merged = 0, None
     for part, part_lines, checks in map_ranges(path, workers, lambda a, b: _scan(path, fmt, media, a, b),
-                                               _scan_remote, str(path), fmt.name, media):
+                                               _scan_remote, str(path), fmt.name, media, lead=LEAD):
         if merged is None:
             merged = checks
         else:
