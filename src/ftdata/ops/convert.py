@@ -26,8 +26,9 @@ from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError
 from ftdata.io.sink import BatchWriter, JsonWriter
 from ftdata.io.staging import OutputExists, create, file_mode, temp_name
 from ftdata.ops.pipeline import Interrupted, Plan, Staging, add_entry, check_target
+from ftdata.ops.validate import first_use
 
-LEAD = 1.0  # this process's range against a worker's (`map_ranges`): it also appends the workers' parts
+LEAD = 0.8  # this process's range against a worker's (`map_ranges`): it also appends the workers' parts (measured)
 
 
 def default_output(first: Path, target: str) -> Path:
@@ -120,6 +121,7 @@ def _convert_ranges(conv: Converter, path: Path, media: Media, workers: int, par
     report = conv.report
     before = report.records  # records of earlier inputs
     lines = records = 0  # of this file so far
+    first_use(conv.source)
     try:
         ranges = map_ranges(path, workers, lambda a, b: (convert_range(conv, path, a, b, media), None, None),
                             _convert_remote, str(path), conv.source.name, conv.target.name, conv.reasoning, media,
