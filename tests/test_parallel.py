@@ -82,6 +82,9 @@ def test_results_come_in_file_order_from_worker_processes(tmp_path: Path) -> Non
     assert [g[0] for g in got] == [0, 1, 2, 3] and got[0][3] == f"me{os.getpid()}"
     assert len({g[3] for g in got}) == 4  # three workers, each its own process
     assert [(g[1], g[2]) for g in got] == split(path, 4, 0.5)
+    for g in got[1:]:  # each worker ended and reaped: no zombie left
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(g[3].removeprefix("w")), 0)
 
 
 def _fails(index: int, start: int, end: int) -> None:

@@ -82,6 +82,9 @@ def map_ranges(path: Path, parts: int, local: Callable[[int, int], R], remote: C
         yield from _pooled(rest, lambda: local(first_start, first_end), remote, shared)
         return
     workers: list[tuple[int, int]] = []
+    # workers whose result is read are reaped last: their exit (freeing their memory, ~5 ms for 60 MB) overlaps
+    # this process's use of the result instead of delaying it
+    ended: list[int] = []
     if rest:
         _prepare()
     try:
@@ -89,12 +92,18 @@ def map_ranges(path: Path, parts: int, local: Callable[[int, int], R], remote: C
             workers.append(_fork(remote, (i, a, b, *shared), os.getpid()))
         yield local(first_start, first_end)
         while workers:
-            data, status = _collect(*workers[0])
+            pid, fd = workers[0]
+            data = _collect(pid, fd)
             workers.pop(0)
-            yield _unpack(data, status)
+            if not data:
+                raise WorkerFailed(f"a worker process ended without its result ({_how(os.waitpid(pid, 0)[1])})")
+            ended.append(pid)
+            yield _unpack(data)
     finally:
         for pid, fd in workers:  # not collected: this process stopped early (an error, an interrupt)
             _stop(pid, fd)
+        for pid in ended:
+            os.waitpid(pid, 0)
 
 
 def _pooled(rest: list[tuple[int, int]], first: Callable[[], R], remote: Callable[..., R],
@@ -152,18 +161,16 @@ def _send(fd: int, remote: Callable[..., Any], args: tuple[Any, ...]) -> None:
         out.write(data)
 
 
-def _collect(pid: int, fd: int) -> tuple[bytes, int]:
-    """What one worker sent, once it has ended, and its exit status."""
+def _collect(pid: int, fd: int) -> bytes:
+    """What one worker sent (all of it: the worker has closed its end)."""
     with open(fd, "rb", closefd=False) as f:
         data = f.read()
     os.close(fd)
-    return data, os.waitpid(pid, 0)[1]
+    return data
 
 
-def _unpack(data: bytes, status: int) -> Any:
+def _unpack(data: bytes) -> Any:
     """A worker's result (its exception raised here, with its traceback)."""
-    if not data:
-        raise WorkerFailed(f"a worker process ended without its result ({_how(status)})")
     try:
         sent = pickle.loads(data)
     except Exception as err:  # an exception type that pickles but does not unpickle (its own __init__ arguments)
