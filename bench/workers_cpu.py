@@ -79,6 +79,8 @@ def main() -> None:
         ov.LEAD = oc.LEAD = a.lead
     ov.open_items = timed(ov.open_items, sink, "detect")
     oc.open_items = timed(oc.open_items, sink, "detect")
+    if hasattr(ov, "first_use"):
+        ov.first_use = oc.first_use = timed(ov.first_use, sink, "warm")
     ov.scan_range = timed(lanes.scan_range, sink, "local")  # this process's range (and the one-process run)
     oc.convert_range = timed(oc.convert_range, sink, "local")
     if hasattr(ov, "_scan_remote"):
@@ -98,11 +100,12 @@ def main() -> None:
         prof.dump_stats(f"{a.profile}/main.prof")
     wall, me, kids = time.perf_counter() - t, cpu() - me, cpu(resource.RUSAGE_CHILDREN) - kids
     notes = [json.loads(f.read_text()) for f in NOTES.glob("*.json")]
-    local, detect = sink.get("local", 0.0), sink.get("detect", 0.0)
+    local, detect, warm = sink.get("local", 0.0), sink.get("detect", 0.0), sink.get("warm", 0.0)
     print(json.dumps({"wall": round(wall, 3), "main": round(me, 3), "worker": round(kids, 3),
                       "worker_task": round(sum(n["task"] for n in notes), 3),
                       "worker_start": round(sum(n["start"] for n in notes), 3), "local": round(local, 3),
-                      "detect": round(detect, 3), "main_rest": round(me - local - detect, 3),
+                      "detect": round(detect, 3), "warm": round(warm, 3),
+                      "main_rest": round(me - local - detect - warm, 3),
                       "load": os.getloadavg()[0]}))
 
 

@@ -28,7 +28,9 @@ from ftdata.io.staging import OutputExists, create, file_mode, temp_name
 from ftdata.ops.pipeline import Interrupted, Plan, Staging, add_entry, check_target
 from ftdata.ops.validate import first_use
 
-LEAD = 0.8  # this process's range against a worker's (`map_ranges`): it also appends the workers' parts (measured)
+# this process's range against a worker's: as `ftdata.ops.validate.LEAD` (appending the workers' parts, like the
+# merge there, comes after they have ended)
+LEAD = 1.05
 
 
 def default_output(first: Path, target: str) -> Path:
