@@ -26,6 +26,11 @@ from ftdata.io.readers import JSONL_SUFFIXES, STDIN, UnreadableFile, UsageError
 from ftdata.io.sink import BatchWriter, JsonWriter
 from ftdata.io.staging import OutputExists, create, file_mode, temp_name
 from ftdata.ops.pipeline import Interrupted, Plan, Staging, add_entry, check_target
+from ftdata.ops.validate import first_use
+
+# this process's range against a worker's: as `ftdata.ops.validate.LEAD` (appending the workers' parts, like the
+# merge there, comes after they have ended)
+LEAD = 1.05
 
 
 def default_output(first: Path, target: str) -> Path:
@@ -118,10 +123,11 @@ def _convert_ranges(conv: Converter, path: Path, media: Media, workers: int, par
     report = conv.report
     before = report.records  # records of earlier inputs
     lines = records = 0  # of this file so far
+    first_use(conv.source)
     try:
         ranges = map_ranges(path, workers, lambda a, b: (convert_range(conv, path, a, b, media), None, None),
                             _convert_remote, str(path), conv.source.name, conv.target.name, conv.reasoning, media,
-                            str(part_dir), run)
+                            str(part_dir), run, lead=LEAD)
         for index, (part_lines, part, written) in enumerate(ranges):
             if part is None or written is None:  # this process's range went straight into the output
                 records = report.records - before
