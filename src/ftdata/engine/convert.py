@@ -15,7 +15,7 @@ from ftdata.core.reports import Checked, ConvertReport
 from ftdata.core.rules import Origins
 from ftdata.engine.lanes import Reader, Tick, check_item
 from ftdata.formats import Format
-from ftdata.formats.base import Fast, Raw
+from ftdata.formats.base import Direct, Fast, Raw
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
 from ftdata.io.depth import tools_too_deep
@@ -99,6 +99,7 @@ class Converter:
     def __post_init__(self) -> None:
         self.lane = Lane.between(self.source, self.target, copies=not self.writer.array)
         self.rich = rich_lane(self.source, self.target)
+        self.direct = self.source.direct.get(self.target.name) if self.rich is not None else None
         self.rich_taken = 0  # rows `take` wrote through the rich lane (counted there, not by `count_taken`)
         lf = self.target.llamafactory
         self.lf_unread = lf.unread if lf is not None else None
@@ -130,6 +131,8 @@ class Converter:
         """A row the source's rich lane vouches for, written by the target's writer from its light record (no
         pydantic model, no rules: `check` proved them); a row the writer finds a problem in (unrepresentable, ...)
         is left to the full lane, which locates it. Counted here, but plain conversations (the plain lane's)."""
+        if self.direct is not None:
+            return self.take_direct(self.direct, row)
         rec = self.rich(row) if self.rich is not None else None
         if rec is None:
             return False
@@ -152,6 +155,26 @@ class Converter:
         r.records += 1
         r.written += 1
         r.kinds[rec.kind] += 1
+        r.keys.update(out)
+        self.writer.write(out)
+        if self.lf_unread is not None and (what := self.lf_unread(out)) is not None:
+            r.lf_unread[what] += 1
+        self.written.rich(out, self.target.writes_flat)
+        return True
+
+    def take_direct(self, direct: Direct, row: Raw) -> bool:
+        """As `take_rich`, for a source that writes the target's rows itself (`Format.direct`: one pass, no record)."""
+        done = direct(row, self.reasoning)
+        if done is None:
+            return False
+        out, warnings = done
+        r = self.report
+        for code, n in warnings.items():
+            r.warnings[code] += n
+        self.rich_taken += 1
+        r.records += 1
+        r.written += 1
+        r.kinds["sft"] += 1
         r.keys.update(out)
         self.writer.write(out)
         if self.lf_unread is not None and (what := self.lf_unread(out)) is not None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ftdata.core.canonical import Kind, Record
 from ftdata.core.problems import (
+    Code,
     Problem,
     from_validation_error,
     has_errors,
@@ -24,7 +25,7 @@ from ftdata.formats.declare import (
     Raw as Raw,  # re-exported: a decoded row, as every format module names it
 )
 from ftdata.formats.light import LightRecord
-from ftdata.formats.write import Writing
+from ftdata.formats.write import ReasoningPolicy, Writing
 
 
 @dataclass(slots=True)
@@ -37,6 +38,7 @@ class Converted:
 
 
 Fast = Callable[[Raw], bool]  # "is this decoded row certainly valid?" (the fast lane; see formats/__init__.py)
+Direct = Callable[[Raw, ReasoningPolicy], tuple[Raw, Mapping[Code, int]] | None]  # see `Format.direct`
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,9 @@ class Format:
     # `type_drift` needs only the top-level fields of the rows the rich lane writes (the full lane's are walked)
     writes_flat: bool = False
     as_is: Mapping[str, Fast] = field(default_factory=dict)
+    # convert's direct lanes, by target name: a row `rich` takes, written straight as that target's `from_canonical`
+    # writes its record (an SFT row, and its warnings by code); None where that writer refuses it, or `rich` does
+    direct: Mapping[str, Direct] = field(default_factory=dict)
     llamafactory: LlamaFactory | None = None
     # for the docs' Formats table: the shape in a few words, and its variants
     shape_doc: str = ""

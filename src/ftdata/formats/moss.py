@@ -441,6 +441,7 @@ FORMAT = Format(
     check=check,
     light=light,
     rich=rich,
+    direct={"sharegpt": to_sharegpt},
     example={
         "conversation_id": 1, "meta_instruction": "You are MOSS.", "num_turns": 1,
         "chat": {"turn_1": {"Human": "<|Human|>: Hi<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: None<eot>\n",
