@@ -20,7 +20,7 @@ from test_fast import RICH, RICH_NAMES, RICH_ODD
 
 from ftdata.core.rules import Origins
 from ftdata.formats import moss, sharegpt
-from ftdata.formats.light import LightRecord
+from ftdata.formats.light import TAGS, LightRecord
 from ftdata.formats.write import Writing
 
 OPEN = {field: opening for field, (opening, _) in moss.MARKERS.items()}
@@ -179,9 +179,27 @@ def writes_as_before(raw: Any) -> None:
 def test_the_direct_writer_writes_what_the_rich_lane_wrote_on_the_real_rows() -> None:
     for raw in real_rows():
         writes_as_before(raw)
+        without = {k: v for k, v in raw.items() if k != "category"}
+        for variant in (without, {**raw, "category": ""}, {**without, "conversation_id": str(raw["conversation_id"])}):
+            same(variant)
+            writes_as_before(variant)
 
 
 @settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=row())
 def test_the_direct_writer_writes_what_the_rich_lane_wrote_on_hostile_rows(raw: Any) -> None:
     writes_as_before(raw)
+
+
+@pytest.mark.parametrize("tag", TAGS)
+@pytest.mark.parametrize("field", list(moss.MARKERS))
+def test_a_tag_in_any_field_is_read_as_before(tag: str, field: str) -> None:
+    """Media placeholders and think tags: refused in Human, MOSS and results, as before (thoughts are not asked)."""
+    raw = copy.deepcopy(RICH["moss"][0])
+    opening, closing = moss.MARKERS[field]
+    raw["chat"]["turn_1"][field] = f"{opening} a {tag} b{closing}\n"
+    if field != "Commands":
+        assert same(raw) == (field == "Inner Thoughts")
+    for policy in ("think", "drop"):
+        writes_as_before(raw)
+        assert (moss.to_sharegpt(raw, policy) is None) == (field != "Inner Thoughts"), (field, policy)
