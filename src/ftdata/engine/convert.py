@@ -17,7 +17,7 @@ from ftdata.core.rules import Origins
 from ftdata.engine.lanes import Reader, Tick, check_item
 from ftdata.engine.written import Written
 from ftdata.formats import Format
-from ftdata.formats.base import Fast, Raw
+from ftdata.formats.base import Direct, Fast, Raw
 from ftdata.formats.light import LightRecord
 from ftdata.formats.write import ReasoningPolicy, Writing
 from ftdata.io.media import Media, refs_ok
@@ -75,6 +75,7 @@ class Converter:
     def __post_init__(self) -> None:
         self.lane = Lane.between(self.source, self.target, copies=not self.writer.array)
         self.rich = rich_lane(self.source, self.target)
+        self.direct = self.source.direct.get(self.target.name) if self.rich is not None else None
         self.media: Media | None = None  # where the rows' media are (`consume`, `convert_reader`)
         self.rich_media = media_lane(self.source, self.target)
         if self.rich_media is not None:
@@ -110,6 +111,8 @@ class Converter:
         """A row the source's rich lane vouches for, written by the target's writer from its light record (no
         pydantic model, no rules: `check` proved them); a row the writer finds a problem in (unrepresentable, ...)
         is left to the full lane, which locates it. Counted here, but plain conversations (the plain lane's)."""
+        if self.direct is not None:
+            return self.take_direct(self.direct, row)
         rec = self.rich(row) if self.rich is not None else None
         if rec is None:
             return False
@@ -146,6 +149,26 @@ class Converter:
         if rec is None or self.media is None or not refs_ok({k: getattr(rec, k) for k in MEDIA_KINDS}, self.media):
             return None
         return rec
+
+    def take_direct(self, direct: Direct, row: Raw) -> bool:
+        """As `take_rich`, for a source that writes the target's rows itself (`Format.direct`: one pass, no record)."""
+        done = direct(row, self.reasoning)
+        if done is None:
+            return False
+        out, warnings = done
+        r = self.report
+        for code, n in warnings.items():
+            r.warnings[code] += n
+        self.rich_taken += 1
+        r.records += 1
+        r.written += 1
+        r.kinds["sft"] += 1
+        r.keys.update(out)
+        self.writer.write(out)
+        if self.lf_unread is not None and (what := self.lf_unread(out)) is not None:
+            r.lf_unread[what] += 1
+        self.written.rich(out, self.target)
+        return True
 
     def count_taken(self, n: int) -> None:
         """Count `n` rows `take` wrote (the fast lane only takes plain SFT conversations)."""

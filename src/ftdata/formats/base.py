@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ftdata.core.canonical import Kind, Record
 from ftdata.core.depth import loads_nested
 from ftdata.core.problems import (
+    Code,
     Problem,
     from_validation_error,
     has_errors,
@@ -26,7 +27,7 @@ from ftdata.formats.declare import (
     Raw as Raw,  # re-exported: a decoded row, as every format module names it
 )
 from ftdata.formats.light import LightRecord
-from ftdata.formats.write import Writing
+from ftdata.formats.write import ReasoningPolicy, Writing
 
 
 @dataclass(slots=True)
@@ -39,6 +40,7 @@ class Converted:
 
 
 Fast = Callable[[Raw], bool]  # "is this decoded row certainly valid?" (the fast lane; see formats/__init__.py)
+Direct = Callable[[Raw, ReasoningPolicy], tuple[Raw, Mapping[Code, int]] | None]  # see `Format.direct`
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,9 @@ class Format:
     # (free-form values below the top level)
     written_shape: Callable[[Raw], Hashable | None] | None = None
     as_is: Mapping[str, Fast] = field(default_factory=dict)
+    # convert's direct lanes, by target name: a row `rich` takes, written straight as that target's `from_canonical`
+    # writes its record (an SFT row, and its warnings by code); None where that writer refuses it, or `rich` does
+    direct: Mapping[str, Direct] = field(default_factory=dict)
     llamafactory: LlamaFactory | None = None
     # for the docs' Formats table: the shape in a few words, and its variants
     shape_doc: str = ""

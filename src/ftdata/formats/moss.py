@@ -14,8 +14,9 @@ from typing import Any
 import orjson
 from pydantic import Field
 
-from ftdata.core.canonical import ToolCall
-from ftdata.core.problems import Problem, problem
+from ftdata.core.canonical import ToolCall, json_text
+from ftdata.core.problems import Code, Problem, problem
+from ftdata.core.reasoning import join_think
 from ftdata.core.rules import Origin, Origins
 from ftdata.formats.base import (
     ClosedPart,
@@ -30,6 +31,7 @@ from ftdata.formats.base import (
     text_message,
 )
 from ftdata.formats.light import (
+    TAGS,
     LightCall,
     LightMessage,
     LightRecord,
@@ -37,6 +39,7 @@ from ftdata.formats.light import (
     RichRecord,
     is_text,
 )
+from ftdata.formats.write import ReasoningPolicy
 
 MARKERS = {  # field -> (opening marker, closing marker)
     "Human": ("<|Human|>:", "<eoh>"),
@@ -220,14 +223,29 @@ def to_canonical(raw: dict[str, Any]) -> Converted:
     return build_record(dict(messages=messages, id=row.conversation_id, meta=meta or None), origins, problems)
 
 
-# The fast lane: plain turns (Human and MOSS text; Inner Thoughts, Commands, Tool Responses exactly `None`).
+# The hot lanes (`fast`, `check`, `rich`, `to_sharegpt`): each field of a turn read once, the common shapes first.
+# Accepted => the full lane finds no problem (tests/test_fast.py, test_rich_lane.py); the rows they take and the
+# records they build are those of their slower first version (tests/test_moss_lanes.py).
 FAST_KEYS = frozenset({"conversation_id", "meta_instruction", "num_turns", "chat", "category"})
-SPOKEN = ("Human", "MOSS")  # the fields every turn needs
+# How the published data writes an absent field ('<|Commands|>: None<eoc>\n'): the common case, compared whole.
+NONE_TEXT = {field: f"{opening} None{closing}\n" for field, (opening, closing) in MARKERS.items()}
+# Per field, in MARKERS order: (name, opening, where the text starts, the published ending, where the text ends,
+# closing, the absent field as published).
+_FIELDS = tuple((field, opening, len(opening), f"{closing}\n", -len(closing) - 1, closing, NONE_TEXT[field])
+                for field, (opening, closing) in MARKERS.items())
+_TAG = re.compile("|".join(map(re.escape, TAGS)))  # `no_tags` as one search
+_TURN_KEYS = [tuple(f"turn_{i}" for i in range(1, n + 1)) for n in range(65)]  # chat's keys in order, by count
+# One or more plain calls with one quoted argument, `Search("a"), Calculate("1+1")`: what `parse_commands` reads
+# without a word, as the calls `_ONE_CALL` finds in it; anything else goes through `scan_calls` itself.
+_NAME, _QUOTED = r"[A-Za-z_][A-Za-z0-9_]*", r'"(?:[^"\\\n]|\\.)*"'
+_PLAIN_CALLS = re.compile(rf"\s*{_NAME}\({_QUOTED}\)(?:\s*,\s*{_NAME}\({_QUOTED}\))*\s*")
+_ONE_CALL = re.compile(rf"({_NAME})\(({_QUOTED})\)")
+Texts = tuple[str, str | None, str | None, str | None, str]  # Human, Inner Thoughts, Commands, Results, MOSS
 
 
 def _chat(raw: Raw) -> dict[str, Any] | None:
-    """The row's `chat` when everything around it is as the fast lanes want it (known keys, an id, a system text,
-    num_turns equal to the turns), else None."""
+    """The row's `chat` when everything around it is as the hot lanes want it (known keys, an id, a system text,
+    turn_1..turn_N in order with N = num_turns), else None."""
     if not raw.keys() <= FAST_KEYS or type(raw.get("conversation_id")) not in (str, int):
         return None
     if "category" in raw and type(raw["category"]) is not str:
@@ -237,7 +255,46 @@ def _chat(raw: Raw) -> dict[str, Any] | None:
     chat, n = raw.get("chat"), raw.get("num_turns")
     if type(chat) is not dict or type(n) is not int or len(chat) != n or n < 1:
         return None
+    if tuple(chat) != (_TURN_KEYS[n] if n < len(_TURN_KEYS) else tuple(f"turn_{i}" for i in range(1, n + 1))):
+        return None
     return chat
+
+
+def _turn(turn: Any) -> Texts | None:
+    """A turn the hot lanes take: its five fields' texts (None: absent), each marked, no odd 'None', Human and MOSS
+    text, results text where commands were issued and absent where not; else None. Commands are not read here."""
+    if type(turn) is not dict or len(turn) != 5:
+        return None  # with the five fields' texts below: exactly the five keys
+    texts: list[str | None] = []
+    for field, opening, start, tail, end, closing, none in _FIELDS:
+        value = turn.get(field)
+        if value == none:
+            texts.append(None)
+            continue
+        if type(value) is not str:
+            return None
+        if value.endswith(tail) and value.startswith(opening):  # as published
+            inner = value[start:end].strip()
+        else:
+            found = inside(value, opening, closing)
+            if found is None:
+                return None
+            inner = found
+        if inner.startswith("Non"):
+            if inner == "None":
+                texts.append(None)
+                continue
+            if _ODD_NONE.match(inner):
+                return None  # an odd 'None' (a warning)
+        texts.append(inner)
+    human, thoughts, commands, results, answer = texts
+    if not human or not answer or ("<" in human and _TAG.search(human)) or ("<" in answer and _TAG.search(answer)):
+        return None
+    if commands is None:
+        return (human, thoughts, None, None, answer) if results is None else None  # results alone: a warning
+    if not results or ("<" in results and _TAG.search(results)):
+        return None
+    return human, thoughts, commands, results, answer
 
 
 def fast(raw: Raw) -> bool:
@@ -245,23 +302,10 @@ def fast(raw: Raw) -> bool:
     chat = _chat(raw)
     if chat is None:
         return False
-    for i, (key, turn) in enumerate(chat.items(), start=1):
-        if key != f"turn_{i}" or type(turn) is not dict or len(turn) != len(MARKERS):
+    for turn in chat.values():
+        texts = _turn(turn)
+        if texts is None or texts[1] is not None or texts[2] is not None:
             return False
-        for field, (opening, closing) in MARKERS.items():
-            value = turn.get(field)
-            if value == NONE_TEXT[field] and field not in SPOKEN:
-                continue  # an absent field as the published data writes it: compared whole
-            if type(value) is not str:
-                return False
-            inner = inside(value, opening, closing)
-            if inner is None:
-                return False
-            if field in SPOKEN:
-                if inner == "None" or not is_text(inner) or _ODD_NONE.match(inner):
-                    return False
-            elif inner != "None":
-                return False
     return True
 
 
@@ -272,51 +316,16 @@ def check(raw: Raw) -> bool:
     chat = _chat(raw)
     if chat is None:
         return False
-    for i, (key, turn) in enumerate(chat.items(), start=1):
-        if key != f"turn_{i}" or type(turn) is not dict or turn.keys() != MARKERS.keys() or not _turn_ok(turn):
+    for turn in chat.values():
+        texts = _turn(turn)
+        if texts is None:
             return False
+        commands = texts[2]
+        if commands is not None and not _PLAIN_CALLS.fullmatch(commands):
+            found, extra = scan_calls(commands)
+            if not found or extra:
+                return False
     return True
-
-
-# How the published data writes an absent field ('<|Commands|>: None<eoc>\n'): the common case, compared whole.
-NONE_TEXT = {field: f"{opening} None{closing}\n" for field, (opening, closing) in MARKERS.items()}
-# One or more plain calls with one quoted argument, `Search("a"), Calculate("1+1")`: what `parse_commands` reads
-# without a word; anything else goes through `parse_commands` itself.
-_PLAIN_CALL = r'[A-Za-z_][A-Za-z0-9_]*\("(?:[^"\\\n]|\\.)*"\)'
-_PLAIN_CALLS = re.compile(rf"\s*{_PLAIN_CALL}(?:\s*,\s*{_PLAIN_CALL})*\s*")
-
-
-def _turn_ok(turn: Raw) -> bool:
-    return _plain_calls(turn, False) is not None
-
-
-def _plain_calls(turn: Raw, read: bool = True) -> tuple[dict[str, str | None], list[tuple[str, str]]] | None:
-    """A turn `check` takes: its fields' texts (None: absent) and its commands' calls (name, argument; `read`:
-    read them, else only checked); else None."""
-    parts: dict[str, str | None] = {}
-    for field, (opening, closing) in MARKERS.items():
-        value = turn[field]
-        if value == NONE_TEXT[field]:
-            parts[field] = None
-            continue
-        if type(value) is not str:
-            return None
-        inner = inside(value, opening, closing)
-        if inner is None or (inner != "None" and _ODD_NONE.match(inner)):
-            return None  # a broken marker, or an odd 'None' (a warning)
-        parts[field] = None if inner == "None" else inner
-    for field in SPOKEN:
-        if not is_text(parts[field]):
-            return None
-    commands, results = parts["Commands"], parts["Tool Responses"]
-    if commands is None:
-        return (parts, []) if results is None else None  # results without commands: a warning
-    if not is_text(results):
-        return None
-    if not read and _PLAIN_CALLS.fullmatch(commands):
-        return parts, []
-    calls, extra = scan_calls(commands)
-    return (parts, calls) if calls and not extra else None
 
 
 def rich(raw: Raw) -> LightRecord | None:
@@ -327,26 +336,78 @@ def rich(raw: Raw) -> LightRecord | None:
         return None
     msgs: list[LightMessage] = [LightMessage("system", raw["meta_instruction"])]
     plain = True
-    for i, (key, turn) in enumerate(chat.items(), start=1):
-        if key != f"turn_{i}" or type(turn) is not dict or turn.keys() != MARKERS.keys():
+    for turn in chat.values():
+        texts = _turn(turn)
+        if texts is None:
             return None
-        found = _plain_calls(turn)
-        if found is None:
-            return None
-        parts, calls = found
-        thoughts = parts["Inner Thoughts"] or None  # blank reasoning is none (`Message`)
-        msgs.append(LightMessage("user", parts["Human"] or ""))
-        if calls:
-            msgs += [RichMessage("assistant", "", [LightCall(name, {"input": arg}) for name, arg in calls], thoughts),
-                     LightMessage("tool", parts["Tool Responses"] or "")]
+        human, thoughts, commands, results, answer = texts
+        msgs.append(LightMessage("user", human))
+        if commands is not None:
+            found = _found(commands)
+            if found is None:
+                return None
+            calls = [LightCall(name, {"input": arg}) for name, arg in found]
+            msgs += [RichMessage("assistant", "", calls, thoughts or None), LightMessage("tool", results or "")]
             thoughts, plain = None, False
-        msgs.append(RichMessage("assistant", parts["MOSS"] or "", reasoning=thoughts) if thoughts
-                    else LightMessage("assistant", parts["MOSS"] or ""))
-        plain = plain and thoughts is None
+        if thoughts:  # blank reasoning is none (`Message`)
+            msgs.append(RichMessage("assistant", answer, reasoning=thoughts))
+            plain = False
+        else:
+            msgs.append(LightMessage("assistant", answer))
     meta = {"category": raw["category"]} if "category" in raw else None
     if plain:
         return LightRecord(msgs, raw["conversation_id"], meta)
     return RichRecord(msgs, raw["conversation_id"], meta, plain_turns=True)  # user and assistant alternate, no names
+
+
+def _found(commands: str) -> list[tuple[str, str]] | None:
+    """'Search("a"), Calc("1")' -> [("Search", "a"), ("Calc", "1")], as `parse_commands` reads them; None where it
+    would say a word."""
+    if _PLAIN_CALLS.fullmatch(commands):
+        return [(name, _decode_arg(arg)) for name, arg in _ONE_CALL.findall(commands)]
+    found, extra = scan_calls(commands)
+    return found if found and not extra else None
+
+
+NO_WARNINGS: dict[Code, int] = {}
+
+
+def to_sharegpt(raw: Raw, reasoning: ReasoningPolicy) -> tuple[Raw, dict[Code, int]] | None:
+    """convert's direct lane to sharegpt: a row `rich` takes, written as `sharegpt.from_canonical` writes its
+    record, with the warnings that writes (by code); None for any other row, and for one with inner thoughts under
+    `--reasoning reject` (the full lane refuses it)."""
+    chat = _chat(raw)
+    if chat is None:
+        return None
+    conv: list[dict[str, str]] = []
+    said, think = 0, reasoning == "think"
+    for turn in chat.values():
+        texts = _turn(turn)
+        if texts is None:
+            return None
+        human, thoughts, commands, results, answer = texts
+        conv.append({"from": "human", "value": human})
+        if thoughts:
+            if reasoning == "reject":
+                return None
+            said += 1
+        if commands is not None:
+            found = _found(commands)
+            if found is None:
+                return None
+            items = [{"name": name, "arguments": {"input": arg}} for name, arg in found]
+            value = orjson.dumps(items[0] if len(items) == 1 else items).decode()
+            conv += [{"from": "function_call", "value": join_think(thoughts, "") + value if thoughts and think else value},
+                     {"from": "observation", "value": results or ""}]
+            thoughts = None
+        conv.append({"from": "gpt", "value": join_think(thoughts, answer) if thoughts and think else answer})
+    cid = raw["conversation_id"]
+    out: Raw = {"system": raw["meta_instruction"], "conversations": conv, "id": cid if type(cid) is str else str(cid)}
+    if "category" in raw:
+        out["meta"] = json_text({"category": raw["category"]})
+    if not said:
+        return out, NO_WARNINGS
+    return out, {"reasoning_embedded" if think else "reasoning_dropped": said}
 
 
 def light(raw: Raw) -> LightRecord:
@@ -380,6 +441,7 @@ FORMAT = Format(
     check=check,
     light=light,
     rich=rich,
+    direct={"sharegpt": to_sharegpt},
     example={
         "conversation_id": 1, "meta_instruction": "You are MOSS.", "num_turns": 1,
         "chat": {"turn_1": {"Human": "<|Human|>: Hi<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: None<eot>\n",
