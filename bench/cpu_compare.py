@@ -48,8 +48,8 @@ def one(tool: str, path: Path, target: str) -> None:
 
 
 def measure(src: str, tool: str, path: Path, target: str) -> dict:
-    path = os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH", "")]))  # the tree first, then the rest
-    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    trees = os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH", "")]))  # the tree first, then the rest
+    env = {**os.environ, "PYTHONPATH": trees, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, __file__, "--one", tool, str(path), target], env=env, capture_output=True,
                           text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
