@@ -232,8 +232,8 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     if rec.kind == "text":
         w.refuse("text", "pretraining text has no openai form; convert it --to text")
         return {}
-    read = (rec.messages or []) + (rec.completion or [])  # the order the reader saw them in
-    parts, beside = written_parts(w.origins, read, rec) if rec.kind != "preference" and w.origins.parts else ({}, {})
+    parts, beside = ({}, {}) if rec.kind == "preference" or not w.origins.parts else written_parts(
+        w.origins, (rec.messages or []) + (rec.completion or []), rec)  # in the order the reader saw them
     messages = _out_messages(w, "messages", rec.messages or [], parts)
     if rec.kind == "preference":
         if any(getattr(rec, k) for k in ("images", "videos", "audios")):

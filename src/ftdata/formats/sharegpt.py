@@ -179,16 +179,18 @@ def from_canonical(w: Writing) -> dict[str, Any]:
     if rec.kind == "text":
         w.refuse("text", "pretraining text has no sharegpt form; convert it --to text")
         return {}
-    w.default_weights_only("sharegpt")
-    w.no_names("sharegpt")
-    w.alternating("sharegpt")
+    if not getattr(rec, "plain_turns", False):  # a light record whose lane proved them (`LightRecord.plain_turns`)
+        w.default_weights_only("sharegpt")
+        w.no_names("sharegpt")
+        w.alternating("sharegpt")
     out: dict[str, Any] = {}
     msgs = rec.messages or []
     start = 1 if msgs and msgs[0].role == "system" else 0
     if start:
         out["system"] = msgs[0].content
     out["conversations"] = [_out_message(w, "messages", i, m) for i, m in enumerate(msgs) if i >= start]
-    for name, answer in rec.message_lists()[1:]:
+    lists = rec.message_lists()
+    for name, answer in lists[1:]:
         if len(answer) != 1:
             w.refuse(w.origins.list_path(name), f"sharegpt holds a single {name} message, got {len(answer)}")
             continue
@@ -196,7 +198,7 @@ def from_canonical(w: Writing) -> dict[str, Any]:
             out["conversations"].append(_out_message(w, name, 0, answer[0]))
         else:
             out[name] = _out_message(w, name, 0, answer[0])
-    for list_name, answer in rec.message_lists():
+    for list_name, answer in lists:
         for i in range(1, len(answer)):
             if answer[i].role == answer[i - 1].role == "tool":
                 w.refuse(w.where(list_name, i), "several tool results in a row (parallel calls): sharegpt has one "
@@ -205,8 +207,10 @@ def from_canonical(w: Writing) -> dict[str, Any]:
         out["kto_tag"] = rec.label
     if rec.tools is not None:
         out["tools"] = json_text(rec.tools)
-    w.media_files_only("sharegpt")
-    return with_meta(media(out, rec), rec)
+    if rec.images or rec.videos or rec.audios:
+        w.media_files_only("sharegpt")
+        media(out, rec)
+    return with_meta(out, rec)
 
 
 # The fast lane: plain text conversations in this exact shape (see ftdata.formats).
