@@ -30,7 +30,8 @@ def one(tool: str, path: Path, target: str) -> None:
     from ftdata import validate_file
     from ftdata.ops.convert import convert_files
 
-    out = Path(tempfile.mkdtemp()) / "out.jsonl"
+    scratch = tempfile.TemporaryDirectory()  # the output, removed when this process ends (a run writes hundreds)
+    out = Path(scratch.name) / "out.jsonl"
 
     def floor() -> None:
         with path.open("rb") as f:

@@ -78,7 +78,8 @@ def one(tool: str, path: Path, target: str) -> None:
     from ftdata import validate_file
     from ftdata.ops.convert import convert_files
 
-    out = Path(tempfile.mkdtemp()) / "out.jsonl"
+    scratch = tempfile.TemporaryDirectory()  # the output, removed when this process ends (a run writes hundreds)
+    out = Path(scratch.name) / "out.jsonl"
     run = {"floor": lambda: floor(path), "floor_decode": lambda: floor_decode(path),
            "validate": lambda: validate_file(path),
            "convert": lambda: convert_files([path], target, out, dataset_info=False)}[tool]
