@@ -203,3 +203,34 @@ def test_parallel_conversion_writes_the_one_process_files_at_every_cut(tmp_path:
         assert {k: v for k, v in many.to_dict().items() if k not in drop} == {
             k: v for k, v in one.to_dict().items() if k not in drop}
     assert one.rejected and one.written
+
+
+def test_no_sync_thread_runs_when_convert_forks_its_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The output's early-sync thread (`BatchWriter`) is waited for before each input's workers fork: a fork beside a
+    running thread can deadlock the child (and Python 3.12 warns). Two inputs: the second forks after the first has
+    written enough to start syncing."""
+    import threading
+
+    import ftdata.io.sink
+    import ftdata.ops.convert
+    from ftdata.ops.convert import convert_files
+
+    real_fork = os.fork
+    threads_at_fork: list[int] = []
+
+    def fork() -> int:
+        threads_at_fork.append(threading.active_count())
+        return real_fork()
+
+    monkeypatch.setattr(ftdata.ops.convert, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ftdata.io.sink, "CHUNK", 256)
+    monkeypatch.setattr(ftdata.io.sink, "SYNC_EVERY", 512)
+    monkeypatch.setattr(parallel.os, "fork", fork)
+    monkeypatch.setattr(ftdata.io.sink.os, "fdatasync", lambda fd: time.sleep(0.3))  # a slow disk: still syncing
+    row = {"conversations": [{"from": "human", "value": "q" * 50}, {"from": "gpt", "value": "a" * 50}]}
+    inputs = []
+    for name in ("a.jsonl", "b.jsonl"):
+        inputs.append(tmp_path / name)
+        inputs[-1].write_text((json.dumps(row) + "\n") * 300)
+    report = convert_files(inputs, "openai", tmp_path / "out.jsonl", dataset_info=False, workers=2)
+    assert report.written == 600 and len(threads_at_fork) == 2 and threads_at_fork == [1, 1], threads_at_fork

@@ -74,10 +74,14 @@ class BatchWriter:
             while block := src.read(CHUNK):
                 _write_all(self.fd, [block])
 
+    def settle(self) -> None:
+        """Wait for the early sync running now, if any (before the process forks, or the file is closed)."""
+        if self.syncing is not None:
+            self.syncing.join()
+
     def close(self) -> None:
         self.flush()
-        if self.syncing is not None:
-            self.syncing.join()  # before the file is synced and closed: never a sync of a reused descriptor
+        self.settle()  # before the file is synced and closed: never a sync of a reused descriptor
 
     def fileno(self) -> int:
         return self.fd

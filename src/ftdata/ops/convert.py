@@ -124,6 +124,9 @@ def _convert_ranges(conv: Converter, path: Path, media: Media, workers: int, par
     before = report.records  # records of earlier inputs
     lines = records = 0  # of this file so far
     first_use(conv.source)
+    for writer in (sink, conv.rejects.f):
+        if isinstance(writer, BatchWriter):
+            writer.settle()  # no sync thread left running when the workers fork
     try:
         ranges = map_ranges(path, workers, lambda a, b: (convert_range(conv, path, a, b, media), None, None),
                             _convert_remote, str(path), conv.source.name, conv.target.name, conv.reasoning, media,
