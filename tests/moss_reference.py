@@ -1,11 +1,10 @@
 """MOSS's hot lanes (`fast`, `check`, `rich`, `light`) exactly as they were at 35c70f1, before they were rewritten
 for speed: the oracle of tests/test_moss_lanes.py, which holds the new lanes to taking exactly the rows these took
-and building exactly the records these built. Copied verbatim; do not edit."""
+and building exactly the records these built. Copied verbatim (but `scan_calls`, which the full lane's
+`parse_commands` shares and the rewrite left as it was: imported); do not edit."""
 
 import re
 from typing import Any
-
-import orjson
 
 from ftdata.formats.light import (
     LightCall,
@@ -15,6 +14,7 @@ from ftdata.formats.light import (
     RichRecord,
     is_text,
 )
+from ftdata.formats.moss import scan_calls
 
 Raw = dict[str, Any]
 MARKERS = {  # field -> (opening marker, closing marker)
@@ -25,7 +25,6 @@ MARKERS = {  # field -> (opening marker, closing marker)
     "MOSS": ("<|MOSS|>:", "<eom>"),
 }
 _ODD_NONE = re.compile(r"^Non(e)?\b")
-_CALL_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\(")
 
 
 def inside(value: str, opening: str, closing: str) -> str | None:
@@ -40,55 +39,6 @@ def inside(value: str, opening: str, closing: str) -> str | None:
 
 
 
-def scan_calls(text: str) -> tuple[list[tuple[str, str]], str]:
-    """'Search("a"), x' -> ([("Search", "a")], "x"): the calls (name, decoded argument) and the text around them."""
-    calls: list[tuple[str, str]] = []
-    leftover: list[str] = []
-    pos = 0
-    while (m := _CALL_NAME.search(text, pos)) is not None:
-        end = _closing_paren(text, m.end())
-        if end < 0:
-            break
-        leftover.append(text[pos:m.start()])
-        calls.append((m.group(1), _decode_arg(text[m.end():end].strip())))
-        pos = end + 1
-    leftover.append(text[pos:])
-    return calls, " ".join(t.strip(" ,\n") for t in leftover).strip()
-
-
-def _closing_paren(text: str, start: int) -> int:
-    depth, quoted, i = 1, False, start
-    while i < len(text):
-        ch = text[i]
-        if quoted:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                quoted = False
-        elif ch == '"':
-            quoted = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
-def _decode_arg(args: str) -> str:
-    if len(args) >= 2 and args[0] == args[-1] == '"':
-        try:
-            value = orjson.loads(args)
-            if isinstance(value, str):
-                return value
-        except orjson.JSONDecodeError:
-            pass
-    return args
-
-
-# The fast lane: plain turns (Human and MOSS text; Inner Thoughts, Commands, Tool Responses exactly `None`).
 FAST_KEYS = frozenset({"conversation_id", "meta_instruction", "num_turns", "chat", "category"})
 SPOKEN = ("Human", "MOSS")  # the fields every turn needs
 
