@@ -19,6 +19,7 @@ import orjson
 CHUNK = 1 << 20  # bytes collected before a write
 MAX_PARTS = 1024  # ... or pieces: the most one writev takes (IOV_MAX)
 SYNC_EVERY = 8 << 20  # bytes written before the next early sync starts
+SYNC_THREAD = "ftdata-early-sync"
 
 
 class Sink(Protocol):
@@ -57,7 +58,8 @@ class BatchWriter:
                     import threading
 
                     self.unsynced = 0
-                    self.syncing = threading.Thread(target=_sync_quietly, args=(self.fd,), daemon=True)
+                    self.syncing = threading.Thread(target=_sync_quietly, args=(self.fd,), daemon=True,
+                                                    name=SYNC_THREAD)
                     self.syncing.start()
 
     def append_file(self, path: Path) -> None:
