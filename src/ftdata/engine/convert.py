@@ -128,18 +128,9 @@ class Converter:
         out = self.target.write(w)
         if not w.ok():
             return False
-        r = self.report
         for p in w.problems:
-            r.warnings[p.code] += 1
-        self.rich_taken += 1
-        r.records += 1
-        r.written += 1
-        r.kinds[rec.kind] += 1
-        r.keys.update(out)
-        self.writer.write(out)
-        if self.lf_unread is not None and (what := self.lf_unread(out)) is not None:
-            r.lf_unread[what] += 1
-        self.written.rich(out, self.target)
+            self.report.warnings[p.code] += 1
+        self._write_taken(out, rec.kind)
         return True
 
     def media_record(self, row: Raw) -> LightRecord | None:
@@ -156,19 +147,22 @@ class Converter:
         if done is None:
             return False
         out, warnings = done
+        self.report.warnings.update(warnings)
+        self._write_taken(out, "sft")
+        return True
+
+    def _write_taken(self, out: Raw, kind: Kind) -> None:
+        """Write and count a row the rich or direct lane took (`type_drift` per `Format.written_shape`)."""
         r = self.report
-        for code, n in warnings.items():
-            r.warnings[code] += n
         self.rich_taken += 1
         r.records += 1
         r.written += 1
-        r.kinds["sft"] += 1
+        r.kinds[kind] += 1
         r.keys.update(out)
         self.writer.write(out)
         if self.lf_unread is not None and (what := self.lf_unread(out)) is not None:
             r.lf_unread[what] += 1
         self.written.rich(out, self.target)
-        return True
 
     def count_taken(self, n: int) -> None:
         """Count `n` rows `take` wrote (the fast lane only takes plain SFT conversations)."""
